@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-app"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "aic-application.h"
+#include "aic-connection-editor.h"
+#include "aic-embedded-backend.h"
+#include "aic-local-probe.h"
+#include "aic-preferences-window.h"
+#include "aic-window.h"
+
+struct _AicApplication
+{
+  AdwApplication       parent_instance;
+
+  GSettings           *settings;
+  AicConnectionStore  *connections;
+  AicEmbeddedBackend  *backend;
+  GCancellable        *cancellable;
+
+  AicBackendState      backend_state;
+  char                *backend_summary;
+  char                *backend_detail;
+  char                *backend_error;
+};
+
+G_DEFINE_FINAL_TYPE (AicApplication, aic_application, ADW_TYPE_APPLICATION)
+
+enum {
+  PROP_0,
+  PROP_BACKEND_STATE,
+  PROP_BACKEND_SUMMARY,
+  PROP_BACKEND_DETAIL,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static gboolean
+replace_string (char       **field,
+                const char  *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
+}
+
+static void
+set_backend_state (AicApplication  *self,
+                   AicBackendState  state,
+                   const char      *summary,
+                   const char      *detail)
+{
+  g_object_freeze_notify (G_OBJECT (self));
+  if (self->backend_state != state)
+    {
+      self->backend_state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BACKEND_STATE]);
+    }
+  if (replace_string (&self->backend_summary, summary))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BACKEND_SUMMARY]);
+  if (replace_string (&self->backend_detail, detail))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BACKEND_DETAIL]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+describe_builtin (AicApplication *self)
+{
+  const char *label = aic_embedded_backend_get_engine_label (self->backend);
+  g_autofree char *summary = NULL;
+  g_autofree char *detail = NULL;
+
+  if (aic_embedded_backend_is_demo (self->backend))
+    {
+      set_backend_state (self, AIC_BACKEND_STATE_BUILTIN_DEMO,
+                         /* Translators: the header bar subtitle */
+                         _("Built-in · Demo engine"),
+                         _("The built-in backend is running the offline demo engine: its answers are canned examples, not a real model."));
+      return;
+    }
+
+  /* Translators: the header bar subtitle; %s is like “Ollama at 127.0.0.1:11434” */
+  summary = g_strdup_printf (_("Built-in · %s"), label);
+  detail = g_strdup_printf (_("The built-in backend is using %s on this computer."), label);
+  set_backend_state (self, AIC_BACKEND_STATE_BUILTIN_LOCAL, summary, detail);
+}
+
+static void
+backend_started_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(AicApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!aic_embedded_backend_start_finish (AIC_EMBEDDED_BACKEND (object), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_warning ("The built-in backend did not start: %s", error->message);
+      self->backend_error = g_strdup_printf (_("The built-in backend could not start: %s"), error->message);
+      if (aic_connection_store_get_active (self->connections) == NULL)
+        set_backend_state (self, AIC_BACKEND_STATE_FAILED,
+                           _("Built-in backend unavailable"), self->backend_error);
+      return;
+    }
+
+  g_message ("Built-in backend on %s using %s",
+             aic_embedded_backend_get_url (self->backend),
+             aic_embedded_backend_get_engine_label (self->backend));
+  if (aic_connection_store_get_active (self->connections) == NULL)
+    describe_builtin (self);
+}
+
+static void
+probe_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(AicApplication) self = user_data;
+  g_autoptr(AicLocalProvider) provider = NULL;
+  g_autoptr(GError) error = NULL;
+
+  provider = aic_local_probe_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  aic_embedded_backend_start_async (self->backend,
+                                    provider ? provider->base_url : NULL,
+                                    provider ? provider->name : NULL,
+                                    self->cancellable,
+                                    backend_started_cb,
+                                    g_object_ref (self));
+}
+
+static void
+start_builtin (AicApplication *self)
+{
+  const AicLocalCandidate *candidates;
+  guint n_candidates;
+
+  self->backend = aic_embedded_backend_new ();
+  set_backend_state (self, AIC_BACKEND_STATE_STARTING,
+                     _("Starting the built-in backend…"), NULL);
+
+  /* AI_CONSOLE_NO_LOCAL_PROBE=1 keeps tests independent of what runs here. */
+  if (g_strcmp0 (g_getenv ("AI_CONSOLE_NO_LOCAL_PROBE"), "1") == 0)
+    n_candidates = 0, candidates = NULL;
+  else
+    candidates = aic_local_probe_default_candidates (&n_candidates);
+
+  aic_local_probe_async (candidates, n_candidates, 2, self->cancellable,
+                         probe_cb, g_object_ref (self));
+}
+
+/* The views are served by the active connection, or by the built-in
+ * backend when there is none; the built-in backend starts on first need
+ * and then stays up. */
+static void
+update_backend (AicApplication *self)
+{
+  AicConnection *active = aic_connection_store_get_active (self->connections);
+
+  if (active != NULL)
+    {
+      g_autofree char *detail = g_strdup_printf (_("Using the connection “%s” (%s)."),
+                                                 aic_connection_get_name (active),
+                                                 aic_connection_get_base_url (active));
+      set_backend_state (self, AIC_BACKEND_STATE_CONNECTION,
+                         aic_connection_get_name (active), detail);
+      return;
+    }
+
+  if (self->backend == NULL)
+    start_builtin (self);
+  else if (aic_embedded_backend_is_running (self->backend))
+    describe_builtin (self);
+  else if (self->backend_error != NULL)
+    set_backend_state (self, AIC_BACKEND_STATE_FAILED,
+                       _("Built-in backend unavailable"), self->backend_error);
+  else
+    set_backend_state (self, AIC_BACKEND_STATE_STARTING,
+                       _("Starting the built-in backend…"), NULL);
+}
+
+static void
+show_preferences (AicApplication *self,
+                  gboolean        add_connection)
+{
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  AicPreferencesWindow *preferences;
+
+  preferences = aic_preferences_window_new (self->connections);
+  if (parent != NULL)
+    gtk_window_set_transient_for (GTK_WINDOW (preferences), parent);
+  gtk_window_present (GTK_WINDOW (preferences));
+
+  if (add_connection)
+    aic_preferences_window_add_connection (preferences);
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  show_preferences (AIC_APPLICATION (user_data), FALSE);
+}
+
+static void
+add_connection_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  show_preferences (AIC_APPLICATION (user_data), TRUE);
+}
+
+static void
+help_shown_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!gtk_show_uri_full_finish (GTK_WINDOW (object), result, &error) && AIC_IS_WINDOW (object))
+    {
+      g_autofree char *message =
+        g_strdup_printf (_("The help could not be opened: %s"), error->message);
+      aic_window_show_error (AIC_WINDOW (object), message);
+    }
+}
+
+static void
+help_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  gtk_show_uri_full (window, "help:ai-console", GDK_CURRENT_TIME, NULL, help_shown_cb, NULL);
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  AicApplication *self = user_data;
+  static const char *developers[] = { "The AI Console developers", NULL };
+  GtkWindow *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", gtk_application_get_active_window (GTK_APPLICATION (self)),
+                        "application-icon", APP_ID,
+                        "application-name", _("AI Console"),
+                        "developer-name", _("The AI Console developers"),
+                        "version", PACKAGE_VERSION,
+                        "website", "https://github.com/aiconsole/ai-console",
+                        "issue-url", "https://github.com/aiconsole/ai-console/issues",
+                        "support-url", "https://github.com/aiconsole/ai-console/discussions",
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "copyright", "© 2026 The AI Console developers",
+                        "developers", developers,
+                        /* Translators: replace with your names, one per line */
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (about);
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static const GActionEntry app_actions[] = {
+  { "preferences", preferences_action },
+  { "add-connection", add_connection_action },
+  { "help", help_action },
+  { "about", about_action },
+  { "quit", quit_action },
+};
+
+static void
+aic_application_activate (GApplication *application)
+{
+  AicApplication *self = AIC_APPLICATION (application);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (aic_window_new (self));
+  gtk_window_present (window);
+}
+
+static void
+aic_application_startup (GApplication *application)
+{
+  AicApplication *self = AIC_APPLICATION (application);
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
+  static const char *help_accels[] = { "F1", NULL };
+  static const char *quit_accels[] = { "<Control>q", NULL };
+
+  G_APPLICATION_CLASS (aic_application_parent_class)->startup (application);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
+                                   G_N_ELEMENTS (app_actions), self);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", preferences_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.help", help_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+
+  self->settings = g_settings_new (BASE_APP_ID);
+  self->connections = aic_connection_store_new (self->settings);
+  g_signal_connect_object (self->connections, "notify::active",
+                           G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->connections, "items-changed",
+                           G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
+  update_backend (self);
+}
+
+static void
+aic_application_shutdown (GApplication *application)
+{
+  AicApplication *self = AIC_APPLICATION (application);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->backend != NULL)
+    aic_embedded_backend_stop (self->backend);
+
+  G_APPLICATION_CLASS (aic_application_parent_class)->shutdown (application);
+}
+
+static void
+aic_application_finalize (GObject *object)
+{
+  AicApplication *self = AIC_APPLICATION (object);
+
+  g_clear_object (&self->settings);
+  g_clear_object (&self->connections);
+  g_clear_object (&self->backend);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->backend_summary, g_free);
+  g_clear_pointer (&self->backend_detail, g_free);
+  g_clear_pointer (&self->backend_error, g_free);
+
+  G_OBJECT_CLASS (aic_application_parent_class)->finalize (object);
+}
+
+static void
+aic_application_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  AicApplication *self = AIC_APPLICATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_BACKEND_STATE:   g_value_set_int (value, self->backend_state); break;
+    case PROP_BACKEND_SUMMARY: g_value_set_string (value, self->backend_summary); break;
+    case PROP_BACKEND_DETAIL:  g_value_set_string (value, self->backend_detail); break;
+    default:                   G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+aic_application_class_init (AicApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = aic_application_finalize;
+  object_class->get_property = aic_application_get_property;
+
+  app_class->activate = aic_application_activate;
+  app_class->startup = aic_application_startup;
+  app_class->shutdown = aic_application_shutdown;
+
+  properties[PROP_BACKEND_STATE] =
+    g_param_spec_int ("backend-state", NULL, NULL,
+                      AIC_BACKEND_STATE_STARTING, AIC_BACKEND_STATE_FAILED, AIC_BACKEND_STATE_STARTING,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BACKEND_SUMMARY] =
+    g_param_spec_string ("backend-summary", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BACKEND_DETAIL] =
+    g_param_spec_string ("backend-detail", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+aic_application_init (AicApplication *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->backend_state = AIC_BACKEND_STATE_STARTING;
+}
+
+AicApplication *
+aic_application_new (void)
+{
+  return g_object_new (AIC_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "resource-base-path", RESOURCE_PATH,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       NULL);
+}
+
+GSettings *
+aic_application_get_settings (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return self->settings;
+}
+
+AicConnectionStore *
+aic_application_get_connections (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return self->connections;
+}
+
+AicBackendState
+aic_application_get_backend_state (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), AIC_BACKEND_STATE_STARTING);
+  return self->backend_state;
+}
+
+const char *
+aic_application_get_backend_summary (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return self->backend_summary;
+}
+
+const char *
+aic_application_get_backend_detail (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return self->backend_detail;
+}

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-app"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "aic-connection-editor.h"
+#include "aic-preferences-window.h"
+
+struct _AicPreferencesWindow
+{
+  AdwPreferencesWindow  parent_instance;
+
+  AicConnectionStore   *store;
+
+  /* Template widgets */
+  GtkCheckButton       *builtin_check;
+  GtkListBox           *connections_list;
+};
+
+G_DEFINE_FINAL_TYPE (AicPreferencesWindow, aic_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_STORE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static gboolean
+is_active (AicPreferencesWindow *self,
+           AicConnection        *connection)
+{
+  return aic_connection_store_get_active (self->store) == connection;
+}
+
+static void
+open_editor (AicPreferencesWindow *self,
+             AicConnection        *connection)
+{
+  AicConnectionEditor *editor = aic_connection_editor_new (self->store, connection);
+
+  gtk_window_set_transient_for (GTK_WINDOW (editor), GTK_WINDOW (self));
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+static void
+edit_clicked_cb (GtkButton            *button,
+                 AicPreferencesWindow *self)
+{
+  AicConnection *connection = g_object_get_data (G_OBJECT (button), "connection");
+
+  open_editor (self, connection);
+}
+
+static void
+row_check_toggled_cb (GtkCheckButton       *check,
+                      AicPreferencesWindow *self)
+{
+  AicConnection *connection = g_object_get_data (G_OBJECT (check), "connection");
+
+  if (gtk_check_button_get_active (check) && !is_active (self, connection))
+    aic_connection_store_set_active (self->store, aic_connection_get_id (connection));
+}
+
+static void
+sync_row_check (GtkCheckButton *check)
+{
+  AicPreferencesWindow *self = g_object_get_data (G_OBJECT (check), "window");
+  AicConnection *connection = g_object_get_data (G_OBJECT (check), "connection");
+
+  if (is_active (self, connection))
+    gtk_check_button_set_active (check, TRUE);
+}
+
+static char *
+describe (AicConnection *connection)
+{
+  /* Translators: a connection's subtitle: “OpenAI-Compatible · http://…” */
+  return g_strdup_printf (_("%s · %s"),
+                          aic_connection_kind_get_label (aic_connection_get_kind (connection)),
+                          aic_connection_get_base_url (connection));
+}
+
+static GtkWidget *
+create_row (gpointer item,
+            gpointer user_data)
+{
+  AicPreferencesWindow *self = user_data;
+  AicConnection *connection = item;
+  g_autofree char *subtitle = describe (connection);
+  g_autofree char *use_label = NULL;
+  g_autofree char *edit_label = NULL;
+  GtkWidget *row, *check, *edit;
+
+  row = adw_action_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), aic_connection_get_name (connection));
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+
+  /* Translators: accessible name of the check that makes a connection active */
+  use_label = g_strdup_printf (_("Use “%s”"), aic_connection_get_name (connection));
+  check = gtk_check_button_new ();
+  gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
+  gtk_check_button_set_group (GTK_CHECK_BUTTON (check), self->builtin_check);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL, use_label, -1);
+  g_object_set_data (G_OBJECT (check), "window", self);
+  g_object_set_data_full (G_OBJECT (check), "connection", g_object_ref (connection), g_object_unref);
+  sync_row_check (GTK_CHECK_BUTTON (check));
+  g_signal_connect_object (check, "toggled", G_CALLBACK (row_check_toggled_cb), self, 0);
+  g_signal_connect_object (self->store, "notify::active", G_CALLBACK (sync_row_check), check, G_CONNECT_SWAPPED);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
+
+  /* Translators: accessible name of a connection's edit button */
+  edit_label = g_strdup_printf (_("Edit “%s”"), aic_connection_get_name (connection));
+  edit = gtk_button_new_from_icon_name ("document-edit-symbolic");
+  gtk_widget_set_valign (edit, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (edit, _("Edit"));
+  gtk_widget_add_css_class (edit, "flat");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (edit), GTK_ACCESSIBLE_PROPERTY_LABEL, edit_label, -1);
+  g_object_set_data_full (G_OBJECT (edit), "connection", g_object_ref (connection), g_object_unref);
+  g_signal_connect_object (edit, "clicked", G_CALLBACK (edit_clicked_cb), self, 0);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), edit);
+
+  return row;
+}
+
+static void
+builtin_toggled_cb (AicPreferencesWindow *self)
+{
+  if (gtk_check_button_get_active (self->builtin_check) &&
+      aic_connection_store_get_active (self->store) != NULL)
+    aic_connection_store_set_active (self->store, NULL);
+}
+
+static void
+sync_builtin_check (AicPreferencesWindow *self)
+{
+  if (aic_connection_store_get_active (self->store) == NULL)
+    gtk_check_button_set_active (self->builtin_check, TRUE);
+}
+
+static void
+aic_preferences_window_constructed (GObject *object)
+{
+  AicPreferencesWindow *self = AIC_PREFERENCES_WINDOW (object);
+
+  G_OBJECT_CLASS (aic_preferences_window_parent_class)->constructed (object);
+
+  gtk_list_box_bind_model (self->connections_list, G_LIST_MODEL (self->store),
+                           create_row, self, NULL);
+  sync_builtin_check (self);
+  g_signal_connect_object (self->builtin_check, "toggled",
+                           G_CALLBACK (builtin_toggled_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->store, "notify::active",
+                           G_CALLBACK (sync_builtin_check), self, G_CONNECT_SWAPPED);
+}
+
+static void
+aic_preferences_window_dispose (GObject *object)
+{
+  AicPreferencesWindow *self = AIC_PREFERENCES_WINDOW (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_PREFERENCES_WINDOW);
+  g_clear_object (&self->store);
+
+  G_OBJECT_CLASS (aic_preferences_window_parent_class)->dispose (object);
+}
+
+static void
+aic_preferences_window_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec)
+{
+  AicPreferencesWindow *self = AIC_PREFERENCES_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE: self->store = g_value_dup_object (value); break;
+    default:         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+aic_preferences_window_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  AicPreferencesWindow *self = AIC_PREFERENCES_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE: g_value_set_object (value, self->store); break;
+    default:         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+aic_preferences_window_class_init (AicPreferencesWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = aic_preferences_window_constructed;
+  object_class->dispose = aic_preferences_window_dispose;
+  object_class->get_property = aic_preferences_window_get_property;
+  object_class->set_property = aic_preferences_window_set_property;
+
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, AIC_TYPE_CONNECTION_STORE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-preferences-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, builtin_check);
+  gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, connections_list);
+}
+
+static void
+aic_preferences_window_init (AicPreferencesWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+AicPreferencesWindow *
+aic_preferences_window_new (AicConnectionStore *store)
+{
+  g_return_val_if_fail (AIC_IS_CONNECTION_STORE (store), NULL);
+  return g_object_new (AIC_TYPE_PREFERENCES_WINDOW, "store", store, NULL);
+}
+
+void
+aic_preferences_window_add_connection (AicPreferencesWindow *self)
+{
+  g_return_if_fail (AIC_IS_PREFERENCES_WINDOW (self));
+  open_editor (self, NULL);
+}

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-app"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "aic-window.h"
+
+struct _AicWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GSettings            *settings;
+
+  /* Template widgets */
+  GtkLabel             *banner_label;
+  GtkRevealer          *banner_revealer;
+  AdwViewStack         *stack;
+  AdwViewSwitcherTitle *switcher_title;
+  AdwToastOverlay      *toast_overlay;
+};
+
+G_DEFINE_FINAL_TYPE (AicWindow, aic_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static const char * const views[] = { "chat", "documents", "voice", "agent" };
+
+static void
+update_backend (AicWindow *self)
+{
+  AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+  AicBackendState state;
+  const char *detail;
+
+  if (app == NULL)
+    return;
+
+  state = aic_application_get_backend_state (app);
+  detail = aic_application_get_backend_detail (app);
+
+  adw_view_switcher_title_set_subtitle (self->switcher_title,
+                                        aic_application_get_backend_summary (app));
+
+  /* While the built-in backend serves the views, say so right under the
+   * header bar (the subtitle only shows in narrow windows) and offer a real
+   * provider. A connection someone chose needs no such reminder. */
+  if (state != AIC_BACKEND_STATE_CONNECTION && detail != NULL)
+    {
+      gtk_label_set_label (self->banner_label, detail);
+      gtk_revealer_set_reveal_child (self->banner_revealer, TRUE);
+    }
+  else
+    gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+}
+
+static void
+backend_failed_toast (AicWindow *self)
+{
+  AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  if (app != NULL && aic_application_get_backend_state (app) == AIC_BACKEND_STATE_FAILED)
+    aic_window_show_error (self, aic_application_get_backend_detail (app));
+}
+
+static void
+show_view_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  aic_window_show_view (AIC_WINDOW (widget), g_variant_get_string (parameter, NULL));
+}
+
+static void
+visible_child_changed_cb (AicWindow *self)
+{
+  const char *name = adw_view_stack_get_visible_child_name (self->stack);
+
+  if (self->settings != NULL && name != NULL)
+    g_settings_set_string (self->settings, "last-view", name);
+}
+
+/* "application" is not a construct property, so this runs from
+ * aic_window_new() rather than from constructed(). */
+static void
+aic_window_setup (AicWindow      *self,
+                  AicApplication *app)
+{
+  g_autofree char *last_view = NULL;
+
+  self->settings = g_object_ref (aic_application_get_settings (app));
+  g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+
+  last_view = g_settings_get_string (self->settings, "last-view");
+  aic_window_show_view (self, last_view);
+  g_signal_connect_object (self->stack, "notify::visible-child-name",
+                           G_CALLBACK (visible_child_changed_cb), self, G_CONNECT_SWAPPED);
+
+  g_signal_connect_object (app, "notify::backend-summary", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (app, "notify::backend-detail", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (app, "notify::backend-state", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (app, "notify::backend-state", G_CALLBACK (backend_failed_toast), self, G_CONNECT_SWAPPED);
+  update_backend (self);
+}
+
+static void
+aic_window_dispose (GObject *object)
+{
+  AicWindow *self = AIC_WINDOW (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_WINDOW);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (aic_window_parent_class)->dispose (object);
+}
+
+static void
+aic_window_class_init (AicWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = aic_window_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_label);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_revealer);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, toast_overlay);
+
+  gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK,
+                                         "win.show-view", "s", views[i]);
+}
+
+static void
+aic_window_init (AicWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  if (DEVELOPMENT)
+    gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+}
+
+AicWindow *
+aic_window_new (AicApplication *application)
+{
+  AicWindow *self;
+
+  g_return_val_if_fail (AIC_IS_APPLICATION (application), NULL);
+
+  self = g_object_new (AIC_TYPE_WINDOW, "application", application, NULL);
+  aic_window_setup (self, application);
+  return self;
+}
+
+/**
+ * aic_window_show_error:
+ * Shows @message, a sentence for a person, as a toast.
+ */
+void
+aic_window_show_error (AicWindow  *self,
+                       const char *message)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (AIC_IS_WINDOW (self));
+  g_return_if_fail (message != NULL);
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+void
+aic_window_show_view (AicWindow  *self,
+                      const char *name)
+{
+  g_return_if_fail (AIC_IS_WINDOW (self));
+
+  if (name != NULL && adw_view_stack_get_child_by_name (self->stack, name) != NULL)
+    adw_view_stack_set_visible_child_name (self->stack, name);
+}
+
+const char *
+aic_window_get_view (AicWindow *self)
+{
+  g_return_val_if_fail (AIC_IS_WINDOW (self), NULL);
+  return adw_view_stack_get_visible_child_name (self->stack);
+}

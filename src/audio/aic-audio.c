@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-audio"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <gst/gst.h>
+
+#include "aic-audio.h"
+#include "aic-error.h"
+
+gboolean
+aic_audio_init (GError **error)
+{
+  return gst_init_check (NULL, NULL, error);
+}
+
+/**
+ * aic_audio_check_elements:
+ * Fails with a sentence naming every missing GStreamer element, so the Voice
+ * view can say which plugin package to install instead of failing later.
+ */
+gboolean
+aic_audio_check_elements (const char * const  *names,
+                          GError             **error)
+{
+  g_autoptr(GString) missing = g_string_new (NULL);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autoptr(GstElementFactory) factory = gst_element_factory_find (names[i]);
+
+      if (factory == NULL)
+        g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", names[i]);
+    }
+
+  if (missing->len == 0)
+    return TRUE;
+
+  g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+               _("These GStreamer elements are missing: %s. Install the GStreamer plugin packages that provide them."),
+               missing->str);
+  return FALSE;
+}
+
+gsize
+aic_audio_bytes_for_ms (guint milliseconds)
+{
+  return (gsize) AIC_AUDIO_RATE / 1000 * milliseconds * 2 * AIC_AUDIO_CHANNELS;
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-backend"
+
+#include "config.h"
+
+#include "aic-embedded-backend.h"
+#include "aic-server.h"
+#include "aic-token.h"
+
+/* The console backend running inside the app: the same AicServer as
+ * ai-console-server, on 127.0.0.1 with a random port and a random token
+ * that lives only in memory. It has a thread and GMainContext of its own,
+ * so that the backend's request handling never waits on the UI and the
+ * UI never waits on it. */
+struct _AicEmbeddedBackend
+{
+  GObject       parent_instance;
+
+  GThread      *thread;
+  GMainContext *context;
+  GMainLoop    *loop;
+
+  /* Written by the backend thread before the start task returns, read-only
+   * afterwards. */
+  char         *url;
+  char         *token;
+  char         *engine_label;
+  gboolean      demo;
+
+  /* Only for the start-up hand-over. */
+  char         *upstream;
+  char         *provider_name;
+  GTask        *start_task;
+};
+
+G_DEFINE_FINAL_TYPE (AicEmbeddedBackend, aic_embedded_backend, G_TYPE_OBJECT)
+
+static void
+refresh_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!aic_engine_refresh_finish (AIC_ENGINE (object), result, &error))
+    g_warning ("The built-in backend could not list the upstream’s models: %s", error->message);
+}
+
+static gpointer
+backend_thread (gpointer data)
+{
+  AicEmbeddedBackend *self = data;
+  g_autoptr(AicEngine) engine = NULL;
+  g_autoptr(AicServer) server = NULL;
+  g_autoptr(GError) error = NULL;
+  GTask *task = g_steal_pointer (&self->start_task);
+
+  g_main_context_push_thread_default (self->context);
+
+  if (self->upstream != NULL)
+    engine = aic_engine_new_openai (self->upstream, self->provider_name, NULL);
+  else
+    engine = aic_engine_new_demo ();
+
+  server = aic_server_new (engine, self->token);
+  if (!aic_server_listen (server, "127.0.0.1", 0, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      g_main_context_pop_thread_default (self->context);
+      return NULL;
+    }
+
+  self->url = aic_server_dup_url (server);
+  self->engine_label = aic_engine_dup_label (engine);
+  self->demo = aic_engine_get_kind (engine) == AIC_ENGINE_KIND_DEMO;
+  g_debug ("Built-in backend listening on %s (%s)", self->url, self->engine_label);
+
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+
+  aic_engine_refresh_async (engine, NULL, refresh_cb, NULL);
+  g_main_loop_run (self->loop);
+
+  aic_server_disconnect (server);
+  g_main_context_pop_thread_default (self->context);
+  return NULL;
+}
+
+static void
+aic_embedded_backend_dispose (GObject *object)
+{
+  aic_embedded_backend_stop (AIC_EMBEDDED_BACKEND (object));
+
+  G_OBJECT_CLASS (aic_embedded_backend_parent_class)->dispose (object);
+}
+
+static void
+aic_embedded_backend_finalize (GObject *object)
+{
+  AicEmbeddedBackend *self = (AicEmbeddedBackend *)object;
+
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->url, g_free);
+  g_clear_pointer (&self->token, g_free);
+  g_clear_pointer (&self->engine_label, g_free);
+  g_clear_pointer (&self->upstream, g_free);
+  g_clear_pointer (&self->provider_name, g_free);
+
+  G_OBJECT_CLASS (aic_embedded_backend_parent_class)->finalize (object);
+}
+
+static void
+aic_embedded_backend_class_init (AicEmbeddedBackendClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = aic_embedded_backend_dispose;
+  object_class->finalize = aic_embedded_backend_finalize;
+}
+
+static void
+aic_embedded_backend_init (AicEmbeddedBackend *self)
+{
+}
+
+AicEmbeddedBackend *
+aic_embedded_backend_new (void)
+{
+  return g_object_new (AIC_TYPE_EMBEDDED_BACKEND, NULL);
+}
+
+/**
+ * aic_embedded_backend_start_async:
+ * @upstream: (nullable): an OpenAI-compatible base URL to use as the
+ *   engine, or %NULL for the offline demo engine
+ * @provider_name: (nullable): what to call the upstream, such as "Ollama"
+ */
+void
+aic_embedded_backend_start_async (AicEmbeddedBackend  *self,
+                                  const char          *upstream,
+                                  const char          *provider_name,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (AIC_IS_EMBEDDED_BACKEND (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, aic_embedded_backend_start_async);
+
+  if (self->thread != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                               "The built-in backend is already running");
+      return;
+    }
+
+  self->upstream = g_strdup (upstream);
+  self->provider_name = g_strdup (provider_name);
+  self->token = aic_token_generate ();
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
+  self->start_task = g_steal_pointer (&task);
+  self->thread = g_thread_new ("aic-backend", backend_thread, self);
+}
+
+gboolean
+aic_embedded_backend_start_finish (AicEmbeddedBackend  *self,
+                                   GAsyncResult        *result,
+                                   GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+quit_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * aic_embedded_backend_stop:
+ * Stops serving and joins the backend thread. Safe to call twice.
+ */
+void
+aic_embedded_backend_stop (AicEmbeddedBackend *self)
+{
+  g_return_if_fail (AIC_IS_EMBEDDED_BACKEND (self));
+
+  if (self->thread == NULL)
+    return;
+
+  g_main_context_invoke (self->context, quit_loop, self->loop);
+  g_thread_join (g_steal_pointer (&self->thread));
+  g_clear_pointer (&self->url, g_free);
+}
+
+gboolean
+aic_embedded_backend_is_running (AicEmbeddedBackend *self)
+{
+  g_return_val_if_fail (AIC_IS_EMBEDDED_BACKEND (self), FALSE);
+  return self->thread != NULL && self->url != NULL;
+}
+
+const char *
+aic_embedded_backend_get_url (AicEmbeddedBackend *self)
+{
+  g_return_val_if_fail (AIC_IS_EMBEDDED_BACKEND (self), NULL);
+  return self->url;
+}
+
+const char *
+aic_embedded_backend_get_token (AicEmbeddedBackend *self)
+{
+  g_return_val_if_fail (AIC_IS_EMBEDDED_BACKEND (self), NULL);
+  return self->token;
+}
+
+const char *
+aic_embedded_backend_get_engine_label (AicEmbeddedBackend *self)
+{
+  g_return_val_if_fail (AIC_IS_EMBEDDED_BACKEND (self), NULL);
+  return self->engine_label;
+}
+
+gboolean
+aic_embedded_backend_is_demo (AicEmbeddedBackend *self)
+{
+  g_return_val_if_fail (AIC_IS_EMBEDDED_BACKEND (self), FALSE);
+  return self->demo;
+}

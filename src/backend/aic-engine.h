@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  AIC_ENGINE_KIND_DEMO,
+  AIC_ENGINE_KIND_OPENAI,
+} AicEngineKind;
+
+#define AIC_TYPE_ENGINE (aic_engine_get_type ())
+
+G_DECLARE_FINAL_TYPE (AicEngine, aic_engine, AIC, ENGINE, GObject)
+
+AicEngine           *aic_engine_new_demo          (void);
+AicEngine           *aic_engine_new_openai        (const char           *upstream,
+                                                   const char           *provider_name,
+                                                   const char           *api_key);
+gboolean             aic_engine_kind_from_string  (const char           *string,
+                                                   AicEngineKind        *out_kind);
+AicEngineKind        aic_engine_get_kind          (AicEngine            *self);
+const char          *aic_engine_get_kind_string   (AicEngine            *self);
+const char          *aic_engine_get_upstream      (AicEngine            *self);
+char                *aic_engine_dup_label         (AicEngine            *self);
+char               **aic_engine_dup_models        (AicEngine            *self);
+void                 aic_engine_refresh_async     (AicEngine            *self,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+gboolean             aic_engine_refresh_finish    (AicEngine            *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
+
+G_END_DECLS

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-backend"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "aic-error.h"
+#include "aic-json.h"
+#include "aic-server-private.h"
+#include "aic-token.h"
+
+/* The console backend's HTTP side (PROTOCOL.md). Every request passes the
+ * same gate before any route sees it: Host must name this machine (against
+ * DNS rebinding), Origin must be allowed (against cross-site requests from
+ * a browser), then the bearer token. Runs on whichever thread's main
+ * context it was created in. */
+struct _AicServer
+{
+  GObject     parent_instance;
+
+  SoupServer *soup;
+  AicEngine  *engine;
+  char       *token;            /* NULL with --no-auth */
+  char      **allowed_origins;
+  char       *host;
+  guint       port;
+  gint64      max_upload_bytes;
+};
+
+G_DEFINE_FINAL_TYPE (AicServer, aic_server, G_TYPE_OBJECT)
+
+typedef void (*RouteHandler) (AicServer         *self,
+                              SoupServerMessage *message,
+                              const char        *path);
+
+typedef struct
+{
+  const char   *method;
+  const char   *path;
+  RouteHandler  handler;
+} Route;
+
+static void handle_health (AicServer *self, SoupServerMessage *message, const char *path);
+
+static const Route routes[] = {
+  { "GET", "/api/health", handle_health },
+};
+
+static void
+reply_json (SoupServerMessage *message,
+            guint              status,
+            JsonNode          *root)
+{
+  g_autofree char *body = aic_json_to_string (root, FALSE);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+  gsize len = strlen (body);
+
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  soup_server_message_set_status (message, status, NULL);
+  soup_server_message_set_response (message, "application/json; charset=utf-8",
+                                    SOUP_MEMORY_TAKE, g_steal_pointer (&body), len);
+}
+
+/* {"error": {"code": "…", "message": "…"}}, the one error shape. */
+static void
+reply_error (SoupServerMessage *message,
+             guint              status,
+             const char        *code,
+             const char        *text)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, text);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  reply_json (message, status, root);
+}
+
+static void
+add_strv (JsonBuilder *builder,
+          const char  *member,
+          char       **values)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_begin_array (builder);
+  for (guint i = 0; values != NULL && values[i] != NULL; i++)
+    json_builder_add_string_value (builder, values[i]);
+  json_builder_end_array (builder);
+}
+
+static void
+handle_health (AicServer         *self,
+               SoupServerMessage *message,
+               const char        *path)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_auto(GStrv) models = aic_engine_dup_models (self->engine);
+  /* Features appear here as their routes land; the app hides what a
+   * backend does not list. */
+  g_auto(GStrv) features = g_new0 (char *, 1);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, "ok");
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, PACKAGE_VERSION);
+  add_strv (builder, "features", features);
+
+  json_builder_set_member_name (builder, "engine");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "kind");
+  json_builder_add_string_value (builder, aic_engine_get_kind_string (self->engine));
+  json_builder_set_member_name (builder, "upstream");
+  if (aic_engine_get_upstream (self->engine) != NULL)
+    json_builder_add_string_value (builder, aic_engine_get_upstream (self->engine));
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+
+  add_strv (builder, "models", models);
+
+  json_builder_set_member_name (builder, "limits");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "max_upload_bytes");
+  json_builder_add_int_value (builder, self->max_upload_bytes);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  reply_json (message, SOUP_STATUS_OK, root);
+}
+
+static gboolean
+is_wildcard (const char *host)
+{
+  return g_strcmp0 (host, "0.0.0.0") == 0 || g_strcmp0 (host, "::") == 0;
+}
+
+/**
+ * aic_server_host_allowed:
+ * @bound_host: the address the server listens on
+ * @host_header: the request's Host header, with or without a port
+ *
+ * A web page can make a browser send requests to 127.0.0.1 under a name it
+ * controls (DNS rebinding); the Host header still carries that name. Only
+ * loopback names, the bound address and, when bound to every interface,
+ * IP literals are accepted.
+ */
+gboolean
+aic_server_host_allowed (const char *bound_host,
+                         const char *host_header)
+{
+  g_autofree char *name = NULL;
+  const char *port = NULL;
+  const char *end;
+
+  if (host_header == NULL || host_header[0] == '\0')
+    return FALSE;
+
+  if (host_header[0] == '[')
+    {
+      end = strchr (host_header, ']');
+      if (end == NULL)
+        return FALSE;
+      name = g_strndup (host_header + 1, end - host_header - 1);
+      if (end[1] == ':')
+        port = end + 2;
+      else if (end[1] != '\0')
+        return FALSE;
+    }
+  else
+    {
+      end = strchr (host_header, ':');
+      name = end ? g_strndup (host_header, end - host_header) : g_strdup (host_header);
+      port = end ? end + 1 : NULL;
+    }
+
+  if (port != NULL && (*port == '\0' || strspn (port, "0123456789") != strlen (port)))
+    return FALSE;
+
+  if (g_ascii_strcasecmp (name, "localhost") == 0 ||
+      g_strcmp0 (name, "127.0.0.1") == 0 ||
+      g_strcmp0 (name, "::1") == 0)
+    return TRUE;
+
+  if (bound_host != NULL && g_ascii_strcasecmp (name, bound_host) == 0)
+    return TRUE;
+
+  return is_wildcard (bound_host) && g_hostname_is_ip_address (name);
+}
+
+static gboolean
+origin_allowed (AicServer  *self,
+                const char *origin)
+{
+  if (origin == NULL)
+    return TRUE;
+  return self->allowed_origins != NULL &&
+         g_strv_contains ((const char * const *) self->allowed_origins, origin);
+}
+
+static gboolean
+authorized (AicServer          *self,
+            SoupMessageHeaders *headers)
+{
+  const char *value;
+
+  if (self->token == NULL)
+    return TRUE;
+
+  value = soup_message_headers_get_one (headers, "Authorization");
+  if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0)
+    return FALSE;
+  value += 7;
+  while (*value == ' ')
+    value++;
+  return aic_token_equal (self->token, value);
+}
+
+static void
+dispatch (SoupServer        *server,
+          SoupServerMessage *message,
+          const char        *path,
+          GHashTable        *query,
+          gpointer           user_data)
+{
+  AicServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  const char *method = soup_server_message_get_method (message);
+  g_autoptr(GString) allow = NULL;
+
+  if (!aic_server_host_allowed (self->host, soup_message_headers_get_one (headers, "Host")))
+    {
+      reply_error (message, SOUP_STATUS_FORBIDDEN, "host_not_allowed",
+                   "The Host header does not name this server.");
+      return;
+    }
+
+  if (!origin_allowed (self, soup_message_headers_get_one (headers, "Origin")))
+    {
+      reply_error (message, SOUP_STATUS_FORBIDDEN, "origin_not_allowed",
+                   "Requests from this origin are not allowed.");
+      return;
+    }
+
+  if (!authorized (self, headers))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (message),
+                                    "WWW-Authenticate", "Bearer realm=\"ai-console\"");
+      reply_error (message, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                   "A valid bearer token is required.");
+      return;
+    }
+
+  allow = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      if (strcmp (routes[i].path, path) != 0)
+        continue;
+      if (strcmp (routes[i].method, method) == 0 ||
+          (strcmp (method, "HEAD") == 0 && strcmp (routes[i].method, "GET") == 0))
+        {
+          routes[i].handler (self, message, path);
+          return;
+        }
+      g_string_append_printf (allow, "%s%s", allow->len ? ", " : "", routes[i].method);
+    }
+
+  if (allow->len > 0)
+    {
+      g_autofree char *text = g_strdup_printf ("%s is not allowed on %s.", method, path);
+
+      soup_message_headers_replace (soup_server_message_get_response_headers (message),
+                                    "Allow", allow->str);
+      reply_error (message, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", text);
+      return;
+    }
+
+  {
+    g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
+    reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
+  }
+}
+
+static void
+aic_server_finalize (GObject *object)
+{
+  AicServer *self = (AicServer *)object;
+
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  g_clear_object (&self->soup);
+  g_clear_object (&self->engine);
+  g_clear_pointer (&self->token, g_free);
+  g_clear_pointer (&self->allowed_origins, g_strfreev);
+  g_clear_pointer (&self->host, g_free);
+
+  G_OBJECT_CLASS (aic_server_parent_class)->finalize (object);
+}
+
+static void
+aic_server_class_init (AicServerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = aic_server_finalize;
+}
+
+static void
+aic_server_init (AicServer *self)
+{
+  self->max_upload_bytes = AIC_SERVER_DEFAULT_MAX_UPLOAD;
+  self->soup = soup_server_new ("server-header", "ai-console-server/" PACKAGE_VERSION " ", NULL);
+  soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
+}
+
+/**
+ * aic_server_new:
+ * @token: (nullable): the bearer token; %NULL turns authentication off
+ */
+AicServer *
+aic_server_new (AicEngine  *engine,
+                const char *token)
+{
+  AicServer *self;
+
+  g_return_val_if_fail (AIC_IS_ENGINE (engine), NULL);
+
+  self = g_object_new (AIC_TYPE_SERVER, NULL);
+  self->engine = g_object_ref (engine);
+  self->token = g_strdup (token);
+  return self;
+}
+
+void
+aic_server_set_allowed_origins (AicServer          *self,
+                                const char * const *origins)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+
+  g_strfreev (self->allowed_origins);
+  self->allowed_origins = g_strdupv ((char **) origins);
+}
+
+/**
+ * aic_server_listen:
+ * @host: an IP address or "localhost"
+ * @port: a port, or 0 for any free one (see aic_server_get_port())
+ */
+gboolean
+aic_server_listen (AicServer   *self,
+                   const char  *host,
+                   guint        port,
+                   GError     **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  GSList *uris;
+
+  g_return_val_if_fail (AIC_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (host != NULL, FALSE);
+
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    address = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  else
+    address = g_inet_address_new_from_string (host);
+
+  if (address == NULL)
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not an IP address to listen on."), host);
+      return FALSE;
+    }
+  if (port > G_MAXUINT16)
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
+                   _("%u is not a port number."), port);
+      return FALSE;
+    }
+
+  socket_address = g_inet_socket_address_new (address, port);
+  if (!soup_server_listen (self->soup, socket_address, 0, error))
+    return FALSE;
+
+  uris = soup_server_get_uris (self->soup);
+  if (uris != NULL)
+    self->port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  g_free (self->host);
+  self->host = g_inet_address_to_string (address);
+  return TRUE;
+}
+
+void
+aic_server_disconnect (AicServer *self)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  soup_server_disconnect (self->soup);
+}
+
+guint
+aic_server_get_port (AicServer *self)
+{
+  g_return_val_if_fail (AIC_IS_SERVER (self), 0);
+  return self->port;
+}
+
+/**
+ * aic_server_dup_url:
+ * Returns: (transfer full): the base URL clients use, such as
+ *   "http://127.0.0.1:8765"
+ */
+char *
+aic_server_dup_url (AicServer *self)
+{
+  const char *host;
+
+  g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
+
+  host = is_wildcard (self->host) ? "127.0.0.1" : self->host;
+  if (strchr (host, ':') != NULL)
+    return g_strdup_printf ("http://[%s]:%u", host, self->port);
+  return g_strdup_printf ("http://%s:%u", host, self->port);
+}
+
+AicEngine *
+aic_server_get_engine (AicServer *self)
+{
+  g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
+  return self->engine;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "aic-engine.h"
+
+G_BEGIN_DECLS
+
+#define AIC_SERVER_DEFAULT_PORT 8765
+#define AIC_SERVER_DEFAULT_MAX_UPLOAD (25 * 1024 * 1024)
+
+#define AIC_TYPE_SERVER (aic_server_get_type ())
+
+G_DECLARE_FINAL_TYPE (AicServer, aic_server, AIC, SERVER, GObject)
+
+AicServer  *aic_server_new                 (AicEngine    *engine,
+                                            const char   *token);
+void        aic_server_set_allowed_origins (AicServer    *self,
+                                            const char * const *origins);
+gboolean    aic_server_listen              (AicServer    *self,
+                                            const char   *host,
+                                            guint         port,
+                                            GError      **error);
+void        aic_server_disconnect          (AicServer    *self);
+guint       aic_server_get_port            (AicServer    *self);
+char       *aic_server_dup_url             (AicServer    *self);
+AicEngine  *aic_server_get_engine          (AicServer    *self);
+
+G_END_DECLS

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-core"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "aic-error.h"
+#include "aic-json.h"
+
+static gboolean
+wrong_type (const char  *member,
+            const char  *expected,
+            GError     **error)
+{
+  g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+               /* Translators: the second %s is a JSON type name such as “string” */
+               _("The answer’s “%s” is not a %s."), member, expected);
+  return FALSE;
+}
+
+static JsonNode *
+lookup (JsonObject *object,
+        const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  return node;
+}
+
+static gboolean
+absent (JsonObject  *object,
+        const char  *member,
+        gboolean     required,
+        GError     **error)
+{
+  if (!required)
+    return TRUE;
+  g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+               _("The answer is missing “%s”."), member);
+  return FALSE;
+}
+
+gboolean
+aic_json_get_string (JsonObject   *object,
+                     const char   *member,
+                     gboolean      required,
+                     const char  **out_value,
+                     GError      **error)
+{
+  JsonNode *node = lookup (object, member);
+
+  *out_value = NULL;
+  if (node == NULL)
+    return absent (object, member, required, error);
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return wrong_type (member, "string", error);
+  *out_value = json_node_get_string (node);
+  return TRUE;
+}
+
+gboolean
+aic_json_get_int (JsonObject   *object,
+                  const char   *member,
+                  gboolean      required,
+                  gint64       *out_value,
+                  GError      **error)
+{
+  JsonNode *node = lookup (object, member);
+
+  *out_value = 0;
+  if (node == NULL)
+    return absent (object, member, required, error);
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return wrong_type (member, "integer", error);
+  *out_value = json_node_get_int (node);
+  return TRUE;
+}
+
+gboolean
+aic_json_get_object (JsonObject   *object,
+                     const char   *member,
+                     gboolean      required,
+                     JsonObject  **out_value,
+                     GError      **error)
+{
+  JsonNode *node = lookup (object, member);
+
+  *out_value = NULL;
+  if (node == NULL)
+    return absent (object, member, required, error);
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return wrong_type (member, "object", error);
+  *out_value = json_node_get_object (node);
+  return TRUE;
+}
+
+gboolean
+aic_json_get_strv (JsonObject   *object,
+                   const char   *member,
+                   gboolean      required,
+                   char       ***out_value,
+                   GError      **error)
+{
+  JsonNode *node = lookup (object, member);
+  g_autoptr(GStrvBuilder) builder = NULL;
+  JsonArray *array;
+  guint n;
+
+  *out_value = NULL;
+  if (node == NULL)
+    return absent (object, member, required, error);
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return wrong_type (member, "list", error);
+
+  array = json_node_get_array (node);
+  n = json_array_get_length (array);
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING)
+        return wrong_type (member, "list of strings", error);
+      g_strv_builder_add (builder, json_node_get_string (element));
+    }
+  *out_value = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+JsonNode *
+aic_json_parse_bytes (GBytes  *bytes,
+                      GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local_error = NULL;
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  if (size == 0)
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                           _("The answer was empty."));
+      return NULL;
+    }
+  if (!g_utf8_validate_len (data, size, NULL))
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                           _("The answer is not valid UTF-8 text."));
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, data, size, &local_error))
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                   _("The answer is not valid JSON: %s"), local_error->message);
+      return NULL;
+    }
+  return json_parser_steal_root (parser);
+}
+
+char *
+aic_json_to_string (JsonNode *node,
+                    gboolean  pretty)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+
+  json_generator_set_pretty (generator, pretty);
+  json_generator_set_root (generator, node);
+  return json_generator_to_data (generator, NULL);
+}

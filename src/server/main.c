@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "ai-console-server"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdio.h>
+
+#include "aic-engine.h"
+#include "aic-server.h"
+#include "aic-token.h"
+
+static char *opt_host = NULL;
+static int opt_port = AIC_SERVER_DEFAULT_PORT;
+static char *opt_token_file = NULL;
+static gboolean opt_no_auth = FALSE;
+static char *opt_engine = NULL;
+static char *opt_upstream = NULL;
+static char *opt_upstream_key_env = NULL;
+static char *opt_data_dir = NULL;
+static char **opt_origins = NULL;
+static gboolean opt_version = FALSE;
+
+static const GOptionEntry entries[] = {
+  { "host", 0, 0, G_OPTION_ARG_STRING, &opt_host, N_("Address to listen on (default 127.0.0.1)"), N_("ADDRESS") },
+  { "port", 'p', 0, G_OPTION_ARG_INT, &opt_port, N_("Port to listen on; 0 picks a free one (default 8765)"), N_("PORT") },
+  { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_token_file, N_("Read the bearer token from FILE, or create it there (default DATA-DIR/token)"), N_("FILE") },
+  { "no-auth", 0, 0, G_OPTION_ARG_NONE, &opt_no_auth, N_("Accept requests without a token (loopback only)"), NULL },
+  { "engine", 0, 0, G_OPTION_ARG_STRING, &opt_engine, N_("What answers: “demo” (offline) or “openai” (an upstream)"), N_("ENGINE") },
+  { "upstream", 0, 0, G_OPTION_ARG_STRING, &opt_upstream, N_("Base URL of the OpenAI-compatible upstream"), N_("URL") },
+  { "upstream-key-env", 0, 0, G_OPTION_ARG_STRING, &opt_upstream_key_env, N_("Environment variable holding the upstream’s API key"), N_("VAR") },
+  { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_origins, N_("Accept requests from this browser origin (repeatable)"), N_("ORIGIN") },
+  { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_data_dir, N_("Where jobs, runs and the token live"), N_("DIR") },
+  { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
+  { NULL }
+};
+
+static gboolean
+quit_cb (gpointer data)
+{
+  g_message ("Stopping");
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+refresh_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) models = NULL;
+
+  if (!aic_engine_refresh_finish (AIC_ENGINE (object), result, &error))
+    {
+      g_warning ("Could not list the upstream’s models: %s", error->message);
+      return;
+    }
+  models = aic_engine_dup_models (AIC_ENGINE (object));
+  g_message ("Upstream offers %u models", g_strv_length (models));
+}
+
+static gboolean
+is_loopback (const char *host)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
+
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    return TRUE;
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicEngine) engine = NULL;
+  g_autoptr(AicServer) server = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *label = NULL;
+  AicEngineKind engine_kind;
+  gboolean created = FALSE;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _("Serve the AI Console protocol: chat, documents, voice and agents."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+
+  if (opt_version)
+    {
+      g_print ("ai-console-server %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+
+  if (opt_host == NULL)
+    opt_host = g_strdup ("127.0.0.1");
+  if (opt_data_dir == NULL)
+    opt_data_dir = g_build_filename (g_get_user_data_dir (), "ai-console", "server", NULL);
+  if (opt_port < 0 || opt_port > 65535)
+    {
+      g_printerr (_("%d is not a port number.\n"), opt_port);
+      return 2;
+    }
+
+  if (opt_engine == NULL)
+    opt_engine = g_strdup (opt_upstream ? "openai" : "demo");
+  if (!aic_engine_kind_from_string (opt_engine, &engine_kind))
+    {
+      g_printerr (_("Unknown engine “%s”: use “demo” or “openai”.\n"), opt_engine);
+      return 2;
+    }
+  if (engine_kind == AIC_ENGINE_KIND_OPENAI)
+    {
+      const char *key = opt_upstream_key_env ? g_getenv (opt_upstream_key_env) : NULL;
+
+      if (opt_upstream == NULL)
+        {
+          g_printerr (_("The openai engine needs --upstream URL.\n"));
+          return 2;
+        }
+      if (opt_upstream_key_env != NULL && key == NULL)
+        {
+          g_printerr (_("The environment variable %s is not set.\n"), opt_upstream_key_env);
+          return 2;
+        }
+      engine = aic_engine_new_openai (opt_upstream, NULL, key);
+    }
+  else
+    engine = aic_engine_new_demo ();
+
+  if (opt_no_auth)
+    {
+      if (!is_loopback (opt_host))
+        {
+          g_printerr (_("--no-auth is only allowed on a loopback address.\n"));
+          return 2;
+        }
+      g_warning ("AUTHENTICATION IS OFF (--no-auth): any program on this machine can use this server.");
+    }
+  else
+    {
+      if (opt_token_file == NULL)
+        opt_token_file = g_build_filename (opt_data_dir, "token", NULL);
+      token = aic_token_load_or_create (opt_token_file, &created, &error);
+      if (token == NULL)
+        {
+          g_printerr ("%s\n", error->message);
+          return 1;
+        }
+    }
+
+  if (!is_loopback (opt_host))
+    g_warning ("Listening on %s, which is reachable from other machines.", opt_host);
+
+  server = aic_server_new (engine, token);
+  aic_server_set_allowed_origins (server, (const char * const *) opt_origins);
+  if (!aic_server_listen (server, opt_host, opt_port, &error))
+    {
+      g_printerr (_("Could not listen on %s port %d: %s\n"), opt_host, opt_port, error->message);
+      return 1;
+    }
+
+  url = aic_server_dup_url (server);
+  label = aic_engine_dup_label (engine);
+  if (token != NULL)
+    g_message ("Token %s %s", created ? "written to" : "read from", opt_token_file);
+  g_message ("Engine: %s", label);
+  /* On stdout, one line, so scripts and tests can find the port. */
+  g_print ("Listening on %s\n", url);
+  fflush (stdout);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  if (engine_kind == AIC_ENGINE_KIND_OPENAI)
+    aic_engine_refresh_async (engine, NULL, refresh_cb, NULL);
+  g_main_loop_run (loop);
+
+  aic_server_disconnect (server);
+  return 0;
+}
