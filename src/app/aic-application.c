@@ -194,11 +194,20 @@ show_preferences (AicApplication *self,
                   gboolean        add_connection)
 {
   GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
-  AicPreferencesWindow *preferences;
+  AicPreferencesWindow *preferences = NULL;
 
-  preferences = aic_preferences_window_new (self->connections);
-  if (parent != NULL)
-    gtk_window_set_transient_for (GTK_WINDOW (preferences), parent);
+  /* One Preferences window at a time. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l; l = l->next)
+    if (AIC_IS_PREFERENCES_WINDOW (l->data))
+      preferences = l->data;
+
+  if (preferences == NULL)
+    {
+      preferences = aic_preferences_window_new (self->connections);
+      if (AIC_IS_WINDOW (parent))
+        gtk_window_set_transient_for (GTK_WINDOW (preferences), parent);
+      gtk_window_set_application (GTK_WINDOW (preferences), GTK_APPLICATION (self));
+    }
   gtk_window_present (GTK_WINDOW (preferences));
 
   if (add_connection)

@@ -28,6 +28,7 @@ struct _AicConnectionEditor
   AdwEntryRow        *model_row;
   AdwEntryRow        *name_row;
   AdwPreferencesGroup *remove_group;
+  GtkButton          *save_button;
   AdwActionRow       *test_row;
   GtkStack           *test_stack;
   GtkSpinner         *test_spinner;
@@ -427,6 +428,7 @@ aic_connection_editor_class_init (AicConnectionEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, model_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, name_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, remove_group);
+  gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, save_button);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, test_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, test_spinner);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, test_stack);

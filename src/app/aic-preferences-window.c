@@ -144,6 +144,14 @@ sync_builtin_check (AicPreferencesWindow *self)
 }
 
 static void
+add_connection_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  open_editor (AIC_PREFERENCES_WINDOW (widget), NULL);
+}
+
+static void
 aic_preferences_window_constructed (GObject *object)
 {
   AicPreferencesWindow *self = AIC_PREFERENCES_WINDOW (object);
@@ -219,6 +227,8 @@ aic_preferences_window_class_init (AicPreferencesWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, builtin_check);
   gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, connections_list);
+
+  gtk_widget_class_install_action (widget_class, "preferences.add-connection", NULL, add_connection_action);
 }
 
 static void

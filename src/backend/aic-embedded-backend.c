@@ -43,7 +43,7 @@ refresh_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (!aic_engine_refresh_finish (AIC_ENGINE (object), result, &error))
-    g_warning ("The built-in backend could not list the upstream’s models: %s", error->message);
+    g_message ("The built-in backend could not list the upstream’s models: %s", error->message);
 }
 
 static gpointer

@@ -348,7 +348,7 @@ clear_secret_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (!aic_secrets_clear_finish (result, &error))
-    g_warning ("Could not remove the key of connection %s: %s", id, error->message);
+    g_message ("Could not remove the key of connection %s: %s", id, error->message);
 }
 
 gboolean

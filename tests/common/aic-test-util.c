@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <libsecret/secret.h>
+#include <string.h>
+
+#include "aic-test-util.h"
+
+static SoupServer *
+listen_loopback (SoupServer  *server,
+                 gboolean     https,
+                 char       **out_url)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (address, 0);
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  soup_server_listen (server, socket_address, https ? SOUP_SERVER_LISTEN_HTTPS : 0, &error);
+  g_assert_no_error (error);
+
+  uris = soup_server_get_uris (server);
+  g_assert_nonnull (uris);
+  *out_url = g_strdup_printf ("%s://127.0.0.1:%d", https ? "https" : "http", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return server;
+}
+
+SoupServer *
+aic_test_server_new (char **out_url)
+{
+  return listen_loopback (soup_server_new (NULL, NULL), FALSE, out_url);
+}
+
+/* Serves HTTPS with the self-signed certificate in tests/data, which no
+ * client trusts: the way to meet a certificate problem for real. */
+SoupServer *
+aic_test_tls_server_new (char **out_url)
+{
+  g_autofree char *cert = g_test_build_filename (G_TEST_DIST, "data", "selfsigned.pem", NULL);
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) error = NULL;
+
+  certificate = g_tls_certificate_new_from_file (cert, &error);
+  g_assert_no_error (error);
+  return listen_loopback (soup_server_new ("tls-certificate", certificate, NULL), TRUE, out_url);
+}
+
+void
+aic_test_reply (SoupServerMessage *message,
+                guint              status,
+                const char        *content_type,
+                const char        *body)
+{
+  soup_server_message_set_status (message, status, NULL);
+  soup_server_message_set_response (message, content_type, SOUP_MEMORY_COPY, body, strlen (body));
+}
+
+/* A port nothing listens on: bind, note, close. */
+guint
+aic_test_free_port (void)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) address = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (address, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, any, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static gboolean
+timed_out_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+aic_test_wait_for (gboolean (*done) (gpointer),
+                   gpointer   data,
+                   guint      timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (timeout_ms, timed_out_cb, &timed_out);
+
+  while (!done (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  g_assert_false (timed_out);
+}
+
+void
+aic_test_store_result_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+static gboolean
+result_arrived (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+/**
+ * aic_test_wait_result:
+ * Runs the main context until aic_test_store_result_cb() fills @slot.
+ * Returns: (transfer none): the result
+ */
+GAsyncResult *
+aic_test_wait_result (GAsyncResult **slot,
+                      guint          timeout_ms)
+{
+  aic_test_wait_for (result_arrived, slot, timeout_ms);
+  return *slot;
+}
+
+/* True when a Secret Service answers on the session bus. */
+gboolean
+aic_test_have_keyring (void)
+{
+  g_autoptr(SecretService) service = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL)
+    return FALSE;
+  service = secret_service_get_sync (SECRET_SERVICE_LOAD_COLLECTIONS, NULL, &error);
+  return service != NULL;
+}

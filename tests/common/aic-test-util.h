@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* A real SoupServer on 127.0.0.1 with a free port; returns its base URL. */
+SoupServer *aic_test_server_new       (char               **out_url);
+SoupServer *aic_test_tls_server_new   (char               **out_url);
+void        aic_test_reply            (SoupServerMessage   *message,
+                                       guint                status,
+                                       const char          *content_type,
+                                       const char          *body);
+guint       aic_test_free_port        (void);
+void        aic_test_wait_for         (gboolean           (*done) (gpointer),
+                                       gpointer             data,
+                                       guint                timeout_ms);
+GAsyncResult *aic_test_wait_result    (GAsyncResult       **slot,
+                                       guint                timeout_ms);
+void        aic_test_store_result_cb  (GObject             *object,
+                                       GAsyncResult        *result,
+                                       gpointer             user_data);
+gboolean    aic_test_have_keyring     (void);
+
+G_END_DECLS

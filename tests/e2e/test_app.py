@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End to end: start the real app under Xvfb and drive it the way a screen
+reader or a person would, through the accessibility tree (AT-SPI, dogtail).
+
+Run by scripts/test inside xvfb-run and dbus-run-session. TAP out."""
+
+import os
+import subprocess
+import sys
+import time
+
+from dogtail.config import config
+
+config.checkForA11y = False
+config.searchShowingOnly = False   # GTK 4.8 never sets "showing"
+config.defaultDelay = 0.2
+config.actionDelay = 0.2
+config.searchCutoffCount = 20
+config.logDebugToFile = False
+
+from dogtail import tree  # noqa: E402  (must come after the config)
+from dogtail.predicate import GenericPredicate  # noqa: E402
+
+APP = sys.argv[1]
+results = []
+
+
+def check(name, condition, detail=""):
+    results.append((name, bool(condition), detail))
+    print("# %s: %s" % ("ok" if condition else "FAILED", name), flush=True)
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception:
+            pass
+        time.sleep(0.25)
+    return None
+
+
+def find(root, role=None, name=None, timeout=10.0):
+    def look():
+        return root.findChild(GenericPredicate(name=name, roleName=role), retry=False, requireResult=False)
+    return wait_for(look, timeout)
+
+
+def find_labelled(root, role, text, timeout=10.0):
+    """GTK 4.8 names a button by its label and its label widget together
+    ("Connect a _Provider… Connect a Provider…"): match on the words."""
+    def look():
+        found = root.findChildren(lambda n: n.roleName == role and text in (n.name or "").replace("_", ""))
+        return found[0] if found else None
+    return wait_for(look, timeout)
+
+
+def find_all(root, role, name=None):
+    return root.findChildren(GenericPredicate(name=name, roleName=role))
+
+
+def click(node):
+    # Action clicks: no pointer needed, and what assistive technology uses.
+    # A GtkMenuButton exposes its inner button, which holds the action.
+    for candidate in [node] + list(node.children):
+        for action in ("click", "activate", "press", "toggle"):
+            if action in candidate.actions:
+                candidate.doActionNamed(action)
+                return True
+    return False
+
+
+def is_checked(node):
+    states = node.getState()
+    import pyatspi
+    return any(states.contains(state) for state in
+               (pyatspi.STATE_CHECKED, pyatspi.STATE_PRESSED, pyatspi.STATE_SELECTED))
+
+
+env = dict(os.environ)
+env.pop("NO_AT_BRIDGE", None)
+env["GTK_A11Y"] = "atspi"
+env["GSK_RENDERER"] = "cairo"
+env.pop("G_DEBUG", None)   # accessibility warnings from GTK itself are not ours to fail on
+app_proc = subprocess.Popen([APP], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+try:
+    app = wait_for(lambda: tree.root.application("ai-console"), 30)
+    check("the app appears on the accessibility bus", app is not None)
+    if app is None:
+        raise SystemExit
+
+    frame = find(app, "frame", "AI Console", 20)
+    check("its window is named AI Console", frame is not None)
+
+    views = ["Chat", "Documents", "Voice", "Agent"]
+    for view in views:
+        # The header's switcher first; the bottom bar's twin serves narrow windows.
+        buttons = wait_for(lambda: find_all(app, "page tab", view), 10) or []
+        check("a switcher button for %s exists" % view, len(buttons) > 0)
+        if not buttons:
+            continue
+        click(buttons[0])
+        checked = wait_for(lambda: is_checked(buttons[0]), 5)
+        check("switching to %s checks its button" % view, checked)
+        others = [find_all(app, "page tab", name)[0] for name in views if name != view]
+        check("switching to %s unchecks the others" % view, not any(is_checked(b) for b in others))
+
+    banner = wait_for(lambda: find(app, "label", None, 1) and
+                      [n for n in find_all(app, "label") if "demo engine" in (n.name or "")], 20)
+    check("the window says the built-in backend runs the demo engine", bool(banner))
+    connect = find_labelled(app, "push button", "Connect a Provider…", 5)
+    check("it offers to connect a provider", connect is not None)
+
+    menu = find(app, "toggle button", "Main Menu", 5) or find(app, "push button", "Main Menu", 5)
+    check("the primary menu button is there", menu is not None)
+    if menu is not None:
+        click(menu)
+        item = wait_for(lambda: [n for n in app.findChildren(lambda n: (n.name or "").replace("_", "") == "Preferences"
+                                                                 and n.roleName in ("menu item", "push button", "check menu item"))], 10)
+        check("the primary menu offers Preferences", bool(item))
+        if item:
+            click(item[0])
+
+    preferences = find(app, "frame", "Preferences", 10) or find(app, "dialog", "Preferences", 5)
+    check("Preferences opens", preferences is not None)
+    if preferences is not None:
+        builtin = find_labelled(preferences, "check box", "Use the built-in backend", 5)
+        check("Preferences shows the built-in backend, in use", builtin is not None and is_checked(builtin))
+        add = find_labelled(preferences, "push button", "Add", 5)
+        check("Preferences can add a connection", add is not None)
+        if add is not None:
+            click(add)
+            editor = find(app, "frame", "Add Connection", 10) or find(app, "dialog", "Add Connection", 5)
+            check("Add Connection opens the editor", editor is not None)
+            if editor is not None:
+                test = find_labelled(editor, "push button", "Test", 5)
+                check("the editor can test the connection", test is not None)
+                if test is not None:
+                    click(test)
+                    # Nothing listens on the default console port here.
+                    said = wait_for(lambda: [n for n in editor.findChildren(lambda n: "Nothing is listening" in (n.name or "") or "Nothing is listening" in (n.description or ""))], 20)
+                    check("Test reports an unreachable server in words", bool(said))
+finally:
+    app_proc.terminate()
+    try:
+        output, _ = app_proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        app_proc.kill()
+        output, _ = app_proc.communicate()
+    crashed = app_proc.returncode not in (0, -15)
+    check("the app exits cleanly", not crashed, "exit %s\n%s" % (app_proc.returncode, output))
+
+print("TAP version 13")
+print("1..%d" % len(results))
+for number, (name, ok, detail) in enumerate(results, 1):
+    print("%s %d - %s" % ("ok" if ok else "not ok", number, name))
+    if not ok and detail:
+        for line in str(detail).splitlines()[-30:]:
+            print("# " + line)
+sys.exit(0 if results and all(ok for _, ok, _ in results) else 1)

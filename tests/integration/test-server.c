@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "aic-client.h"
+#include "aic-embedded-backend.h"
+#include "aic-error.h"
+#include "aic-http.h"
+#include "aic-json.h"
+#include "aic-server-private.h"
+#include "aic-test-util.h"
+
+/* The real AicServer on 127.0.0.1 port 0, spoken to by a real SoupSession:
+ * the gate (token, Origin, Host), /api/health and the error shape. */
+
+#define TOKEN "test-token-123"
+
+typedef struct
+{
+  AicServer *server;
+  SoupSession *session;
+  char *url;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(GError) error = NULL;
+  const char *origins[] = { "https://allowed.example", NULL };
+
+  f->server = aic_server_new (engine, data ? NULL : TOKEN);
+  aic_server_set_allowed_origins (f->server, origins);
+  g_assert_true (aic_server_listen (f->server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (aic_server_get_port (f->server), >, 0);
+  f->url = aic_server_dup_url (f->server);
+  f->session = aic_http_session_new (10);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_clear_object (&f->session);
+  g_assert_finalize_object (f->server);
+  g_free (f->url);
+}
+
+typedef struct
+{
+  guint status;
+  JsonNode *body;
+  char *www_authenticate;
+  char *allow;
+  char *content_type;
+} Answer;
+
+static void
+answer_clear (Answer *answer)
+{
+  g_clear_pointer (&answer->body, json_node_unref);
+  g_clear_pointer (&answer->www_authenticate, g_free);
+  g_clear_pointer (&answer->allow, g_free);
+  g_clear_pointer (&answer->content_type, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Answer, answer_clear)
+
+/* Sends a request and reads the whole answer, whatever its status. */
+static void
+request (Fixture    *f,
+         const char *method,
+         const char *path,
+         const char *token,
+         const char *host,
+         const char *origin,
+         Answer     *answer)
+{
+  g_autofree char *url = g_strconcat (f->url, path, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new (method, url);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  SoupMessageHeaders *request_headers = soup_message_get_request_headers (message);
+  SoupMessageHeaders *headers;
+
+  aic_http_set_bearer (message, token);
+  if (host)
+    soup_message_headers_replace (request_headers, "Host", host);
+  if (origin)
+    soup_message_headers_replace (request_headers, "Origin", origin);
+
+  /* Asynchronously: the server answers from this same main context. */
+  soup_session_send_and_read_async (f->session, message, G_PRIORITY_DEFAULT, NULL,
+                                    aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  body = soup_session_send_and_read_finish (f->session, result, &error);
+  g_assert_no_error (error);
+
+  headers = soup_message_get_response_headers (message);
+  answer->status = soup_message_get_status (message);
+  answer->www_authenticate = g_strdup (soup_message_headers_get_one (headers, "WWW-Authenticate"));
+  answer->allow = g_strdup (soup_message_headers_get_one (headers, "Allow"));
+  answer->content_type = g_strdup (soup_message_headers_get_content_type (headers, NULL));
+  if (g_bytes_get_size (body) > 0)
+    {
+      answer->body = aic_json_parse_bytes (body, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static void
+assert_error_shape (Answer     *answer,
+                    const char *code)
+{
+  JsonObject *error;
+
+  g_assert_cmpstr (answer->content_type, ==, "application/json");
+  g_assert_nonnull (answer->body);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (answer->body));
+  error = json_object_get_object_member (json_node_get_object (answer->body), "error");
+  g_assert_nonnull (error);
+  g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, code);
+  g_assert_cmpuint (strlen (json_object_get_string_member (error, "message")), >, 0);
+}
+
+static void
+test_health (Fixture       *f,
+             gconstpointer  data)
+{
+  g_auto(Answer) answer = { 0 };
+  g_autoptr(AicServiceInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *engine;
+
+  request (f, "GET", "/api/health", TOKEN, NULL, NULL, &answer);
+  g_assert_cmpuint (answer.status, ==, 200);
+  g_assert_cmpstr (answer.content_type, ==, "application/json");
+
+  info = aic_service_info_parse_health (answer.body, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info->status, ==, "ok");
+  g_assert_cmpstr (info->version, ==, PACKAGE_VERSION);
+  g_assert_cmpstr (info->engine_kind, ==, "demo");
+  g_assert_cmpstrv (info->models, ((const char *[]) { "demo", NULL }));
+  g_assert_cmpint (info->max_upload_bytes, ==, 25 * 1024 * 1024);
+
+  /* "upstream" is present and null for the demo engine, as documented. */
+  engine = json_object_get_object_member (json_node_get_object (answer.body), "engine");
+  g_assert_true (json_object_has_member (engine, "upstream"));
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (engine, "upstream")));
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (json_object_get_member (json_node_get_object (answer.body), "features")));
+}
+
+static void
+test_no_token (Fixture       *f,
+               gconstpointer  data)
+{
+  g_auto(Answer) answer = { 0 };
+
+  request (f, "GET", "/api/health", NULL, NULL, NULL, &answer);
+  g_assert_cmpuint (answer.status, ==, 401);
+  g_assert_cmpstr (answer.www_authenticate, ==, "Bearer realm=\"ai-console\"");
+  assert_error_shape (&answer, "unauthorized");
+}
+
+static void
+test_wrong_token (Fixture       *f,
+                  gconstpointer  data)
+{
+  const char *tokens[] = { "test-token-12", "test-token-1234", "TEST-TOKEN-123", "x" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)
+    {
+      g_auto(Answer) answer = { 0 };
+
+      request (f, "GET", "/api/health", tokens[i], NULL, NULL, &answer);
+      g_assert_cmpuint (answer.status, ==, 401);
+      assert_error_shape (&answer, "unauthorized");
+    }
+}
+
+static void
+test_unknown_route_needs_token_first (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_auto(Answer) answer = { 0 };
+
+  /* Without a token nothing is revealed, not even what exists. */
+  request (f, "GET", "/api/secret-route", NULL, NULL, NULL, &answer);
+  g_assert_cmpuint (answer.status, ==, 401);
+}
+
+static void
+test_not_found (Fixture       *f,
+                gconstpointer  data)
+{
+  const char *paths[] = { "/", "/api", "/api/health/extra", "/api/nothing", "/api/analyze/j-unknown" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_auto(Answer) answer = { 0 };
+
+      request (f, "GET", paths[i], TOKEN, NULL, NULL, &answer);
+      g_assert_cmpuint (answer.status, ==, 404);
+      assert_error_shape (&answer, "not_found");
+    }
+}
+
+static void
+test_method_not_allowed (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_auto(Answer) answer = { 0 };
+
+  request (f, "DELETE", "/api/health", TOKEN, NULL, NULL, &answer);
+  g_assert_cmpuint (answer.status, ==, 405);
+  g_assert_cmpstr (answer.allow, ==, "GET");
+  assert_error_shape (&answer, "method_not_allowed");
+}
+
+static void
+test_foreign_origin (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *origins[] = { "https://evil.example", "null", "http://127.0.0.1:1234" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (origins); i++)
+    {
+      g_auto(Answer) answer = { 0 };
+
+      /* Refused even with the right token: a page must not ride on it. */
+      request (f, "GET", "/api/health", TOKEN, NULL, origins[i], &answer);
+      g_assert_cmpuint (answer.status, ==, 403);
+      assert_error_shape (&answer, "origin_not_allowed");
+    }
+}
+
+static void
+test_allowed_origin (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_auto(Answer) answer = { 0 };
+
+  request (f, "GET", "/api/health", TOKEN, NULL, "https://allowed.example", &answer);
+  g_assert_cmpuint (answer.status, ==, 200);
+}
+
+static void
+test_foreign_host (Fixture       *f,
+                   gconstpointer  data)
+{
+  const char *hosts[] = { "evil.example", "evil.example:8765", "127.0.0.1.nip.io", "localhost.evil.example" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
+    {
+      g_auto(Answer) answer = { 0 };
+
+      request (f, "GET", "/api/health", TOKEN, hosts[i], NULL, &answer);
+      g_assert_cmpuint (answer.status, ==, 403);
+      assert_error_shape (&answer, "host_not_allowed");
+    }
+}
+
+static void
+test_loopback_hosts (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *hosts[] = { "localhost", "LOCALHOST:1", "127.0.0.1" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
+    {
+      g_auto(Answer) answer = { 0 };
+
+      request (f, "GET", "/api/health", TOKEN, hosts[i], NULL, &answer);
+      g_assert_cmpuint (answer.status, ==, 200);
+    }
+}
+
+static void
+test_no_auth (Fixture       *f,
+              gconstpointer  data)
+{
+  g_auto(Answer) answer = { 0 };
+  g_auto(Answer) foreign = { 0 };
+
+  request (f, "GET", "/api/health", NULL, NULL, NULL, &answer);
+  g_assert_cmpuint (answer.status, ==, 200);
+
+  /* --no-auth keeps the Host and Origin checks. */
+  request (f, "GET", "/api/health", NULL, NULL, "https://evil.example", &foreign);
+  g_assert_cmpuint (foreign.status, ==, 403);
+}
+
+static void
+test_host_allowed (void)
+{
+  struct { const char *bound; const char *host; gboolean ok; } cases[] = {
+    { "127.0.0.1", "127.0.0.1:8765", TRUE },
+    { "127.0.0.1", "localhost:8765", TRUE },
+    { "127.0.0.1", "[::1]:8765", TRUE },
+    { "127.0.0.1", "[::1]", TRUE },
+    { "127.0.0.1", "Localhost", TRUE },
+    { "127.0.0.1", "", FALSE },
+    { NULL, NULL, FALSE },
+    { "127.0.0.1", "evil.example", FALSE },
+    { "127.0.0.1", "127.0.0.2", FALSE },
+    { "127.0.0.1", "localhost:80x", FALSE },
+    { "127.0.0.1", "localhost:", FALSE },
+    { "127.0.0.1", "[::1", FALSE },
+    { "127.0.0.1", "[::1]x", FALSE },
+    { "127.0.0.1", "::1", FALSE },
+    { "192.168.1.5", "192.168.1.5:8765", TRUE },
+    { "192.168.1.5", "10.0.0.1", FALSE },
+    { "0.0.0.0", "192.168.1.5:8765", TRUE },
+    { "0.0.0.0", "attacker.example", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("case %u: bound %s, Host %s", i, cases[i].bound, cases[i].host);
+      g_assert_cmpint (aic_server_host_allowed (cases[i].bound, cases[i].host), ==, cases[i].ok);
+    }
+}
+
+static void
+test_listen_errors (void)
+{
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(AicServer) server = aic_server_new (engine, TOKEN);
+  g_autoptr(AicServer) second = aic_server_new (engine, TOKEN);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (aic_server_listen (server, "not-an-address", 0, &error));
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_true (aic_server_listen (server, "localhost", 0, &error));
+  g_assert_no_error (error);
+
+  /* The same port twice: a clear error, not a crash. */
+  g_assert_false (aic_server_listen (second, "127.0.0.1", aic_server_get_port (server), &error));
+  g_assert_nonnull (error);
+}
+
+static void
+test_embedded (void)
+{
+  g_autoptr(AicEmbeddedBackend) backend = aic_embedded_backend_new ();
+  g_autoptr(GAsyncResult) started = NULL;
+  g_autoptr(GAsyncResult) checked = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(AicConnection) no_token = NULL;
+  g_autoptr(AicClient) client = NULL;
+  g_autoptr(AicClient) anonymous = NULL;
+  g_autoptr(AicServiceInfo) info = NULL;
+
+  aic_embedded_backend_start_async (backend, NULL, NULL, NULL, aic_test_store_result_cb, &started);
+  aic_test_wait_result (&started, 10000);
+  g_assert_true (aic_embedded_backend_start_finish (backend, started, &error));
+  g_assert_no_error (error);
+  g_assert_true (aic_embedded_backend_is_running (backend));
+  g_assert_true (aic_embedded_backend_is_demo (backend));
+  g_assert_cmpstr (aic_embedded_backend_get_engine_label (backend), ==, "Demo engine (offline)");
+  g_assert_true (g_str_has_prefix (aic_embedded_backend_get_url (backend), "http://127.0.0.1:"));
+  g_assert_cmpuint (strlen (aic_embedded_backend_get_token (backend)), ==, 43);
+
+  /* Served from its own thread while this one waits in its main loop. */
+  connection = aic_connection_new (NULL, "Built-in", AIC_CONNECTION_KIND_CONSOLE,
+                                   aic_embedded_backend_get_url (backend));
+  client = aic_client_new (connection, aic_embedded_backend_get_token (backend));
+  aic_client_check_async (client, NULL, aic_test_store_result_cb, &checked);
+  aic_test_wait_result (&checked, 10000);
+  info = aic_client_check_finish (client, checked, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info->engine_kind, ==, "demo");
+
+  /* The random token is required there too. */
+  g_clear_object (&checked);
+  no_token = aic_connection_new (NULL, "Built-in", AIC_CONNECTION_KIND_CONSOLE,
+                                 aic_embedded_backend_get_url (backend));
+  anonymous = aic_client_new (no_token, NULL);
+  aic_client_check_async (anonymous, NULL, aic_test_store_result_cb, &checked);
+  aic_test_wait_result (&checked, 10000);
+  g_clear_pointer (&info, aic_service_info_free);
+  info = aic_client_check_finish (anonymous, checked, &error);
+  g_assert_null (info);
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_AUTH);
+
+  aic_embedded_backend_stop (backend);
+  g_assert_false (aic_embedded_backend_is_running (backend));
+  aic_embedded_backend_stop (backend);
+}
+
+static void
+fake_upstream_handler (SoupServer        *server,
+                       SoupServerMessage *message,
+                       const char        *path,
+                       GHashTable        *query,
+                       gpointer           user_data)
+{
+  if (g_str_equal (path, "/v1/models"))
+    aic_test_reply (message, 200, "application/json",
+                    "{\"object\": \"list\", \"data\": [{\"id\": \"llama3\"}, {\"id\": \"qwen\"}]}");
+  else
+    aic_test_reply (message, 404, "application/json", "{}");
+}
+
+static AicServiceInfo *
+check_embedded (AicEmbeddedBackend *backend)
+{
+  g_autoptr(AicConnection) connection = aic_connection_new (NULL, "Built-in", AIC_CONNECTION_KIND_CONSOLE,
+                                                           aic_embedded_backend_get_url (backend));
+  g_autoptr(AicClient) client = aic_client_new (connection, aic_embedded_backend_get_token (backend));
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  AicServiceInfo *info;
+
+  aic_client_check_async (client, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  info = aic_client_check_finish (client, result, &error);
+  g_assert_no_error (error);
+  return info;
+}
+
+/* With an upstream, health reports the upstream's models once the engine
+ * has asked for them. */
+static void
+test_embedded_with_upstream (void)
+{
+  g_autoptr(AicEmbeddedBackend) backend = aic_embedded_backend_new ();
+  g_autoptr(GAsyncResult) started = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *upstream_url = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *label = NULL;
+  g_autoptr(SoupServer) upstream = aic_test_server_new (&upstream_url);
+
+  soup_server_add_handler (upstream, NULL, fake_upstream_handler, NULL, NULL);
+  base = g_strconcat (upstream_url, "/v1", NULL);
+
+  aic_embedded_backend_start_async (backend, base, "Ollama", NULL, aic_test_store_result_cb, &started);
+  aic_test_wait_result (&started, 10000);
+  g_assert_true (aic_embedded_backend_start_finish (backend, started, &error));
+  g_assert_false (aic_embedded_backend_is_demo (backend));
+  label = g_strdup_printf ("Ollama at %s", upstream_url + strlen ("http://"));
+  g_assert_cmpstr (aic_embedded_backend_get_engine_label (backend), ==, label);
+
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_autoptr(AicServiceInfo) info = check_embedded (backend);
+
+      g_assert_cmpstr (info->engine_kind, ==, "openai");
+      g_assert_cmpstr (info->engine_upstream, ==, base);
+      if (g_strv_length (info->models) == 2)
+        {
+          g_assert_cmpstr (info->models[0], ==, "llama3");
+          break;
+        }
+      g_assert_cmpuint (attempt, <, 100);
+      g_usleep (20000);
+    }
+
+  aic_embedded_backend_stop (backend);
+  soup_server_disconnect (upstream);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/server/health", test_health);
+  ADD ("/server/auth/no-token", test_no_token);
+  ADD ("/server/auth/wrong-token", test_wrong_token);
+  ADD ("/server/auth/before-routing", test_unknown_route_needs_token_first);
+  ADD ("/server/not-found", test_not_found);
+  ADD ("/server/method-not-allowed", test_method_not_allowed);
+  ADD ("/server/origin/foreign", test_foreign_origin);
+  ADD ("/server/origin/allowed", test_allowed_origin);
+  ADD ("/server/host/foreign", test_foreign_host);
+  ADD ("/server/host/loopback", test_loopback_hosts);
+#undef ADD
+  g_test_add ("/server/auth/disabled", Fixture, GINT_TO_POINTER (1), fixture_setup, test_no_auth, fixture_teardown);
+  g_test_add_func ("/server/host-allowed", test_host_allowed);
+  g_test_add_func ("/server/listen-errors", test_listen_errors);
+  g_test_add_func ("/embedded/demo", test_embedded);
+  g_test_add_func ("/embedded/upstream", test_embedded_with_upstream);
+
+  return g_test_run ();
+}

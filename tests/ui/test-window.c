@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "aic-application.h"
+#include "aic-test-util.h"
+#include "aic-window.h"
+
+/* The real window, with its application and the built-in backend it
+ * starts, under a real display (Xvfb in scripts/test). */
+
+static GObject *
+child (gpointer    window,
+       const char *name)
+{
+  return gtk_widget_get_template_child (GTK_WIDGET (window), AIC_TYPE_WINDOW, name);
+}
+
+static gboolean
+backend_settled (gpointer data)
+{
+  return aic_application_get_backend_state (data) != AIC_BACKEND_STATE_STARTING;
+}
+
+static void
+test_window (void)
+{
+  g_autoptr(AicApplication) app = aic_application_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GListModel) pages = NULL;
+  AicWindow *window;
+  AdwViewStack *stack;
+  const char *names[] = { "chat", "documents", "voice", "agent" };
+  const char *titles[] = { "Chat", "Documents", "Voice", "Agent" };
+
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+
+  window = aic_window_new (app);
+  gtk_window_present (GTK_WINDOW (window));
+
+  /* Four views, each a status page for now, in this order. */
+  stack = ADW_VIEW_STACK (child (window, "stack"));
+  pages = G_LIST_MODEL (adw_view_stack_get_pages (stack));
+  g_assert_cmpuint (g_list_model_get_n_items (pages), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(AdwViewStackPage) page = g_list_model_get_item (pages, i);
+
+      g_assert_cmpstr (adw_view_stack_page_get_name (page), ==, names[i]);
+      g_assert_cmpstr (adw_view_stack_page_get_title (page), ==, titles[i]);
+      g_assert_nonnull (adw_view_stack_page_get_icon_name (page));
+      g_assert_true (ADW_IS_STATUS_PAGE (adw_view_stack_page_get_child (page)));
+    }
+  g_assert_true (adw_view_switcher_title_get_stack (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))) == stack);
+
+  /* Switching views, by call and by the Alt+N action; the last one is kept. */
+  g_assert_cmpstr (aic_window_get_view (window), ==, "chat");
+  aic_window_show_view (window, "voice");
+  g_assert_cmpstr (aic_window_get_view (window), ==, "voice");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "agent"));
+  g_assert_cmpstr (aic_window_get_view (window), ==, "agent");
+  aic_window_show_view (window, "no-such-view");
+  g_assert_cmpstr (aic_window_get_view (window), ==, "agent");
+  {
+    g_autofree char *saved = g_settings_get_string (aic_application_get_settings (app), "last-view");
+    g_assert_cmpstr (saved, ==, "agent");
+  }
+
+  /* Primary menu entries exist as app actions. */
+  g_assert_true (g_action_map_lookup_action (G_ACTION_MAP (app), "preferences") != NULL);
+  g_assert_true (g_action_map_lookup_action (G_ACTION_MAP (app), "about") != NULL);
+  g_assert_true (g_action_map_lookup_action (G_ACTION_MAP (app), "help") != NULL);
+  g_assert_true (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)) != NULL);
+
+  /* With no connection, the built-in backend starts on the demo engine and
+   * the window says so, with a way to connect a real provider. */
+  aic_test_wait_for (backend_settled, app, 10000);
+  g_assert_cmpint (aic_application_get_backend_state (app), ==, AIC_BACKEND_STATE_BUILTIN_DEMO);
+  g_assert_cmpstr (adw_view_switcher_title_get_subtitle (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))),
+                   ==, "Built-in · Demo engine");
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (child (window, "banner_label"))), "demo engine"));
+
+  /* Choosing a connection: the window names it and stops suggesting one. */
+  {
+    AicConnectionStore *store = aic_application_get_connections (app);
+    g_autoptr(AicConnection) connection = aic_connection_new (NULL, "My Server", AIC_CONNECTION_KIND_CONSOLE, "http://127.0.0.1:9");
+
+    g_assert_true (aic_connection_store_add (store, connection, &error));
+    aic_connection_store_set_active (store, aic_connection_get_id (connection));
+    g_assert_cmpint (aic_application_get_backend_state (app), ==, AIC_BACKEND_STATE_CONNECTION);
+    g_assert_cmpstr (adw_view_switcher_title_get_subtitle (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))), ==, "My Server");
+    g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
+
+    /* And back to the built-in backend, which is still running. */
+    aic_connection_store_set_active (store, NULL);
+    g_assert_cmpint (aic_application_get_backend_state (app), ==, AIC_BACKEND_STATE_BUILTIN_DEMO);
+    g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
+  }
+
+  /* Errors arrive as toasts. */
+  aic_window_show_error (window, "Something went wrong.");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/window/views", test_window);
+
+  return g_test_run ();
+}
