@@ -111,10 +111,11 @@ show_test_result (AicConnectionEditor *self,
   GtkWidget *row = GTK_WIDGET (self->test_row);
 
   adw_action_row_set_subtitle (self->test_row, text);
-  gtk_widget_remove_css_class (row, "success");
-  gtk_widget_remove_css_class (row, "error");
-  gtk_widget_add_css_class (row, "connection-status");
-  gtk_widget_add_css_class (row, success ? "success" : "error");
+  /* Only the subtitle takes the colour (style.css); libadwaita's own
+   * .error would paint the whole row, button included. */
+  gtk_widget_remove_css_class (row, "test-ok");
+  gtk_widget_remove_css_class (row, "test-failed");
+  gtk_widget_add_css_class (row, success ? "test-ok" : "test-failed");
 
   /* Screen readers hear the outcome, not just a changed subtitle. */
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->test_row),

@@ -68,8 +68,8 @@ run_test (gpointer    editor,
   GtkWidget *row = GTK_WIDGET (editor_child (editor, "test_row"));
   gpointer args[] = { editor, (gpointer) expected_class };
 
-  gtk_widget_remove_css_class (row, "success");
-  gtk_widget_remove_css_class (row, "error");
+  gtk_widget_remove_css_class (row, "test-ok");
+  gtk_widget_remove_css_class (row, "test-failed");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.test", NULL));
   aic_test_wait_for (test_row_has_class, args, 20000);
 }
@@ -88,6 +88,20 @@ no_windows_but (gpointer data)
   return TRUE;
 }
 
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+      if (ADW_IS_MESSAGE_DIALOG (window))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
 static void
 test_add_edit_remove (void)
 {
@@ -100,6 +114,7 @@ test_add_edit_remove (void)
   gboolean keyring = aic_test_have_keyring ();
   AicPreferencesWindow *prefs;
   AicConnectionEditor *editor;
+  AdwMessageDialog *dialog;
   AicConnection *connection;
   GtkListBox *list;
   GtkListBoxRow *row;
@@ -134,12 +149,12 @@ test_add_edit_remove (void)
 
   /* Test, answered in words: nothing there, then a server with 3 models. */
   set_text (editor, "url_row", refused);
-  run_test (editor, "error");
+  run_test (editor, "test-failed");
   subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (editor_child (editor, "test_row")));
   g_assert_nonnull (strstr (subtitle, "Nothing is listening"));
 
   set_text (editor, "url_row", base);
-  run_test (editor, "success");
+  run_test (editor, "test-ok");
   subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (editor_child (editor, "test_row")));
   g_assert_cmpstr (subtitle, ==, "Connected. 3 models are available.");
 
@@ -204,7 +219,24 @@ test_add_edit_remove (void)
   row = gtk_list_box_get_row_at_index (list, 0);
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Renamed");
 
-  g_assert_true (aic_connection_store_remove (store, aic_connection_get_id (connection)));
+  /* Remove asks first; Cancel keeps it, Remove removes it. */
+  editor = aic_connection_editor_new (store, connection);
+  gtk_window_present (GTK_WINDOW (editor));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.remove", NULL));
+  dialog = find_message_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Remove Connection?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Renamed"));
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (store)), ==, 1);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.remove", NULL));
+  dialog = find_message_dialog ();
+  adw_message_dialog_response (dialog, "remove");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  aic_test_wait_for (no_windows_but, NULL, 10000);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (store)), ==, 0);
   g_assert_null (gtk_list_box_get_row_at_index (list, 0));
 
   gtk_window_destroy (GTK_WINDOW (prefs));
