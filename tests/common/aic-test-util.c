@@ -56,6 +56,28 @@ aic_test_reply (SoupServerMessage *message,
   soup_server_message_set_response (message, content_type, SOUP_MEMORY_COPY, body, strlen (body));
 }
 
+static void
+models_handler (SoupServer        *server,
+                SoupServerMessage *message,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  if (g_str_equal (path, "/v1/models"))
+    aic_test_reply (message, 200, "application/json", user_data);
+  else
+    aic_test_reply (message, 404, "text/plain", "404 page not found");
+}
+
+/* Answers GET /v1/models with @body, as an OpenAI-compatible server
+ * would (or, with another @body, as something that only looks like one). */
+void
+aic_test_serve_models (SoupServer *server,
+                       const char *body)
+{
+  soup_server_add_handler (server, NULL, models_handler, g_strdup (body), g_free);
+}
+
 /* A port nothing listens on: bind, note, close. */
 guint
 aic_test_free_port (void)

@@ -12,6 +12,8 @@ void        aic_test_reply            (SoupServerMessage   *message,
                                        guint                status,
                                        const char          *content_type,
                                        const char          *body);
+void        aic_test_serve_models     (SoupServer          *server,
+                                       const char          *body);
 guint       aic_test_free_port        (void);
 void        aic_test_wait_for         (gboolean           (*done) (gpointer),
                                        gpointer             data,

@@ -7,19 +7,6 @@
 /* The search for a model server on this machine, against real servers on
  * 127.0.0.1 standing in for Ollama, llama.cpp and LM Studio. */
 
-static void
-models_handler (SoupServer        *server,
-                SoupServerMessage *message,
-                const char        *path,
-                GHashTable        *query,
-                gpointer           user_data)
-{
-  if (g_str_equal (path, "/v1/models"))
-    aic_test_reply (message, 200, "application/json", user_data);
-  else
-    aic_test_reply (message, 404, "text/plain", "404 page not found");
-}
-
 static AicLocalProvider *
 probe (const AicLocalCandidate *candidates,
        guint                    n)
@@ -49,9 +36,9 @@ test_finds_first_in_order (void)
   g_autoptr(AicLocalProvider) provider = NULL;
 
   /* Something unrelated that answers HTTP, like a router page on 8080. */
-  soup_server_add_handler (web, NULL, models_handler, (gpointer) "<html></html>", NULL);
-  soup_server_add_handler (b, NULL, models_handler, (gpointer) "{\"data\": [{\"id\": \"qwen\"}]}", NULL);
-  soup_server_add_handler (c, NULL, models_handler, (gpointer) "{\"data\": [{\"id\": \"phi\"}]}", NULL);
+  aic_test_serve_models (web, "<html></html>");
+  aic_test_serve_models (b, "{\"data\": [{\"id\": \"qwen\"}]}");
+  aic_test_serve_models (c, "{\"data\": [{\"id\": \"phi\"}]}");
   web_base = g_strconcat (web_url, "/v1", NULL);
   b_base = g_strconcat (b_url, "/v1", NULL);
   c_base = g_strconcat (c_url, "/v1", NULL);

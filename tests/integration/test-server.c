@@ -396,20 +396,6 @@ test_embedded (void)
   aic_embedded_backend_stop (backend);
 }
 
-static void
-fake_upstream_handler (SoupServer        *server,
-                       SoupServerMessage *message,
-                       const char        *path,
-                       GHashTable        *query,
-                       gpointer           user_data)
-{
-  if (g_str_equal (path, "/v1/models"))
-    aic_test_reply (message, 200, "application/json",
-                    "{\"object\": \"list\", \"data\": [{\"id\": \"llama3\"}, {\"id\": \"qwen\"}]}");
-  else
-    aic_test_reply (message, 404, "application/json", "{}");
-}
-
 static AicServiceInfo *
 check_embedded (AicEmbeddedBackend *backend)
 {
@@ -440,7 +426,7 @@ test_embedded_with_upstream (void)
   g_autofree char *label = NULL;
   g_autoptr(SoupServer) upstream = aic_test_server_new (&upstream_url);
 
-  soup_server_add_handler (upstream, NULL, fake_upstream_handler, NULL, NULL);
+  aic_test_serve_models (upstream, "{\"object\": \"list\", \"data\": [{\"id\": \"llama3\"}, {\"id\": \"qwen\"}]}");
   base = g_strconcat (upstream_url, "/v1", NULL);
 
   aic_embedded_backend_start_async (backend, base, "Ollama", NULL, aic_test_store_result_cb, &started);

@@ -40,19 +40,6 @@ get_text (gpointer    editor,
   return gtk_editable_get_text (GTK_EDITABLE (editor_child (editor, row)));
 }
 
-static void
-models_handler (SoupServer        *server,
-                SoupServerMessage *message,
-                const char        *path,
-                GHashTable        *query,
-                gpointer           user_data)
-{
-  if (g_str_equal (path, "/v1/models"))
-    aic_test_reply (message, 200, "application/json", "{\"data\": [{\"id\": \"a\"}, {\"id\": \"b\"}, {\"id\": \"c\"}]}");
-  else
-    aic_test_reply (message, 404, "application/json", "{}");
-}
-
 static gboolean
 test_row_has_class (gpointer data)
 {
@@ -120,7 +107,7 @@ test_add_edit_remove (void)
   GtkListBoxRow *row;
   const char *subtitle;
 
-  soup_server_add_handler (server, NULL, models_handler, NULL, NULL);
+  aic_test_serve_models (server, "{\"data\": [{\"id\": \"a\"}, {\"id\": \"b\"}, {\"id\": \"c\"}]}");
 
   prefs = aic_preferences_window_new (store);
   gtk_window_present (GTK_WINDOW (prefs));
