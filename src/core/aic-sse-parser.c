@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-core"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "aic-error.h"
+#include "aic-sse-parser.h"
+
+/* An incremental parser for text/event-stream, following the WHATWG HTML
+ * "event stream interpretation" rules to the letter (see PROTOCOL.md).
+ *
+ * Bytes may arrive in any chunks: a CR ending one chunk and the LF starting
+ * the next make one line end, and a BOM split over chunks is still dropped.
+ * Every byte is scanned a bounded number of times, so the cost is linear in
+ * the input however it is cut, and lines that sit whole inside a chunk are
+ * parsed where they lie without being copied. Line and event sizes are
+ * bounded; past a bound the parser fails with AIC_ERROR_TOO_LARGE and stays
+ * failed, instead of growing without end. */
+
+static const char bom[] = "\xEF\xBB\xBF";
+
+struct _AicSseParser
+{
+  AicSseCallbacks callbacks;
+  gpointer        user_data;
+
+  gsize           max_line;
+  gsize           max_event;
+
+  GString        *line;          /* a line split over chunks */
+  GString        *data;
+  GString        *type;
+  GString        *id_buffer;     /* the last event id buffer */
+  GString        *last_id;       /* the last event id, as of the last dispatch */
+
+  guint           bom_seen;      /* BOM bytes matched at the start, 0..3 */
+  guint           started : 1;   /* past the BOM check */
+  guint           pending_cr : 1;
+  guint           failed : 1;
+};
+
+AicSseParser *
+aic_sse_parser_new (const AicSseCallbacks *callbacks,
+                    gpointer               user_data)
+{
+  AicSseParser *self;
+
+  g_return_val_if_fail (callbacks != NULL && callbacks->event != NULL, NULL);
+
+  self = g_new0 (AicSseParser, 1);
+  self->callbacks = *callbacks;
+  self->user_data = user_data;
+  self->max_line = AIC_SSE_DEFAULT_MAX_LINE;
+  self->max_event = AIC_SSE_DEFAULT_MAX_EVENT;
+  self->line = g_string_new (NULL);
+  self->data = g_string_new (NULL);
+  self->type = g_string_new (NULL);
+  self->id_buffer = g_string_new (NULL);
+  self->last_id = g_string_new (NULL);
+  return self;
+}
+
+void
+aic_sse_parser_free (AicSseParser *self)
+{
+  if (self == NULL)
+    return;
+  g_string_free (self->line, TRUE);
+  g_string_free (self->data, TRUE);
+  g_string_free (self->type, TRUE);
+  g_string_free (self->id_buffer, TRUE);
+  g_string_free (self->last_id, TRUE);
+  g_free (self);
+}
+
+/**
+ * aic_sse_parser_set_limits:
+ * @max_line: the longest line accepted, in bytes, without its terminator
+ * @max_event: the largest data buffer of one event, in bytes
+ */
+void
+aic_sse_parser_set_limits (AicSseParser *self,
+                           gsize         max_line,
+                           gsize         max_event)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (max_line > 0 && max_event > 0);
+
+  self->max_line = max_line;
+  self->max_event = max_event;
+}
+
+/**
+ * aic_sse_parser_reset:
+ * Forgets everything of the current connection but the last event id, as
+ * a reconnection must: the next bytes are a new stream.
+ */
+void
+aic_sse_parser_reset (AicSseParser *self)
+{
+  g_return_if_fail (self != NULL);
+
+  g_string_truncate (self->line, 0);
+  g_string_truncate (self->data, 0);
+  g_string_truncate (self->type, 0);
+  g_string_assign (self->id_buffer, self->last_id->str);
+  self->bom_seen = 0;
+  self->started = FALSE;
+  self->pending_cr = FALSE;
+  self->failed = FALSE;
+}
+
+const char *
+aic_sse_parser_get_last_event_id (AicSseParser *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->last_id->str;
+}
+
+void
+aic_sse_parser_set_last_event_id (AicSseParser *self,
+                                  const char   *id)
+{
+  g_return_if_fail (self != NULL);
+  g_string_assign (self->last_id, id ? id : "");
+  g_string_assign (self->id_buffer, self->last_id->str);
+}
+
+static gboolean
+fail (AicSseParser  *self,
+      GError       **error,
+      const char    *what,
+      gsize          limit)
+{
+  g_autofree char *size = g_format_size_full (limit, G_FORMAT_SIZE_IEC_UNITS);
+
+  self->failed = TRUE;
+  /* Translators: the first %s is "A line" or "An event", the second a size */
+  g_set_error (error, AIC_ERROR, AIC_ERROR_TOO_LARGE,
+               _("%s in the event stream is larger than %s."), what, size);
+  return FALSE;
+}
+
+static void
+dispatch (AicSseParser *self)
+{
+  AicSseEvent event;
+
+  if (!g_string_equal (self->last_id, self->id_buffer))
+    g_string_assign (self->last_id, self->id_buffer->str);
+
+  if (self->data->len == 0)
+    {
+      g_string_truncate (self->type, 0);
+      return;
+    }
+
+  /* One trailing LF goes; every data line added one. */
+  g_string_truncate (self->data, self->data->len - 1);
+
+  event.type = self->type->len ? self->type->str : "message";
+  event.data = self->data->str;
+  event.data_len = self->data->len;
+  event.id = self->last_id->str;
+  self->callbacks.event (self->user_data, &event);
+
+  g_string_truncate (self->data, 0);
+  g_string_truncate (self->type, 0);
+}
+
+static gboolean
+is_ascii (const char *text,
+          gsize       len)
+{
+  const guint8 *p = (const guint8 *) text;
+  const guint8 *end = p + len;
+  guint64 bits = 0;
+
+  while (end - p >= 8)
+    {
+      guint64 word;
+
+      memcpy (&word, p, 8);
+      bits |= word;
+      p += 8;
+    }
+  while (p < end)
+    bits |= *p++;
+  return (bits & G_GUINT64_CONSTANT (0x8080808080808080)) == 0;
+}
+
+static gboolean
+digits_only (const char *text,
+             gsize       len,
+             guint64    *value)
+{
+  guint64 n = 0;
+
+  if (len == 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      if (text[i] < '0' || text[i] > '9')
+        return FALSE;
+      if (n > (G_MAXUINT64 - 9) / 10)
+        return FALSE;
+      n = n * 10 + (guint64) (text[i] - '0');
+    }
+  *value = n;
+  return TRUE;
+}
+
+static gboolean
+process_line (AicSseParser  *self,
+              const char    *line,
+              gsize          len,
+              GError       **error)
+{
+  g_autofree char *valid = NULL;
+  const char *colon, *value;
+  gsize field_len, value_len;
+
+  if (len > self->max_line)
+    return fail (self, error, _("A line"), self->max_line);
+
+  if (len == 0)
+    {
+      dispatch (self);
+      return TRUE;
+    }
+
+  /* The stream is UTF-8; broken sequences become U+FFFD, as the decoder
+   * the standard prescribes does. Lines never split a character. */
+  if (!is_ascii (line, len) && !g_utf8_validate_len (line, len, NULL))
+    {
+      valid = g_utf8_make_valid (line, len);
+      line = valid;
+      len = strlen (valid);
+    }
+
+  if (line[0] == ':')
+    {
+      if (self->callbacks.comment != NULL)
+        self->callbacks.comment (self->user_data, line + 1, len - 1);
+      return TRUE;
+    }
+
+  colon = memchr (line, ':', len);
+  if (colon != NULL)
+    {
+      field_len = colon - line;
+      value = colon + 1;
+      value_len = len - field_len - 1;
+      if (value_len > 0 && value[0] == ' ')
+        value++, value_len--;
+    }
+  else
+    {
+      field_len = len;
+      value = line + len;
+      value_len = 0;
+    }
+
+  if (field_len == 4 && memcmp (line, "data", 4) == 0)
+    {
+      if (self->data->len + value_len + 1 > self->max_event)
+        return fail (self, error, _("An event"), self->max_event);
+      g_string_append_len (self->data, value, value_len);
+      g_string_append_c (self->data, '\n');
+    }
+  else if (field_len == 5 && memcmp (line, "event", 5) == 0)
+    {
+      g_string_truncate (self->type, 0);
+      g_string_append_len (self->type, value, value_len);
+    }
+  else if (field_len == 2 && memcmp (line, "id", 2) == 0)
+    {
+      if (memchr (value, '\0', value_len) == NULL)
+        {
+          g_string_truncate (self->id_buffer, 0);
+          g_string_append_len (self->id_buffer, value, value_len);
+        }
+    }
+  else if (field_len == 5 && memcmp (line, "retry", 5) == 0)
+    {
+      guint64 milliseconds;
+
+      if (digits_only (value, value_len, &milliseconds) && self->callbacks.retry != NULL)
+        self->callbacks.retry (self->user_data, milliseconds);
+    }
+  /* Any other field is ignored. */
+
+  return TRUE;
+}
+
+static gboolean
+feed_lines (AicSseParser  *self,
+            const char    *p,
+            const char    *end,
+            GError       **error)
+{
+  /* Where the next LF and CR are, or NULL when none is left in the chunk;
+   * each is searched for again only once passed, so no byte is scanned
+   * more than twice whatever the mix of terminators. */
+  const char *next_lf = NULL, *next_cr = NULL;
+  gboolean lf_done = FALSE, cr_done = FALSE;
+
+  if (self->pending_cr)
+    {
+      self->pending_cr = FALSE;
+      if (p < end && *p == '\n')
+        p++;
+    }
+
+  while (p < end)
+    {
+      const char *term;
+
+      if (!lf_done && (next_lf == NULL || next_lf < p))
+        {
+          next_lf = memchr (p, '\n', end - p);
+          lf_done = next_lf == NULL;
+        }
+      if (!cr_done && (next_cr == NULL || next_cr < p))
+        {
+          next_cr = memchr (p, '\r', end - p);
+          cr_done = next_cr == NULL;
+        }
+
+      if (next_lf != NULL && (next_cr == NULL || next_lf < next_cr))
+        term = next_lf;
+      else
+        term = next_cr;
+
+      if (term == NULL)
+        {
+          if (self->line->len + (end - p) > self->max_line)
+            return fail (self, error, _("A line"), self->max_line);
+          g_string_append_len (self->line, p, end - p);
+          return TRUE;
+        }
+
+      if (self->line->len > 0)
+        {
+          if (self->line->len + (term - p) > self->max_line)
+            return fail (self, error, _("A line"), self->max_line);
+          g_string_append_len (self->line, p, term - p);
+          if (!process_line (self, self->line->str, self->line->len, error))
+            return FALSE;
+          g_string_truncate (self->line, 0);
+        }
+      else if (!process_line (self, p, term - p, error))
+        return FALSE;
+
+      p = term + 1;
+      if (*term == '\r')
+        {
+          if (p == end)
+            self->pending_cr = TRUE;
+          else if (*p == '\n')
+            p++;
+        }
+    }
+
+  return TRUE;
+}
+
+/**
+ * aic_sse_parser_feed:
+ * Parses @len more bytes; events are dispatched through the callbacks
+ * before this returns. After an error the parser refuses more input until
+ * aic_sse_parser_reset().
+ */
+gboolean
+aic_sse_parser_feed (AicSseParser  *self,
+                     const char    *data,
+                     gsize          len,
+                     GError       **error)
+{
+  const char *p = data;
+  const char *end = data + len;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  if (self->failed)
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                           _("The event stream had already failed."));
+      return FALSE;
+    }
+
+  /* One BOM at the very start is dropped, even when it arrives in pieces. */
+  while (!self->started && p < end)
+    {
+      if (*p == bom[self->bom_seen])
+        {
+          p++;
+          if (++self->bom_seen == 3)
+            self->started = TRUE;
+          continue;
+        }
+
+      self->started = TRUE;
+      if (self->bom_seen > 0 && !feed_lines (self, bom, bom + self->bom_seen, error))
+        return FALSE;
+    }
+
+  return feed_lines (self, p, end, error);
+}
+
+/**
+ * aic_sse_parser_finish:
+ * @keep_complete: %TRUE for provider dialects, where the end of the stream
+ *   also ends its last line and event; %FALSE for the standard behaviour,
+ *   which drops an event that no blank line completed
+ *
+ * Call at the end of the stream.
+ */
+gboolean
+aic_sse_parser_finish (AicSseParser  *self,
+                       gboolean       keep_complete,
+                       GError       **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (self->failed)
+    return TRUE;
+
+  if (!self->started && self->bom_seen > 0 && keep_complete)
+    {
+      self->started = TRUE;
+      if (!feed_lines (self, bom, bom + self->bom_seen, error))
+        return FALSE;
+    }
+
+  if (keep_complete)
+    {
+      if (self->line->len > 0)
+        {
+          if (!process_line (self, self->line->str, self->line->len, error))
+            return FALSE;
+        }
+      dispatch (self);
+    }
+
+  g_string_truncate (self->line, 0);
+  g_string_truncate (self->data, 0);
+  g_string_truncate (self->type, 0);
+  return TRUE;
+}
