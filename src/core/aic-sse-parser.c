@@ -192,6 +192,95 @@ is_ascii (const char *text,
   return (bits & G_GUINT64_CONSTANT (0x8080808080808080)) == 0;
 }
 
+/* Valid UTF-8, where NUL is a character like any other (unlike in
+ * g_utf8_validate()). */
+static gboolean
+is_valid_utf8 (const char *text,
+               gsize       len)
+{
+  const char *end = text + len;
+
+  while (text < end)
+    {
+      const char *nul = memchr (text, '\0', end - text);
+      const char *stop = nul ? nul : end;
+
+      if (!g_utf8_validate_len (text, stop - text, NULL))
+        return FALSE;
+      text = nul ? nul + 1 : end;
+    }
+  return TRUE;
+}
+
+/* The WHATWG "UTF-8 decode" with replacement: one U+FFFD for each maximal
+ * ill-formed subsequence, so "\xE4\xB8" gives one, not two. Only used on
+ * lines that failed validation. */
+static char *
+decode_with_replacement (const char *text,
+                         gsize       len,
+                         gsize      *out_len)
+{
+  GString *out = g_string_sized_new (len + 8);
+  guint needed = 0, seen = 0;
+  guint8 lower = 0x80, upper = 0xBF;
+  gunichar code_point = 0;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      guint8 byte = (guint8) text[i];
+
+      if (needed == 0)
+        {
+          if (byte <= 0x7F)
+            g_string_append_c (out, (char) byte);
+          else if (byte >= 0xC2 && byte <= 0xDF)
+            needed = 1, code_point = byte & 0x1F;
+          else if (byte >= 0xE0 && byte <= 0xEF)
+            {
+              if (byte == 0xE0)
+                lower = 0xA0;
+              else if (byte == 0xED)
+                upper = 0x9F;
+              needed = 2, code_point = byte & 0x0F;
+            }
+          else if (byte >= 0xF0 && byte <= 0xF4)
+            {
+              if (byte == 0xF0)
+                lower = 0x90;
+              else if (byte == 0xF4)
+                upper = 0x8F;
+              needed = 3, code_point = byte & 0x07;
+            }
+          else
+            g_string_append (out, "\xEF\xBF\xBD");
+          continue;
+        }
+
+      if (byte < lower || byte > upper)
+        {
+          /* The sequence broke off: replace it, and read this byte anew. */
+          needed = seen = 0, code_point = 0;
+          lower = 0x80, upper = 0xBF;
+          g_string_append (out, "\xEF\xBF\xBD");
+          i--;
+          continue;
+        }
+
+      lower = 0x80, upper = 0xBF;
+      code_point = (code_point << 6) | (byte & 0x3F);
+      if (++seen == needed)
+        {
+          g_string_append_unichar (out, code_point);
+          needed = seen = 0, code_point = 0;
+        }
+    }
+  if (needed != 0)
+    g_string_append (out, "\xEF\xBF\xBD");
+
+  *out_len = out->len;
+  return g_string_free (out, FALSE);
+}
+
 static gboolean
 digits_only (const char *text,
              gsize       len,
@@ -233,12 +322,12 @@ process_line (AicSseParser  *self,
     }
 
   /* The stream is UTF-8; broken sequences become U+FFFD, as the decoder
-   * the standard prescribes does. Lines never split a character. */
-  if (!is_ascii (line, len) && !g_utf8_validate_len (line, len, NULL))
+   * the standard prescribes does. Line ends are ASCII, so a line holds
+   * whole characters and can be checked on its own. */
+  if (!is_ascii (line, len) && !is_valid_utf8 (line, len))
     {
-      valid = g_utf8_make_valid (line, len);
+      valid = decode_with_replacement (line, len, &len);
       line = valid;
-      len = strlen (valid);
     }
 
   if (line[0] == ':')

@@ -225,6 +225,10 @@ test_utf8 (void)
   /* Broken sequences become U+FFFD (EF BF BD), not an error. */
   CHECK ("data: a\xff" "b\n\n", "[message|a\\357\\277\\275b|]");
   CHECK ("data: \xc3\n\n", "[message|\\357\\277\\275|]");
+  /* One U+FFFD per broken sequence, as the WHATWG decoder has it. */
+  CHECK ("data: \xe4\xb8!\n\n", "[message|\\357\\277\\275!|]");
+  CHECK ("data: \xed\xa0\x80\n\n", "[message|\\357\\277\\275\\357\\277\\275\\357\\277\\275|]");
+  CHECK ("data: \xf0\x9f\x98\n\n", "[message|\\357\\277\\275|]");
 }
 
 static void
