@@ -347,6 +347,15 @@ aic_connection_editor_constructed (GObject *object)
   update_actions (self);
 }
 
+/* gtk_window_destroy() does not dispose while callbacks hold references:
+ * stop Test and keyring work as soon as the window closes. */
+static gboolean
+aic_connection_editor_close_request (GtkWindow *window)
+{
+  g_cancellable_cancel (AIC_CONNECTION_EDITOR (window)->cancellable);
+  return GTK_WINDOW_CLASS (aic_connection_editor_parent_class)->close_request (window);
+}
+
 static void
 aic_connection_editor_dispose (GObject *object)
 {
@@ -414,6 +423,8 @@ aic_connection_editor_class_init (AicConnectionEditorClass *klass)
   object_class->finalize = aic_connection_editor_finalize;
   object_class->get_property = aic_connection_editor_get_property;
   object_class->set_property = aic_connection_editor_set_property;
+
+  GTK_WINDOW_CLASS (klass)->close_request = aic_connection_editor_close_request;
 
   properties[PROP_STORE] =
     g_param_spec_object ("store", NULL, NULL, AIC_TYPE_CONNECTION_STORE,

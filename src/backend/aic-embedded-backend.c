@@ -26,6 +26,7 @@ struct _AicEmbeddedBackend
   char         *token;
   char         *engine_label;
   gboolean      demo;
+  gboolean      started;       /* main thread only: set by start_finish() */
 
   /* Only for the start-up hand-over. */
   char         *upstream;
@@ -40,9 +41,12 @@ refresh_cb (GObject      *object,
             GAsyncResult *result,
             gpointer      user_data)
 {
+  gboolean *pending = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!aic_engine_refresh_finish (AIC_ENGINE (object), result, &error))
+  *pending = FALSE;
+  if (!aic_engine_refresh_finish (AIC_ENGINE (object), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_message ("The built-in backend could not list the upstream’s models: %s", error->message);
 }
 
@@ -53,7 +57,9 @@ backend_thread (gpointer data)
   g_autoptr(AicEngine) engine = NULL;
   g_autoptr(AicServer) server = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   GTask *task = g_steal_pointer (&self->start_task);
+  gboolean refresh_pending = TRUE;
 
   g_main_context_push_thread_default (self->context);
 
@@ -79,9 +85,14 @@ backend_thread (gpointer data)
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
 
-  aic_engine_refresh_async (engine, NULL, refresh_cb, NULL);
+  aic_engine_refresh_async (engine, cancellable, refresh_cb, &refresh_pending);
   g_main_loop_run (self->loop);
 
+  /* Let nothing outlive the thread: stop the model request, and run the
+   * context until its callback has been. */
+  g_cancellable_cancel (cancellable);
+  while (refresh_pending)
+    g_main_context_iteration (self->context, TRUE);
   aic_server_disconnect (server);
   g_main_context_pop_thread_default (self->context);
   return NULL;
@@ -152,10 +163,11 @@ aic_embedded_backend_start_async (AicEmbeddedBackend  *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, aic_embedded_backend_start_async);
 
-  if (self->thread != NULL)
+  if (self->context != NULL)
     {
+      /* One start per object: a stopped backend is replaced, not revived. */
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                               "The built-in backend is already running");
+                               "The built-in backend was started before");
       return;
     }
 
@@ -174,7 +186,11 @@ aic_embedded_backend_start_finish (AicEmbeddedBackend  *self,
                                    GError             **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+
+  /* The backend thread wrote url, label and demo before returning the
+   * task; from here on the main thread may read them. */
+  self->started = g_task_propagate_boolean (G_TASK (result), error);
+  return self->started;
 }
 
 static gboolean
@@ -198,14 +214,14 @@ aic_embedded_backend_stop (AicEmbeddedBackend *self)
 
   g_main_context_invoke (self->context, quit_loop, self->loop);
   g_thread_join (g_steal_pointer (&self->thread));
-  g_clear_pointer (&self->url, g_free);
+  self->started = FALSE;
 }
 
 gboolean
 aic_embedded_backend_is_running (AicEmbeddedBackend *self)
 {
   g_return_val_if_fail (AIC_IS_EMBEDDED_BACKEND (self), FALSE);
-  return self->thread != NULL && self->url != NULL;
+  return self->started && self->thread != NULL;
 }
 
 const char *

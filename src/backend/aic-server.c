@@ -201,14 +201,31 @@ aic_server_host_allowed (const char *bound_host,
   return is_wildcard (bound_host) && g_hostname_is_ip_address (name);
 }
 
+/* Origins compare as scheme://host[:port], case-insensitively, with no
+ * trailing slash (browsers send none; people sometimes write one). */
+static gboolean
+origin_equal (const char *a,
+              const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+
+  while (la > 0 && a[la - 1] == '/')
+    la--;
+  while (lb > 0 && b[lb - 1] == '/')
+    lb--;
+  return la == lb && g_ascii_strncasecmp (a, b, la) == 0;
+}
+
 static gboolean
 origin_allowed (AicServer  *self,
                 const char *origin)
 {
   if (origin == NULL)
     return TRUE;
-  return self->allowed_origins != NULL &&
-         g_strv_contains ((const char * const *) self->allowed_origins, origin);
+  for (guint i = 0; self->allowed_origins != NULL && self->allowed_origins[i] != NULL; i++)
+    if (origin_equal (self->allowed_origins[i], origin))
+      return TRUE;
+  return FALSE;
 }
 
 static gboolean
@@ -229,30 +246,27 @@ authorized (AicServer          *self,
   return aic_token_equal (self->token, value);
 }
 
-static void
-dispatch (SoupServer        *server,
-          SoupServerMessage *message,
-          const char        *path,
-          GHashTable        *query,
-          gpointer           user_data)
+/* Runs on the headers alone, before libsoup reads a body: a refused
+ * request must not get to make the server hold megabytes first. */
+static gboolean
+gate (AicServer         *self,
+      SoupServerMessage *message)
 {
-  AicServer *self = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
-  const char *method = soup_server_message_get_method (message);
-  g_autoptr(GString) allow = NULL;
+  goffset length;
 
   if (!aic_server_host_allowed (self->host, soup_message_headers_get_one (headers, "Host")))
     {
       reply_error (message, SOUP_STATUS_FORBIDDEN, "host_not_allowed",
                    "The Host header does not name this server.");
-      return;
+      return FALSE;
     }
 
   if (!origin_allowed (self, soup_message_headers_get_one (headers, "Origin")))
     {
       reply_error (message, SOUP_STATUS_FORBIDDEN, "origin_not_allowed",
                    "Requests from this origin are not allowed.");
-      return;
+      return FALSE;
     }
 
   if (!authorized (self, headers))
@@ -261,8 +275,48 @@ dispatch (SoupServer        *server,
                                     "WWW-Authenticate", "Bearer realm=\"ai-console\"");
       reply_error (message, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
                    "A valid bearer token is required.");
-      return;
+      return FALSE;
     }
+
+  length = soup_message_headers_get_content_length (headers);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      length > self->max_upload_bytes)
+    {
+      g_autofree char *text = g_strdup_printf ("The request body is larger than %" G_GINT64_FORMAT " bytes.",
+                                               self->max_upload_bytes);
+      reply_error (message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", text);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+early_gate (SoupServer        *server,
+            SoupServerMessage *message,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  if (!gate (user_data, message))
+    soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+}
+
+static void
+dispatch (SoupServer        *server,
+          SoupServerMessage *message,
+          const char        *path,
+          GHashTable        *query,
+          gpointer           user_data)
+{
+  AicServer *self = user_data;
+  const char *method = soup_server_message_get_method (message);
+  g_autoptr(GString) allow = NULL;
+
+  /* The early gate has run already; checking again costs nothing and keeps
+   * the rule in one place should a route ever be reached another way. */
+  if (!gate (self, message))
+    return;
 
   allow = g_string_new (NULL);
   for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
@@ -321,6 +375,7 @@ aic_server_init (AicServer *self)
 {
   self->max_upload_bytes = AIC_SERVER_DEFAULT_MAX_UPLOAD;
   self->soup = soup_server_new ("server-header", "ai-console-server/" PACKAGE_VERSION " ", NULL);
+  soup_server_add_early_handler (self->soup, NULL, early_gate, self, NULL);
   soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
 }
 
@@ -350,6 +405,15 @@ aic_server_set_allowed_origins (AicServer          *self,
 
   g_strfreev (self->allowed_origins);
   self->allowed_origins = g_strdupv ((char **) origins);
+}
+
+void
+aic_server_set_max_upload_bytes (AicServer *self,
+                                 gint64     max_bytes)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  g_return_if_fail (max_bytes > 0);
+  self->max_upload_bytes = max_bytes;
 }
 
 /**

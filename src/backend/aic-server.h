@@ -18,6 +18,8 @@ AicServer  *aic_server_new                 (AicEngine    *engine,
                                             const char   *token);
 void        aic_server_set_allowed_origins (AicServer    *self,
                                             const char * const *origins);
+void        aic_server_set_max_upload_bytes (AicServer *self,
+                                            gint64     max_bytes);
 gboolean    aic_server_listen              (AicServer    *self,
                                             const char   *host,
                                             guint         port,

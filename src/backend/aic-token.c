@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "aic-error.h"
 #include "aic-token.h"
@@ -65,8 +66,20 @@ aic_token_load_or_create (const char  *path,
   if (out_created)
     *out_created = FALSE;
 
-  if (g_stat (path, &st) == 0)
+  if (g_lstat (path, &st) == 0)
     {
+      if (!S_ISREG (st.st_mode))
+        {
+          g_set_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
+                       _("The token file %s is not a regular file."), path);
+          return NULL;
+        }
+      if (st.st_uid != getuid ())
+        {
+          g_set_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
+                       _("The token file %s belongs to another user."), path);
+          return NULL;
+        }
       if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
         {
           g_set_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
@@ -85,6 +98,14 @@ aic_token_load_or_create (const char  *path,
           return NULL;
         }
       return g_steal_pointer (&contents);
+    }
+
+  if (errno != ENOENT)
+    {
+      int saved_errno = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   _("Could not read the token file %s: %s"), path, g_strerror (saved_errno));
+      return NULL;
     }
 
   dir = g_path_get_dirname (path);

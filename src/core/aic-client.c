@@ -110,6 +110,11 @@ aic_client_new_message (AicClient  *self,
   if (message == NULL)
     return NULL;
 
+  /* libsoup drops Authorization on a redirect to another origin, but not
+   * x-api-key; following none is simpler and safer. A 3xx becomes an
+   * error that names the problem. */
+  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
+
   headers = soup_message_get_request_headers (message);
   switch (aic_connection_get_kind (self->connection))
     {
@@ -146,19 +151,26 @@ static GError *
 wrong_server_error (AicConnectionKind  kind,
                     const GError      *cause)
 {
+  gboolean missing = g_error_matches (cause, AIC_ERROR, AIC_ERROR_NOT_FOUND);
   const char *sentence;
 
   switch (kind)
     {
     case AIC_CONNECTION_KIND_OPENAI:
-      sentence = _("This does not look like an OpenAI-compatible server: it has no model list at /models. The base URL usually ends in /v1.");
+      sentence = missing
+        ? _("This does not look like an OpenAI-compatible server: it has no model list at /models. The base URL usually ends in /v1.")
+        : _("This does not look like an OpenAI-compatible server: its answer at /models is not a model list.");
       break;
     case AIC_CONNECTION_KIND_ANTHROPIC:
-      sentence = _("This does not look like the Anthropic API: it has no model list at /v1/models.");
+      sentence = missing
+        ? _("This does not look like the Anthropic API: it has no model list at /v1/models.")
+        : _("This does not look like the Anthropic API: its answer at /v1/models is not a model list.");
       break;
     case AIC_CONNECTION_KIND_CONSOLE:
     default:
-      sentence = _("This does not look like an AI Console backend: it has no /api/health. If it is an OpenAI-compatible server, change the kind.");
+      sentence = missing
+        ? _("This does not look like an AI Console backend: it has no /api/health. If it is an OpenAI-compatible server, change the kind.")
+        : _("This does not look like an AI Console backend: its answer at /api/health is not a health report.");
       break;
     }
   return g_error_new (AIC_ERROR, AIC_ERROR_WRONG_SERVER, "%s (%s)", sentence, cause->message);

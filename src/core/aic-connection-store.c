@@ -353,8 +353,10 @@ clear_secret_cb (GObject      *object,
 
 gboolean
 aic_connection_store_remove (AicConnectionStore *self,
-                             const char         *id)
+                             const char         *id_in)
 {
+  /* The id may belong to the connection about to be dropped. */
+  g_autofree char *id = g_strdup (id_in);
   g_autoptr(GSettings) settings = NULL;
   g_autoptr(GSettingsSchema) schema = NULL;
   g_auto(GStrv) keys = NULL;

@@ -344,6 +344,13 @@ aic_connection_check_url (const char  *url,
                    _("“%s” is not a web address. It should start with http:// or https://."), url);
       return FALSE;
     }
+  if (g_uri_get_userinfo (uri) != NULL)
+    {
+      /* It would end up in GSettings; keys belong in the keyring. */
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
+                           _("Put the user name and password in the Key field, not in the address."));
+      return FALSE;
+    }
   if (g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
     {
       g_set_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,

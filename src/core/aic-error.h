@@ -27,6 +27,7 @@ typedef enum
   AIC_ERROR_PROTOCOL,          /* malformed JSON, wrong member types */
   AIC_ERROR_TOO_LARGE,
   AIC_ERROR_KEYRING,           /* Secret Service missing or locked */
+  AIC_ERROR_BUSY,              /* 429, 503: try again later */
 } AicError;
 
 GQuark aic_error_quark (void);

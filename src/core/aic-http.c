@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "aic-error.h"
 #include "aic-http.h"
@@ -55,6 +56,36 @@ aic_http_set_bearer (SoupMessage *message,
  * Turns an error from libsoup or GIO into an AicError whose message says
  * what went wrong in words, keeping G_IO_ERROR_CANCELLED as it is.
  */
+/**
+ * aic_http_describe_uri:
+ * Returns: (transfer full): "host", "host:port" or "[v6]:port", the way a
+ *   person recognises the server: the port only when it is not the
+ *   scheme's default
+ */
+char *
+aic_http_describe_uri (GUri *uri)
+{
+  const char *host, *scheme;
+  int port;
+  gboolean default_port;
+  g_autofree char *bracketed = NULL;
+
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return g_strdup ("?");
+
+  host = g_uri_get_host (uri);
+  scheme = g_uri_get_scheme (uri);
+  port = g_uri_get_port (uri);
+  default_port = port <= 0 ||
+                 (port == 80 && g_strcmp0 (scheme, "http") == 0) ||
+                 (port == 443 && g_strcmp0 (scheme, "https") == 0);
+  if (strchr (host, ':') != NULL)
+    host = bracketed = g_strdup_printf ("[%s]", host);
+  if (default_port)
+    return g_strdup (host);
+  return g_strdup_printf ("%s:%d", host, port);
+}
+
 GError *
 aic_http_error_from_transport (const GError *error,
                                GUri         *uri)
@@ -64,10 +95,7 @@ aic_http_error_from_transport (const GError *error,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return g_error_copy (error);
 
-  if (uri != NULL && g_uri_get_port (uri) > 0)
-    where = g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri));
-  else
-    where = g_strdup (uri ? g_uri_get_host (uri) : "?");
+  where = aic_http_describe_uri (uri);
 
   if (error->domain == G_RESOLVER_ERROR)
     return g_error_new (AIC_ERROR, AIC_ERROR_UNREACHABLE,
@@ -86,8 +114,23 @@ aic_http_error_from_transport (const GError *error,
         return g_error_new (AIC_ERROR, AIC_ERROR_TLS,
                             _("%s does not speak HTTPS. Try an address starting with http://."), where);
       return g_error_new (AIC_ERROR, AIC_ERROR_TLS,
-                          _("A secure connection to %s could not be made: %s"), where, error->message);
+                          _("A secure connection to %s could not be made (%s). If the server does not use HTTPS, start the address with http://."),
+                          where, error->message);
     }
+
+  /* Something answered, but not in HTTP: most often http:// to an HTTPS
+   * port, or a service that is not a web server at all. */
+  if (error->domain == SOUP_SESSION_ERROR &&
+      (error->code == SOUP_SESSION_ERROR_PARSING || error->code == SOUP_SESSION_ERROR_ENCODING))
+    return g_error_new (AIC_ERROR, AIC_ERROR_WRONG_SERVER,
+                        _("%s did not answer in HTTP. If it uses HTTPS, start the address with https://."), where);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+    return g_error_new (AIC_ERROR, AIC_ERROR_UNREACHABLE,
+                        _("%s closed the connection without an answer. If it uses HTTPS, start the address with https://."), where);
+  if (error->domain == SOUP_SESSION_ERROR)
+    return g_error_new (AIC_ERROR, AIC_ERROR_PROTOCOL,
+                        _("The answer of %s could not be used: %s"), where, error->message);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
     return g_error_new (AIC_ERROR, AIC_ERROR_UNREACHABLE,
@@ -134,11 +177,26 @@ find_server_message (JsonNode *body)
   return NULL;
 }
 
-GError *
-aic_http_error_from_status (guint       status,
-                            const char *reason,
-                            JsonNode   *body)
+static gboolean
+sent_credentials (SoupMessage *message)
 {
+  SoupMessageHeaders *headers = soup_message_get_request_headers (message);
+
+  return soup_message_headers_get_one (headers, "Authorization") != NULL ||
+         soup_message_headers_get_one (headers, "x-api-key") != NULL;
+}
+
+/**
+ * aic_http_error_from_status:
+ * @message: the request, answered with a status that is not 2xx
+ * @body: (nullable): the answer, if it was JSON
+ */
+GError *
+aic_http_error_from_status (SoupMessage *message,
+                            JsonNode    *body)
+{
+  guint status = soup_message_get_status (message);
+  const char *reason = soup_message_get_reason_phrase (message);
   const char *said = find_server_message (body);
   g_autofree char *detail = NULL;
   AicError code;
@@ -148,7 +206,14 @@ aic_http_error_from_status (guint       status,
     {
     case SOUP_STATUS_UNAUTHORIZED:
       code = AIC_ERROR_AUTH;
-      sentence = _("The server refused the key or token.");
+      sentence = sent_credentials (message)
+        ? _("The server refused the key or token.")
+        : _("The server needs a key or token.");
+      break;
+    case 429:  /* Too Many Requests; libsoup 3.2 has no name for it */
+    case SOUP_STATUS_SERVICE_UNAVAILABLE:
+      code = AIC_ERROR_BUSY;
+      sentence = _("The server is busy or limiting requests. Try again in a moment.");
       break;
     case SOUP_STATUS_FORBIDDEN:
       code = AIC_ERROR_FORBIDDEN;
@@ -168,7 +233,12 @@ aic_http_error_from_status (guint       status,
       sentence = _("The server took too long.");
       break;
     default:
-      if (status >= 500)
+      if (SOUP_STATUS_IS_REDIRECTION (status))
+        {
+          code = AIC_ERROR_WRONG_SERVER;
+          sentence = _("The server sends this request to another address. Use the address it redirects to as the base URL.");
+        }
+      else if (status >= 500)
         {
           code = AIC_ERROR_SERVER;
           sentence = _("The server had a problem.");
@@ -183,9 +253,11 @@ aic_http_error_from_status (guint       status,
 
   if (said != NULL && said[0] != '\0')
     detail = g_strdup_printf ("%s (%u: %s)", sentence, status, said);
+  else if (reason != NULL && reason[0] != '\0')
+    detail = g_strdup_printf ("%s (%u %s)", sentence, status, reason);
   else
-    detail = g_strdup_printf ("%s (%u %s)", sentence, status, reason ? reason : "");
-  return g_error_new_literal (AIC_ERROR, code, g_strstrip (detail));
+    detail = g_strdup_printf ("%s (%u)", sentence, status);
+  return g_error_new_literal (AIC_ERROR, code, detail);
 }
 
 static void read_next (GTask *task);
@@ -205,7 +277,7 @@ finish_body (GTask *task)
 
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
-      g_task_return_error (task, aic_http_error_from_status (status, soup_message_get_reason_phrase (state->message), root));
+      g_task_return_error (task, aic_http_error_from_status (state->message, root));
       return;
     }
 

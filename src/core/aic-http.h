@@ -21,8 +21,8 @@ JsonNode    *aic_http_get_json_finish      (GAsyncResult         *result,
                                             GError              **error);
 GError      *aic_http_error_from_transport (const GError         *error,
                                             GUri                 *uri);
-GError      *aic_http_error_from_status    (guint                 status,
-                                            const char           *reason,
+GError      *aic_http_error_from_status    (SoupMessage          *message,
                                             JsonNode             *body);
+char        *aic_http_describe_uri         (GUri                 *uri);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 #include <libsecret/secret.h>
+#include <string.h>
 
 #include "aic-error.h"
 #include "aic-secrets.h"
@@ -28,14 +29,23 @@ static void
 return_keyring_error (GTask  *task,
                       GError *error)
 {
+  g_autofree char *reason = NULL;
+  gsize len;
+
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_task_return_error (task, error);
       return;
     }
+  reason = g_strdup (error->message);
+  len = strlen (reason);
+
+  /* libsecret's messages sometimes end in a period; the sentence adds one. */
+  while (len > 0 && (reason[len - 1] == '.' || g_ascii_isspace (reason[len - 1])))
+    reason[--len] = '\0';
   g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_KEYRING,
                            _("The keyring could not be used: %s. Make sure a Secret Service such as GNOME Keyring is running and unlocked."),
-                           error->message);
+                           reason);
   g_error_free (error);
 }
 

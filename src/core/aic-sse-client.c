@@ -281,9 +281,7 @@ finish_http_error (AicSseClient *self)
 {
   g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->error_body));
   g_autoptr(JsonNode) body = aic_json_parse_bytes (bytes, NULL);
-  guint status = soup_message_get_status (self->message);
-
-  complete (self, aic_http_error_from_status (status, soup_message_get_reason_phrase (self->message), body));
+  complete (self, aic_http_error_from_status (self->message, body));
 }
 
 static void

@@ -18,6 +18,7 @@ typedef struct
   char *last_api_key;
   char *last_version;
   char *last_path;
+  gboolean leaked;
 } Fixture;
 
 static void
@@ -73,6 +74,15 @@ handler (SoupServer        *server,
       body[size - 1] = '}';
       soup_server_message_set_status (message, 200, NULL);
       soup_server_message_set_response (message, "application/json", SOUP_MEMORY_TAKE, body, size);
+    }
+  else if (g_str_has_prefix (path, "/moved/"))
+    {
+      soup_server_message_set_redirect (message, 302, "/leak/v1/models");
+    }
+  else if (g_str_has_prefix (path, "/leak/"))
+    {
+      f->leaked = TRUE;
+      aic_test_reply (message, 200, "application/json", "{\"data\": []}");
     }
   else if (g_str_has_prefix (path, "/slow/"))
     soup_server_message_pause (message);   /* never answers */
@@ -217,6 +227,32 @@ test_refused_key (Fixture       *f,
 }
 
 static void
+test_key_needed (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicServiceInfo) info = check_path (f, "/locked/v1", AIC_CONNECTION_KIND_OPENAI, NULL, &error);
+
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "needs a key"));
+}
+
+/* A redirect is reported, not followed: libsoup would carry x-api-key to
+ * wherever it points. */
+static void
+test_redirect_not_followed (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicServiceInfo) info = check_path (f, "/moved", AIC_CONNECTION_KIND_ANTHROPIC, "ak-secret", &error);
+
+  g_assert_null (info);
+  g_assert_false (f->leaked);
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_WRONG_SERVER);
+  g_assert_nonnull (strstr (error->message, "302"));
+}
+
+static void
 test_wrong_kind (Fixture       *f,
                  gconstpointer  data)
 {
@@ -311,6 +347,32 @@ test_untrusted_certificate (void)
   soup_server_disconnect (server);
 }
 
+/* The two scheme mix-ups people make, each answered with what to do. */
+static void
+test_scheme_mixups (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *tls_url = NULL;
+  g_autoptr(SoupServer) tls = aic_test_tls_server_new (&tls_url);
+  g_autofree char *http_to_https = g_strdup_printf ("http://%s", tls_url + strlen ("https://"));
+  g_autofree char *https_to_http = g_strdup_printf ("https://%s/console", f->url + strlen ("http://"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicServiceInfo) info = NULL;
+
+  info = check (http_to_https, AIC_CONNECTION_KIND_CONSOLE, NULL, 5, &error);
+  g_assert_null (info);
+  g_assert_true (error->domain == AIC_ERROR);
+  g_assert_nonnull (strstr (error->message, "https://"));
+  g_clear_error (&error);
+
+  info = check (https_to_http, AIC_CONNECTION_KIND_CONSOLE, NULL, 5, &error);
+  g_assert_null (info);
+  g_assert_true (g_error_matches (error, AIC_ERROR, AIC_ERROR_TLS) ||
+                 g_error_matches (error, AIC_ERROR, AIC_ERROR_TIMEOUT));
+  g_test_message ("https:// to plain HTTP: %s", error->message);
+  soup_server_disconnect (tls);
+}
+
 static void
 test_invalid_url (void)
 {
@@ -318,6 +380,9 @@ test_invalid_url (void)
   g_autoptr(AicServiceInfo) info = check ("localhost:8765", AIC_CONNECTION_KIND_CONSOLE, NULL, 0, &error);
 
   g_assert_null (info);
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  info = check ("http://user:secret@127.0.0.1:1", AIC_CONNECTION_KIND_CONSOLE, NULL, 0, &error);
   g_assert_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT);
 }
 
@@ -368,10 +433,13 @@ main (int   argc,
   ADD ("/client/anthropic/ok", test_anthropic_ok);
   ADD ("/client/refused-key", test_refused_key);
   ADD ("/client/wrong-kind", test_wrong_kind);
+  ADD ("/client/key-needed", test_key_needed);
+  ADD ("/client/redirect", test_redirect_not_followed);
   ADD ("/client/server-error", test_server_error);
   ADD ("/client/too-large", test_too_large);
   ADD ("/client/timeout", test_timeout);
   ADD ("/client/cancel", test_cancel);
+  ADD ("/client/scheme-mixups", test_scheme_mixups);
 #undef ADD
   g_test_add_func ("/client/unreachable", test_unreachable);
   g_test_add_func ("/client/unknown-host", test_unknown_host);

@@ -70,6 +70,9 @@ answer_clear (Answer *answer)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Answer, answer_clear)
 
 /* Sends a request and reads the whole answer, whatever its status. */
+static void request_with_body (Fixture *f, const char *method, const char *path, const char *token,
+                               const char *host, const char *origin, GBytes *request_body, Answer *answer);
+
 static void
 request (Fixture    *f,
          const char *method,
@@ -78,6 +81,19 @@ request (Fixture    *f,
          const char *host,
          const char *origin,
          Answer     *answer)
+{
+  request_with_body (f, method, path, token, host, origin, NULL, answer);
+}
+
+static void
+request_with_body (Fixture    *f,
+                   const char *method,
+                   const char *path,
+                   const char *token,
+                   const char *host,
+                   const char *origin,
+                   GBytes     *request_body,
+                   Answer     *answer)
 {
   g_autofree char *url = g_strconcat (f->url, path, NULL);
   g_autoptr(SoupMessage) message = soup_message_new (method, url);
@@ -92,6 +108,8 @@ request (Fixture    *f,
     soup_message_headers_replace (request_headers, "Host", host);
   if (origin)
     soup_message_headers_replace (request_headers, "Origin", origin);
+  if (request_body)
+    soup_message_set_request_body_from_bytes (message, "application/octet-stream", request_body);
 
   /* Asynchronously: the server answers from this same main context. */
   soup_session_send_and_read_async (f->session, message, G_PRIORITY_DEFAULT, NULL,
@@ -243,10 +261,43 @@ static void
 test_allowed_origin (Fixture       *f,
                      gconstpointer  data)
 {
-  g_auto(Answer) answer = { 0 };
+  const char *spellings[] = { "https://allowed.example", "https://allowed.example/", "HTTPS://Allowed.Example" };
 
-  request (f, "GET", "/api/health", TOKEN, NULL, "https://allowed.example", &answer);
-  g_assert_cmpuint (answer.status, ==, 200);
+  for (guint i = 0; i < G_N_ELEMENTS (spellings); i++)
+    {
+      g_auto(Answer) answer = { 0 };
+
+      request (f, "GET", "/api/health", TOKEN, NULL, spellings[i], &answer);
+      g_assert_cmpuint (answer.status, ==, 200);
+    }
+}
+
+/* Bodies are refused on their headers: over the limit gets 413, and a
+ * refused request is answered without its body being kept. */
+static void
+test_body_limits (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GBytes) big = g_bytes_new_take (g_malloc0 (2 * 1024 * 1024), 2 * 1024 * 1024);
+  g_autoptr(GBytes) small = g_bytes_new_static ("{}", 2);
+
+  aic_server_set_max_upload_bytes (f->server, 1024 * 1024);
+  {
+    g_auto(Answer) answer = { 0 };
+    request_with_body (f, "POST", "/api/health", TOKEN, NULL, NULL, big, &answer);
+    g_assert_cmpuint (answer.status, ==, 413);
+    assert_error_shape (&answer, "too_large");
+  }
+  {
+    g_auto(Answer) answer = { 0 };
+    request_with_body (f, "POST", "/api/health", NULL, "evil.example", NULL, big, &answer);
+    g_assert_cmpuint (answer.status, ==, 403);
+  }
+  {
+    g_auto(Answer) answer = { 0 };
+    request_with_body (f, "POST", "/api/health", TOKEN, NULL, NULL, small, &answer);
+    g_assert_cmpuint (answer.status, ==, 405);
+  }
 }
 
 static void
@@ -470,6 +521,7 @@ main (int   argc,
   ADD ("/server/method-not-allowed", test_method_not_allowed);
   ADD ("/server/origin/foreign", test_foreign_origin);
   ADD ("/server/origin/allowed", test_allowed_origin);
+  ADD ("/server/body-limits", test_body_limits);
   ADD ("/server/host/foreign", test_foreign_host);
   ADD ("/server/host/loopback", test_loopback_hosts);
 #undef ADD

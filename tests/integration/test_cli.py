@@ -88,8 +88,11 @@ with tempfile.TemporaryDirectory() as data:
 
     result = cli("health", "--url", url)
     check("cli health without token exits 1", result.returncode == 1, str(result.returncode))
-    check("cli says the token was refused, on stderr",
-          "refused the key or token" in result.stderr and result.stdout == "", result.stderr)
+    check("cli says a token is needed, on stderr",
+          "needs a key or token" in result.stderr and result.stdout == "", result.stderr)
+    result = cli("health", "--url", url, "--token", "wrong")
+    check("cli says a wrong token was refused", result.returncode == 1
+          and "refused the key or token" in result.stderr, result.stderr)
 
     status, body = http(url + "/api/health")
     check("server answers 401 without a token", status == 401 and body["error"]["code"] == "unauthorized")

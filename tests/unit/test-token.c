@@ -72,6 +72,14 @@ test_file (void)
   g_assert_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
+  /* Not a regular file: refused, not read (a FIFO would block). */
+  g_unlink (path);
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  second = aic_token_load_or_create (path, NULL, &error);
+  g_assert_null (second);
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
   g_unlink (path);
   g_clear_pointer (&second, g_free);
   second = g_path_get_dirname (path);
