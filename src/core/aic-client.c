@@ -19,6 +19,7 @@ struct _AicClient
 
   AicConnection *connection;
   SoupSession   *session;
+  SoupSession   *stream_session;   /* no I/O timeout; see AicSseClient */
   char          *key;
 };
 
@@ -31,6 +32,7 @@ aic_client_finalize (GObject *object)
 
   g_clear_object (&self->connection);
   g_clear_object (&self->session);
+  g_clear_object (&self->stream_session);
   g_clear_pointer (&self->key, g_free);
 
   G_OBJECT_CLASS (aic_client_parent_class)->finalize (object);
@@ -78,6 +80,29 @@ aic_client_get_session (AicClient *self)
 {
   g_return_val_if_fail (AIC_IS_CLIENT (self), NULL);
   return self->session;
+}
+
+/**
+ * aic_client_get_stream_session:
+ * Returns: (transfer none): a session for long streams: no I/O timeout,
+ *   since a model may think for minutes between tokens; AicSseClient
+ *   watches for silence itself.
+ */
+SoupSession *
+aic_client_get_stream_session (AicClient *self)
+{
+  g_return_val_if_fail (AIC_IS_CLIENT (self), NULL);
+
+  if (self->stream_session == NULL)
+    self->stream_session = aic_http_session_new (0);
+  return self->stream_session;
+}
+
+const char *
+aic_client_get_key (AicClient *self)
+{
+  g_return_val_if_fail (AIC_IS_CLIENT (self), NULL);
+  return self->key;
 }
 
 void

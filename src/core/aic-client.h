@@ -16,6 +16,8 @@ AicClient      *aic_client_new             (AicConnection        *connection,
                                             const char           *key);
 AicConnection  *aic_client_get_connection  (AicClient            *self);
 SoupSession    *aic_client_get_session     (AicClient            *self);
+SoupSession    *aic_client_get_stream_session (AicClient         *self);
+const char     *aic_client_get_key         (AicClient            *self);
 void            aic_client_set_timeout     (AicClient            *self,
                                             guint                 seconds);
 SoupMessage    *aic_client_new_message     (AicClient            *self,
