@@ -4,9 +4,12 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
+#include "aic-chat-stream.h"
 #include "aic-client.h"
 #include "aic-engine.h"
+#include "aic-error.h"
 
 /* What produces the backend's text. "openai" forwards to any
  * OpenAI-compatible upstream through core's own client; "demo" is offline
@@ -22,7 +25,11 @@ struct _AicEngine
 
   GMutex         lock;    /* models are read by request handlers */
   char         **models;
+
+  guint          demo_delay_ms;
 };
+
+#define DEFAULT_DEMO_DELAY_MS 30
 
 G_DEFINE_FINAL_TYPE (AicEngine, aic_engine, G_TYPE_OBJECT)
 
@@ -50,6 +57,7 @@ static void
 aic_engine_init (AicEngine *self)
 {
   g_mutex_init (&self->lock);
+  self->demo_delay_ms = DEFAULT_DEMO_DELAY_MS;
 }
 
 AicEngine *
@@ -229,4 +237,328 @@ aic_engine_refresh_finish (AicEngine     *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * aic_engine_set_demo_delay:
+ * The demo engine's pause between tokens; 30 ms reads like a person
+ * typing fast. Tests and benchmarks shorten it.
+ */
+void
+aic_engine_set_demo_delay (AicEngine *self,
+                           guint      milliseconds)
+{
+  g_return_if_fail (AIC_IS_ENGINE (self));
+  self->demo_delay_ms = milliseconds;
+}
+
+void
+aic_engine_reply_free (AicEngineReply *reply)
+{
+  if (reply == NULL)
+    return;
+  g_free (reply->model);
+  g_free (reply->finish_reason);
+  g_free (reply);
+}
+
+static AicEngineReply *
+new_reply (const char *model,
+           const char *finish_reason)
+{
+  AicEngineReply *reply = g_new0 (AicEngineReply, 1);
+
+  reply->model = g_strdup (model);
+  reply->finish_reason = g_strdup (finish_reason);
+  reply->prompt_tokens = -1;
+  reply->completion_tokens = -1;
+  return reply;
+}
+
+/* ---- demo engine: offline, deterministic, and honest about it ---- */
+
+typedef struct
+{
+  char              **pieces;
+  guint               next;
+  guint               source;
+  AicEngineTokenFunc  on_token;
+  gpointer            token_data;
+  GCancellable       *cancellable;
+  gulong              cancel_handler;
+  gint64              prompt_tokens;
+} DemoState;
+
+static void
+demo_state_free (DemoState *state)
+{
+  g_assert (state->source == 0 && state->cancel_handler == 0);
+  g_clear_object (&state->cancellable);
+  g_strfreev (state->pieces);
+  g_free (state);
+}
+
+static const char *
+last_user_text (GPtrArray *turns)
+{
+  for (guint i = turns->len; i >= 2; i -= 2)
+    if (g_str_equal (g_ptr_array_index (turns, i - 2), "user"))
+      return g_ptr_array_index (turns, i - 1);
+  return "";
+}
+
+/* Splits text into word-sized pieces, each keeping its leading spaces, the
+ * way model tokens look. */
+static char **
+split_pieces (const char *text)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      const char *start = p;
+      g_autofree char *piece = NULL;
+
+      while (*p == ' ' || *p == '\n')
+        p++;
+      while (*p != '\0' && *p != ' ' && *p != '\n')
+        p = g_utf8_next_char (p);
+      piece = g_strndup (start, p - start);
+      g_strv_builder_add (builder, piece);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static char *
+demo_reply_text (GPtrArray *turns)
+{
+  g_autofree char *quoted = NULL;
+  const char *said = last_user_text (turns);
+  glong len = g_utf8_strlen (said, -1);
+
+  if (len > 200)
+    {
+      g_autofree char *head = g_utf8_substring (said, 0, 200);
+      quoted = g_strconcat (head, "…", NULL);
+    }
+  else
+    quoted = g_strdup (said);
+
+  /* Not translated: it is what the "model" answers, like any model's text. */
+  return g_strdup_printf ("**This is the demo engine**, not a language model: its answers are canned. "
+                          "Connect a real provider in Preferences to talk with a model.\n\n"
+                          "You wrote: “%s”\n\n"
+                          "Replies are shown as Markdown while they arrive, for example:\n\n"
+                          "- a list with *emphasis* and `inline code`\n"
+                          "- a [link](https://gnome.org)\n\n"
+                          "```c\n"
+                          "int\nmain (void)\n{\n  return 0;\n}\n"
+                          "```\n",
+                          quoted);
+}
+
+static void
+demo_disconnect (DemoState *state)
+{
+  if (state->cancel_handler != 0)
+    g_cancellable_disconnect (state->cancellable, state->cancel_handler);
+  state->cancel_handler = 0;
+}
+
+static gboolean
+demo_tick (gpointer data)
+{
+  GTask *task = data;
+  DemoState *state = g_task_get_task_data (task);
+  AicEngineReply *reply;
+
+  if (state->pieces[state->next] != NULL)
+    {
+      state->on_token (state->pieces[state->next++], state->token_data);
+      return G_SOURCE_CONTINUE;
+    }
+
+  state->source = 0;
+  demo_disconnect (state);
+  reply = new_reply ("demo", "stop");
+  reply->prompt_tokens = state->prompt_tokens;
+  reply->completion_tokens = state->next;
+  g_task_return_pointer (task, reply, (GDestroyNotify) aic_engine_reply_free);
+  return G_SOURCE_REMOVE;   /* drops the timer's reference on the task */
+}
+
+/* In the task's context: stop the timer and say "cancelled". */
+static gboolean
+demo_stop (gpointer data)
+{
+  g_autoptr(GTask) task = data;
+  DemoState *state = g_task_get_task_data (task);
+
+  if (state->source == 0)
+    return G_SOURCE_REMOVE;   /* finished meanwhile */
+  g_clear_handle_id (&state->source, g_source_remove);
+  demo_disconnect (state);
+  g_task_return_error_if_cancelled (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+demo_cancelled (GCancellable *cancellable,
+                GTask        *task)
+{
+  g_autoptr(GSource) idle = g_idle_source_new ();
+
+  /* May run in another thread, or inside g_cancellable_connect(); and
+   * disconnecting from inside this handler would deadlock. Go through an
+   * idle in the task's context, where the timer lives. */
+  g_source_set_callback (idle, demo_stop, g_object_ref (task), NULL);
+  g_source_attach (idle, g_task_get_context (task));
+}
+
+static void
+demo_chat (AicEngine          *self,
+           GTask              *task,
+           GPtrArray          *turns,
+           AicEngineTokenFunc  on_token,
+           gpointer            token_data)
+{
+  DemoState *state = g_new0 (DemoState, 1);
+  g_autofree char *text = demo_reply_text (turns);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  state->pieces = split_pieces (text);
+  state->on_token = on_token;
+  state->token_data = token_data;
+  for (guint i = 1; i < turns->len; i += 2)
+    state->prompt_tokens += 1 + (gint64) strlen (g_ptr_array_index (turns, i)) / 4;
+  g_task_set_task_data (task, state, (GDestroyNotify) demo_state_free);
+
+  state->source = g_timeout_add_full (G_PRIORITY_DEFAULT, MAX (self->demo_delay_ms, 1),
+                                      demo_tick, g_object_ref (task), g_object_unref);
+  if (cancellable != NULL)
+    {
+      state->cancellable = g_object_ref (cancellable);
+      /* No reference for the handler: it is disconnected before the task
+       * can finish. */
+      state->cancel_handler = g_cancellable_connect (cancellable, G_CALLBACK (demo_cancelled), task, NULL);
+    }
+}
+
+/* ---- openai engine: any OpenAI-compatible upstream, through core ---- */
+
+typedef struct
+{
+  AicEngineTokenFunc on_token;
+  gpointer           token_data;
+} UpstreamState;
+
+static void
+upstream_token_cb (AicChatStream *stream,
+                   const char    *text,
+                   GTask         *task)
+{
+  UpstreamState *state = g_task_get_task_data (task);
+
+  state->on_token (text, state->token_data);
+}
+
+static void
+upstream_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AicChatStream *stream = AIC_CHAT_STREAM (object);
+  g_autoptr(GError) error = NULL;
+  AicEngineReply *reply;
+
+  g_signal_handlers_disconnect_by_data (stream, task);
+  if (!aic_chat_stream_run_finish (stream, result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  reply = new_reply (aic_chat_stream_get_model (stream), aic_chat_stream_get_finish_reason (stream));
+  reply->prompt_tokens = aic_chat_stream_get_prompt_tokens (stream);
+  reply->completion_tokens = aic_chat_stream_get_completion_tokens (stream);
+  g_task_return_pointer (task, reply, (GDestroyNotify) aic_engine_reply_free);
+}
+
+static void
+upstream_chat (AicEngine          *self,
+               GTask              *task,
+               GPtrArray          *turns,
+               const char         *model,
+               AicEngineTokenFunc  on_token,
+               gpointer            token_data)
+{
+  g_autoptr(AicConnection) connection = aic_connection_new (NULL, "upstream", AIC_CONNECTION_KIND_OPENAI, self->upstream);
+  g_autoptr(AicClient) client = aic_client_new (connection, self->api_key);
+  g_autoptr(AicChatStream) stream = aic_chat_stream_new (client);
+  g_auto(GStrv) models = aic_engine_dup_models (self);
+  UpstreamState *state = g_new0 (UpstreamState, 1);
+
+  if (model == NULL || model[0] == '\0')
+    model = models[0];
+  if (model == NULL)
+    {
+      g_free (state);
+      g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
+                               "No model was named, and the upstream listed none.");
+      return;
+    }
+
+  state->on_token = on_token;
+  state->token_data = token_data;
+  g_task_set_task_data (task, state, g_free);
+
+  for (guint i = 0; i + 1 < turns->len; i += 2)
+    aic_chat_stream_add_turn (stream, g_ptr_array_index (turns, i), g_ptr_array_index (turns, i + 1));
+  aic_chat_stream_set_model (stream, model);
+  g_signal_connect (stream, "token", G_CALLBACK (upstream_token_cb), task);
+  aic_chat_stream_run_async (stream, g_task_get_cancellable (task), upstream_done_cb, g_object_ref (task));
+}
+
+/**
+ * aic_engine_chat_async:
+ * @turns: (element-type utf8): role, content, role, content …
+ * @model: (nullable): the model to use; %NULL for the engine's default
+ *
+ * Produces one reply. Cancelling stops the generation itself: the demo's
+ * timer, or the upstream request.
+ */
+void
+aic_engine_chat_async (AicEngine           *self,
+                       GPtrArray           *turns,
+                       const char          *model,
+                       AicEngineTokenFunc   on_token,
+                       gpointer             token_data,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (AIC_IS_ENGINE (self));
+  g_return_if_fail (turns != NULL && on_token != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, aic_engine_chat_async);
+  g_task_set_return_on_cancel (task, FALSE);
+
+  if (self->kind == AIC_ENGINE_KIND_DEMO)
+    demo_chat (self, task, turns, on_token, token_data);
+  else
+    upstream_chat (self, task, turns, model, on_token, token_data);
+}
+
+AicEngineReply *
+aic_engine_chat_finish (AicEngine     *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -33,5 +33,34 @@ void                 aic_engine_refresh_async     (AicEngine            *self,
 gboolean             aic_engine_refresh_finish    (AicEngine            *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
+void                 aic_engine_set_demo_delay    (AicEngine            *self,
+                                                   guint                 milliseconds);
+
+/* One reply. Tokens arrive through @on_token on the caller's context. */
+typedef void (*AicEngineTokenFunc) (const char *text,
+                                    gpointer    user_data);
+
+typedef struct
+{
+  char   *model;
+  char   *finish_reason;
+  gint64  prompt_tokens;       /* -1 when unknown */
+  gint64  completion_tokens;
+} AicEngineReply;
+
+void                 aic_engine_reply_free        (AicEngineReply       *reply);
+void                 aic_engine_chat_async        (AicEngine            *self,
+                                                   GPtrArray            *turns,
+                                                   const char           *model,
+                                                   AicEngineTokenFunc    on_token,
+                                                   gpointer              token_data,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+AicEngineReply      *aic_engine_chat_finish       (AicEngine            *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AicEngineReply, aic_engine_reply_free)
 
 G_END_DECLS

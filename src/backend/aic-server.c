@@ -6,8 +6,10 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "aic-chat-hub.h"
 #include "aic-error.h"
 #include "aic-json.h"
+#include "aic-reply.h"
 #include "aic-server-private.h"
 #include "aic-token.h"
 
@@ -22,6 +24,7 @@ struct _AicServer
 
   SoupServer *soup;
   AicEngine  *engine;
+  AicChatHub *chat;
   char       *token;            /* NULL with --no-auth */
   char      **allowed_origins;
   char       *host;
@@ -43,48 +46,87 @@ typedef struct
 } Route;
 
 static void handle_health (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_chat_stream (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_chat_resume (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_chat_cancel (AicServer *self, SoupServerMessage *message, const char *path);
 
+/* A "*" in a path matches one segment: an id of letters, digits, - and _. */
 static const Route routes[] = {
-  { "GET", "/api/health", handle_health },
+  { "GET",  "/api/health",                   handle_health },
+  { "POST", "/api/chat/stream",              handle_chat_stream },
+  { "GET",  "/api/chat/streams/*",           handle_chat_resume },
+  { "POST", "/api/chat/streams/*/cancel",    handle_chat_cancel },
 };
 
-static void
-reply_json (SoupServerMessage *message,
-            guint              status,
-            JsonNode          *root)
-{
-  g_autofree char *body = aic_json_to_string (root, FALSE);
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
-  gsize len = strlen (body);
+static const char * const features[] = { "chat", NULL };
 
-  soup_message_headers_replace (headers, "Cache-Control", "no-store");
-  soup_server_message_set_status (message, status, NULL);
-  soup_server_message_set_response (message, "application/json; charset=utf-8",
-                                    SOUP_MEMORY_TAKE, g_steal_pointer (&body), len);
+/* Matches @path against @pattern; the "*" segment, if any, goes to @id. */
+static gboolean
+route_matches (const char  *pattern,
+               const char  *path,
+               char       **id)
+{
+  const char *star = strchr (pattern, '*');
+  gsize prefix, suffix, path_len = strlen (path), id_len;
+
+  if (star == NULL)
+    return strcmp (pattern, path) == 0;
+
+  prefix = star - pattern;
+  suffix = strlen (star + 1);
+  if (path_len <= prefix + suffix ||
+      strncmp (pattern, path, prefix) != 0 ||
+      strcmp (path + path_len - suffix, star + 1) != 0)
+    return FALSE;
+
+  id_len = path_len - prefix - suffix;
+  for (gsize i = 0; i < id_len; i++)
+    {
+      char c = path[prefix + i];
+      if (!g_ascii_isalnum (c) && c != '-' && c != '_')
+        return FALSE;
+    }
+  if (id != NULL)
+    *id = g_strndup (path + prefix, id_len);
+  return TRUE;
 }
 
-/* {"error": {"code": "…", "message": "…"}}, the one error shape. */
-static void
-reply_error (SoupServerMessage *message,
-             guint              status,
-             const char        *code,
-             const char        *text)
+static char *
+path_id (const char *pattern,
+         const char *path)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
+  char *id = NULL;
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, code);
-  json_builder_set_member_name (builder, "message");
-  json_builder_add_string_value (builder, text);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
+  route_matches (pattern, path, &id);
+  return id;
+}
 
-  root = json_builder_get_root (builder);
-  reply_json (message, status, root);
+static void
+handle_chat_stream (AicServer         *self,
+                    SoupServerMessage *message,
+                    const char        *path)
+{
+  aic_chat_hub_start (self->chat, message);
+}
+
+static void
+handle_chat_resume (AicServer         *self,
+                    SoupServerMessage *message,
+                    const char        *path)
+{
+  g_autofree char *id = path_id ("/api/chat/streams/*", path);
+
+  aic_chat_hub_resume (self->chat, message, id);
+}
+
+static void
+handle_chat_cancel (AicServer         *self,
+                    SoupServerMessage *message,
+                    const char        *path)
+{
+  g_autofree char *id = path_id ("/api/chat/streams/*/cancel", path);
+
+  aic_chat_hub_cancel (self->chat, message, id);
 }
 
 static void
@@ -107,16 +149,15 @@ handle_health (AicServer         *self,
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
   g_auto(GStrv) models = aic_engine_dup_models (self->engine);
-  /* Features appear here as their routes land; the app hides what a
-   * backend does not list. */
-  g_auto(GStrv) features = g_new0 (char *, 1);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "status");
   json_builder_add_string_value (builder, "ok");
   json_builder_set_member_name (builder, "version");
   json_builder_add_string_value (builder, PACKAGE_VERSION);
-  add_strv (builder, "features", features);
+  /* Features appear here as their routes land; the app hides what a
+   * backend does not list. */
+  add_strv (builder, "features", (char **) features);
 
   json_builder_set_member_name (builder, "engine");
   json_builder_begin_object (builder);
@@ -139,7 +180,7 @@ handle_health (AicServer         *self,
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
-  reply_json (message, SOUP_STATUS_OK, root);
+  aic_reply_json (message, SOUP_STATUS_OK, root);
 }
 
 static gboolean
@@ -257,14 +298,14 @@ gate (AicServer         *self,
 
   if (!aic_server_host_allowed (self->host, soup_message_headers_get_one (headers, "Host")))
     {
-      reply_error (message, SOUP_STATUS_FORBIDDEN, "host_not_allowed",
+      aic_reply_error (message, SOUP_STATUS_FORBIDDEN, "host_not_allowed",
                    "The Host header does not name this server.");
       return FALSE;
     }
 
   if (!origin_allowed (self, soup_message_headers_get_one (headers, "Origin")))
     {
-      reply_error (message, SOUP_STATUS_FORBIDDEN, "origin_not_allowed",
+      aic_reply_error (message, SOUP_STATUS_FORBIDDEN, "origin_not_allowed",
                    "Requests from this origin are not allowed.");
       return FALSE;
     }
@@ -273,7 +314,7 @@ gate (AicServer         *self,
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (message),
                                     "WWW-Authenticate", "Bearer realm=\"ai-console\"");
-      reply_error (message, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+      aic_reply_error (message, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
                    "A valid bearer token is required.");
       return FALSE;
     }
@@ -284,7 +325,7 @@ gate (AicServer         *self,
     {
       g_autofree char *text = g_strdup_printf ("The request body is larger than %" G_GINT64_FORMAT " bytes.",
                                                self->max_upload_bytes);
-      reply_error (message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", text);
+      aic_reply_error (message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", text);
       return FALSE;
     }
 
@@ -321,7 +362,7 @@ dispatch (SoupServer        *server,
   allow = g_string_new (NULL);
   for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
     {
-      if (strcmp (routes[i].path, path) != 0)
+      if (!route_matches (routes[i].path, path, NULL))
         continue;
       if (strcmp (routes[i].method, method) == 0 ||
           (strcmp (method, "HEAD") == 0 && strcmp (routes[i].method, "GET") == 0))
@@ -338,13 +379,13 @@ dispatch (SoupServer        *server,
 
       soup_message_headers_replace (soup_server_message_get_response_headers (message),
                                     "Allow", allow->str);
-      reply_error (message, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", text);
+      aic_reply_error (message, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", text);
       return;
     }
 
   {
     g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
-    reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
+    aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
   }
 }
 
@@ -356,6 +397,7 @@ aic_server_finalize (GObject *object)
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
+  g_clear_object (&self->chat);
   g_clear_object (&self->engine);
   g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
@@ -393,6 +435,7 @@ aic_server_new (AicEngine  *engine,
 
   self = g_object_new (AIC_TYPE_SERVER, NULL);
   self->engine = g_object_ref (engine);
+  self->chat = aic_chat_hub_new (engine);
   self->token = g_strdup (token);
   return self;
 }
@@ -496,6 +539,13 @@ aic_server_dup_url (AicServer *self)
   if (strchr (host, ':') != NULL)
     return g_strdup_printf ("http://[%s]:%u", host, self->port);
   return g_strdup_printf ("http://%s:%u", host, self->port);
+}
+
+AicChatHub *
+aic_server_get_chat_hub (AicServer *self)
+{
+  g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
+  return self->chat;
 }
 
 AicEngine *

@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 
+#include "aic-chat-hub.h"
 #include "aic-engine.h"
 
 G_BEGIN_DECLS
@@ -28,5 +29,6 @@ void        aic_server_disconnect          (AicServer    *self);
 guint       aic_server_get_port            (AicServer    *self);
 char       *aic_server_dup_url             (AicServer    *self);
 AicEngine  *aic_server_get_engine          (AicServer    *self);
+AicChatHub *aic_server_get_chat_hub        (AicServer    *self);
 
 G_END_DECLS

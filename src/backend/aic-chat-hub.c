@@ -1,0 +1,646 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-backend"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "aic-chat-hub.h"
+#include "aic-json.h"
+#include "aic-reply.h"
+#include "aic-token.h"
+
+/* The chat streams of a console backend (PROTOCOL.md "Chat: SSE").
+ *
+ * Each POST /api/chat/stream starts a run: the engine generates, and every
+ * event (start, token…, done or error) is numbered, kept, and written to
+ * whoever is subscribed. A client whose connection drops comes back with
+ * GET /api/chat/streams/{id} and Last-Event-ID, gets what it missed, and
+ * continues live. Runs are kept 5 minutes after they end; a run nobody
+ * listens to for 30 s is cancelled, and so is one whose cancel route is
+ * called: both stop the engine, not just the delivery. Silent stretches
+ * get a keep-alive comment every 15 s. Everything runs on the server's
+ * main context. */
+
+#define DEFAULT_KEEP_ALIVE_MS (15 * 1000)
+#define DEFAULT_ORPHAN_MS     (30 * 1000)
+#define DEFAULT_RETENTION_MS  (5 * 60 * 1000)
+
+typedef struct _Run Run;
+
+typedef struct
+{
+  Run               *run;
+  SoupServerMessage *message;
+  guint              written;      /* events already sent */
+} Subscriber;
+
+struct _Run
+{
+  AicChatHub   *hub;
+  char         *id;
+  GPtrArray    *events;            /* GBytes, event i has id i + 1 */
+  GPtrArray    *subscribers;
+  GCancellable *cancellable;
+  gint64        last_write;
+  guint         keep_alive_source;
+  guint         orphan_source;
+  guint         expire_source;
+  gboolean      finished;
+};
+
+struct _AicChatHub
+{
+  GObject     parent_instance;
+
+  AicEngine  *engine;
+  GHashTable *runs;                /* id → Run */
+  guint       keep_alive_ms;
+  guint       orphan_ms;
+  guint       retention_ms;
+};
+
+G_DEFINE_FINAL_TYPE (AicChatHub, aic_chat_hub, G_TYPE_OBJECT)
+
+static void subscriber_free (Subscriber *subscriber);
+
+static void
+run_free (Run *run)
+{
+  g_cancellable_cancel (run->cancellable);
+  g_clear_handle_id (&run->keep_alive_source, g_source_remove);
+  g_clear_handle_id (&run->orphan_source, g_source_remove);
+  g_clear_handle_id (&run->expire_source, g_source_remove);
+  g_ptr_array_unref (run->subscribers);
+  g_ptr_array_unref (run->events);
+  g_clear_object (&run->cancellable);
+  g_free (run->id);
+  g_free (run);
+}
+
+static void
+start_stream_response (SoupServerMessage *message)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+
+  soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
+  soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_replace (headers, "X-Accel-Buffering", "no");
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  /* libsoup writes as we append and unpause. */
+  soup_server_message_pause (message);
+}
+
+static void
+subscriber_write (Subscriber *subscriber,
+                  GBytes     *bytes)
+{
+  soup_message_body_append_bytes (soup_server_message_get_response_body (subscriber->message), bytes);
+  soup_server_message_unpause (subscriber->message);
+}
+
+static void
+subscriber_catch_up (Subscriber *subscriber)
+{
+  Run *run = subscriber->run;
+
+  while (subscriber->written < run->events->len)
+    subscriber_write (subscriber, g_ptr_array_index (run->events, subscriber->written++));
+
+  if (run->finished)
+    {
+      soup_message_body_complete (soup_server_message_get_response_body (subscriber->message));
+      soup_server_message_unpause (subscriber->message);
+    }
+}
+
+static gboolean
+orphaned_cb (gpointer data)
+{
+  Run *run = data;
+
+  run->orphan_source = 0;
+  g_debug ("Chat stream %s: nobody resumed it; stopping the engine", run->id);
+  g_cancellable_cancel (run->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+subscriber_gone_cb (SoupServerMessage *message,
+                    Subscriber        *subscriber)
+{
+  Run *run = subscriber->run;
+
+  g_ptr_array_remove_fast (run->subscribers, subscriber);
+  if (!run->finished && run->subscribers->len == 0 && run->orphan_source == 0)
+    run->orphan_source = g_timeout_add (run->hub->orphan_ms, orphaned_cb, run);
+}
+
+static void
+subscriber_free (Subscriber *subscriber)
+{
+  g_signal_handlers_disconnect_by_data (subscriber->message, subscriber);
+  g_object_unref (subscriber->message);
+  g_free (subscriber);
+}
+
+static void
+subscribe (Run               *run,
+           SoupServerMessage *message,
+           guint              written)
+{
+  Subscriber *subscriber = g_new0 (Subscriber, 1);
+
+  subscriber->run = run;
+  subscriber->message = g_object_ref (message);
+  subscriber->written = MIN (written, run->events->len);
+  g_signal_connect (message, "finished", G_CALLBACK (subscriber_gone_cb), subscriber);
+  g_ptr_array_add (run->subscribers, subscriber);
+  g_clear_handle_id (&run->orphan_source, g_source_remove);
+
+  start_stream_response (message);
+  subscriber_catch_up (subscriber);
+}
+
+/* id, event name, and data whose "type" repeats the name: clients keyed on
+ * either work (PROTOCOL.md). */
+static void
+append_event (Run         *run,
+              const char  *type,
+              JsonBuilder *fields)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *data = NULL;
+  g_autofree char *text = NULL;
+  GBytes *bytes;
+  gsize len;
+
+  g_return_if_fail (!run->finished);
+
+  json_builder_set_member_name (fields, "type");
+  json_builder_add_string_value (fields, type);
+  json_builder_end_object (fields);
+  root = json_builder_get_root (fields);
+  data = aic_json_to_string (root, FALSE);
+
+  text = g_strdup_printf ("id: %u\nevent: %s\ndata: %s\n\n", run->events->len + 1, type, data);
+  len = strlen (text);
+  bytes = g_bytes_new_take (g_steal_pointer (&text), len);
+  g_ptr_array_add (run->events, bytes);
+  run->last_write = g_get_monotonic_time ();
+
+  for (guint i = 0; i < run->subscribers->len; i++)
+    subscriber_catch_up (g_ptr_array_index (run->subscribers, i));
+}
+
+static JsonBuilder *
+begin_fields (void)
+{
+  JsonBuilder *builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  return builder;
+}
+
+static gboolean
+expire_cb (gpointer data)
+{
+  Run *run = data;
+
+  run->expire_source = 0;
+  g_hash_table_remove (run->hub->runs, run->id);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+finish_run (Run         *run,
+            const char  *type,
+            JsonBuilder *fields)
+{
+  /* Subscribers get the last event, then the end of the body. */
+  append_event (run, type, fields);
+  run->finished = TRUE;
+  for (guint i = 0; i < run->subscribers->len; i++)
+    subscriber_catch_up (g_ptr_array_index (run->subscribers, i));
+
+  g_clear_handle_id (&run->keep_alive_source, g_source_remove);
+  g_clear_handle_id (&run->orphan_source, g_source_remove);
+  run->expire_source = g_timeout_add (run->hub->retention_ms, expire_cb, run);
+}
+
+static gboolean
+keep_alive_cb (gpointer data)
+{
+  Run *run = data;
+  static const char comment[] = ": keep-alive\n\n";
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (g_get_monotonic_time () - run->last_write < (gint64) run->hub->keep_alive_ms * 1000)
+    return G_SOURCE_CONTINUE;
+
+  bytes = g_bytes_new_static (comment, sizeof comment - 1);
+  for (guint i = 0; i < run->subscribers->len; i++)
+    subscriber_write (g_ptr_array_index (run->subscribers, i), bytes);
+  run->last_write = g_get_monotonic_time ();
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct
+{
+  AicChatHub *hub;
+  char       *id;
+} RunRef;
+
+/* Engine callbacks find their run by id: it may have expired meanwhile. */
+static Run *
+run_ref_get (RunRef *ref)
+{
+  return ref->hub ? g_hash_table_lookup (ref->hub->runs, ref->id) : NULL;
+}
+
+static void
+run_ref_free (RunRef *ref)
+{
+  g_clear_weak_pointer (&ref->hub);
+  g_free (ref->id);
+  g_free (ref);
+}
+
+static void
+on_token (const char *text,
+          gpointer    user_data)
+{
+  Run *run = run_ref_get (user_data);
+  g_autoptr(JsonBuilder) fields = NULL;
+
+  if (run == NULL || run->finished)
+    return;
+  fields = begin_fields ();
+  json_builder_set_member_name (fields, "content");
+  json_builder_add_string_value (fields, text);
+  append_event (run, "token", fields);
+}
+
+static void
+chat_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  RunRef *ref = user_data;
+  Run *run = run_ref_get (ref);
+  g_autoptr(AicEngineReply) reply = NULL;
+  g_autoptr(JsonBuilder) fields = begin_fields ();
+  g_autoptr(GError) error = NULL;
+
+  reply = aic_engine_chat_finish (AIC_ENGINE (object), result, &error);
+  if (run == NULL || run->finished)
+    {
+      run_ref_free (ref);
+      return;
+    }
+
+  if (reply == NULL)
+    {
+      json_builder_set_member_name (fields, "code");
+      json_builder_add_string_value (fields, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                             ? "cancelled" : "engine_failed");
+      json_builder_set_member_name (fields, "message");
+      json_builder_add_string_value (fields, error->message);
+      finish_run (run, "error", fields);
+      run_ref_free (ref);
+      return;
+    }
+
+  json_builder_set_member_name (fields, "finish_reason");
+  json_builder_add_string_value (fields, reply->finish_reason ? reply->finish_reason : "stop");
+  json_builder_set_member_name (fields, "usage");
+  json_builder_begin_object (fields);
+  if (reply->prompt_tokens >= 0)
+    {
+      json_builder_set_member_name (fields, "prompt_tokens");
+      json_builder_add_int_value (fields, reply->prompt_tokens);
+    }
+  if (reply->completion_tokens >= 0)
+    {
+      json_builder_set_member_name (fields, "completion_tokens");
+      json_builder_add_int_value (fields, reply->completion_tokens);
+    }
+  json_builder_end_object (fields);
+  finish_run (run, "done", fields);
+  run_ref_free (ref);
+}
+
+static gboolean
+is_role (const char *role)
+{
+  return g_strcmp0 (role, "system") == 0 || g_strcmp0 (role, "user") == 0 ||
+         g_strcmp0 (role, "assistant") == 0;
+}
+
+/* The full form {"messages": […]} or the short form {"message": "…"}; the
+ * first wins when both come. Every member's type is checked. */
+static GPtrArray *
+read_turns (JsonObject  *object,
+            GError     **error)
+{
+  g_autoptr(GPtrArray) turns = g_ptr_array_new_with_free_func (g_free);
+  JsonNode *messages = json_object_get_member (object, "messages");
+  const char *message = NULL;
+
+  if (messages != NULL && !JSON_NODE_HOLDS_NULL (messages))
+    {
+      JsonArray *array;
+
+      if (!JSON_NODE_HOLDS_ARRAY (messages))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "“messages” must be a list.");
+          return NULL;
+        }
+      array = json_node_get_array (messages);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *node = json_array_get_element (array, i);
+          const char *role, *content;
+
+          if (!JSON_NODE_HOLDS_OBJECT (node) ||
+              !aic_json_get_string (json_node_get_object (node), "role", TRUE, &role, NULL) ||
+              !aic_json_get_string (json_node_get_object (node), "content", TRUE, &content, NULL) ||
+              !is_role (role))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "Message %u must be {\"role\": \"system\"|\"user\"|\"assistant\", \"content\": \"…\"}.", i);
+              return NULL;
+            }
+          g_ptr_array_add (turns, g_strdup (role));
+          g_ptr_array_add (turns, g_strdup (content));
+        }
+    }
+  else
+    {
+      if (!aic_json_get_string (object, "message", FALSE, &message, NULL))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "“message” must be a string.");
+          return NULL;
+        }
+      if (message != NULL)
+        {
+          g_ptr_array_add (turns, g_strdup ("user"));
+          g_ptr_array_add (turns, g_strdup (message));
+        }
+    }
+
+  if (turns->len == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "Send {\"messages\": […]} or {\"message\": \"…\"}.");
+      return NULL;
+    }
+  return g_steal_pointer (&turns);
+}
+
+/* Unguessable, so one client cannot read another's stream by counting. */
+static char *
+new_stream_id (void)
+{
+  g_autofree char *random = aic_token_generate ();
+
+  random[22] = '\0';   /* 132 bits are plenty */
+  return g_strdup_printf ("s-%s", random);
+}
+
+/**
+ * aic_chat_hub_start:
+ * Handles POST /api/chat/stream. Errors before the stream starts are plain
+ * JSON error responses.
+ */
+void
+aic_chat_hub_start (AicChatHub        *self,
+                    SoupServerMessage *message)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GPtrArray) turns = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) fields = NULL;
+  JsonObject *object;
+  const char *model = NULL, *conversation_id = NULL;
+  JsonNode *temperature;
+  RunRef *ref;
+  Run *run;
+
+  object = aic_request_json (message, &root);
+  if (object == NULL)
+    return;
+
+  turns = read_turns (object, &error);
+  if (turns == NULL)
+    {
+      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_request", error->message);
+      return;
+    }
+  if (!aic_json_get_string (object, "model", FALSE, &model, &error) ||
+      !aic_json_get_string (object, "conversation_id", FALSE, &conversation_id, &error))
+    {
+      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_request", error->message);
+      return;
+    }
+  temperature = json_object_get_member (object, "temperature");
+  if (temperature != NULL && !JSON_NODE_HOLDS_NULL (temperature) &&
+      (!JSON_NODE_HOLDS_VALUE (temperature) ||
+       (json_node_get_value_type (temperature) != G_TYPE_DOUBLE &&
+        json_node_get_value_type (temperature) != G_TYPE_INT64)))
+    {
+      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_request", "“temperature” must be a number.");
+      return;
+    }
+
+  run = g_new0 (Run, 1);
+  run->hub = self;
+  run->id = new_stream_id ();
+  run->events = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  run->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) subscriber_free);
+  run->cancellable = g_cancellable_new ();
+  run->last_write = g_get_monotonic_time ();
+  g_hash_table_insert (self->runs, run->id, run);
+
+  subscribe (run, message, 0);
+
+  fields = begin_fields ();
+  json_builder_set_member_name (fields, "stream_id");
+  json_builder_add_string_value (fields, run->id);
+  json_builder_set_member_name (fields, "model");
+  json_builder_add_string_value (fields, model ? model : aic_engine_get_kind (self->engine) == AIC_ENGINE_KIND_DEMO ? "demo" : "");
+  append_event (run, "start", fields);
+
+  run->keep_alive_source = g_timeout_add (MAX (self->keep_alive_ms / 3, 10), keep_alive_cb, run);
+
+  ref = g_new0 (RunRef, 1);
+  g_set_weak_pointer (&ref->hub, self);
+  ref->id = g_strdup (run->id);
+  aic_engine_chat_async (self->engine, turns, model, on_token, ref, run->cancellable, chat_done_cb, ref);
+}
+
+static gboolean
+parse_event_id (const char *text,
+                guint      *out)
+{
+  guint64 value;
+
+  if (text == NULL || text[0] == '\0')
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT, &value, NULL))
+    return FALSE;
+  *out = (guint) value;
+  return TRUE;
+}
+
+static void
+unknown_stream (SoupServerMessage *message,
+                const char        *stream_id)
+{
+  g_autofree char *text = g_strdup_printf ("There is no chat stream %s (streams are kept 5 minutes after they end).",
+                                           stream_id);
+
+  aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "unknown_stream", text);
+}
+
+/**
+ * aic_chat_hub_resume:
+ * Handles GET /api/chat/streams/{id}: every event after Last-Event-ID,
+ * then live ones.
+ */
+void
+aic_chat_hub_resume (AicChatHub        *self,
+                     SoupServerMessage *message,
+                     const char        *stream_id)
+{
+  const char *header = soup_message_headers_get_one (soup_server_message_get_request_headers (message),
+                                                     "Last-Event-ID");
+  Run *run = g_hash_table_lookup (self->runs, stream_id);
+  guint after = 0;
+
+  if (run == NULL)
+    {
+      unknown_stream (message, stream_id);
+      return;
+    }
+  if (header != NULL && !parse_event_id (header, &after))
+    {
+      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_request",
+                       "Last-Event-ID must be an event number.");
+      return;
+    }
+  subscribe (run, message, after);
+}
+
+/**
+ * aic_chat_hub_cancel:
+ * Handles POST /api/chat/streams/{id}/cancel: the engine stops, and
+ * listeners get a last "done" with finish_reason "cancelled".
+ */
+void
+aic_chat_hub_cancel (AicChatHub        *self,
+                     SoupServerMessage *message,
+                     const char        *stream_id)
+{
+  g_autoptr(JsonBuilder) answer = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  Run *run = g_hash_table_lookup (self->runs, stream_id);
+  gboolean was_running;
+
+  if (run == NULL)
+    {
+      unknown_stream (message, stream_id);
+      return;
+    }
+
+  was_running = !run->finished;
+  if (was_running)
+    {
+      g_autoptr(JsonBuilder) fields = begin_fields ();
+
+      g_cancellable_cancel (run->cancellable);
+      json_builder_set_member_name (fields, "finish_reason");
+      json_builder_add_string_value (fields, "cancelled");
+      finish_run (run, "done", fields);
+    }
+
+  json_builder_begin_object (answer);
+  json_builder_set_member_name (answer, "stream_id");
+  json_builder_add_string_value (answer, stream_id);
+  json_builder_set_member_name (answer, "status");
+  json_builder_add_string_value (answer, was_running ? "cancelled" : "finished");
+  json_builder_end_object (answer);
+  root = json_builder_get_root (answer);
+  aic_reply_json (message, SOUP_STATUS_OK, root);
+}
+
+guint
+aic_chat_hub_get_n_active (AicChatHub *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_return_val_if_fail (AIC_IS_CHAT_HUB (self), 0);
+
+  g_hash_table_iter_init (&iter, self->runs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (!((Run *) value)->finished)
+      n++;
+  return n;
+}
+
+static void
+aic_chat_hub_dispose (GObject *object)
+{
+  AicChatHub *self = AIC_CHAT_HUB (object);
+
+  g_clear_pointer (&self->runs, g_hash_table_unref);
+  g_clear_object (&self->engine);
+
+  G_OBJECT_CLASS (aic_chat_hub_parent_class)->dispose (object);
+}
+
+static void
+aic_chat_hub_class_init (AicChatHubClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = aic_chat_hub_dispose;
+}
+
+static void
+aic_chat_hub_init (AicChatHub *self)
+{
+  self->runs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) run_free);
+  self->keep_alive_ms = DEFAULT_KEEP_ALIVE_MS;
+  self->orphan_ms = DEFAULT_ORPHAN_MS;
+  self->retention_ms = DEFAULT_RETENTION_MS;
+}
+
+AicChatHub *
+aic_chat_hub_new (AicEngine *engine)
+{
+  AicChatHub *self;
+
+  g_return_val_if_fail (AIC_IS_ENGINE (engine), NULL);
+
+  self = g_object_new (AIC_TYPE_CHAT_HUB, NULL);
+  self->engine = g_object_ref (engine);
+  return self;
+}
+
+/**
+ * aic_chat_hub_set_timings:
+ * PROTOCOL.md's 15 s, 30 s and 5 min, shortened by tests.
+ */
+void
+aic_chat_hub_set_timings (AicChatHub *self,
+                          guint       keep_alive_ms,
+                          guint       orphan_ms,
+                          guint       retention_ms)
+{
+  g_return_if_fail (AIC_IS_CHAT_HUB (self));
+  self->keep_alive_ms = keep_alive_ms;
+  self->orphan_ms = orphan_ms;
+  self->retention_ms = retention_ms;
+}

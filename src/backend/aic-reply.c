@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-backend"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "aic-json.h"
+#include "aic-reply.h"
+
+void
+aic_reply_json (SoupServerMessage *message,
+                guint              status,
+                JsonNode          *root)
+{
+  g_autofree char *body = aic_json_to_string (root, FALSE);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+  gsize len = strlen (body);
+
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  soup_server_message_set_status (message, status, NULL);
+  soup_server_message_set_response (message, "application/json; charset=utf-8",
+                                    SOUP_MEMORY_TAKE, g_steal_pointer (&body), len);
+}
+
+/* {"error": {"code": "…", "message": "…"}}, the one error shape. */
+void
+aic_reply_error (SoupServerMessage *message,
+                 guint              status,
+                 const char        *code,
+                 const char        *text)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, text);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  aic_reply_json (message, status, root);
+}
+
+/**
+ * aic_request_json:
+ * Reads the request body as a JSON object, or answers 400/415 itself and
+ * returns %NULL.
+ */
+JsonObject *
+aic_request_json (SoupServerMessage  *message,
+                  JsonNode          **out_root)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (message);
+  const char *type = soup_message_headers_get_content_type (soup_server_message_get_request_headers (message), NULL);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *root;
+
+  if (type != NULL && g_ascii_strcasecmp (type, "application/json") != 0)
+    {
+      aic_reply_error (message, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                       "The request body must be application/json.");
+      return NULL;
+    }
+
+  bytes = soup_message_body_flatten (body);
+  root = aic_json_parse_bytes (bytes, &error);
+  if (root == NULL)
+    {
+      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_json", error->message);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      json_node_unref (root);
+      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_json",
+                       "The request body must be a JSON object.");
+      return NULL;
+    }
+
+  *out_root = root;
+  return json_node_get_object (root);
+}

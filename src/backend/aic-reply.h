@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+void        aic_reply_json        (SoupServerMessage  *message,
+                                   guint               status,
+                                   JsonNode           *root);
+void        aic_reply_error       (SoupServerMessage  *message,
+                                   guint               status,
+                                   const char         *code,
+                                   const char         *text);
+JsonObject *aic_request_json      (SoupServerMessage  *message,
+                                   JsonNode          **out_root);
+
+G_END_DECLS
