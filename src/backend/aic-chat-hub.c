@@ -155,7 +155,9 @@ subscribe (Run               *run,
   subscriber->run = run;
   subscriber->message = g_object_ref (message);
   subscriber->written = MIN (written, run->events->len);
+  /* A client that goes away mid-stream may only say "disconnected". */
   g_signal_connect (message, "finished", G_CALLBACK (subscriber_gone_cb), subscriber);
+  g_signal_connect (message, "disconnected", G_CALLBACK (subscriber_gone_cb), subscriber);
   g_ptr_array_add (run->subscribers, subscriber);
   g_clear_handle_id (&run->orphan_source, g_source_remove);
 
@@ -469,7 +471,10 @@ aic_chat_hub_start (AicChatHub        *self,
   json_builder_set_member_name (fields, "stream_id");
   json_builder_add_string_value (fields, run->id);
   json_builder_set_member_name (fields, "model");
-  json_builder_add_string_value (fields, model ? model : aic_engine_get_kind (self->engine) == AIC_ENGINE_KIND_DEMO ? "demo" : "");
+  {
+    g_autofree char *resolved = aic_engine_resolve_model (self->engine, model);
+    json_builder_add_string_value (fields, resolved);
+  }
   append_event (run, "start", fields);
 
   run->keep_alive_source = g_timeout_add (MAX (self->keep_alive_ms / 3, 10), keep_alive_cb, run);

@@ -240,6 +240,28 @@ aic_engine_refresh_finish (AicEngine     *self,
 }
 
 /**
+ * aic_engine_resolve_model:
+ * @requested: (nullable): the model a client asked for
+ * Returns: (transfer full): the model that will answer: always "demo" for
+ *   the demo engine; else the one asked for, or the upstream's first
+ */
+char *
+aic_engine_resolve_model (AicEngine  *self,
+                          const char *requested)
+{
+  g_auto(GStrv) models = NULL;
+
+  g_return_val_if_fail (AIC_IS_ENGINE (self), NULL);
+
+  if (self->kind == AIC_ENGINE_KIND_DEMO)
+    return g_strdup ("demo");
+  if (requested != NULL && requested[0] != '\0')
+    return g_strdup (requested);
+  models = aic_engine_dup_models (self);
+  return g_strdup (models[0] ? models[0] : "");
+}
+
+/**
  * aic_engine_set_demo_delay:
  * The demo engine's pause between tokens; 30 ms reads like a person
  * typing fast. Tests and benchmarks shorten it.
@@ -497,12 +519,11 @@ upstream_chat (AicEngine          *self,
   g_autoptr(AicConnection) connection = aic_connection_new (NULL, "upstream", AIC_CONNECTION_KIND_OPENAI, self->upstream);
   g_autoptr(AicClient) client = aic_client_new (connection, self->api_key);
   g_autoptr(AicChatStream) stream = aic_chat_stream_new (client);
-  g_auto(GStrv) models = aic_engine_dup_models (self);
+  g_autofree char *resolved = aic_engine_resolve_model (self, model);
   UpstreamState *state = g_new0 (UpstreamState, 1);
 
-  if (model == NULL || model[0] == '\0')
-    model = models[0];
-  if (model == NULL)
+  model = resolved;
+  if (model[0] == '\0')
     {
       g_free (state);
       g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,

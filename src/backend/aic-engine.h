@@ -33,6 +33,8 @@ void                 aic_engine_refresh_async     (AicEngine            *self,
 gboolean             aic_engine_refresh_finish    (AicEngine            *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
+char                *aic_engine_resolve_model     (AicEngine            *self,
+                                                   const char           *requested);
 void                 aic_engine_set_demo_delay    (AicEngine            *self,
                                                    guint                 milliseconds);
 
