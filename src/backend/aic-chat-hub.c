@@ -25,6 +25,9 @@
 #define DEFAULT_KEEP_ALIVE_MS (15 * 1000)
 #define DEFAULT_ORPHAN_MS     (30 * 1000)
 #define DEFAULT_RETENTION_MS  (5 * 60 * 1000)
+/* Sent with the first event: a client that lost the connection should
+ * come back quickly, the run goes on meanwhile. */
+#define RETRY_MS              250
 
 typedef struct _Run Run;
 
@@ -186,7 +189,9 @@ append_event (Run         *run,
   root = json_builder_get_root (fields);
   data = aic_json_to_string (root, FALSE);
 
-  text = g_strdup_printf ("id: %u\nevent: %s\ndata: %s\n\n", run->events->len + 1, type, data);
+  text = g_strdup_printf ("%sid: %u\nevent: %s\ndata: %s\n\n",
+                          run->events->len == 0 ? "retry: " G_STRINGIFY (RETRY_MS) "\n" : "",
+                          run->events->len + 1, type, data);
   len = strlen (text);
   bytes = g_bytes_new_take (g_steal_pointer (&text), len);
   g_ptr_array_add (run->events, bytes);

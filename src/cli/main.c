@@ -4,10 +4,19 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 #include <locale.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "aic-chat-stream.h"
 #include "aic-client.h"
 #include "aic-json.h"
+#include "aic-sse-client.h"
+#include "aic-sse-parser.h"
+#include "aic-http.h"
 
 /* ai-console-cli: the app's client code for terminals and scripts. Results
  * go to stdout, progress and errors to stderr; exit 0 on success, 1 on a
@@ -23,9 +32,13 @@ typedef struct
 } Command;
 
 static int cmd_health (int argc, char **argv);
+static int cmd_sse (int argc, char **argv);
+static int cmd_chat (int argc, char **argv);
 
 static const Command commands[] = {
   { "health", cmd_health, N_("Ask a console backend about itself and print its answer as JSON") },
+  { "sse",    cmd_sse,    N_("Print each event of an event stream as one line of JSON") },
+  { "chat",   cmd_chat,   N_("Send a prompt and print the reply as it arrives") },
 };
 
 typedef struct
@@ -118,6 +131,363 @@ cmd_health (int    argc,
   json = aic_json_to_string (wait.info->raw, TRUE);
   g_print ("%s\n", json);
   aic_service_info_free (wait.info);
+  return 0;
+}
+
+/* ---- sse ---- */
+
+static void
+print_event (const char *type,
+             const char *data,
+             gsize       data_len,
+             const char *id)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *data_copy = g_strndup (data, data_len);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "event");
+  json_builder_add_string_value (builder, type);
+  json_builder_set_member_name (builder, "data");
+  json_builder_add_string_value (builder, data_copy);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, id);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  line = aic_json_to_string (root, FALSE);
+  g_print ("%s\n", line);
+  fflush (stdout);
+}
+
+static void
+on_stdin_event (gpointer           user_data,
+                const AicSseEvent *event)
+{
+  print_event (event->type, event->data, event->data_len, event->id);
+}
+
+static int
+sse_from_stdin (gsize max_line,
+                gsize max_event)
+{
+  static const AicSseCallbacks callbacks = { on_stdin_event, NULL, NULL };
+  g_autoptr(AicSseParser) parser = aic_sse_parser_new (&callbacks, NULL);
+  g_autoptr(GError) error = NULL;
+  char buffer[65536];
+  ssize_t n;
+
+  aic_sse_parser_set_limits (parser, max_line, max_event);
+  while ((n = read (STDIN_FILENO, buffer, sizeof buffer)) > 0)
+    if (!aic_sse_parser_feed (parser, buffer, n, &error))
+      {
+        g_printerr (_("Error: %s\n"), error->message);
+        return 1;
+      }
+  if (n < 0)
+    {
+      g_printerr (_("Error: could not read the standard input: %s\n"), g_strerror (errno));
+      return 1;
+    }
+  aic_sse_parser_finish (parser, FALSE, NULL);
+  return 0;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  GError *error;
+  gboolean ok;
+} RunWait;
+
+static void
+on_client_event (AicSseClient *client,
+                 const char   *type,
+                 const char   *data,
+                 const char   *id,
+                 gpointer      user_data)
+{
+  print_event (type, data, strlen (data), id);
+}
+
+static void
+sse_done_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  RunWait *wait = user_data;
+
+  wait->ok = aic_sse_client_run_finish (AIC_SSE_CLIENT (object), result, &wait->error);
+  g_main_loop_quit (wait->loop);
+}
+
+static gboolean
+cancel_on_signal (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+cmd_sse (int    argc,
+         char **argv)
+{
+  g_autofree char *method = NULL;
+  g_autofree char *data = NULL;
+  g_auto(GStrv) header_args = NULL;
+  int reconnect = 0, idle = 90, max_line = AIC_SSE_DEFAULT_MAX_LINE, max_event = AIC_SSE_DEFAULT_MAX_EVENT;
+  const GOptionEntry entries[] = {
+    { "method", 'X', 0, G_OPTION_ARG_STRING, &method, N_("HTTP method (default GET, or POST with --data)"), N_("METHOD") },
+    { "data", 'd', 0, G_OPTION_ARG_STRING, &data, N_("Request body, sent as JSON"), N_("JSON") },
+    { "header", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &header_args, N_("Extra request header (repeatable)"), N_("“NAME: VALUE”") },
+    { "reconnect", 0, 0, G_OPTION_ARG_INT, &reconnect, N_("Reconnect with Last-Event-ID up to N times in a row (default 0)"), "N" },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle, N_("Give up after this many silent seconds (default 90)"), N_("SECONDS") },
+    { "max-line", 0, 0, G_OPTION_ARG_INT, &max_line, N_("Longest line accepted, in bytes"), N_("BYTES") },
+    { "max-event", 0, 0, G_OPTION_ARG_INT, &max_event, N_("Largest event accepted, in bytes"), N_("BYTES") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("URL|- — print the events of a stream"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupSession) session = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+  g_autoptr(AicSseClient) client = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  RunWait wait = { 0 };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_description (context, _("Each event is printed as {\"event\": …, \"data\": …, \"id\": …}; \"-\" reads the stream from the standard input."));
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+  if (argc != 2)
+    {
+      g_printerr (_("sse needs one URL, or - for the standard input.\n"));
+      return 2;
+    }
+  if (max_line <= 0 || max_event <= 0 || idle < 0 || reconnect < 0)
+    {
+      g_printerr (_("Limits and timeouts must be positive numbers.\n"));
+      return 2;
+    }
+
+  if (g_str_equal (argv[1], "-"))
+    return sse_from_stdin (max_line, max_event);
+
+  if (method == NULL)
+    method = g_strdup (data ? "POST" : "GET");
+  message = soup_message_new (method, argv[1]);
+  if (message == NULL)
+    {
+      g_printerr (_("“%s” is not a web address.\n"), argv[1]);
+      return 2;
+    }
+  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
+  for (guint i = 0; header_args != NULL && header_args[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (header_args[i], ":", 2);
+
+      if (parts[0] == NULL || parts[1] == NULL)
+        {
+          g_printerr (_("A header looks like “Name: value”, not “%s”.\n"), header_args[i]);
+          return 2;
+        }
+      soup_message_headers_append (soup_message_get_request_headers (message),
+                                   g_strstrip (parts[0]), g_strstrip (parts[1]));
+    }
+
+  session = aic_http_session_new (0);
+  client = aic_sse_client_new (session, message);
+  if (data != NULL)
+    {
+      g_autoptr(GBytes) body = g_bytes_new (data, strlen (data));
+      aic_sse_client_set_request_body (client, "application/json", body);
+    }
+  aic_sse_client_set_reconnect (client, reconnect, NULL, NULL, NULL);
+  aic_sse_client_set_idle_timeout (client, idle);
+  aic_sse_client_set_limits (client, max_line, max_event);
+  g_signal_connect (client, "event", G_CALLBACK (on_client_event), NULL);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  wait.loop = loop;
+  g_unix_signal_add (SIGINT, cancel_on_signal, cancellable);
+  aic_sse_client_run_async (client, cancellable, sse_done_cb, &wait);
+  g_main_loop_run (loop);
+
+  if (!wait.ok)
+    {
+      gboolean interrupted = g_error_matches (wait.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+      if (!interrupted)
+        g_printerr (_("Error: %s\n"), wait.error->message);
+      g_error_free (wait.error);
+      return interrupted ? 130 : 1;
+    }
+  return 0;
+}
+
+/* ---- chat ---- */
+
+static void
+on_token (AicChatStream *stream,
+          const char    *text,
+          gpointer       user_data)
+{
+  fputs (text, stdout);
+  fflush (stdout);
+}
+
+static void
+chat_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  RunWait *wait = user_data;
+
+  wait->ok = aic_chat_stream_run_finish (AIC_CHAT_STREAM (object), result, &wait->error);
+  g_main_loop_quit (wait->loop);
+}
+
+static gboolean
+stop_on_signal (gpointer data)
+{
+  aic_chat_stream_stop (data);
+  return G_SOURCE_CONTINUE;   /* removed by cmd_chat() when the run ends */
+}
+
+static char *
+read_all_stdin (void)
+{
+  GString *text = g_string_new (NULL);
+  char buffer[4096];
+  ssize_t n;
+
+  while ((n = read (STDIN_FILENO, buffer, sizeof buffer)) > 0)
+    g_string_append_len (text, buffer, n);
+  return g_string_free (text, FALSE);
+}
+
+static int
+cmd_chat (int    argc,
+          char **argv)
+{
+  g_autofree char *url = NULL;
+  g_autofree char *kind_name = NULL;
+  g_autofree char *model = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *key_env = NULL;
+  g_autofree char *system = NULL;
+  gboolean quiet = FALSE;
+  const GOptionEntry entries[] = {
+    { "url", 0, 0, G_OPTION_ARG_STRING, &url, N_("Base URL of the server"), N_("URL") },
+    { "kind", 0, 0, G_OPTION_ARG_STRING, &kind_name, N_("console, openai or anthropic (default console)"), N_("KIND") },
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("The model to use"), N_("MODEL") },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Key or token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") },
+    { "api-key-env", 0, 0, G_OPTION_ARG_STRING, &key_env, N_("Take the key from this environment variable"), N_("VAR") },
+    { "system", 's', 0, G_OPTION_ARG_STRING, &system, N_("A system prompt"), N_("TEXT") },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Print no statistics on the standard error"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("PROMPT|- — print a model’s reply"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(AicClient) client = NULL;
+  g_autoptr(AicChatStream) stream = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autofree char *prompt = NULL;
+  AicConnectionKind kind = AIC_CONNECTION_KIND_CONSOLE;
+  RunWait wait = { 0 };
+  guint signal_source;
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_description (context, _("The reply goes to the standard output as it arrives; progress and errors to the standard error. Exit status 0 means a complete reply."));
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+  if (url == NULL || argc != 2)
+    {
+      g_printerr (_("chat needs --url URL and one PROMPT (or - to read it from the standard input).\n"));
+      return 2;
+    }
+  if (kind_name != NULL && !aic_connection_kind_from_string (kind_name, &kind))
+    {
+      g_printerr (_("Unknown kind “%s”: use console, openai or anthropic.\n"), kind_name);
+      return 2;
+    }
+  if (key_env != NULL)
+    {
+      const char *value = g_getenv (key_env);
+
+      if (value == NULL)
+        {
+          g_printerr (_("The environment variable %s is not set.\n"), key_env);
+          return 2;
+        }
+      g_free (token);
+      token = g_strdup (value);
+    }
+  if (token == NULL)
+    token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+
+  prompt = g_str_equal (argv[1], "-") ? read_all_stdin () : g_strdup (argv[1]);
+  if (g_strstrip (prompt)[0] == '\0')
+    {
+      g_printerr (_("The prompt is empty.\n"));
+      return 2;
+    }
+
+  connection = aic_connection_new (NULL, "cli", kind, url);
+  if (!aic_connection_check_url (url, &error))
+    {
+      g_printerr (_("Error: %s\n"), error->message);
+      return 2;
+    }
+  client = aic_client_new (connection, token);
+  stream = aic_chat_stream_new (client);
+  if (system != NULL)
+    aic_chat_stream_add_turn (stream, "system", system);
+  aic_chat_stream_add_turn (stream, "user", prompt);
+  aic_chat_stream_set_model (stream, model);
+  g_signal_connect (stream, "token", G_CALLBACK (on_token), NULL);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  wait.loop = loop;
+  signal_source = g_unix_signal_add (SIGINT, stop_on_signal, stream);
+  aic_chat_stream_run_async (stream, NULL, chat_done_cb, &wait);
+  g_main_loop_run (loop);
+  g_source_remove (signal_source);
+
+  if (aic_chat_stream_get_text (stream)[0] != '\0' &&
+      !g_str_has_suffix (aic_chat_stream_get_text (stream), "\n"))
+    g_print ("\n");
+
+  if (!wait.ok)
+    {
+      gboolean interrupted = g_error_matches (wait.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+      g_printerr (interrupted ? _("Stopped.\n") : _("Error: %s\n"), wait.error->message);
+      g_error_free (wait.error);
+      return interrupted ? 130 : 1;
+    }
+
+  if (!quiet)
+    {
+      gint64 first = aic_chat_stream_get_first_token_us (stream);
+      gint64 duration = aic_chat_stream_get_duration_us (stream);
+      guint n = aic_chat_stream_get_n_tokens (stream);
+      double rate = duration > first && first >= 0 ? n / ((duration - first) / 1e6) : 0;
+
+      /* Translators: statistics after a reply: model, pieces of text, time to first token, speed */
+      g_printerr (_("[%s · %u tokens · first after %.2f s · %.1f tokens/s · %s]\n"),
+                  aic_chat_stream_get_model (stream) ? aic_chat_stream_get_model (stream) : "?",
+                  n, first >= 0 ? first / 1e6 : 0.0, rate,
+                  aic_chat_stream_get_finish_reason (stream) ? aic_chat_stream_get_finish_reason (stream) : "stop");
+    }
   return 0;
 }
 

@@ -129,18 +129,24 @@ aic_sse_parser_set_last_event_id (AicSseParser *self,
   g_string_assign (self->id_buffer, self->last_id->str);
 }
 
+typedef enum { TOO_LONG_LINE, TOO_LARGE_EVENT } Limit;
+
 static gboolean
 fail (AicSseParser  *self,
       GError       **error,
-      const char    *what,
+      Limit          what,
       gsize          limit)
 {
   g_autofree char *size = g_format_size_full (limit, G_FORMAT_SIZE_IEC_UNITS);
 
   self->failed = TRUE;
-  /* Translators: the first %s is "A line" or "An event", the second a size */
-  g_set_error (error, AIC_ERROR, AIC_ERROR_TOO_LARGE,
-               _("%s in the event stream is larger than %s."), what, size);
+  if (what == TOO_LONG_LINE)
+    /* Translators: %s is a size such as "1.0 MiB" */
+    g_set_error (error, AIC_ERROR, AIC_ERROR_TOO_LARGE,
+                 _("A line of the event stream is larger than %s."), size);
+  else
+    g_set_error (error, AIC_ERROR, AIC_ERROR_TOO_LARGE,
+                 _("An event of the event stream is larger than %s."), size);
   return FALSE;
 }
 
@@ -313,7 +319,7 @@ process_line (AicSseParser  *self,
   gsize field_len, value_len;
 
   if (len > self->max_line)
-    return fail (self, error, _("A line"), self->max_line);
+    return fail (self, error, TOO_LONG_LINE, self->max_line);
 
   if (len == 0)
     {
@@ -356,7 +362,7 @@ process_line (AicSseParser  *self,
   if (field_len == 4 && memcmp (line, "data", 4) == 0)
     {
       if (self->data->len + value_len + 1 > self->max_event)
-        return fail (self, error, _("An event"), self->max_event);
+        return fail (self, error, TOO_LARGE_EVENT, self->max_event);
       g_string_append_len (self->data, value, value_len);
       g_string_append_c (self->data, '\n');
     }
@@ -427,7 +433,7 @@ feed_lines (AicSseParser  *self,
       if (term == NULL)
         {
           if (self->line->len + (end - p) > self->max_line)
-            return fail (self, error, _("A line"), self->max_line);
+            return fail (self, error, TOO_LONG_LINE, self->max_line);
           g_string_append_len (self->line, p, end - p);
           return TRUE;
         }
@@ -435,7 +441,7 @@ feed_lines (AicSseParser  *self,
       if (self->line->len > 0)
         {
           if (self->line->len + (term - p) > self->max_line)
-            return fail (self, error, _("A line"), self->max_line);
+            return fail (self, error, TOO_LONG_LINE, self->max_line);
           g_string_append_len (self->line, p, term - p);
           if (!process_line (self, self->line->str, self->line->len, error))
             return FALSE;

@@ -22,6 +22,7 @@ static char *opt_upstream_key_env = NULL;
 static char *opt_data_dir = NULL;
 static char **opt_origins = NULL;
 static gboolean opt_version = FALSE;
+static int opt_demo_delay = -1;
 
 static const GOptionEntry entries[] = {
   { "host", 0, 0, G_OPTION_ARG_STRING, &opt_host, N_("Address to listen on (default 127.0.0.1)"), N_("ADDRESS") },
@@ -33,6 +34,7 @@ static const GOptionEntry entries[] = {
   { "upstream-key-env", 0, 0, G_OPTION_ARG_STRING, &opt_upstream_key_env, N_("Environment variable holding the upstream’s API key"), N_("VAR") },
   { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_origins, N_("Accept requests from this browser origin (repeatable)"), N_("ORIGIN") },
   { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_data_dir, N_("Where jobs, runs and the token live"), N_("DIR") },
+  { "demo-delay", 0, 0, G_OPTION_ARG_INT, &opt_demo_delay, N_("Milliseconds between the demo engine’s tokens (default 30)"), N_("MS") },
   { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
   { NULL }
 };
@@ -142,6 +144,8 @@ main (int   argc,
     }
   else
     engine = aic_engine_new_demo ();
+  if (opt_demo_delay >= 0)
+    aic_engine_set_demo_delay (engine, opt_demo_delay);
 
   if (opt_no_auth)
     {

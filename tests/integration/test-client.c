@@ -365,7 +365,7 @@ test_scheme_mixups (Fixture       *f,
   g_assert_nonnull (strstr (error->message, "https://"));
   g_clear_error (&error);
 
-  info = check (https_to_http, AIC_CONNECTION_KIND_CONSOLE, NULL, 5, &error);
+  info = check (https_to_http, AIC_CONNECTION_KIND_CONSOLE, NULL, 2, &error);
   g_assert_null (info);
   g_assert_true (g_error_matches (error, AIC_ERROR, AIC_ERROR_TLS) ||
                  g_error_matches (error, AIC_ERROR, AIC_ERROR_TIMEOUT));

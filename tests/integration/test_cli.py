@@ -6,6 +6,7 @@ binary with its real flags, the CLI talking to it over loopback. TAP out."""
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -142,8 +143,70 @@ with tempfile.TemporaryDirectory() as data:
     health = json.loads(result.stdout or "{}")
     check("openai engine reports its upstream", health.get("engine") == {"kind": "openai", "upstream": "http://127.0.0.1:9/v1"}, result.stdout)
 
+# sse and chat
+with tempfile.TemporaryDirectory() as data:
+    server, url = start_server("--data-dir", data, "--demo-delay", "2")
+    token = open(os.path.join(data, "token")).read().strip()
+
+    result = cli("chat", "--url", url, "--token", token, "Tell me about foxes")
+    check("chat exits 0 on a complete reply", result.returncode == 0, result.stderr)
+    check("chat prints the reply, and only it, on stdout",
+          result.stdout.startswith("**This is the demo engine**") and "You wrote: “Tell me about foxes”" in result.stdout
+          and "tokens" not in result.stdout.splitlines()[-1], result.stdout)
+    check("chat prints statistics on stderr", "tokens/s" in result.stderr and "demo" in result.stderr, result.stderr)
+
+    result = subprocess.run([CLI, "chat", "--url", url, "--token", token, "-q", "-"], input="from stdin",
+                            capture_output=True, text=True, timeout=30)
+    check("chat reads the prompt from stdin with -", result.returncode == 0 and "“from stdin”" in result.stdout
+          and result.stderr == "", result.stderr)
+
+    result = cli("chat", "--url", url, "--token", "wrong", "hi")
+    check("chat with a wrong token fails on stderr only", result.returncode == 1 and result.stdout == ""
+          and "refused the key or token" in result.stderr, result.stderr)
+    result = cli("chat", "--url", url, "--kind", "gemini", "hi")
+    check("chat with an unknown kind is a usage error", result.returncode == 2, result.stderr)
+    result = cli("chat", "--url", url, "--kind", "openai", "--token", token, "hi")
+    check("chat on openai without a model says to choose one", result.returncode == 1
+          and "Choose a model" in result.stderr, result.stderr)
+
+    result = cli("sse", "-H", "Authorization: Bearer " + token, "--data", '{"message": "hi"}', url + "/api/chat/stream")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    check("sse POSTs and prints one JSON line per event", result.returncode == 0 and len(lines) > 5
+          and lines[0]["event"] == "start" and lines[0]["id"] == "1"
+          and lines[-1]["event"] == "done" and json.loads(lines[-1]["data"])["type"] == "done", result.stdout[-300:])
+
+    stream_id = json.loads(lines[0]["data"])["stream_id"]
+    result = cli("sse", "-H", "Authorization: Bearer " + token, "-H", "Last-Event-ID: %d" % (len(lines) - 2),
+                 url + "/api/chat/streams/" + stream_id)
+    resumed = [json.loads(line) for line in result.stdout.splitlines()]
+    check("a finished stream can be replayed after Last-Event-ID", [e["id"] for e in resumed] ==
+          [str(len(lines) - 1), str(len(lines))], result.stdout)
+
+    result = cli("sse", url + "/api/chat/streams/nope")
+    check("sse reports an HTTP error in words", result.returncode == 1 and "needs a key or token" in result.stderr, result.stderr)
+
+    # Ctrl+C stops the reply: exit 130, and the backend is told to stop.
+    stop(server)
+    server, url = start_server("--data-dir", data, "--demo-delay", "100")
+    proc = subprocess.Popen([CLI, "chat", "--url", url, "--token", token, "hello"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.read(5)
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=20)
+    check("Ctrl+C stops chat with exit 130 and the text so far", proc.returncode == 130
+          and first.startswith("**") and "Stopped" in err and "return 0" not in rest, "%s %r %r" % (proc.returncode, rest, err))
+    stop(server)
+
+sse_input = 'event: token\r\ndata: a\r\n\r\n: comment\n\ndata: {"x": 1}\nid: 9\n\ndata: half'
+result = subprocess.run([CLI, "sse", "-"], input=sse_input, capture_output=True, text=True, timeout=10)
+check("sse - reads a stream from stdin", result.returncode == 0 and [json.loads(l) for l in result.stdout.splitlines()] ==
+      [{"event": "token", "data": "a", "id": ""}, {"event": "message", "data": '{"x": 1}', "id": "9"}], result.stdout)
+result = subprocess.run([CLI, "sse", "--max-line", "8", "-"], input="data: much too long\n\n", capture_output=True, text=True, timeout=10)
+check("sse - refuses lines over --max-line in words", result.returncode == 1 and "larger than" in result.stderr, result.stderr)
+
 result = cli("--help")
-check("cli --help exits 0 and lists health", result.returncode == 0 and "health" in result.stdout, result.stdout)
+check("cli --help exits 0 and lists its commands", result.returncode == 0 and all(
+    name in result.stdout for name in ("health", "sse", "chat")), result.stdout)
 result = cli("health", "--help")
 check("cli health --help lists --url and --token", result.returncode == 0 and "--url" in result.stdout and "--token" in result.stdout)
 result = cli("frobnicate")
