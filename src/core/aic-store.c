@@ -1,0 +1,699 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-core"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "aic-error.h"
+#include "aic-store.h"
+
+/* Conversations and their messages in SQLite, at
+ * $XDG_DATA_HOME/ai-console/ai-console.db.
+ *
+ * WAL mode with synchronous=NORMAL: a reply's text is written as it is
+ * shown, many small updates a second, and each is durable against the app
+ * being killed (not against the machine losing power between checkpoints,
+ * which NORMAL trades for speed). The schema has a version in
+ * PRAGMA user_version so later releases can migrate. */
+
+#define SCHEMA_VERSION 1
+
+struct _AicStore
+{
+  GObject  parent_instance;
+
+  sqlite3 *db;
+  char    *path;
+};
+
+G_DEFINE_FINAL_TYPE (AicStore, aic_store, G_TYPE_OBJECT)
+
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+void
+aic_stored_message_free (AicStoredMessage *message)
+{
+  if (message == NULL)
+    return;
+  g_free (message->conversation_id);
+  g_free (message->role);
+  g_free (message->content);
+  g_free (message->error);
+  g_free (message->model);
+  g_free (message);
+}
+
+void
+aic_conversation_info_free (AicConversationInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->id);
+  g_free (info->title);
+  g_free (info->model);
+  g_free (info);
+}
+
+static gboolean
+sql_error (AicStore  *self,
+           GError   **error)
+{
+  g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+               _("The conversation history could not be saved or read: %s"),
+               sqlite3_errmsg (self->db));
+  return FALSE;
+}
+
+static gboolean
+exec (AicStore    *self,
+      const char  *sql,
+      GError     **error)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (self->db, sql, NULL, NULL, &message) != SQLITE_OK)
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+                   _("The conversation history could not be saved or read: %s"), message);
+      sqlite3_free (message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static sqlite3_stmt *
+prepare (AicStore    *self,
+         const char  *sql,
+         GError     **error)
+{
+  sqlite3_stmt *statement = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, sql, -1, &statement, NULL) != SQLITE_OK)
+    {
+      sql_error (self, error);
+      return NULL;
+    }
+  return statement;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+static void
+bind_text (sqlite3_stmt *statement,
+           int           index,
+           const char   *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null (statement, index);
+  else
+    sqlite3_bind_text (statement, index, text, -1, SQLITE_TRANSIENT);
+}
+
+static char *
+column_text (sqlite3_stmt *statement,
+             int           index)
+{
+  const unsigned char *text = sqlite3_column_text (statement, index);
+
+  return text ? g_strdup ((const char *) text) : NULL;
+}
+
+static gboolean
+migrate (AicStore  *self,
+         GError   **error)
+{
+  g_autoptr(sqlite3_stmt) statement = prepare (self, "PRAGMA user_version", error);
+  int version;
+
+  if (statement == NULL)
+    return FALSE;
+  if (sqlite3_step (statement) != SQLITE_ROW)
+    return sql_error (self, error);
+  version = sqlite3_column_int (statement, 0);
+
+  if (version > SCHEMA_VERSION)
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+                   _("The conversation history was written by a newer AI Console; update the app to open it."));
+      return FALSE;
+    }
+
+  if (version < 1 &&
+      !exec (self,
+             "BEGIN;"
+             "CREATE TABLE conversations ("
+             "  id TEXT PRIMARY KEY,"
+             "  title TEXT NOT NULL,"
+             "  model TEXT,"
+             "  created_at INTEGER NOT NULL,"
+             "  updated_at INTEGER NOT NULL);"
+             "CREATE TABLE messages ("
+             "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+             "  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,"
+             "  role TEXT NOT NULL,"
+             "  content TEXT NOT NULL,"
+             "  state INTEGER NOT NULL,"
+             "  error TEXT,"
+             "  model TEXT,"
+             "  created_at INTEGER NOT NULL,"
+             "  first_token_ms INTEGER NOT NULL DEFAULT -1,"
+             "  duration_ms INTEGER NOT NULL DEFAULT -1,"
+             "  tokens INTEGER NOT NULL DEFAULT -1);"
+             "CREATE INDEX messages_by_conversation ON messages (conversation_id, id);"
+             "CREATE INDEX conversations_by_update ON conversations (updated_at DESC);"
+             "PRAGMA user_version = 1;"
+             "COMMIT;",
+             error))
+    return FALSE;
+
+  return TRUE;
+}
+
+static void
+aic_store_finalize (GObject *object)
+{
+  AicStore *self = AIC_STORE (object);
+
+  g_clear_pointer (&self->db, sqlite3_close);
+  g_clear_pointer (&self->path, g_free);
+
+  G_OBJECT_CLASS (aic_store_parent_class)->finalize (object);
+}
+
+static void
+aic_store_class_init (AicStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = aic_store_finalize;
+
+  /**
+   * AicStore::changed:
+   * @conversation_id: (nullable): the conversation, or %NULL for the list
+   *
+   * Emitted when conversations were added, renamed or removed.
+   */
+  signals[CHANGED] =
+    g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+aic_store_init (AicStore *self)
+{
+}
+
+/**
+ * aic_store_default_path:
+ * Returns: (transfer full): $XDG_DATA_HOME/ai-console/ai-console.db
+ */
+char *
+aic_store_default_path (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "ai-console", "ai-console.db", NULL);
+}
+
+/**
+ * aic_store_open:
+ * @path: a file, or ":memory:"
+ */
+AicStore *
+aic_store_open (const char  *path,
+                GError     **error)
+{
+  g_autoptr(AicStore) self = g_object_new (AIC_TYPE_STORE, NULL);
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!g_str_equal (path, ":memory:"))
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        {
+          g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+                       _("Could not create the folder %s: %s"), dir, g_strerror (errno));
+          return NULL;
+        }
+    }
+
+  self->path = g_strdup (path);
+  if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    {
+      sql_error (self, error);
+      return NULL;
+    }
+  sqlite3_busy_timeout (self->db, 2000);
+
+  if (!exec (self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", error) ||
+      !migrate (self, error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+static gint64
+now (void)
+{
+  return g_get_real_time ();
+}
+
+char *
+aic_store_create_conversation (AicStore    *self,
+                               const char  *title,
+                               const char  *model,
+                               GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autofree char *id = g_uuid_string_random ();
+  gint64 t = now ();
+
+  g_return_val_if_fail (AIC_IS_STORE (self), NULL);
+
+  statement = prepare (self, "INSERT INTO conversations (id, title, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", error);
+  if (statement == NULL)
+    return NULL;
+  bind_text (statement, 1, id);
+  bind_text (statement, 2, title ? title : "");
+  bind_text (statement, 3, model);
+  sqlite3_bind_int64 (statement, 4, t);
+  sqlite3_bind_int64 (statement, 5, t);
+  if (sqlite3_step (statement) != SQLITE_DONE)
+    {
+      sql_error (self, error);
+      return NULL;
+    }
+  g_signal_emit (self, signals[CHANGED], 0, NULL);
+  return g_steal_pointer (&id);
+}
+
+static gboolean
+run_update (AicStore     *self,
+            sqlite3_stmt *statement,
+            GError      **error)
+{
+  if (sqlite3_step (statement) != SQLITE_DONE)
+    return sql_error (self, error);
+  return TRUE;
+}
+
+gboolean
+aic_store_rename_conversation (AicStore    *self,
+                               const char  *conversation_id,
+                               const char  *title,
+                               GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+
+  statement = prepare (self, "UPDATE conversations SET title = ? WHERE id = ?", error);
+  if (statement == NULL)
+    return FALSE;
+  bind_text (statement, 1, title);
+  bind_text (statement, 2, conversation_id);
+  if (!run_update (self, statement, error))
+    return FALSE;
+  g_signal_emit (self, signals[CHANGED], 0, NULL);
+  return TRUE;
+}
+
+gboolean
+aic_store_set_conversation_model (AicStore    *self,
+                                  const char  *conversation_id,
+                                  const char  *model,
+                                  GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+
+  statement = prepare (self, "UPDATE conversations SET model = ? WHERE id = ?", error);
+  if (statement == NULL)
+    return FALSE;
+  bind_text (statement, 1, model);
+  bind_text (statement, 2, conversation_id);
+  return run_update (self, statement, error);
+}
+
+gboolean
+aic_store_delete_conversation (AicStore    *self,
+                               const char  *conversation_id,
+                               GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+
+  statement = prepare (self, "DELETE FROM conversations WHERE id = ?", error);
+  if (statement == NULL)
+    return FALSE;
+  bind_text (statement, 1, conversation_id);
+  if (!run_update (self, statement, error))
+    return FALSE;
+  g_signal_emit (self, signals[CHANGED], 0, NULL);
+  return TRUE;
+}
+
+static AicConversationInfo *
+read_conversation (sqlite3_stmt *statement)
+{
+  AicConversationInfo *info = g_new0 (AicConversationInfo, 1);
+
+  info->id = column_text (statement, 0);
+  info->title = column_text (statement, 1);
+  info->model = column_text (statement, 2);
+  info->created_at = sqlite3_column_int64 (statement, 3);
+  info->updated_at = sqlite3_column_int64 (statement, 4);
+  return info;
+}
+
+/* LIKE with the pattern's own wildcards escaped. */
+static char *
+like_pattern (const char *search)
+{
+  GString *pattern = g_string_new ("%");
+
+  for (const char *p = search; *p; p++)
+    {
+      if (*p == '%' || *p == '_' || *p == '\\')
+        g_string_append_c (pattern, '\\');
+      g_string_append_c (pattern, *p);
+    }
+  g_string_append_c (pattern, '%');
+  return g_string_free (pattern, FALSE);
+}
+
+/**
+ * aic_store_list_conversations:
+ * @search: (nullable): words to find in titles and message text
+ * Returns: (transfer container) (element-type AicConversationInfo): newest first
+ */
+GPtrArray *
+aic_store_list_conversations (AicStore    *self,
+                              const char  *search,
+                              GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_conversation_info_free);
+  gboolean searching = search != NULL && search[0] != '\0';
+  int rc;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), NULL);
+
+  if (searching)
+    {
+      g_autofree char *pattern = like_pattern (search);
+
+      statement = prepare (self,
+                           "SELECT id, title, model, created_at, updated_at FROM conversations c "
+                           "WHERE title LIKE ?1 ESCAPE '\\' "
+                           "   OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ?1 ESCAPE '\\') "
+                           "ORDER BY updated_at DESC", error);
+      if (statement == NULL)
+        return NULL;
+      bind_text (statement, 1, pattern);
+    }
+  else
+    {
+      statement = prepare (self, "SELECT id, title, model, created_at, updated_at FROM conversations ORDER BY updated_at DESC", error);
+      if (statement == NULL)
+        return NULL;
+    }
+
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
+    g_ptr_array_add (list, read_conversation (statement));
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (self, error);
+      return NULL;
+    }
+  return g_steal_pointer (&list);
+}
+
+AicConversationInfo *
+aic_store_get_conversation (AicStore    *self,
+                            const char  *conversation_id,
+                            GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), NULL);
+
+  statement = prepare (self, "SELECT id, title, model, created_at, updated_at FROM conversations WHERE id = ?", error);
+  if (statement == NULL)
+    return NULL;
+  bind_text (statement, 1, conversation_id);
+  if (sqlite3_step (statement) != SQLITE_ROW)
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_NOT_FOUND, _("That conversation no longer exists."));
+      return NULL;
+    }
+  return read_conversation (statement);
+}
+
+static void
+touch (AicStore   *self,
+       const char *conversation_id)
+{
+  g_autoptr(sqlite3_stmt) statement = prepare (self, "UPDATE conversations SET updated_at = ? WHERE id = ?", NULL);
+
+  if (statement == NULL)
+    return;
+  sqlite3_bind_int64 (statement, 1, now ());
+  bind_text (statement, 2, conversation_id);
+  sqlite3_step (statement);
+}
+
+gint64
+aic_store_add_message (AicStore         *self,
+                       const char       *conversation_id,
+                       const char       *role,
+                       const char       *content,
+                       AicMessageState   state,
+                       GError          **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), -1);
+
+  statement = prepare (self, "INSERT INTO messages (conversation_id, role, content, state, created_at) VALUES (?, ?, ?, ?, ?)", error);
+  if (statement == NULL)
+    return -1;
+  bind_text (statement, 1, conversation_id);
+  bind_text (statement, 2, role);
+  bind_text (statement, 3, content ? content : "");
+  sqlite3_bind_int (statement, 4, state);
+  sqlite3_bind_int64 (statement, 5, now ());
+  if (sqlite3_step (statement) != SQLITE_DONE)
+    {
+      sql_error (self, error);
+      return -1;
+    }
+  touch (self, conversation_id);
+  g_signal_emit (self, signals[CHANGED], 0, conversation_id);
+  return sqlite3_last_insert_rowid (self->db);
+}
+
+/**
+ * aic_store_update_message:
+ * Replaces a message's text and state; called as a reply streams in, so
+ * that what was shown is on disk.
+ */
+gboolean
+aic_store_update_message (AicStore         *self,
+                          gint64            message_id,
+                          const char       *content,
+                          AicMessageState   state,
+                          const char       *error_text,
+                          GError          **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+
+  statement = prepare (self, "UPDATE messages SET content = ?, state = ?, error = ? WHERE id = ?", error);
+  if (statement == NULL)
+    return FALSE;
+  bind_text (statement, 1, content ? content : "");
+  sqlite3_bind_int (statement, 2, state);
+  bind_text (statement, 3, error_text);
+  sqlite3_bind_int64 (statement, 4, message_id);
+  return run_update (self, statement, error);
+}
+
+gboolean
+aic_store_set_message_stats (AicStore    *self,
+                             gint64       message_id,
+                             const char  *model,
+                             gint64       first_token_ms,
+                             gint64       duration_ms,
+                             gint64       tokens,
+                             GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+
+  statement = prepare (self, "UPDATE messages SET model = ?, first_token_ms = ?, duration_ms = ?, tokens = ? WHERE id = ?", error);
+  if (statement == NULL)
+    return FALSE;
+  bind_text (statement, 1, model);
+  sqlite3_bind_int64 (statement, 2, first_token_ms);
+  sqlite3_bind_int64 (statement, 3, duration_ms);
+  sqlite3_bind_int64 (statement, 4, tokens);
+  sqlite3_bind_int64 (statement, 5, message_id);
+  return run_update (self, statement, error);
+}
+
+/* For Regenerate and Edit: the message and everything after it go. */
+gboolean
+aic_store_delete_messages_from (AicStore    *self,
+                                const char  *conversation_id,
+                                gint64       first_message_id,
+                                GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+
+  statement = prepare (self, "DELETE FROM messages WHERE conversation_id = ? AND id >= ?", error);
+  if (statement == NULL)
+    return FALSE;
+  bind_text (statement, 1, conversation_id);
+  sqlite3_bind_int64 (statement, 2, first_message_id);
+  return run_update (self, statement, error);
+}
+
+/**
+ * aic_store_list_messages:
+ * Returns: (transfer container) (element-type AicStoredMessage): oldest first
+ */
+GPtrArray *
+aic_store_list_messages (AicStore    *self,
+                         const char  *conversation_id,
+                         GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_stored_message_free);
+  int rc;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), NULL);
+
+  statement = prepare (self,
+                       "SELECT id, conversation_id, role, content, state, error, model, created_at, "
+                       "       first_token_ms, duration_ms, tokens "
+                       "FROM messages WHERE conversation_id = ? ORDER BY id", error);
+  if (statement == NULL)
+    return NULL;
+  bind_text (statement, 1, conversation_id);
+
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
+    {
+      AicStoredMessage *message = g_new0 (AicStoredMessage, 1);
+
+      message->id = sqlite3_column_int64 (statement, 0);
+      message->conversation_id = column_text (statement, 1);
+      message->role = column_text (statement, 2);
+      message->content = column_text (statement, 3);
+      message->state = sqlite3_column_int (statement, 4);
+      message->error = column_text (statement, 5);
+      message->model = column_text (statement, 6);
+      message->created_at = sqlite3_column_int64 (statement, 7);
+      message->first_token_ms = sqlite3_column_int64 (statement, 8);
+      message->duration_ms = sqlite3_column_int64 (statement, 9);
+      message->tokens = sqlite3_column_int64 (statement, 10);
+      g_ptr_array_add (list, message);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sql_error (self, error);
+      return NULL;
+    }
+  return g_steal_pointer (&list);
+}
+
+/**
+ * aic_store_recover_interrupted:
+ * Replies still marked as streaming were cut off when the app ended: they
+ * keep their text and become "interrupted". Call once at start.
+ * Returns: how many there were
+ */
+guint
+aic_store_recover_interrupted (AicStore  *self,
+                               GError   **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), 0);
+
+  statement = prepare (self, "UPDATE messages SET state = ? WHERE state = ?", error);
+  if (statement == NULL)
+    return 0;
+  sqlite3_bind_int (statement, 1, AIC_MESSAGE_INTERRUPTED);
+  sqlite3_bind_int (statement, 2, AIC_MESSAGE_STREAMING);
+  if (!run_update (self, statement, error))
+    return 0;
+  return sqlite3_changes (self->db);
+}
+
+/**
+ * aic_store_export_markdown:
+ * Returns: (transfer full): the conversation as a Markdown document
+ */
+char *
+aic_store_export_markdown (AicStore    *self,
+                           const char  *conversation_id,
+                           GError     **error)
+{
+  g_autoptr(AicConversationInfo) info = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GDateTime) created = NULL;
+  g_autofree char *date = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), NULL);
+
+  info = aic_store_get_conversation (self, conversation_id, error);
+  if (info == NULL)
+    return NULL;
+  messages = aic_store_list_messages (self, conversation_id, error);
+  if (messages == NULL)
+    return NULL;
+
+  created = g_date_time_new_from_unix_local (info->created_at / G_USEC_PER_SEC);
+  date = g_date_time_format (created, "%Y-%m-%d %H:%M");
+  g_string_append_printf (out, "# %s\n\n", info->title[0] ? info->title : _("Conversation"));
+  /* Translators: under the title of an exported conversation */
+  g_string_append_printf (out, _("_Exported from AI Console. Started %s._\n\n"), date);
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      AicStoredMessage *message = g_ptr_array_index (messages, i);
+      const char *who = g_str_equal (message->role, "user") ? _("You")
+                      : g_str_equal (message->role, "system") ? _("System")
+                      : _("Assistant");
+
+      if (message->model != NULL && g_str_equal (message->role, "assistant"))
+        g_string_append_printf (out, "## %s (%s)\n\n", who, message->model);
+      else
+        g_string_append_printf (out, "## %s\n\n", who);
+      g_string_append (out, message->content);
+      if (!g_str_has_suffix (message->content, "\n"))
+        g_string_append_c (out, '\n');
+      if (message->state == AIC_MESSAGE_INTERRUPTED)
+        g_string_append_printf (out, "\n_%s_\n", _("(The reply was interrupted here.)"));
+      else if (message->state == AIC_MESSAGE_FAILED && message->error != NULL)
+        g_string_append_printf (out, "\n_%s_\n", message->error);
+      g_string_append_c (out, '\n');
+    }
+
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "aic-error.h"
+#include "aic-store.h"
+
+/* The conversation store on a real SQLite file in a temporary folder. */
+
+typedef struct
+{
+  char *dir;
+  char *path;
+  AicStore *store;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("aic-store-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->path = g_build_filename (f->dir, "sub", "ai-console.db", NULL);
+  f->store = aic_store_open (f->path, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *sub = g_path_get_dirname (f->path);
+  g_autofree char *wal = g_strconcat (f->path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (f->path, "-shm", NULL);
+
+  g_clear_object (&f->store);
+  g_unlink (f->path);
+  g_unlink (wal);
+  g_unlink (shm);
+  g_rmdir (sub);
+  g_rmdir (f->dir);
+  g_free (f->path);
+  g_free (f->dir);
+}
+
+static void
+test_messages (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (f->store, "Foxes", "demo", &error);
+  g_autoptr(GPtrArray) messages = NULL;
+  AicStoredMessage *reply;
+  gint64 user_id, reply_id;
+
+  g_assert_no_error (error);
+  user_id = aic_store_add_message (f->store, id, "user", "Tell me about foxes", AIC_MESSAGE_COMPLETE, &error);
+  reply_id = aic_store_add_message (f->store, id, "assistant", "", AIC_MESSAGE_STREAMING, &error);
+  g_assert_cmpint (reply_id, >, user_id);
+  g_assert_true (aic_store_update_message (f->store, reply_id, "Foxes are", AIC_MESSAGE_STREAMING, NULL, &error));
+  g_assert_true (aic_store_update_message (f->store, reply_id, "Foxes are small.", AIC_MESSAGE_COMPLETE, NULL, &error));
+  g_assert_true (aic_store_set_message_stats (f->store, reply_id, "demo", 120, 900, 4, &error));
+
+  messages = aic_store_list_messages (f->store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (messages->len, ==, 2);
+  reply = g_ptr_array_index (messages, 1);
+  g_assert_cmpstr (reply->role, ==, "assistant");
+  g_assert_cmpstr (reply->content, ==, "Foxes are small.");
+  g_assert_cmpint (reply->state, ==, AIC_MESSAGE_COMPLETE);
+  g_assert_cmpstr (reply->model, ==, "demo");
+  g_assert_cmpint (reply->first_token_ms, ==, 120);
+  g_assert_cmpint (reply->tokens, ==, 4);
+
+  /* Regenerate: the reply and all after it go. */
+  g_assert_true (aic_store_delete_messages_from (f->store, id, reply_id, &error));
+  g_clear_pointer (&messages, g_ptr_array_unref);
+  messages = aic_store_list_messages (f->store, id, &error);
+  g_assert_cmpuint (messages->len, ==, 1);
+}
+
+static void
+test_conversations (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = aic_store_create_conversation (f->store, "Foxes", NULL, &error);
+  g_autofree char *b = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(AicConversationInfo) info = NULL;
+
+  g_usleep (2000);
+  b = aic_store_create_conversation (f->store, "100% cotton_shirts", NULL, &error);
+  aic_store_add_message (f->store, a, "user", "Where do badgers live?", AIC_MESSAGE_COMPLETE, &error);
+
+  /* Newest activity first: a got a message after b was made. */
+  list = aic_store_list_conversations (f->store, NULL, &error);
+  g_assert_cmpuint (list->len, ==, 2);
+  g_assert_cmpstr (((AicConversationInfo *) g_ptr_array_index (list, 0))->id, ==, a);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  /* Search by title and by text, case-insensitively; % and _ are literal. */
+  list = aic_store_list_conversations (f->store, "BADGER", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "fox", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "100%", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "%", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "n_shirts", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "n%shirts", &error);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  g_assert_true (aic_store_rename_conversation (f->store, a, "Badgers", &error));
+  info = aic_store_get_conversation (f->store, a, &error);
+  g_assert_cmpstr (info->title, ==, "Badgers");
+
+  /* Deleting takes the messages along. */
+  g_assert_true (aic_store_delete_conversation (f->store, a, &error));
+  list = aic_store_list_conversations (f->store, "badger", &error);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_clear_pointer (&info, aic_conversation_info_free);
+  info = aic_store_get_conversation (f->store, a, &error);
+  g_assert_null (info);
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_NOT_FOUND);
+}
+
+/* The app is killed mid-reply: what was written stays, marked interrupted. */
+static void
+test_partial_reply_survives (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (f->store, "Crash", NULL, &error);
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(AicStore) reopened = NULL;
+  gint64 reply_id;
+
+  aic_store_add_message (f->store, id, "user", "Write a long story", AIC_MESSAGE_COMPLETE, &error);
+  reply_id = aic_store_add_message (f->store, id, "assistant", "", AIC_MESSAGE_STREAMING, &error);
+  aic_store_update_message (f->store, reply_id, "Once upon a time, there", AIC_MESSAGE_STREAMING, NULL, &error);
+
+  /* A second connection sees it at once (WAL), as a restarted app would. */
+  reopened = aic_store_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (aic_store_recover_interrupted (reopened, &error), ==, 1);
+  messages = aic_store_list_messages (reopened, id, &error);
+  g_assert_cmpstr (((AicStoredMessage *) g_ptr_array_index (messages, 1))->content, ==, "Once upon a time, there");
+  g_assert_cmpint (((AicStoredMessage *) g_ptr_array_index (messages, 1))->state, ==, AIC_MESSAGE_INTERRUPTED);
+  g_assert_cmpuint (aic_store_recover_interrupted (reopened, &error), ==, 0);
+}
+
+static void
+test_export (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (f->store, "Code", NULL, &error);
+  g_autofree char *markdown = NULL;
+  gint64 reply;
+
+  aic_store_add_message (f->store, id, "user", "Show me C", AIC_MESSAGE_COMPLETE, &error);
+  reply = aic_store_add_message (f->store, id, "assistant", "```c\nint x;\n```", AIC_MESSAGE_COMPLETE, &error);
+  aic_store_set_message_stats (f->store, reply, "demo", 1, 2, 3, &error);
+  aic_store_add_message (f->store, id, "user", "More", AIC_MESSAGE_COMPLETE, &error);
+  reply = aic_store_add_message (f->store, id, "assistant", "Half", AIC_MESSAGE_INTERRUPTED, &error);
+
+  markdown = aic_store_export_markdown (f->store, id, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (markdown, "# Code\n\n_Exported from AI Console."));
+  g_assert_nonnull (strstr (markdown, "## You\n\nShow me C\n\n## Assistant (demo)\n\n```c\nint x;\n```\n\n"));
+  g_assert_nonnull (strstr (markdown, "Half\n\n_(The reply was interrupted here.)_\n"));
+}
+
+static void
+test_newer_schema_refused (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicStore) again = NULL;
+  sqlite3 *db;
+
+  g_clear_object (&f->store);
+  g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "PRAGMA user_version = 99", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  again = aic_store_open (f->path, &error);
+  g_assert_null (again);
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "newer"));
+}
+
+static void
+test_unwritable (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicStore) store = aic_store_open ("/proc/aic-not-here/x.db", &error);
+
+  g_assert_null (store);
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_FAILED);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/store/messages", test_messages);
+  ADD ("/store/conversations", test_conversations);
+  ADD ("/store/partial-reply-survives", test_partial_reply_survives);
+  ADD ("/store/export", test_export);
+  ADD ("/store/newer-schema", test_newer_schema_refused);
+#undef ADD
+  g_test_add_func ("/store/unwritable", test_unwritable);
+
+  return g_test_run ();
+}
