@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <gtksourceview/gtksource.h>
+#include <adwaita.h>
+#include <string.h>
+
+#include "aic-markdown-view.h"
+
+/* AicMarkdownView: what widgets Markdown becomes, that streaming it piece
+ * by piece ends where setting it whole does, and that the work per piece
+ * does not grow with the message. */
+
+static char *
+describe (AicMarkdownView *view)
+{
+  GString *out = g_string_new (NULL);
+  GtkWidget *box = gtk_widget_get_first_child (GTK_WIDGET (view));
+
+  for (GtkWidget *child = gtk_widget_get_first_child (box); child; child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_LABEL (child))
+        g_string_append_printf (out, "[label %s]", gtk_label_get_text (GTK_LABEL (child)));
+      else if (GTK_IS_FRAME (child))
+        {
+          GtkWidget *overlay = gtk_frame_get_child (GTK_FRAME (child));
+          GtkWidget *source = gtk_overlay_get_child (GTK_OVERLAY (overlay));
+          GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (source));
+          GtkSourceLanguage *language = gtk_source_buffer_get_language (GTK_SOURCE_BUFFER (buffer));
+          GtkTextIter start, end;
+          g_autofree char *text = NULL;
+
+          gtk_text_buffer_get_bounds (buffer, &start, &end);
+          text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+          g_string_append_printf (out, "[code %s|%s]", language ? gtk_source_language_get_id (language) : "-", text);
+        }
+      else
+        g_string_append_printf (out, "[%s]", G_OBJECT_TYPE_NAME (child));
+    }
+  return g_string_free (out, FALSE);
+}
+
+static const char *sample =
+  "# Title\n"
+  "\n"
+  "Some *emphasis*, **bold**, `code` and a [link](https://gnome.org). <b>&amp;</b>\n"
+  "still the same paragraph.\n"
+  "\n"
+  "- one\n"
+  "- two\n"
+  "\n"
+  "1. first\n"
+  "2. second\n"
+  "\n"
+  "```python\n"
+  "def f():\n"
+  "\n"
+  "    return 1\n"
+  "```\n"
+  "After the code.\n"
+  "\n"
+  "---\n"
+  "\n"
+  "> quoted\n";
+
+static const char *expected =
+  "[label Title]"
+  "[label Some emphasis, bold, code and a link. <b>&</b> still the same paragraph.]"
+  "[label •  one][label •  two]"
+  "[label 1.  first][label 2.  second]"
+  "[code python3|def f():\n\n    return 1\n]"
+  "[label After the code.]"
+  "[GtkSeparator]"
+  "[label quoted]";
+
+static void
+test_render (void)
+{
+  GtkWidget *view = g_object_ref_sink (aic_markdown_view_new ());
+  g_autofree char *got = NULL;
+
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (view), sample);
+  got = describe (AIC_MARKDOWN_VIEW (view));
+  g_assert_cmpstr (got, ==, expected);
+  g_object_unref (view);
+}
+
+/* Fed in pieces of every size, flushed after each as frames would: the
+ * same widgets as when set whole. */
+static void
+test_streaming_matches (void)
+{
+  gsize len = strlen (sample);
+
+  for (gsize piece = 1; piece <= 17; piece += 4)
+    {
+      GtkWidget *view = g_object_ref_sink (aic_markdown_view_new ());
+      g_autofree char *got = NULL;
+
+      for (gsize pos = 0; pos < len; pos += piece)
+        {
+          g_autofree char *part = g_strndup (sample + pos, MIN (piece, len - pos));
+
+          aic_markdown_view_append (AIC_MARKDOWN_VIEW (view), part);
+          aic_markdown_view_flush (AIC_MARKDOWN_VIEW (view));
+        }
+      got = describe (AIC_MARKDOWN_VIEW (view));
+      g_test_message ("pieces of %zu", piece);
+      g_assert_cmpstr (got, ==, expected);
+      g_object_unref (view);
+    }
+}
+
+static gsize
+stream_reply (guint  paragraphs,
+              gsize *out_len)
+{
+  GtkWidget *view = g_object_ref_sink (aic_markdown_view_new ());
+  gsize parsed, len = 0;
+
+  for (guint p = 0; p < paragraphs; p++)
+    {
+      for (guint w = 0; w < 40; w++)
+        {
+          const char *word = w == 39 ? " end.\n\n" : " word";
+
+          aic_markdown_view_append (AIC_MARKDOWN_VIEW (view), word);
+          aic_markdown_view_flush (AIC_MARKDOWN_VIEW (view));
+          len += strlen (word);
+        }
+      if (p % 10 == 5)
+        {
+          /* and a code block now and then, streamed line by line */
+          const char *code[] = { "```c\n", "int a;\n", "int b;\n", "int c;\n", "```\n", "\n" };
+
+          for (guint i = 0; i < G_N_ELEMENTS (code); i++)
+            {
+              aic_markdown_view_append (AIC_MARKDOWN_VIEW (view), code[i]);
+              aic_markdown_view_flush (AIC_MARKDOWN_VIEW (view));
+              len += strlen (code[i]);
+            }
+        }
+    }
+  parsed = aic_markdown_view_get_parsed_bytes (AIC_MARKDOWN_VIEW (view));
+  g_object_unref (view);
+  *out_len = len;
+  return parsed;
+}
+
+/* The work per byte is the same for a short and a ten times longer reply:
+ * no re-render of the whole message per token. */
+static void
+test_cost_does_not_grow (void)
+{
+  gsize short_len, long_len;
+  gsize short_parsed = stream_reply (20, &short_len);
+  gsize long_parsed = stream_reply (200, &long_len);
+  double short_ratio = (double) short_parsed / short_len;
+  double long_ratio = (double) long_parsed / long_len;
+
+  g_test_message ("parsed per byte: %.2f (20 paragraphs), %.2f (200 paragraphs)", short_ratio, long_ratio);
+  g_assert_cmpfloat (long_ratio, <, short_ratio * 1.2);
+  /* About half a paragraph re-parsed per token: bounded by the paragraph. */
+  g_assert_cmpfloat (long_ratio, <, 40);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  gtk_source_init ();
+
+  g_test_add_func ("/markdown-view/render", test_render);
+  g_test_add_func ("/markdown-view/streaming-matches", test_streaming_matches);
+  g_test_add_func ("/markdown-view/cost-does-not-grow", test_cost_does_not_grow);
+
+  return g_test_run ();
+}
