@@ -169,6 +169,14 @@ migrate (AicStore  *self,
              "  duration_ms INTEGER NOT NULL DEFAULT -1,"
              "  tokens INTEGER NOT NULL DEFAULT -1);"
              "CREATE INDEX messages_by_conversation ON messages (conversation_id, id);"
+             /* A streaming reply is appended here piece by piece (each an
+              * insert of a few bytes, however long the reply has grown),
+              * and folded into messages.content when it ends. */
+             "CREATE TABLE message_parts ("
+             "  message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+             "  seq INTEGER NOT NULL,"
+             "  text TEXT NOT NULL,"
+             "  PRIMARY KEY (message_id, seq));"
              "CREATE INDEX conversations_by_update ON conversations (updated_at DESC);"
              "PRAGMA user_version = 1;"
              "COMMIT;",
@@ -503,9 +511,47 @@ aic_store_add_message (AicStore         *self,
 }
 
 /**
+ * aic_store_append_message_text:
+ * Adds streamed text to a message; the cost does not depend on how long
+ * the message already is.
+ */
+gboolean
+aic_store_append_message_text (AicStore    *self,
+                               gint64       message_id,
+                               const char  *text,
+                               GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+
+  statement = prepare (self,
+                       "INSERT INTO message_parts (message_id, seq, text) VALUES (?1, "
+                       "(SELECT IFNULL (MAX (seq), 0) + 1 FROM message_parts WHERE message_id = ?1), ?2)", error);
+  if (statement == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (statement, 1, message_id);
+  bind_text (statement, 2, text);
+  return run_update (self, statement, error);
+}
+
+static gboolean
+drop_parts (AicStore  *self,
+            gint64     message_id,
+            GError   **error)
+{
+  g_autoptr(sqlite3_stmt) statement = prepare (self, "DELETE FROM message_parts WHERE message_id = ?", error);
+
+  if (statement == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (statement, 1, message_id);
+  return run_update (self, statement, error);
+}
+
+/**
  * aic_store_update_message:
- * Replaces a message's text and state; called as a reply streams in, so
- * that what was shown is on disk.
+ * Sets a message's whole text and state (and drops its streamed parts,
+ * which the text now holds).
  */
 gboolean
 aic_store_update_message (AicStore         *self,
@@ -526,7 +572,7 @@ aic_store_update_message (AicStore         *self,
   sqlite3_bind_int (statement, 2, state);
   bind_text (statement, 3, error_text);
   sqlite3_bind_int64 (statement, 4, message_id);
-  return run_update (self, statement, error);
+  return run_update (self, statement, error) && drop_parts (self, message_id, error);
 }
 
 gboolean
@@ -588,9 +634,11 @@ aic_store_list_messages (AicStore    *self,
   g_return_val_if_fail (AIC_IS_STORE (self), NULL);
 
   statement = prepare (self,
-                       "SELECT id, conversation_id, role, content, state, error, model, created_at, "
-                       "       first_token_ms, duration_ms, tokens "
-                       "FROM messages WHERE conversation_id = ? ORDER BY id", error);
+                       "SELECT id, conversation_id, role, "
+                       "       content || IFNULL ((SELECT group_concat (text, '') FROM "
+                       "         (SELECT text FROM message_parts p WHERE p.message_id = m.id ORDER BY seq)), ''), "
+                       "       state, error, model, created_at, first_token_ms, duration_ms, tokens "
+                       "FROM messages m WHERE conversation_id = ? ORDER BY id", error);
   if (statement == NULL)
     return NULL;
   bind_text (statement, 1, conversation_id);
@@ -630,18 +678,36 @@ guint
 aic_store_recover_interrupted (AicStore  *self,
                                GError   **error)
 {
-  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autoptr(sqlite3_stmt) fold = NULL;
+  g_autoptr(sqlite3_stmt) mark = NULL;
+  guint n;
 
   g_return_val_if_fail (AIC_IS_STORE (self), 0);
 
-  statement = prepare (self, "UPDATE messages SET state = ? WHERE state = ?", error);
-  if (statement == NULL)
+  if (!exec (self, "BEGIN", error))
     return 0;
-  sqlite3_bind_int (statement, 1, AIC_MESSAGE_INTERRUPTED);
-  sqlite3_bind_int (statement, 2, AIC_MESSAGE_STREAMING);
-  if (!run_update (self, statement, error))
+  fold = prepare (self,
+                  "UPDATE messages SET content = content || IFNULL ((SELECT group_concat (text, '') FROM "
+                  "  (SELECT text FROM message_parts p WHERE p.message_id = messages.id ORDER BY seq)), '') "
+                  "WHERE state = ?", error);
+  mark = prepare (self, "UPDATE messages SET state = ? WHERE state = ?", error);
+  if (fold == NULL || mark == NULL)
+    {
+      exec (self, "ROLLBACK", NULL);
+      return 0;
+    }
+  sqlite3_bind_int (fold, 1, AIC_MESSAGE_STREAMING);
+  sqlite3_bind_int (mark, 1, AIC_MESSAGE_INTERRUPTED);
+  sqlite3_bind_int (mark, 2, AIC_MESSAGE_STREAMING);
+  if (!run_update (self, fold, error) || !run_update (self, mark, error))
+    {
+      exec (self, "ROLLBACK", NULL);
+      return 0;
+    }
+  n = sqlite3_changes (self->db);
+  if (!exec (self, "DELETE FROM message_parts; COMMIT", error))
     return 0;
-  return sqlite3_changes (self->db);
+  return n;
 }
 
 /**

@@ -77,6 +77,10 @@ gint64               aic_store_add_message          (AicStore          *self,
                                                      const char        *content,
                                                      AicMessageState    state,
                                                      GError           **error);
+gboolean             aic_store_append_message_text  (AicStore          *self,
+                                                     gint64             message_id,
+                                                     const char        *text,
+                                                     GError           **error);
 gboolean             aic_store_update_message       (AicStore          *self,
                                                      gint64             message_id,
                                                      const char        *content,

@@ -151,7 +151,13 @@ test_partial_reply_survives (Fixture       *f,
 
   aic_store_add_message (f->store, id, "user", "Write a long story", AIC_MESSAGE_COMPLETE, &error);
   reply_id = aic_store_add_message (f->store, id, "assistant", "", AIC_MESSAGE_STREAMING, &error);
-  aic_store_update_message (f->store, reply_id, "Once upon a time, there", AIC_MESSAGE_STREAMING, NULL, &error);
+  /* Streamed in pieces, as the reply arrives. */
+  g_assert_true (aic_store_append_message_text (f->store, reply_id, "Once upon", &error));
+  g_assert_true (aic_store_append_message_text (f->store, reply_id, " a time,", &error));
+  g_assert_true (aic_store_append_message_text (f->store, reply_id, " there", &error));
+  messages = aic_store_list_messages (f->store, id, &error);
+  g_assert_cmpstr (((AicStoredMessage *) g_ptr_array_index (messages, 1))->content, ==, "Once upon a time, there");
+  g_clear_pointer (&messages, g_ptr_array_unref);
 
   /* A second connection sees it at once (WAL), as a restarted app would. */
   reopened = aic_store_open (f->path, &error);
