@@ -4,12 +4,14 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <gtksourceview/gtksource.h>
 
 #include "aic-application.h"
 #include "aic-connection-editor.h"
 #include "aic-embedded-backend.h"
 #include "aic-local-probe.h"
 #include "aic-preferences-window.h"
+#include "aic-secrets.h"
 #include "aic-window.h"
 
 struct _AicApplication
@@ -25,6 +27,12 @@ struct _AicApplication
   char                *backend_summary;
   char                *backend_detail;
   char                *backend_error;
+
+  AicClient           *client;       /* what the views talk to, or NULL */
+  char               **models;
+  guint                client_serial;
+  AicStore            *store;
+  char                *store_error;
 };
 
 G_DEFINE_FINAL_TYPE (AicApplication, aic_application, ADW_TYPE_APPLICATION)
@@ -34,6 +42,8 @@ enum {
   PROP_BACKEND_STATE,
   PROP_BACKEND_SUMMARY,
   PROP_BACKEND_DETAIL,
+  PROP_CLIENT,
+  PROP_MODELS,
   N_PROPS
 };
 
@@ -69,12 +79,119 @@ set_backend_state (AicApplication  *self,
   g_object_thaw_notify (G_OBJECT (self));
 }
 
+typedef struct
+{
+  AicApplication *self;
+  guint serial;
+} ClientRequest;
+
+static ClientRequest *
+client_request_new (AicApplication *self)
+{
+  ClientRequest *request = g_new0 (ClientRequest, 1);
+
+  request->self = g_object_ref (self);
+  request->serial = self->client_serial;
+  return request;
+}
+
+static void
+client_request_free (ClientRequest *request)
+{
+  g_object_unref (request->self);
+  g_free (request);
+}
+
+static void
+models_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ClientRequest *request = user_data;
+  AicApplication *self = request->self;
+  g_autoptr(AicServiceInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+
+  info = aic_client_check_finish (AIC_CLIENT (object), result, &error);
+  if (request->serial == self->client_serial)
+    {
+      if (info == NULL)
+        g_debug ("No model list: %s", error->message);
+      g_strfreev (self->models);
+      self->models = info ? g_strdupv (info->models) : g_new0 (char *, 1);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODELS]);
+    }
+  client_request_free (request);
+}
+
+/* Every change of backend makes a new client; answers meant for an older
+ * one are dropped by the serial. */
+static void
+set_client (AicApplication *self,
+            AicClient      *client)
+{
+  self->client_serial++;
+  g_set_object (&self->client, client);
+  g_clear_pointer (&self->models, g_strfreev);
+  self->models = g_new0 (char *, 1);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODELS]);
+
+  if (client != NULL)
+    aic_client_check_async (client, self->cancellable, models_cb, client_request_new (self));
+}
+
+static void
+key_found_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  ClientRequest *request = user_data;
+  AicApplication *self = request->self;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *key = aic_secrets_lookup_finish (result, &error);
+  AicConnection *active;
+
+  if (request->serial == self->client_serial &&
+      (active = aic_connection_store_get_active (self->connections)) != NULL)
+    {
+      g_autoptr(AicClient) client = NULL;
+
+      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+          if (AIC_IS_WINDOW (window))
+            aic_window_show_error (AIC_WINDOW (window), error->message);
+        }
+      client = aic_client_new (active, key);
+      set_client (self, client);
+    }
+  client_request_free (request);
+}
+
+static void
+use_builtin_client (AicApplication *self)
+{
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(AicClient) client = NULL;
+
+  connection = aic_connection_new ("builtin", _("Built-in"), AIC_CONNECTION_KIND_CONSOLE,
+                                   aic_embedded_backend_get_url (self->backend));
+  client = aic_client_new (connection, aic_embedded_backend_get_token (self->backend));
+  set_client (self, client);
+}
+
 static void
 describe_builtin (AicApplication *self)
 {
   const char *label = aic_embedded_backend_get_engine_label (self->backend);
   g_autofree char *summary = NULL;
   g_autofree char *detail = NULL;
+
+  if (self->client == NULL ||
+      g_strcmp0 (aic_connection_get_id (aic_client_get_connection (self->client)), "builtin") != 0)
+    use_builtin_client (self);
 
   if (aic_embedded_backend_is_demo (self->backend))
     {
@@ -117,6 +234,7 @@ backend_started_cb (GObject      *object,
   if (aic_connection_store_get_active (self->connections) == NULL)
     describe_builtin (self);
 }
+
 
 static void
 probe_cb (GObject      *object,
@@ -174,8 +292,15 @@ update_backend (AicApplication *self)
                                                  aic_connection_get_base_url (active));
       set_backend_state (self, AIC_BACKEND_STATE_CONNECTION,
                          aic_connection_get_name (active), detail);
+      /* The key, if any, is in the keyring; the client follows. */
+      set_client (self, NULL);
+      aic_secrets_lookup_async (aic_connection_get_id (active), self->cancellable,
+                                key_found_cb, client_request_new (self));
       return;
     }
+  if (self->client != NULL &&
+      g_strcmp0 (aic_connection_get_id (aic_client_get_connection (self->client)), "builtin") != 0)
+    set_client (self, NULL);
 
   if (self->backend == NULL)
     start_builtin (self);
@@ -319,6 +444,7 @@ aic_application_startup (GApplication *application)
   static const char *close_accels[] = { "<Control>w", NULL };
 
   G_APPLICATION_CLASS (aic_application_parent_class)->startup (application);
+  gtk_source_init ();
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
@@ -326,6 +452,20 @@ aic_application_startup (GApplication *application)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.help", help_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "window.close", close_accels);
+
+  {
+    g_autofree char *path = aic_store_default_path ();
+    g_autoptr(GError) error = NULL;
+
+    self->store = aic_store_open (path, &error);
+    if (self->store == NULL)
+      {
+        g_warning ("Could not open %s: %s", path, error->message);
+        self->store_error = g_strdup (error->message);
+      }
+    else if (aic_store_recover_interrupted (self->store, &error) > 0)
+      g_message ("Replies cut off when the app last ended are kept, marked as interrupted");
+  }
 
   self->settings = g_settings_new (BASE_APP_ID);
   self->connections = aic_connection_store_new (self->settings);
@@ -360,6 +500,10 @@ aic_application_finalize (GObject *object)
   g_clear_pointer (&self->backend_summary, g_free);
   g_clear_pointer (&self->backend_detail, g_free);
   g_clear_pointer (&self->backend_error, g_free);
+  g_clear_object (&self->client);
+  g_clear_pointer (&self->models, g_strfreev);
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->store_error, g_free);
 
   G_OBJECT_CLASS (aic_application_parent_class)->finalize (object);
 }
@@ -377,6 +521,8 @@ aic_application_get_property (GObject    *object,
     case PROP_BACKEND_STATE:   g_value_set_int (value, self->backend_state); break;
     case PROP_BACKEND_SUMMARY: g_value_set_string (value, self->backend_summary); break;
     case PROP_BACKEND_DETAIL:  g_value_set_string (value, self->backend_detail); break;
+    case PROP_CLIENT:          g_value_set_object (value, self->client); break;
+    case PROP_MODELS:          g_value_set_boxed (value, self->models); break;
     default:                   G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -405,6 +551,13 @@ aic_application_class_init (AicApplicationClass *klass)
     g_param_spec_string ("backend-detail", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  properties[PROP_CLIENT] =
+    g_param_spec_object ("client", NULL, NULL, AIC_TYPE_CLIENT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MODELS] =
+    g_param_spec_boxed ("models", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -413,6 +566,7 @@ aic_application_init (AicApplication *self)
 {
   self->cancellable = g_cancellable_new ();
   self->backend_state = AIC_BACKEND_STATE_STARTING;
+  self->models = g_new0 (char *, 1);
 }
 
 AicApplication *
@@ -458,4 +612,42 @@ aic_application_get_backend_detail (AicApplication *self)
 {
   g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
   return self->backend_detail;
+}
+
+/**
+ * aic_application_get_client:
+ * Returns: (transfer none) (nullable): the client for the backend that
+ *   serves the views, or %NULL while none is ready
+ */
+AicClient *
+aic_application_get_client (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return self->client;
+}
+
+const char * const *
+aic_application_get_models (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return (const char * const *) self->models;
+}
+
+/**
+ * aic_application_get_store:
+ * Returns: (transfer none) (nullable): the conversation history, or %NULL
+ *   when it could not be opened (see aic_application_get_store_error())
+ */
+AicStore *
+aic_application_get_store (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return self->store;
+}
+
+const char *
+aic_application_get_store_error (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return self->store_error;
 }

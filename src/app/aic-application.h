@@ -3,7 +3,9 @@
 
 #include <adwaita.h>
 
+#include "aic-client.h"
 #include "aic-connection-store.h"
+#include "aic-store.h"
 
 G_BEGIN_DECLS
 
@@ -27,5 +29,9 @@ AicConnectionStore *aic_application_get_connections      (AicApplication *self);
 AicBackendState     aic_application_get_backend_state    (AicApplication *self);
 const char         *aic_application_get_backend_summary  (AicApplication *self);
 const char         *aic_application_get_backend_detail   (AicApplication *self);
+AicClient          *aic_application_get_client           (AicApplication *self);
+const char * const *aic_application_get_models           (AicApplication *self);
+AicStore           *aic_application_get_store            (AicApplication *self);
+const char         *aic_application_get_store_error      (AicApplication *self);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "aic-chat-page.h"
 #include "aic-window.h"
 
 struct _AicWindow
@@ -15,6 +16,7 @@ struct _AicWindow
 
   /* Template widgets */
   GtkLabel             *banner_label;
+  AicChatPage          *chat_page;
   GtkRevealer          *banner_revealer;
   AdwViewStack         *stack;
   AdwViewSwitcherTitle *switcher_title;
@@ -51,6 +53,29 @@ update_backend (AicWindow *self)
     }
   else
     gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+}
+
+static void
+on_show_error (AicWindow  *self,
+               const char *message)
+{
+  aic_window_show_error (self, message);
+}
+
+static void
+client_changed (AicWindow *self)
+{
+  AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  aic_chat_page_set_client (self->chat_page, aic_application_get_client (app));
+}
+
+static void
+models_changed (AicWindow *self)
+{
+  AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  aic_chat_page_set_models (self->chat_page, aic_application_get_models (app));
 }
 
 static void
@@ -102,6 +127,20 @@ aic_window_setup (AicWindow      *self,
   g_signal_connect_object (app, "notify::backend-state", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (app, "notify::backend-state", G_CALLBACK (backend_failed_toast), self, G_CONNECT_SWAPPED);
   update_backend (self);
+
+  if (aic_application_get_store (app) != NULL)
+    aic_chat_page_set_store (self->chat_page, aic_application_get_store (app));
+  else
+    {
+      g_autofree char *message = g_strdup_printf (_("Conversations cannot be kept: %s"),
+                                                  aic_application_get_store_error (app));
+      gtk_widget_set_sensitive (GTK_WIDGET (self->chat_page), FALSE);
+      aic_window_show_error (self, message);
+    }
+  g_signal_connect_object (app, "notify::client", G_CALLBACK (client_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (app, "notify::models", G_CALLBACK (models_changed), self, G_CONNECT_SWAPPED);
+  client_changed (self);
+  models_changed (self);
 }
 
 static void
@@ -126,6 +165,8 @@ aic_window_class_init (AicWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-window.ui");
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_label);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_revealer);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, chat_page);
+  gtk_widget_class_bind_template_callback (widget_class, on_show_error);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, switcher_title);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, toast_overlay);
@@ -139,6 +180,7 @@ aic_window_class_init (AicWindowClass *klass)
 static void
 aic_window_init (AicWindow *self)
 {
+  g_type_ensure (AIC_TYPE_CHAT_PAGE);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   if (DEVELOPMENT)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <gtksourceview/gtksource.h>
 #include <string.h>
 
 #include "aic-application.h"
+#include "aic-chat-page.h"
 #include "aic-test-util.h"
 #include "aic-window.h"
 
@@ -41,7 +43,7 @@ test_window (void)
   window = aic_window_new (app);
   gtk_window_present (GTK_WINDOW (window));
 
-  /* Four views, each a status page for now, in this order. */
+  /* Four views in this order: Chat, and three status pages for now. */
   stack = ADW_VIEW_STACK (child (window, "stack"));
   pages = G_LIST_MODEL (adw_view_stack_get_pages (stack));
   g_assert_cmpuint (g_list_model_get_n_items (pages), ==, 4);
@@ -52,7 +54,10 @@ test_window (void)
       g_assert_cmpstr (adw_view_stack_page_get_name (page), ==, names[i]);
       g_assert_cmpstr (adw_view_stack_page_get_title (page), ==, titles[i]);
       g_assert_nonnull (adw_view_stack_page_get_icon_name (page));
-      g_assert_true (ADW_IS_STATUS_PAGE (adw_view_stack_page_get_child (page)));
+      if (i == 0)
+        g_assert_true (AIC_IS_CHAT_PAGE (adw_view_stack_page_get_child (page)));
+      else
+        g_assert_true (ADW_IS_STATUS_PAGE (adw_view_stack_page_get_child (page)));
     }
   g_assert_true (adw_view_switcher_title_get_stack (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))) == stack);
 
@@ -113,6 +118,7 @@ main (int   argc,
 {
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
+  gtk_source_init ();
 
   g_test_add_func ("/window/views", test_window);
 

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-app"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "aic-markdown-view.h"
+#include "aic-message-row.h"
+
+/* One message in the Chat view: who wrote it, the text (Markdown for
+ * replies, plain for the user's own), a line with the model and speed,
+ * and, when a reply ended badly, what happened and a Retry. Rows are
+ * recycled by the list view: set_message() rebinds. */
+struct _AicMessageRow
+{
+  GtkWidget       parent_instance;
+
+  AicChatMessage *message;
+  GtkWidget      *box;
+  GtkWidget      *author;
+  GtkWidget      *spinner;
+  GtkWidget      *plain;
+  GtkWidget      *markdown;
+  GtkWidget      *problem;
+  GtkWidget      *problem_label;
+  GtkWidget      *stats;
+};
+
+G_DEFINE_FINAL_TYPE (AicMessageRow, aic_message_row, GTK_TYPE_WIDGET)
+
+static void
+on_appended (AicChatMessage *message,
+             const char     *text,
+             AicMessageRow  *self)
+{
+  aic_markdown_view_append (AIC_MARKDOWN_VIEW (self->markdown), text);
+}
+
+static void
+update_state (AicMessageRow *self)
+{
+  AicMessageState state = aic_chat_message_get_state (self->message);
+  g_autofree char *stats = aic_chat_message_dup_stats_text (self->message);
+
+  gtk_widget_set_visible (self->spinner, state == AIC_MESSAGE_STREAMING);
+  gtk_spinner_set_spinning (GTK_SPINNER (self->spinner), state == AIC_MESSAGE_STREAMING);
+
+  if (state == AIC_MESSAGE_FAILED)
+    gtk_label_set_label (GTK_LABEL (self->problem_label), aic_chat_message_get_error (self->message));
+  else if (state == AIC_MESSAGE_INTERRUPTED)
+    gtk_label_set_label (GTK_LABEL (self->problem_label), _("The reply was stopped before it was complete."));
+  gtk_widget_set_visible (self->problem, state == AIC_MESSAGE_FAILED || state == AIC_MESSAGE_INTERRUPTED);
+
+  gtk_label_set_label (GTK_LABEL (self->stats), stats ? stats : "");
+  gtk_widget_set_visible (self->stats, stats != NULL && state != AIC_MESSAGE_STREAMING);
+
+  if (state != AIC_MESSAGE_STREAMING && !aic_chat_message_is_user (self->message))
+    aic_markdown_view_flush (AIC_MARKDOWN_VIEW (self->markdown));
+}
+
+static void
+copy_clicked_cb (AicMessageRow *self)
+{
+  if (self->message != NULL)
+    gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)),
+                            aic_chat_message_get_text (self->message));
+}
+
+void
+aic_message_row_set_message (AicMessageRow  *self,
+                             AicChatMessage *message)
+{
+  gboolean user;
+
+  g_return_if_fail (AIC_IS_MESSAGE_ROW (self));
+
+  if (self->message != NULL)
+    g_signal_handlers_disconnect_by_data (self->message, self);
+  g_set_object (&self->message, message);
+  if (message == NULL)
+    return;
+
+  user = aic_chat_message_is_user (message);
+  gtk_label_set_label (GTK_LABEL (self->author), user ? _("You") : _("Assistant"));
+  gtk_widget_set_visible (self->plain, user);
+  gtk_widget_set_visible (self->markdown, !user);
+  if (user)
+    {
+      gtk_widget_add_css_class (self->box, "user");
+      gtk_label_set_label (GTK_LABEL (self->plain), aic_chat_message_get_text (message));
+    }
+  else
+    {
+      gtk_widget_remove_css_class (self->box, "user");
+      aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (self->markdown), aic_chat_message_get_text (message));
+      g_signal_connect (message, "appended", G_CALLBACK (on_appended), self);
+    }
+
+  g_signal_connect_swapped (message, "notify::state", G_CALLBACK (update_state), self);
+  g_signal_connect_swapped (message, "notify::stats", G_CALLBACK (update_state), self);
+  update_state (self);
+}
+
+static void
+aic_message_row_dispose (GObject *object)
+{
+  AicMessageRow *self = AIC_MESSAGE_ROW (object);
+
+  aic_message_row_set_message (self, NULL);
+  g_clear_pointer (&self->box, gtk_widget_unparent);
+
+  G_OBJECT_CLASS (aic_message_row_parent_class)->dispose (object);
+}
+
+static void
+aic_message_row_class_init (AicMessageRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = aic_message_row_dispose;
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "message-row");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
+}
+
+static void
+aic_message_row_init (AicMessageRow *self)
+{
+  GtkWidget *header, *footer, *copy, *retry;
+
+  self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_add_css_class (self->box, "message");
+  gtk_widget_set_parent (self->box, GTK_WIDGET (self));
+
+  header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  self->author = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (self->author), 0);
+  gtk_widget_add_css_class (self->author, "author");
+  self->spinner = gtk_spinner_new ();
+  gtk_widget_set_tooltip_text (self->spinner, _("Writing…"));
+  gtk_box_append (GTK_BOX (header), self->author);
+  gtk_box_append (GTK_BOX (header), self->spinner);
+  gtk_box_append (GTK_BOX (self->box), header);
+
+  self->plain = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (self->plain), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (self->plain), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_xalign (GTK_LABEL (self->plain), 0);
+  gtk_label_set_selectable (GTK_LABEL (self->plain), TRUE);
+  gtk_widget_set_focusable (self->plain, FALSE);
+  gtk_box_append (GTK_BOX (self->box), self->plain);
+
+  self->markdown = aic_markdown_view_new ();
+  gtk_box_append (GTK_BOX (self->box), self->markdown);
+
+  self->problem = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  self->problem_label = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (self->problem_label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (self->problem_label), 0);
+  gtk_widget_set_hexpand (self->problem_label, TRUE);
+  gtk_widget_add_css_class (self->problem_label, "message-error");
+  retry = gtk_button_new_with_mnemonic (_("_Retry"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (retry), "chat.regenerate");
+  gtk_widget_set_valign (retry, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (self->problem), self->problem_label);
+  gtk_box_append (GTK_BOX (self->problem), retry);
+  gtk_box_append (GTK_BOX (self->box), self->problem);
+
+  footer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  self->stats = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (self->stats), 0);
+  gtk_widget_set_hexpand (self->stats, TRUE);
+  gtk_widget_add_css_class (self->stats, "dim-label");
+  gtk_widget_add_css_class (self->stats, "stats");
+  copy = gtk_button_new_from_icon_name ("edit-copy-symbolic");
+  gtk_widget_set_tooltip_text (copy, _("Copy Message"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (copy), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Copy Message"), -1);
+  gtk_widget_add_css_class (copy, "flat");
+  g_signal_connect_swapped (copy, "clicked", G_CALLBACK (copy_clicked_cb), self);
+  gtk_box_append (GTK_BOX (footer), self->stats);
+  gtk_box_append (GTK_BOX (footer), copy);
+  gtk_box_append (GTK_BOX (self->box), footer);
+}
+
+GtkWidget *
+aic_message_row_new (void)
+{
+  return g_object_new (AIC_TYPE_MESSAGE_ROW, NULL);
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "aic-chat-message.h"
+
+G_BEGIN_DECLS
+
+#define AIC_TYPE_MESSAGE_ROW (aic_message_row_get_type ())
+
+G_DECLARE_FINAL_TYPE (AicMessageRow, aic_message_row, AIC, MESSAGE_ROW, GtkWidget)
+
+GtkWidget *aic_message_row_new         (void);
+void       aic_message_row_set_message (AicMessageRow  *self,
+                                        AicChatMessage *message);
+
+G_END_DECLS
