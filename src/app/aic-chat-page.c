@@ -23,13 +23,14 @@ struct _AicChatPage
   gboolean         editing;
   gboolean         stick_to_bottom;
   gboolean         syncing_model;
+  gboolean         reloading;
 
   /* Template widgets */
   GtkStack        *content_stack;
   GtkTextView     *composer_view;
   GtkListBox      *conversation_list;
   AdwFlap         *flap;
-  GtkListView     *message_list;
+  GtkListBox      *message_list;
   GtkDropDown     *model_dropdown;
   GtkWidget       *reply_actions;
   GtkScrolledWindow *scroller;
@@ -144,12 +145,14 @@ reload_list (AicChatPage *self)
   if (self->store == NULL)
     return;
 
+  self->reloading = TRUE;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->conversation_list))) != NULL)
     gtk_list_box_remove (self->conversation_list, child);
 
   list = aic_store_list_conversations (self->store, gtk_editable_get_text (GTK_EDITABLE (self->search_entry)), &error);
   if (list == NULL)
     {
+      self->reloading = FALSE;
       show_error (self, error->message);
       return;
     }
@@ -162,6 +165,7 @@ reload_list (AicChatPage *self)
       if (g_strcmp0 (info->id, current) == 0)
         gtk_list_box_select_row (self->conversation_list, GTK_LIST_BOX_ROW (row));
     }
+  self->reloading = FALSE;
 }
 
 static void
@@ -179,29 +183,37 @@ on_conversation_activated (AicChatPage   *self,
     adw_flap_set_reveal_flap (self->flap, FALSE);
 }
 
+/* Moving through the list with the keyboard opens what is selected. */
+static void
+on_conversation_selected (AicChatPage   *self,
+                          GtkListBoxRow *row)
+{
+  const char *id;
+
+  if (row == NULL || self->reloading)
+    return;
+  id = g_object_get_data (G_OBJECT (row), "conversation-id");
+  if (self->conversation == NULL || g_strcmp0 (aic_conversation_get_id (self->conversation), id) != 0)
+    aic_chat_page_open (self, id);
+}
+
 /* ---- the messages ---- */
 
-static void
-setup_row (GtkSignalListItemFactory *factory,
-           GtkListItem              *item)
+/* One row per message, made once: a GtkListBox rather than a recycling
+ * GtkListView, because GTK 4.8 shows assistive technologies stale content
+ * for recycled rows, and a reply must be readable as it arrives. */
+static GtkWidget *
+create_row (gpointer item,
+            gpointer user_data)
 {
-  gtk_list_item_set_child (item, aic_message_row_new ());
-  gtk_list_item_set_activatable (item, FALSE);
-}
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *message_row = aic_message_row_new ();
 
-static void
-bind_row (GtkSignalListItemFactory *factory,
-          GtkListItem              *item)
-{
-  aic_message_row_set_message (AIC_MESSAGE_ROW (gtk_list_item_get_child (item)),
-                               gtk_list_item_get_item (item));
-}
-
-static void
-unbind_row (GtkSignalListItemFactory *factory,
-            GtkListItem              *item)
-{
-  aic_message_row_set_message (AIC_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL);
+  aic_message_row_set_message (AIC_MESSAGE_ROW (message_row), item);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), message_row);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_widget_set_focusable (row, FALSE);
+  return row;
 }
 
 /* Follow the end of the conversation unless the person scrolled up. */
@@ -287,8 +299,6 @@ aic_chat_page_open (AicChatPage *self,
 {
   g_autoptr(AicConversation) conversation = NULL;
   g_autoptr(GError) error = NULL;
-  GtkSignalListItemFactory *factory;
-  GtkNoSelection *selection;
 
   g_return_if_fail (AIC_IS_CHAT_PAGE (self));
   g_return_if_fail (self->store != NULL);
@@ -315,15 +325,8 @@ aic_chat_page_open (AicChatPage *self,
   g_signal_connect_object (aic_conversation_get_messages (conversation), "items-changed",
                            G_CALLBACK (messages_changed_cb), self, G_CONNECT_SWAPPED);
 
-  factory = GTK_SIGNAL_LIST_ITEM_FACTORY (gtk_signal_list_item_factory_new ());
-  g_signal_connect (factory, "setup", G_CALLBACK (setup_row), NULL);
-  g_signal_connect (factory, "bind", G_CALLBACK (bind_row), NULL);
-  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_row), NULL);
-  selection = gtk_no_selection_new (g_object_ref (aic_conversation_get_messages (conversation)));
-  gtk_list_view_set_factory (self->message_list, GTK_LIST_ITEM_FACTORY (factory));
-  gtk_list_view_set_model (self->message_list, GTK_SELECTION_MODEL (selection));
-  g_object_unref (factory);
-  g_object_unref (selection);
+  gtk_list_box_bind_model (self->message_list, aic_conversation_get_messages (conversation),
+                           create_row, NULL, NULL);
 
   self->editing = FALSE;
   self->stick_to_bottom = TRUE;
@@ -690,6 +693,7 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, send_stack);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, title_label);
   gtk_widget_class_bind_template_callback (widget_class, on_conversation_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_conversation_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
 
   gtk_widget_class_install_action (widget_class, "chat.new", NULL, new_action);

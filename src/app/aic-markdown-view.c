@@ -39,6 +39,7 @@ struct _AicMarkdownView
   gsize       tail_code_start;
 
   guint       tick_id;
+  guint       show_source;
   guint       n_blocks;
   guint       n_renders;
   gsize       parsed_bytes;
@@ -495,11 +496,48 @@ render_markdown (AicMarkdownView *self,
 
 /* ---- the incremental part ---- */
 
+/* GTK 4.8 tells assistive technologies about a child only when its
+ * visibility changes, not when it is added or removed, and a change undone
+ * before its accessibility update runs is no change: so blocks go in
+ * hidden and are shown one main-loop turn later. */
+static gboolean
+show_pending (gpointer data)
+{
+  AicMarkdownView *self = data;
+
+  self->show_source = 0;
+  for (GtkWidget *child = gtk_widget_get_first_child (self->box); child; child = gtk_widget_get_next_sibling (child))
+    if (g_object_get_data (G_OBJECT (child), "aic-pending-show"))
+      {
+        g_object_set_data (G_OBJECT (child), "aic-pending-show", NULL);
+        gtk_widget_set_visible (child, TRUE);
+      }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+show_child (AicMarkdownView *self,
+            GtkWidget       *widget)
+{
+  gtk_widget_set_visible (widget, FALSE);
+  g_object_set_data (G_OBJECT (widget), "aic-pending-show", GINT_TO_POINTER (1));
+  gtk_box_append (GTK_BOX (self->box), widget);
+  if (self->show_source == 0)
+    self->show_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE, show_pending, self, NULL);
+}
+
+static void
+remove_child (AicMarkdownView *self,
+              GtkWidget       *widget)
+{
+  gtk_box_remove (GTK_BOX (self->box), widget);
+}
+
 static void
 remove_tail (AicMarkdownView *self)
 {
   for (guint i = 0; i < self->tail_widgets->len; i++)
-    gtk_box_remove (GTK_BOX (self->box), g_ptr_array_index (self->tail_widgets, i));
+    remove_child (self, g_ptr_array_index (self->tail_widgets, i));
   g_ptr_array_set_size (self->tail_widgets, 0);
   self->tail_code = NULL;
 }
@@ -513,7 +551,7 @@ add_widgets (AicMarkdownView *self,
     {
       GtkWidget *widget = g_ptr_array_index (widgets, i);
 
-      gtk_box_append (GTK_BOX (self->box), widget);
+      show_child (self, widget);
       if (as_tail)
         g_ptr_array_add (self->tail_widgets, widget);
     }
@@ -657,9 +695,11 @@ render_tail (AicMarkdownView *self)
       return;
     }
 
-  remove_tail (self);
   if (tail_len == 0)
-    return;
+    {
+      remove_tail (self);
+      return;
+    }
 
   if (self->in_fence && self->stable_end == self->fence_start)
     {
@@ -672,6 +712,7 @@ render_tail (AicMarkdownView *self)
       GtkWidget *block;
       const char *info;
 
+      remove_tail (self);
       if (nl == NULL)
         return;   /* the fence line itself is still arriving */
       info = tail;
@@ -680,7 +721,7 @@ render_tail (AicMarkdownView *self)
       lang = g_strstrip (g_strndup (info, nl - info));
 
       block = make_code_block (self->text->str + body_from, upto - body_from, lang, &buffer);
-      gtk_box_append (GTK_BOX (self->box), block);
+      show_child (self, block);
       g_ptr_array_add (self->tail_widgets, block);
       self->tail_code = buffer;
       self->tail_code_start = self->fence_start;
@@ -691,6 +732,24 @@ render_tail (AicMarkdownView *self)
 
   widgets = g_ptr_array_new_with_free_func (g_object_unref);
   render_markdown (self, tail, tail_len, widgets);
+
+  /* The usual case, a paragraph growing: update the label in place rather
+   * than replace it, which is cheaper and keeps screen readers on the
+   * same object. */
+  if (widgets->len == 1 && self->tail_widgets->len == 1 &&
+      GTK_IS_LABEL (g_ptr_array_index (widgets, 0)) &&
+      GTK_IS_LABEL (g_ptr_array_index (self->tail_widgets, 0)) &&
+      gtk_widget_get_margin_start (g_ptr_array_index (widgets, 0)) ==
+      gtk_widget_get_margin_start (g_ptr_array_index (self->tail_widgets, 0)) &&
+      gtk_accessible_get_accessible_role (g_ptr_array_index (widgets, 0)) ==
+      gtk_accessible_get_accessible_role (g_ptr_array_index (self->tail_widgets, 0)))
+    {
+      gtk_label_set_markup (g_ptr_array_index (self->tail_widgets, 0),
+                            gtk_label_get_label (g_ptr_array_index (widgets, 0)));
+      return;
+    }
+
+  remove_tail (self);
   add_widgets (self, widgets, TRUE);
 }
 
@@ -744,7 +803,7 @@ aic_markdown_view_set_text (AicMarkdownView *self,
   g_return_if_fail (AIC_IS_MARKDOWN_VIEW (self));
 
   while ((child = gtk_widget_get_first_child (self->box)) != NULL)
-    gtk_box_remove (GTK_BOX (self->box), child);
+    remove_child (self, child);
   g_ptr_array_set_size (self->tail_widgets, 0);
   self->tail_code = NULL;
   g_string_assign (self->text, text ? text : "");
@@ -789,6 +848,7 @@ aic_markdown_view_dispose (GObject *object)
   if (self->tick_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
   self->tick_id = 0;
+  g_clear_handle_id (&self->show_source, g_source_remove);
   g_clear_pointer (&self->box, gtk_widget_unparent);
 
   G_OBJECT_CLASS (aic_markdown_view_parent_class)->dispose (object);
