@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-manifest, expected_id = sys.argv[1], sys.argv[2]
+manifest, expected_id = os.path.abspath(sys.argv[1]), sys.argv[2]
 env = dict(os.environ, G_DEBUG="fatal-warnings")
 shown = subprocess.run(["flatpak-builder", "--show-manifest", manifest],
                        capture_output=True, text=True, env=env, cwd=os.path.dirname(manifest))
