@@ -155,7 +155,8 @@ dispatch (AicSseParser *self)
 {
   AicSseEvent event;
 
-  if (!g_string_equal (self->last_id, self->id_buffer))
+  if (self->last_id->len != self->id_buffer->len ||
+      memcmp (self->last_id->str, self->id_buffer->str, self->id_buffer->len) != 0)
     g_string_assign (self->last_id, self->id_buffer->str);
 
   if (self->data->len == 0)
@@ -334,6 +335,22 @@ process_line (AicSseParser  *self,
     {
       valid = decode_with_replacement (line, len, &len);
       line = valid;
+    }
+
+  /* The line nearly every event is made of, taken the short way. */
+  if (len >= 5 && memcmp (line, "data:", 5) == 0)
+    {
+      const char *data_value = line + 5;
+      gsize data_len = len - 5, old = self->data->len;
+
+      if (data_len > 0 && data_value[0] == ' ')
+        data_value++, data_len--;
+      if (old + data_len + 1 > self->max_event)
+        return fail (self, error, TOO_LARGE_EVENT, self->max_event);
+      g_string_set_size (self->data, old + data_len + 1);
+      memcpy (self->data->str + old, data_value, data_len);
+      self->data->str[old + data_len] = '\n';
+      return TRUE;
     }
 
   if (line[0] == ':')
