@@ -57,6 +57,17 @@ main (int   argc,
 
   store = aic_store_open (path, &error);
   g_assert_no_error (error);
+  base = rss_mib ();
+  window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
+  page = g_object_new (AIC_TYPE_CHAT_PAGE, NULL);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  aic_chat_page_set_store (AIC_CHAT_PAGE (page), store);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (1500);
+  empty = rss_mib ();
+
+  /* Filled only now: the page opens the most recent conversation. */
   id = aic_store_create_conversation (store, "Long", "demo", &error);
   for (guint i = 0; i < n; i++)
     {
@@ -72,15 +83,6 @@ main (int   argc,
       aic_store_add_message (store, id, i % 2 ? "assistant" : "user", text, AIC_MESSAGE_COMPLETE, &error);
     }
 
-  base = rss_mib ();
-  window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
-  page = g_object_new (AIC_TYPE_CHAT_PAGE, NULL);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  aic_chat_page_set_store (AIC_CHAT_PAGE (page), store);
-  gtk_window_present (GTK_WINDOW (window));
-  settle (1500);
-  empty = rss_mib ();
 
   start = g_get_monotonic_time ();
   aic_chat_page_open (AIC_CHAT_PAGE (page), id);

@@ -79,6 +79,9 @@ update_actions (AicChatPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.regenerate", can_regenerate);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.edit-last", can_edit);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.stop", busy);
+  /* Disabled, not only hidden, while a reply is written: a state that
+   * assistive technologies (and the end-to-end test) can see. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.send", !busy);
   gtk_widget_set_visible (self->reply_actions, can_regenerate || can_edit);
   gtk_label_set_label (self->title_label,
                        self->conversation && aic_conversation_get_title (self->conversation)
@@ -199,9 +202,10 @@ on_conversation_selected (AicChatPage   *self,
 
 /* ---- the messages ---- */
 
-/* One row per message, made once: a GtkListBox rather than a recycling
- * GtkListView, because GTK 4.8 shows assistive technologies stale content
- * for recycled rows, and a reply must be readable as it arrives. */
+/* One row per message, made once. A GtkListBox, not a recycling
+ * GtkListView: every message keeps its widgets (see bench/RESULTS.md for
+ * what that costs), which keeps rows simple and readable by assistive
+ * technologies as a reply arrives. */
 static GtkWidget *
 create_row (gpointer item,
             gpointer user_data)
@@ -736,12 +740,15 @@ aic_chat_page_init (AicChatPage *self)
 
 /**
  * aic_chat_page_set_store:
- * Conversations come from and go to @store; a new conversation is opened.
+ * Conversations come from and go to @store; the most recent one is
+ * opened, where the person left off.
  */
 void
 aic_chat_page_set_store (AicChatPage *self,
                          AicStore    *store)
 {
+  g_autoptr(GPtrArray) recent = NULL;
+
   g_return_if_fail (AIC_IS_CHAT_PAGE (self));
 
   if (self->store != NULL)
@@ -749,7 +756,12 @@ aic_chat_page_set_store (AicChatPage *self,
   g_set_object (&self->store, store);
   if (store == NULL)
     return;
-  aic_chat_page_open (self, NULL);
+
+  recent = aic_store_list_conversations (store, NULL, NULL);
+  if (recent != NULL && recent->len > 0)
+    aic_chat_page_open (self, ((AicConversationInfo *) g_ptr_array_index (recent, 0))->id);
+  else
+    aic_chat_page_open (self, NULL);
 }
 
 /**

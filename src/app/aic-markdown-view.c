@@ -39,7 +39,6 @@ struct _AicMarkdownView
   gsize       tail_code_start;
 
   guint       tick_id;
-  guint       show_source;
   guint       n_blocks;
   guint       n_renders;
   gsize       parsed_bytes;
@@ -496,34 +495,11 @@ render_markdown (AicMarkdownView *self,
 
 /* ---- the incremental part ---- */
 
-/* GTK 4.8 tells assistive technologies about a child only when its
- * visibility changes, not when it is added or removed, and a change undone
- * before its accessibility update runs is no change: so blocks go in
- * hidden and are shown one main-loop turn later. */
-static gboolean
-show_pending (gpointer data)
-{
-  AicMarkdownView *self = data;
-
-  self->show_source = 0;
-  for (GtkWidget *child = gtk_widget_get_first_child (self->box); child; child = gtk_widget_get_next_sibling (child))
-    if (g_object_get_data (G_OBJECT (child), "aic-pending-show"))
-      {
-        g_object_set_data (G_OBJECT (child), "aic-pending-show", NULL);
-        gtk_widget_set_visible (child, TRUE);
-      }
-  return G_SOURCE_REMOVE;
-}
-
 static void
 show_child (AicMarkdownView *self,
             GtkWidget       *widget)
 {
-  gtk_widget_set_visible (widget, FALSE);
-  g_object_set_data (G_OBJECT (widget), "aic-pending-show", GINT_TO_POINTER (1));
   gtk_box_append (GTK_BOX (self->box), widget);
-  if (self->show_source == 0)
-    self->show_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE, show_pending, self, NULL);
 }
 
 static void
@@ -848,7 +824,6 @@ aic_markdown_view_dispose (GObject *object)
   if (self->tick_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
   self->tick_id = 0;
-  g_clear_handle_id (&self->show_source, g_source_remove);
   g_clear_pointer (&self->box, gtk_widget_unparent);
 
   G_OBJECT_CLASS (aic_markdown_view_parent_class)->dispose (object);

@@ -21,8 +21,7 @@ struct _AicMessageRow
   GtkWidget      *author;
   GtkWidget      *spinner;
   GtkWidget      *plain;
-  GtkWidget      *markdown;       /* the reply as it streams */
-  GtkWidget      *settled;        /* the reply once it ended */
+  GtkWidget      *markdown;
   GtkWidget      *problem;
   GtkWidget      *problem_label;
   GtkWidget      *stats;
@@ -56,20 +55,9 @@ update_state (AicMessageRow *self)
   gtk_label_set_label (GTK_LABEL (self->stats), stats ? stats : "");
   gtk_widget_set_visible (self->stats, stats != NULL && state != AIC_MESSAGE_STREAMING);
 
-  /* When a reply ends, its text is shown anew in a view that was hidden
-   * until now. GTK 4.8 does not tell assistive technologies about
-   * widgets replaced inside a view they already looked at, but it does
-   * announce a view that becomes visible: so screen readers always get
-   * the whole final reply. */
-  if (!aic_chat_message_is_user (self->message))
-    {
-      gboolean streaming = state == AIC_MESSAGE_STREAMING;
-
-      if (!streaming)
-        aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (self->settled), aic_chat_message_get_text (self->message));
-      gtk_widget_set_visible (self->markdown, streaming);
-      gtk_widget_set_visible (self->settled, !streaming);
-    }
+  /* What arrived since the last frame is shown now, not at the next one. */
+  if (state != AIC_MESSAGE_STREAMING && !aic_chat_message_is_user (self->message))
+    aic_markdown_view_flush (AIC_MARKDOWN_VIEW (self->markdown));
 }
 
 static void
@@ -97,8 +85,7 @@ aic_message_row_set_message (AicMessageRow  *self,
   user = aic_chat_message_is_user (message);
   gtk_label_set_label (GTK_LABEL (self->author), user ? _("You") : _("Assistant"));
   gtk_widget_set_visible (self->plain, user);
-  gtk_widget_set_visible (self->markdown, FALSE);
-  gtk_widget_set_visible (self->settled, FALSE);
+  gtk_widget_set_visible (self->markdown, !user);
   if (user)
     {
       gtk_widget_add_css_class (self->box, "user");
@@ -107,8 +94,7 @@ aic_message_row_set_message (AicMessageRow  *self,
   else
     {
       gtk_widget_remove_css_class (self->box, "user");
-      if (aic_chat_message_get_state (message) == AIC_MESSAGE_STREAMING)
-        aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (self->markdown), aic_chat_message_get_text (message));
+      aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (self->markdown), aic_chat_message_get_text (message));
       g_signal_connect (message, "appended", G_CALLBACK (on_appended), self);
     }
 
@@ -169,8 +155,6 @@ aic_message_row_init (AicMessageRow *self)
 
   self->markdown = aic_markdown_view_new ();
   gtk_box_append (GTK_BOX (self->box), self->markdown);
-  self->settled = aic_markdown_view_new ();
-  gtk_box_append (GTK_BOX (self->box), self->settled);
 
   self->problem = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   self->problem_label = gtk_label_new (NULL);

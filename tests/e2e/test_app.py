@@ -10,38 +10,12 @@ import subprocess
 import sys
 import time
 
-from dogtail.config import config
-
-config.checkForA11y = False
-config.searchShowingOnly = False   # GTK 4.8 never sets "showing"
-config.defaultDelay = 0.2
-config.actionDelay = 0.2
-config.searchCutoffCount = 20
-config.logDebugToFile = False
+from aictest import check, click, report, wait_for  # sets dogtail up: import it first
 
 from dogtail import tree  # noqa: E402  (must come after the config)
 from dogtail.predicate import GenericPredicate  # noqa: E402
 
 APP = sys.argv[1]
-results = []
-
-
-def check(name, condition, detail=""):
-    results.append((name, bool(condition), detail))
-    print("# %s: %s" % ("ok" if condition else "FAILED", name), flush=True)
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception:
-            pass
-        time.sleep(0.25)
-    return None
 
 
 def find(root, role=None, name=None, timeout=10.0):
@@ -61,17 +35,6 @@ def find_labelled(root, role, text, timeout=10.0):
 
 def find_all(root, role, name=None):
     return root.findChildren(GenericPredicate(name=name, roleName=role))
-
-
-def click(node):
-    # Action clicks: no pointer needed, and what assistive technology uses.
-    # A GtkMenuButton exposes its inner button, which holds the action.
-    for candidate in [node] + list(node.children):
-        for action in ("click", "activate", "press", "toggle"):
-            if action in candidate.actions:
-                candidate.doActionNamed(action)
-                return True
-    return False
 
 
 def is_checked(node):
@@ -155,11 +118,4 @@ finally:
     crashed = app_proc.returncode not in (0, -15)
     check("the app exits cleanly", not crashed, "exit %s\n%s" % (app_proc.returncode, output))
 
-print("TAP version 13")
-print("1..%d" % len(results))
-for number, (name, ok, detail) in enumerate(results, 1):
-    print("%s %d - %s" % ("ok" if ok else "not ok", number, name))
-    if not ok and detail:
-        for line in str(detail).splitlines()[-30:]:
-            print("# " + line)
-sys.exit(0 if results and all(ok for _, ok, _ in results) else 1)
+report()
