@@ -14,6 +14,14 @@ config.actionDelay = 0.1
 config.searchCutoffCount = 20
 config.logDebugToFile = False
 
+# A call on a widget that has just gone away can wait for D-Bus's 25 s
+# default before failing; fail fast instead and look again.
+try:
+    from gi.repository import Atspi
+    Atspi.set_timeout(2000, 15000)
+except Exception:  # an older libatspi: keep its default
+    pass
+
 results = []
 
 
