@@ -432,6 +432,17 @@ dialog_data_free (DialogData *data)
   g_free (data);
 }
 
+static DialogData *
+dialog_data_new (AicChatPage *page,
+                 const char  *id)
+{
+  DialogData *data = g_new0 (DialogData, 1);
+
+  data->page = g_object_ref (page);
+  data->id = g_strdup (id);
+  return data;
+}
+
 static void
 dialog_data_notify (gpointer  data,
                     GClosure *closure)
@@ -494,9 +505,7 @@ rename_action (GtkWidget  *widget,
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "rename");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
 
-  data = g_new0 (DialogData, 1);
-  data->page = g_object_ref (self);
-  data->id = g_strdup (id);
+  data = dialog_data_new (self, id);
   data->entry = entry;
   g_signal_connect_data (dialog, "response", G_CALLBACK (rename_response_cb), data,
                          dialog_data_notify, 0);
@@ -554,9 +563,7 @@ delete_action (GtkWidget  *widget,
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
 
-  data = g_new0 (DialogData, 1);
-  data->page = g_object_ref (self);
-  data->id = g_strdup (id);
+  data = dialog_data_new (self, id);
   g_signal_connect_data (dialog, "response", G_CALLBACK (delete_response_cb), data,
                          dialog_data_notify, 0);
   gtk_window_present (GTK_WINDOW (dialog));
@@ -625,9 +632,7 @@ export_action (GtkWidget  *widget,
   chooser = gtk_file_chooser_native_new (_("Export Conversation"), parent_window (self),
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  data = g_new0 (DialogData, 1);
-  data->page = g_object_ref (self);
-  data->id = g_strdup (id);
+  data = dialog_data_new (self, id);
   g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), data);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
