@@ -8,6 +8,7 @@
 #include "aic-chat-hub.h"
 #include "aic-json.h"
 #include "aic-reply.h"
+#include "aic-source.h"
 #include "aic-token.h"
 
 /* The chat streams of a console backend (PROTOCOL.md "Chat: SSE").
@@ -71,9 +72,9 @@ static void
 run_free (Run *run)
 {
   g_cancellable_cancel (run->cancellable);
-  g_clear_handle_id (&run->keep_alive_source, g_source_remove);
-  g_clear_handle_id (&run->orphan_source, g_source_remove);
-  g_clear_handle_id (&run->expire_source, g_source_remove);
+  g_clear_handle_id (&run->keep_alive_source, aic_source_remove);
+  g_clear_handle_id (&run->orphan_source, aic_source_remove);
+  g_clear_handle_id (&run->expire_source, aic_source_remove);
   g_ptr_array_unref (run->subscribers);
   g_ptr_array_unref (run->events);
   g_clear_object (&run->cancellable);
@@ -82,25 +83,10 @@ run_free (Run *run)
 }
 
 static void
-start_stream_response (SoupServerMessage *message)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
-
-  soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
-  soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
-  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
-  soup_message_headers_replace (headers, "X-Accel-Buffering", "no");
-  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
-  /* libsoup writes as we append and unpause. */
-  soup_server_message_pause (message);
-}
-
-static void
 subscriber_write (Subscriber *subscriber,
                   GBytes     *bytes)
 {
-  soup_message_body_append_bytes (soup_server_message_get_response_body (subscriber->message), bytes);
-  soup_server_message_unpause (subscriber->message);
+  aic_reply_write (subscriber->message, bytes);
 }
 
 static void
@@ -113,8 +99,7 @@ subscriber_catch_up (Subscriber *subscriber)
 
   if (run->finished)
     {
-      soup_message_body_complete (soup_server_message_get_response_body (subscriber->message));
-      soup_server_message_unpause (subscriber->message);
+      aic_reply_end (subscriber->message);
     }
 }
 
@@ -137,7 +122,7 @@ subscriber_gone_cb (SoupServerMessage *message,
 
   g_ptr_array_remove_fast (run->subscribers, subscriber);
   if (!run->finished && run->subscribers->len == 0 && run->orphan_source == 0)
-    run->orphan_source = g_timeout_add (run->hub->orphan_ms, orphaned_cb, run);
+    run->orphan_source = aic_timeout_add (run->hub->orphan_ms, orphaned_cb, run);
 }
 
 static void
@@ -162,9 +147,9 @@ subscribe (Run               *run,
   g_signal_connect (message, "finished", G_CALLBACK (subscriber_gone_cb), subscriber);
   g_signal_connect (message, "disconnected", G_CALLBACK (subscriber_gone_cb), subscriber);
   g_ptr_array_add (run->subscribers, subscriber);
-  g_clear_handle_id (&run->orphan_source, g_source_remove);
+  g_clear_handle_id (&run->orphan_source, aic_source_remove);
 
-  start_stream_response (message);
+  aic_reply_start_event_stream (message);
   subscriber_catch_up (subscriber);
 }
 
@@ -231,9 +216,9 @@ finish_run (Run         *run,
   for (guint i = 0; i < run->subscribers->len; i++)
     subscriber_catch_up (g_ptr_array_index (run->subscribers, i));
 
-  g_clear_handle_id (&run->keep_alive_source, g_source_remove);
-  g_clear_handle_id (&run->orphan_source, g_source_remove);
-  run->expire_source = g_timeout_add (run->hub->retention_ms, expire_cb, run);
+  g_clear_handle_id (&run->keep_alive_source, aic_source_remove);
+  g_clear_handle_id (&run->orphan_source, aic_source_remove);
+  run->expire_source = aic_timeout_add (run->hub->retention_ms, expire_cb, run);
 }
 
 static gboolean
@@ -482,7 +467,7 @@ aic_chat_hub_start (AicChatHub        *self,
   }
   append_event (run, "start", fields);
 
-  run->keep_alive_source = g_timeout_add (MAX (self->keep_alive_ms / 3, 10), keep_alive_cb, run);
+  run->keep_alive_source = aic_timeout_add (MAX (self->keep_alive_ms / 3, 10), keep_alive_cb, run);
 
   ref = g_new0 (RunRef, 1);
   g_set_weak_pointer (&ref->hub, self);

@@ -31,6 +31,7 @@ struct _AicEmbeddedBackend
   /* Only for the start-up hand-over. */
   char         *upstream;
   char         *provider_name;
+  char         *data_dir;
   GTask        *start_task;
 };
 
@@ -69,10 +70,17 @@ backend_thread (gpointer data)
     engine = aic_engine_new_demo ();
 
   server = aic_server_new (engine, self->token);
+  /* Jobs outlive the app: the built-in backend keeps them on disk. */
+  if (!aic_server_open_jobs (server, self->data_dir, &error))
+    {
+      g_warning ("The built-in backend keeps document jobs in memory only: %s", error->message);
+      g_clear_error (&error);
+    }
   if (!aic_server_listen (server, "127.0.0.1", 0, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       g_object_unref (task);
+      g_clear_object (&server);
       g_main_context_pop_thread_default (self->context);
       return NULL;
     }
@@ -94,6 +102,10 @@ backend_thread (gpointer data)
   while (refresh_pending)
     g_main_context_iteration (self->context, TRUE);
   aic_server_disconnect (server);
+  /* Timers belong to this thread's context: they must go while it is
+   * still the thread default. */
+  g_clear_object (&server);
+  g_clear_object (&engine);
   g_main_context_pop_thread_default (self->context);
   return NULL;
 }
@@ -118,6 +130,7 @@ aic_embedded_backend_finalize (GObject *object)
   g_clear_pointer (&self->engine_label, g_free);
   g_clear_pointer (&self->upstream, g_free);
   g_clear_pointer (&self->provider_name, g_free);
+  g_clear_pointer (&self->data_dir, g_free);
 
   G_OBJECT_CLASS (aic_embedded_backend_parent_class)->finalize (object);
 }
@@ -134,6 +147,7 @@ aic_embedded_backend_class_init (AicEmbeddedBackendClass *klass)
 static void
 aic_embedded_backend_init (AicEmbeddedBackend *self)
 {
+  self->data_dir = g_build_filename (g_get_user_data_dir (), "ai-console", "builtin", NULL);
 }
 
 AicEmbeddedBackend *

@@ -10,6 +10,7 @@
 #include "aic-client.h"
 #include "aic-engine.h"
 #include "aic-error.h"
+#include "aic-source.h"
 
 /* What produces the backend's text. "openai" forwards to any
  * OpenAI-compatible upstream through core's own client; "demo" is offline
@@ -274,6 +275,13 @@ aic_engine_set_demo_delay (AicEngine *self,
   self->demo_delay_ms = milliseconds;
 }
 
+guint
+aic_engine_get_demo_delay (AicEngine *self)
+{
+  g_return_val_if_fail (AIC_IS_ENGINE (self), 0);
+  return self->demo_delay_ms;
+}
+
 void
 aic_engine_reply_free (AicEngineReply *reply)
 {
@@ -419,7 +427,7 @@ demo_stop (gpointer data)
 
   if (state->source == 0)
     return G_SOURCE_REMOVE;   /* finished meanwhile */
-  g_clear_handle_id (&state->source, g_source_remove);
+  g_clear_handle_id (&state->source, aic_source_remove);
   demo_disconnect (state);
   g_task_return_error_if_cancelled (task);
   return G_SOURCE_REMOVE;
@@ -456,8 +464,8 @@ demo_chat (AicEngine          *self,
     state->prompt_tokens += 1 + (gint64) strlen (g_ptr_array_index (turns, i)) / 4;
   g_task_set_task_data (task, state, (GDestroyNotify) demo_state_free);
 
-  state->source = g_timeout_add_full (G_PRIORITY_DEFAULT, MAX (self->demo_delay_ms, 1),
-                                      demo_tick, g_object_ref (task), g_object_unref);
+  state->source = aic_timeout_add_full (MAX (self->demo_delay_ms, 1),
+                                        demo_tick, g_object_ref (task), g_object_unref);
   if (cancellable != NULL)
     {
       state->cancellable = g_object_ref (cancellable);

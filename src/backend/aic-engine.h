@@ -37,6 +37,7 @@ char                *aic_engine_resolve_model     (AicEngine            *self,
                                                    const char           *requested);
 void                 aic_engine_set_demo_delay    (AicEngine            *self,
                                                    guint                 milliseconds);
+guint                aic_engine_get_demo_delay    (AicEngine            *self);
 
 /* One reply. Tokens arrive through @on_token on the caller's context. */
 typedef void (*AicEngineTokenFunc) (const char *text,

@@ -87,3 +87,55 @@ aic_request_json (SoupServerMessage  *message,
   *out_root = root;
   return json_node_get_object (root);
 }
+
+/**
+ * aic_reply_start_event_stream:
+ * Answers 200 text/event-stream, chunked, and pauses the message:
+ * aic_reply_write() sends as it appends.
+ */
+void
+aic_reply_start_event_stream (SoupServerMessage *message)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+
+  soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
+  soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_replace (headers, "X-Accel-Buffering", "no");
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  soup_server_message_pause (message);
+}
+
+void
+aic_reply_write (SoupServerMessage *message,
+                 GBytes            *bytes)
+{
+  soup_message_body_append_bytes (soup_server_message_get_response_body (message), bytes);
+  soup_server_message_unpause (message);
+}
+
+void
+aic_reply_end (SoupServerMessage *message)
+{
+  soup_message_body_complete (soup_server_message_get_response_body (message));
+  soup_server_message_unpause (message);
+}
+
+/**
+ * aic_reply_format_event:
+ * @retry_ms: a retry field to put first, or 0 for none
+ * @root: the data, written as one line of JSON
+ * Returns: (transfer full): one SSE event
+ */
+GBytes *
+aic_reply_format_event (guint64     id,
+                        const char *name,
+                        JsonNode   *root,
+                        guint       retry_ms)
+{
+  g_autofree char *data = aic_json_to_string (root, FALSE);
+  g_autofree char *retry = retry_ms ? g_strdup_printf ("retry: %u\n", retry_ms) : g_strdup ("");
+  char *text = g_strdup_printf ("%sid: %" G_GUINT64_FORMAT "\nevent: %s\ndata: %s\n\n", retry, id, name, data);
+
+  return g_bytes_new_take (text, strlen (text));
+}

@@ -15,5 +15,13 @@ void        aic_reply_error       (SoupServerMessage  *message,
                                    const char         *text);
 JsonObject *aic_request_json      (SoupServerMessage  *message,
                                    JsonNode          **out_root);
+void        aic_reply_start_event_stream (SoupServerMessage *message);
+void        aic_reply_write       (SoupServerMessage  *message,
+                                   GBytes             *bytes);
+void        aic_reply_end         (SoupServerMessage  *message);
+GBytes     *aic_reply_format_event (guint64            id,
+                                   const char         *name,
+                                   JsonNode           *root,
+                                   guint               retry_ms);
 
 G_END_DECLS

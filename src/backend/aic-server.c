@@ -8,6 +8,7 @@
 
 #include "aic-chat-hub.h"
 #include "aic-error.h"
+#include "aic-job-hub.h"
 #include "aic-json.h"
 #include "aic-reply.h"
 #include "aic-server-private.h"
@@ -25,11 +26,13 @@ struct _AicServer
   SoupServer *soup;
   AicEngine  *engine;
   AicChatHub *chat;
+  AicJobHub  *jobs;
   char       *token;            /* NULL with --no-auth */
   char      **allowed_origins;
   char       *host;
   guint       port;
   gint64      max_upload_bytes;
+  guint       n_workers;
 };
 
 G_DEFINE_FINAL_TYPE (AicServer, aic_server, G_TYPE_OBJECT)
@@ -49,6 +52,14 @@ static void handle_health (AicServer *self, SoupServerMessage *message, const ch
 static void handle_chat_stream (AicServer *self, SoupServerMessage *message, const char *path);
 static void handle_chat_resume (AicServer *self, SoupServerMessage *message, const char *path);
 static void handle_chat_cancel (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_analyze_start (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_analyze_list (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_analyze_status (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_analyze_events (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_analyze_cancel (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_tasks_start (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_tasks_status (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_tasks_stream (AicServer *self, SoupServerMessage *message, const char *path);
 
 /* A "*" in a path matches one segment: an id of letters, digits, - and _. */
 static const Route routes[] = {
@@ -56,9 +67,21 @@ static const Route routes[] = {
   { "POST", "/api/chat/stream",              handle_chat_stream },
   { "GET",  "/api/chat/streams/*",           handle_chat_resume },
   { "POST", "/api/chat/streams/*/cancel",    handle_chat_cancel },
+  { "POST", "/api/analyze/start",            handle_analyze_start },
+  { "GET",  "/api/analyze",                  handle_analyze_list },
+  { "GET",  "/api/analyze/*",                handle_analyze_status },
+  { "GET",  "/api/analyze/*/events",         handle_analyze_events },
+  { "POST", "/api/analyze/*/cancel",         handle_analyze_cancel },
+  { "POST", "/api/tasks",                    handle_tasks_start },
+  { "GET",  "/api/tasks/*",                  handle_tasks_status },
+  { "GET",  "/api/tasks/*/stream",           handle_tasks_stream },
 };
 
-static const char * const features[] = { "chat", NULL };
+/* Where whole documents come in: these refuse a body of unknown length,
+ * so that nothing past the limit is ever read. */
+static const char * const upload_paths[] = { "/api/analyze/start", "/api/tasks", NULL };
+
+static const char * const features[] = { "chat", "analyze", NULL };
 
 /* Matches @path against @pattern; the "*" segment, if any, goes to @id. */
 static gboolean
@@ -127,6 +150,80 @@ handle_chat_cancel (AicServer         *self,
   g_autofree char *id = path_id ("/api/chat/streams/*/cancel", path);
 
   aic_chat_hub_cancel (self->chat, message, id);
+}
+
+static void
+handle_analyze_start (AicServer         *self,
+                      SoupServerMessage *message,
+                      const char        *path)
+{
+  aic_job_hub_start (self->jobs, message, AIC_JOB_API_ANALYZE);
+}
+
+static void
+handle_analyze_list (AicServer         *self,
+                     SoupServerMessage *message,
+                     const char        *path)
+{
+  aic_job_hub_list (self->jobs, message);
+}
+
+static void
+handle_analyze_status (AicServer         *self,
+                       SoupServerMessage *message,
+                       const char        *path)
+{
+  g_autofree char *id = path_id ("/api/analyze/*", path);
+
+  aic_job_hub_status (self->jobs, message, id, AIC_JOB_API_ANALYZE);
+}
+
+static void
+handle_analyze_events (AicServer         *self,
+                       SoupServerMessage *message,
+                       const char        *path)
+{
+  g_autofree char *id = path_id ("/api/analyze/*/events", path);
+
+  aic_job_hub_events (self->jobs, message, id, AIC_JOB_API_ANALYZE);
+}
+
+static void
+handle_analyze_cancel (AicServer         *self,
+                       SoupServerMessage *message,
+                       const char        *path)
+{
+  g_autofree char *id = path_id ("/api/analyze/*/cancel", path);
+
+  aic_job_hub_cancel (self->jobs, message, id);
+}
+
+static void
+handle_tasks_start (AicServer         *self,
+                    SoupServerMessage *message,
+                    const char        *path)
+{
+  aic_job_hub_start (self->jobs, message, AIC_JOB_API_TASKS);
+}
+
+static void
+handle_tasks_status (AicServer         *self,
+                     SoupServerMessage *message,
+                     const char        *path)
+{
+  g_autofree char *id = path_id ("/api/tasks/*", path);
+
+  aic_job_hub_status (self->jobs, message, id, AIC_JOB_API_TASKS);
+}
+
+static void
+handle_tasks_stream (AicServer         *self,
+                     SoupServerMessage *message,
+                     const char        *path)
+{
+  g_autofree char *id = path_id ("/api/tasks/*/stream", path);
+
+  aic_job_hub_events (self->jobs, message, id, AIC_JOB_API_TASKS);
 }
 
 static void
@@ -287,6 +384,34 @@ authorized (AicServer          *self,
   return aic_token_equal (self->token, value);
 }
 
+static void
+too_large (AicServer         *self,
+           SoupServerMessage *message)
+{
+  g_autofree char *text = g_strdup_printf ("The request body is larger than %" G_GINT64_FORMAT " bytes.",
+                                           self->max_upload_bytes);
+  aic_reply_error (message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", text);
+}
+
+/* A chunked body is counted as it comes; past the limit it is no longer
+ * kept, and the request is answered 413 once it has been read. */
+static void
+got_chunk_cb (SoupServerMessage *message,
+              GBytes            *chunk,
+              AicServer         *self)
+{
+  gint64 received = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (message), "aic-received"));
+
+  received += g_bytes_get_size (chunk);
+  g_object_set_data (G_OBJECT (message), "aic-received", GSIZE_TO_POINTER ((gsize) received));
+  if (received > self->max_upload_bytes)
+    {
+      g_object_set_data (G_OBJECT (message), "aic-too-large", GINT_TO_POINTER (TRUE));
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+      soup_message_body_truncate (soup_server_message_get_request_body (message));
+    }
+}
+
 /* Runs on the headers alone, before libsoup reads a body: a refused
  * request must not get to make the server hold megabytes first. */
 static gboolean
@@ -323,9 +448,13 @@ gate (AicServer         *self,
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       length > self->max_upload_bytes)
     {
-      g_autofree char *text = g_strdup_printf ("The request body is larger than %" G_GINT64_FORMAT " bytes.",
-                                               self->max_upload_bytes);
-      aic_reply_error (message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", text);
+      too_large (self, message);
+      return FALSE;
+    }
+
+  if (g_object_get_data (G_OBJECT (message), "aic-too-large") != NULL)
+    {
+      too_large (self, message);
       return FALSE;
     }
 
@@ -339,8 +468,26 @@ early_gate (SoupServer        *server,
             GHashTable        *query,
             gpointer           user_data)
 {
-  if (!gate (user_data, message))
-    soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+  AicServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+
+  if (!gate (self, message))
+    {
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+      return;
+    }
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
+    {
+      if (g_strv_contains (upload_paths, path))
+        {
+          soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+          aic_reply_error (message, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
+                           "Send documents with a Content-Length, so their size can be checked first.");
+          return;
+        }
+      g_signal_connect (message, "got-chunk", G_CALLBACK (got_chunk_cb), self);
+    }
 }
 
 static void
@@ -398,6 +545,7 @@ aic_server_finalize (GObject *object)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
   g_clear_object (&self->chat);
+  g_clear_object (&self->jobs);
   g_clear_object (&self->engine);
   g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
@@ -416,6 +564,7 @@ static void
 aic_server_init (AicServer *self)
 {
   self->max_upload_bytes = AIC_SERVER_DEFAULT_MAX_UPLOAD;
+  self->n_workers = AIC_JOB_QUEUE_DEFAULT_WORKERS;
   self->soup = soup_server_new ("server-header", "ai-console-server/" PACKAGE_VERSION " ", NULL);
   soup_server_add_early_handler (self->soup, NULL, early_gate, self, NULL);
   soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
@@ -429,6 +578,7 @@ AicServer *
 aic_server_new (AicEngine  *engine,
                 const char *token)
 {
+  g_autoptr(GError) error = NULL;
   AicServer *self;
 
   g_return_val_if_fail (AIC_IS_ENGINE (engine), NULL);
@@ -437,7 +587,58 @@ aic_server_new (AicEngine  *engine,
   self->engine = g_object_ref (engine);
   self->chat = aic_chat_hub_new (engine);
   self->token = g_strdup (token);
+  if (!aic_server_open_jobs (self, NULL, &error))
+    g_error ("An in-memory job table could not be made: %s", error->message);
   return self;
+}
+
+/**
+ * aic_server_open_jobs:
+ * @data_dir: (nullable): where jobs.db lives; %NULL keeps jobs in memory
+ *
+ * Opens the job table and picks up what a previous run left unfinished.
+ */
+gboolean
+aic_server_open_jobs (AicServer   *self,
+                      const char  *data_dir,
+                      GError     **error)
+{
+  g_autofree char *path = data_dir ? g_build_filename (data_dir, "jobs.db", NULL) : g_strdup (":memory:");
+  g_autoptr(AicJobStore) store = NULL;
+  g_autoptr(AicJobQueue) queue = NULL;
+
+  g_return_val_if_fail (AIC_IS_SERVER (self), FALSE);
+
+  store = aic_job_store_open (path, error);
+  if (store == NULL)
+    return FALSE;
+  queue = aic_job_queue_new (store, self->engine, self->n_workers);
+  if (!aic_job_queue_start (queue, error))
+    return FALSE;
+  g_clear_object (&self->jobs);
+  self->jobs = aic_job_hub_new (queue);
+  aic_job_hub_set_max_bytes (self->jobs, self->max_upload_bytes);
+  return TRUE;
+}
+
+/**
+ * aic_server_set_workers:
+ * How many document jobs run at once; takes effect at the next
+ * aic_server_open_jobs().
+ */
+void
+aic_server_set_workers (AicServer *self,
+                        guint      n_workers)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  self->n_workers = MAX (n_workers, 1);
+}
+
+AicJobHub *
+aic_server_get_job_hub (AicServer *self)
+{
+  g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
+  return self->jobs;
 }
 
 void
@@ -457,6 +658,8 @@ aic_server_set_max_upload_bytes (AicServer *self,
   g_return_if_fail (AIC_IS_SERVER (self));
   g_return_if_fail (max_bytes > 0);
   self->max_upload_bytes = max_bytes;
+  if (self->jobs != NULL)
+    aic_job_hub_set_max_bytes (self->jobs, max_bytes);
 }
 
 /**

@@ -5,6 +5,7 @@
 
 #include "aic-chat-hub.h"
 #include "aic-engine.h"
+#include "aic-job-hub.h"
 
 G_BEGIN_DECLS
 
@@ -30,5 +31,11 @@ guint       aic_server_get_port            (AicServer    *self);
 char       *aic_server_dup_url             (AicServer    *self);
 AicEngine  *aic_server_get_engine          (AicServer    *self);
 AicChatHub *aic_server_get_chat_hub        (AicServer    *self);
+gboolean    aic_server_open_jobs           (AicServer    *self,
+                                            const char   *data_dir,
+                                            GError      **error);
+void        aic_server_set_workers         (AicServer    *self,
+                                            guint         n_workers);
+AicJobHub  *aic_server_get_job_hub         (AicServer    *self);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include "aic-chat-stream.h"
 #include "aic-conversation.h"
 #include "aic-error.h"
+#include "aic-source.h"
 
 /* A conversation as the Chat view works with it: its messages as a list
  * model, and Send, Stop, Regenerate and Edit, each kept in the store as it
@@ -65,7 +66,7 @@ save_unsaved (AicConversation *self)
 {
   g_autoptr(GError) error = NULL;
 
-  g_clear_handle_id (&self->save_source, g_source_remove);
+  g_clear_handle_id (&self->save_source, aic_source_remove);
   if (self->reply == NULL || self->unsaved->len == 0)
     return;
   if (!aic_store_append_message_text (self->store, aic_chat_message_get_id (self->reply),
@@ -91,7 +92,7 @@ on_token (AicChatStream   *stream,
 {
   g_string_append (self->unsaved, text);
   if (self->save_source == 0)
-    self->save_source = g_idle_add_full (G_PRIORITY_DEFAULT, save_cb, self, NULL);
+    self->save_source = aic_idle_add (G_PRIORITY_DEFAULT, save_cb, self);
   aic_chat_message_append (self->reply, text);
 }
 
@@ -408,7 +409,7 @@ aic_conversation_dispose (GObject *object)
 
   if (self->stream != NULL)
     aic_chat_stream_stop (self->stream);
-  g_clear_handle_id (&self->save_source, g_source_remove);
+  g_clear_handle_id (&self->save_source, aic_source_remove);
 
   G_OBJECT_CLASS (aic_conversation_parent_class)->dispose (object);
 }

@@ -8,6 +8,7 @@
 #include "aic-error.h"
 #include "aic-http.h"
 #include "aic-json.h"
+#include "aic-source.h"
 #include "aic-sse-client.h"
 
 #define READ_CHUNK        16384
@@ -92,7 +93,7 @@ static const AicSseCallbacks parser_callbacks = { on_parser_event, on_parser_ret
 static void
 clear_connection (AicSseClient *self)
 {
-  g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_handle_id (&self->idle_source, aic_source_remove);
   if (self->cancel_handler != 0 && self->task != NULL)
     g_cancellable_disconnect (g_task_get_cancellable (self->task), self->cancel_handler);
   self->cancel_handler = 0;
@@ -109,7 +110,7 @@ complete (AicSseClient *self,
 
   clear_connection (self);
   task = g_steal_pointer (&self->task);
-  g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_clear_handle_id (&self->retry_source, aic_source_remove);
   if (task == NULL)
     {
       g_clear_error (&error);
@@ -165,7 +166,7 @@ connection_lost (AicSseClient *self,
       g_clear_error (&error);
       aic_sse_parser_reset (self->parser);
       g_signal_emit (self, signals[RECONNECTING], 0, self->attempts);
-      self->retry_source = g_timeout_add (self->retry_ms, retry_cb, self);
+      self->retry_source = aic_timeout_add (self->retry_ms, retry_cb, self);
       return;
     }
 
@@ -186,9 +187,9 @@ idle_cb (gpointer data)
 static void
 arm_idle (AicSseClient *self)
 {
-  g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_handle_id (&self->idle_source, aic_source_remove);
   if (self->idle_seconds > 0)
-    self->idle_source = g_timeout_add_seconds (self->idle_seconds, idle_cb, self);
+    self->idle_source = aic_timeout_add_seconds (self->idle_seconds, idle_cb, self);
 }
 
 /* Maps a failed read or send; NULL means "the user cancelled". */
@@ -434,7 +435,7 @@ aic_sse_client_dispose (GObject *object)
   AicSseClient *self = AIC_SSE_CLIENT (object);
 
   clear_connection (self);
-  g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_clear_handle_id (&self->retry_source, aic_source_remove);
 
   G_OBJECT_CLASS (aic_sse_client_parent_class)->dispose (object);
 }

@@ -6,10 +6,11 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 
 #include "aic-error.h"
+#include "aic-sqlite.h"
 #include "aic-store.h"
+#include "aic-store-private.h"
 
 /* Conversations and their messages in SQLite, at
  * $XDG_DATA_HOME/ai-console/ai-console.db.
@@ -64,80 +65,16 @@ aic_conversation_info_free (AicConversationInfo *info)
 }
 
 static gboolean
-sql_error (AicStore  *self,
-           GError   **error)
-{
-  g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
-               _("The conversation history could not be saved or read: %s"),
-               sqlite3_errmsg (self->db));
-  return FALSE;
-}
-
-static gboolean
-exec (AicStore    *self,
-      const char  *sql,
-      GError     **error)
-{
-  char *message = NULL;
-
-  if (sqlite3_exec (self->db, sql, NULL, NULL, &message) != SQLITE_OK)
-    {
-      g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
-                   _("The conversation history could not be saved or read: %s"), message);
-      sqlite3_free (message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static sqlite3_stmt *
-prepare (AicStore    *self,
-         const char  *sql,
-         GError     **error)
-{
-  sqlite3_stmt *statement = NULL;
-
-  if (sqlite3_prepare_v2 (self->db, sql, -1, &statement, NULL) != SQLITE_OK)
-    {
-      sql_error (self, error);
-      return NULL;
-    }
-  return statement;
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
-static void
-bind_text (sqlite3_stmt *statement,
-           int           index,
-           const char   *text)
-{
-  if (text == NULL)
-    sqlite3_bind_null (statement, index);
-  else
-    sqlite3_bind_text (statement, index, text, -1, SQLITE_TRANSIENT);
-}
-
-static char *
-column_text (sqlite3_stmt *statement,
-             int           index)
-{
-  const unsigned char *text = sqlite3_column_text (statement, index);
-
-  return text ? g_strdup ((const char *) text) : NULL;
-}
-
-static gboolean
 migrate (AicStore  *self,
          GError   **error)
 {
-  g_autoptr(sqlite3_stmt) statement = prepare (self, "PRAGMA user_version", error);
+  g_autoptr(sqlite3_stmt) statement = aic_sqlite_prepare (self->db, "PRAGMA user_version", error);
   int version;
 
   if (statement == NULL)
     return FALSE;
   if (sqlite3_step (statement) != SQLITE_ROW)
-    return sql_error (self, error);
+    return aic_sqlite_error (self->db, error);
   version = sqlite3_column_int (statement, 0);
 
   if (version > SCHEMA_VERSION)
@@ -148,8 +85,7 @@ migrate (AicStore  *self,
     }
 
   if (version < 1 &&
-      !exec (self,
-             "BEGIN;"
+      !aic_sqlite_exec (self->db, "BEGIN;"
              "CREATE TABLE conversations ("
              "  id TEXT PRIMARY KEY,"
              "  title TEXT NOT NULL,"
@@ -240,27 +176,9 @@ aic_store_open (const char  *path,
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  if (!g_str_equal (path, ":memory:"))
-    {
-      g_autofree char *dir = g_path_get_dirname (path);
-
-      if (g_mkdir_with_parents (dir, 0700) != 0)
-        {
-          g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
-                       _("Could not create the folder %s: %s"), dir, g_strerror (errno));
-          return NULL;
-        }
-    }
-
   self->path = g_strdup (path);
-  if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-    {
-      sql_error (self, error);
-      return NULL;
-    }
-  sqlite3_busy_timeout (self->db, 2000);
-
-  if (!exec (self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", error) ||
+  self->db = aic_sqlite_open (path, error);
+  if (self->db == NULL ||
       !migrate (self, error))
     return NULL;
 
@@ -285,31 +203,21 @@ aic_store_create_conversation (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), NULL);
 
-  statement = prepare (self, "INSERT INTO conversations (id, title, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", error);
+  statement = aic_sqlite_prepare (self->db, "INSERT INTO conversations (id, title, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", error);
   if (statement == NULL)
     return NULL;
-  bind_text (statement, 1, id);
-  bind_text (statement, 2, title ? title : "");
-  bind_text (statement, 3, model);
+  aic_sqlite_bind_text (statement, 1, id);
+  aic_sqlite_bind_text (statement, 2, title ? title : "");
+  aic_sqlite_bind_text (statement, 3, model);
   sqlite3_bind_int64 (statement, 4, t);
   sqlite3_bind_int64 (statement, 5, t);
   if (sqlite3_step (statement) != SQLITE_DONE)
     {
-      sql_error (self, error);
+      aic_sqlite_error (self->db, error);
       return NULL;
     }
   g_signal_emit (self, signals[CHANGED], 0, NULL);
   return g_steal_pointer (&id);
-}
-
-static gboolean
-run_update (AicStore     *self,
-            sqlite3_stmt *statement,
-            GError      **error)
-{
-  if (sqlite3_step (statement) != SQLITE_DONE)
-    return sql_error (self, error);
-  return TRUE;
 }
 
 gboolean
@@ -322,12 +230,12 @@ aic_store_rename_conversation (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
 
-  statement = prepare (self, "UPDATE conversations SET title = ? WHERE id = ?", error);
+  statement = aic_sqlite_prepare (self->db, "UPDATE conversations SET title = ? WHERE id = ?", error);
   if (statement == NULL)
     return FALSE;
-  bind_text (statement, 1, title);
-  bind_text (statement, 2, conversation_id);
-  if (!run_update (self, statement, error))
+  aic_sqlite_bind_text (statement, 1, title);
+  aic_sqlite_bind_text (statement, 2, conversation_id);
+  if (!aic_sqlite_step_done (statement, error))
     return FALSE;
   g_signal_emit (self, signals[CHANGED], 0, NULL);
   return TRUE;
@@ -343,12 +251,12 @@ aic_store_set_conversation_model (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
 
-  statement = prepare (self, "UPDATE conversations SET model = ? WHERE id = ?", error);
+  statement = aic_sqlite_prepare (self->db, "UPDATE conversations SET model = ? WHERE id = ?", error);
   if (statement == NULL)
     return FALSE;
-  bind_text (statement, 1, model);
-  bind_text (statement, 2, conversation_id);
-  return run_update (self, statement, error);
+  aic_sqlite_bind_text (statement, 1, model);
+  aic_sqlite_bind_text (statement, 2, conversation_id);
+  return aic_sqlite_step_done (statement, error);
 }
 
 gboolean
@@ -360,11 +268,11 @@ aic_store_delete_conversation (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
 
-  statement = prepare (self, "DELETE FROM conversations WHERE id = ?", error);
+  statement = aic_sqlite_prepare (self->db, "DELETE FROM conversations WHERE id = ?", error);
   if (statement == NULL)
     return FALSE;
-  bind_text (statement, 1, conversation_id);
-  if (!run_update (self, statement, error))
+  aic_sqlite_bind_text (statement, 1, conversation_id);
+  if (!aic_sqlite_step_done (statement, error))
     return FALSE;
   g_signal_emit (self, signals[CHANGED], 0, NULL);
   return TRUE;
@@ -375,9 +283,9 @@ read_conversation (sqlite3_stmt *statement)
 {
   AicConversationInfo *info = g_new0 (AicConversationInfo, 1);
 
-  info->id = column_text (statement, 0);
-  info->title = column_text (statement, 1);
-  info->model = column_text (statement, 2);
+  info->id = aic_sqlite_dup_text (statement, 0);
+  info->title = aic_sqlite_dup_text (statement, 1);
+  info->model = aic_sqlite_dup_text (statement, 2);
   info->created_at = sqlite3_column_int64 (statement, 3);
   info->updated_at = sqlite3_column_int64 (statement, 4);
   return info;
@@ -420,18 +328,17 @@ aic_store_list_conversations (AicStore    *self,
     {
       g_autofree char *pattern = like_pattern (search);
 
-      statement = prepare (self,
-                           "SELECT id, title, model, created_at, updated_at FROM conversations c "
+      statement = aic_sqlite_prepare (self->db, "SELECT id, title, model, created_at, updated_at FROM conversations c "
                            "WHERE title LIKE ?1 ESCAPE '\\' "
                            "   OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ?1 ESCAPE '\\') "
                            "ORDER BY updated_at DESC", error);
       if (statement == NULL)
         return NULL;
-      bind_text (statement, 1, pattern);
+      aic_sqlite_bind_text (statement, 1, pattern);
     }
   else
     {
-      statement = prepare (self, "SELECT id, title, model, created_at, updated_at FROM conversations ORDER BY updated_at DESC", error);
+      statement = aic_sqlite_prepare (self->db, "SELECT id, title, model, created_at, updated_at FROM conversations ORDER BY updated_at DESC", error);
       if (statement == NULL)
         return NULL;
     }
@@ -440,7 +347,7 @@ aic_store_list_conversations (AicStore    *self,
     g_ptr_array_add (list, read_conversation (statement));
   if (rc != SQLITE_DONE)
     {
-      sql_error (self, error);
+      aic_sqlite_error (self->db, error);
       return NULL;
     }
   return g_steal_pointer (&list);
@@ -455,10 +362,10 @@ aic_store_get_conversation (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), NULL);
 
-  statement = prepare (self, "SELECT id, title, model, created_at, updated_at FROM conversations WHERE id = ?", error);
+  statement = aic_sqlite_prepare (self->db, "SELECT id, title, model, created_at, updated_at FROM conversations WHERE id = ?", error);
   if (statement == NULL)
     return NULL;
-  bind_text (statement, 1, conversation_id);
+  aic_sqlite_bind_text (statement, 1, conversation_id);
   if (sqlite3_step (statement) != SQLITE_ROW)
     {
       g_set_error (error, AIC_ERROR, AIC_ERROR_NOT_FOUND, _("That conversation no longer exists."));
@@ -471,12 +378,12 @@ static void
 touch (AicStore   *self,
        const char *conversation_id)
 {
-  g_autoptr(sqlite3_stmt) statement = prepare (self, "UPDATE conversations SET updated_at = ? WHERE id = ?", NULL);
+  g_autoptr(sqlite3_stmt) statement = aic_sqlite_prepare (self->db, "UPDATE conversations SET updated_at = ? WHERE id = ?", NULL);
 
   if (statement == NULL)
     return;
   sqlite3_bind_int64 (statement, 1, now ());
-  bind_text (statement, 2, conversation_id);
+  aic_sqlite_bind_text (statement, 2, conversation_id);
   sqlite3_step (statement);
 }
 
@@ -492,17 +399,17 @@ aic_store_add_message (AicStore         *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), -1);
 
-  statement = prepare (self, "INSERT INTO messages (conversation_id, role, content, state, created_at) VALUES (?, ?, ?, ?, ?)", error);
+  statement = aic_sqlite_prepare (self->db, "INSERT INTO messages (conversation_id, role, content, state, created_at) VALUES (?, ?, ?, ?, ?)", error);
   if (statement == NULL)
     return -1;
-  bind_text (statement, 1, conversation_id);
-  bind_text (statement, 2, role);
-  bind_text (statement, 3, content ? content : "");
+  aic_sqlite_bind_text (statement, 1, conversation_id);
+  aic_sqlite_bind_text (statement, 2, role);
+  aic_sqlite_bind_text (statement, 3, content ? content : "");
   sqlite3_bind_int (statement, 4, state);
   sqlite3_bind_int64 (statement, 5, now ());
   if (sqlite3_step (statement) != SQLITE_DONE)
     {
-      sql_error (self, error);
+      aic_sqlite_error (self->db, error);
       return -1;
     }
   touch (self, conversation_id);
@@ -525,14 +432,13 @@ aic_store_append_message_text (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
 
-  statement = prepare (self,
-                       "INSERT INTO message_parts (message_id, seq, text) VALUES (?1, "
+  statement = aic_sqlite_prepare (self->db, "INSERT INTO message_parts (message_id, seq, text) VALUES (?1, "
                        "(SELECT IFNULL (MAX (seq), 0) + 1 FROM message_parts WHERE message_id = ?1), ?2)", error);
   if (statement == NULL)
     return FALSE;
   sqlite3_bind_int64 (statement, 1, message_id);
-  bind_text (statement, 2, text);
-  return run_update (self, statement, error);
+  aic_sqlite_bind_text (statement, 2, text);
+  return aic_sqlite_step_done (statement, error);
 }
 
 static gboolean
@@ -540,12 +446,12 @@ drop_parts (AicStore  *self,
             gint64     message_id,
             GError   **error)
 {
-  g_autoptr(sqlite3_stmt) statement = prepare (self, "DELETE FROM message_parts WHERE message_id = ?", error);
+  g_autoptr(sqlite3_stmt) statement = aic_sqlite_prepare (self->db, "DELETE FROM message_parts WHERE message_id = ?", error);
 
   if (statement == NULL)
     return FALSE;
   sqlite3_bind_int64 (statement, 1, message_id);
-  return run_update (self, statement, error);
+  return aic_sqlite_step_done (statement, error);
 }
 
 /**
@@ -565,14 +471,14 @@ aic_store_update_message (AicStore         *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
 
-  statement = prepare (self, "UPDATE messages SET content = ?, state = ?, error = ? WHERE id = ?", error);
+  statement = aic_sqlite_prepare (self->db, "UPDATE messages SET content = ?, state = ?, error = ? WHERE id = ?", error);
   if (statement == NULL)
     return FALSE;
-  bind_text (statement, 1, content ? content : "");
+  aic_sqlite_bind_text (statement, 1, content ? content : "");
   sqlite3_bind_int (statement, 2, state);
-  bind_text (statement, 3, error_text);
+  aic_sqlite_bind_text (statement, 3, error_text);
   sqlite3_bind_int64 (statement, 4, message_id);
-  return run_update (self, statement, error) && drop_parts (self, message_id, error);
+  return aic_sqlite_step_done (statement, error) && drop_parts (self, message_id, error);
 }
 
 gboolean
@@ -588,15 +494,15 @@ aic_store_set_message_stats (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
 
-  statement = prepare (self, "UPDATE messages SET model = ?, first_token_ms = ?, duration_ms = ?, tokens = ? WHERE id = ?", error);
+  statement = aic_sqlite_prepare (self->db, "UPDATE messages SET model = ?, first_token_ms = ?, duration_ms = ?, tokens = ? WHERE id = ?", error);
   if (statement == NULL)
     return FALSE;
-  bind_text (statement, 1, model);
+  aic_sqlite_bind_text (statement, 1, model);
   sqlite3_bind_int64 (statement, 2, first_token_ms);
   sqlite3_bind_int64 (statement, 3, duration_ms);
   sqlite3_bind_int64 (statement, 4, tokens);
   sqlite3_bind_int64 (statement, 5, message_id);
-  return run_update (self, statement, error);
+  return aic_sqlite_step_done (statement, error);
 }
 
 /* For Regenerate and Edit: the message and everything after it go. */
@@ -610,12 +516,12 @@ aic_store_delete_messages_from (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
 
-  statement = prepare (self, "DELETE FROM messages WHERE conversation_id = ? AND id >= ?", error);
+  statement = aic_sqlite_prepare (self->db, "DELETE FROM messages WHERE conversation_id = ? AND id >= ?", error);
   if (statement == NULL)
     return FALSE;
-  bind_text (statement, 1, conversation_id);
+  aic_sqlite_bind_text (statement, 1, conversation_id);
   sqlite3_bind_int64 (statement, 2, first_message_id);
-  return run_update (self, statement, error);
+  return aic_sqlite_step_done (statement, error);
 }
 
 /**
@@ -633,27 +539,26 @@ aic_store_list_messages (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), NULL);
 
-  statement = prepare (self,
-                       "SELECT id, conversation_id, role, "
+  statement = aic_sqlite_prepare (self->db, "SELECT id, conversation_id, role, "
                        "       content || IFNULL ((SELECT group_concat (text, '') FROM "
                        "         (SELECT text FROM message_parts p WHERE p.message_id = m.id ORDER BY seq)), ''), "
                        "       state, error, model, created_at, first_token_ms, duration_ms, tokens "
                        "FROM messages m WHERE conversation_id = ? ORDER BY id", error);
   if (statement == NULL)
     return NULL;
-  bind_text (statement, 1, conversation_id);
+  aic_sqlite_bind_text (statement, 1, conversation_id);
 
   while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
     {
       AicStoredMessage *message = g_new0 (AicStoredMessage, 1);
 
       message->id = sqlite3_column_int64 (statement, 0);
-      message->conversation_id = column_text (statement, 1);
-      message->role = column_text (statement, 2);
-      message->content = column_text (statement, 3);
+      message->conversation_id = aic_sqlite_dup_text (statement, 1);
+      message->role = aic_sqlite_dup_text (statement, 2);
+      message->content = aic_sqlite_dup_text (statement, 3);
       message->state = sqlite3_column_int (statement, 4);
-      message->error = column_text (statement, 5);
-      message->model = column_text (statement, 6);
+      message->error = aic_sqlite_dup_text (statement, 5);
+      message->model = aic_sqlite_dup_text (statement, 6);
       message->created_at = sqlite3_column_int64 (statement, 7);
       message->first_token_ms = sqlite3_column_int64 (statement, 8);
       message->duration_ms = sqlite3_column_int64 (statement, 9);
@@ -662,7 +567,7 @@ aic_store_list_messages (AicStore    *self,
     }
   if (rc != SQLITE_DONE)
     {
-      sql_error (self, error);
+      aic_sqlite_error (self->db, error);
       return NULL;
     }
   return g_steal_pointer (&list);
@@ -684,28 +589,27 @@ aic_store_recover_interrupted (AicStore  *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), 0);
 
-  if (!exec (self, "BEGIN", error))
+  if (!aic_sqlite_exec (self->db, "BEGIN", error))
     return 0;
-  fold = prepare (self,
-                  "UPDATE messages SET content = content || IFNULL ((SELECT group_concat (text, '') FROM "
+  fold = aic_sqlite_prepare (self->db, "UPDATE messages SET content = content || IFNULL ((SELECT group_concat (text, '') FROM "
                   "  (SELECT text FROM message_parts p WHERE p.message_id = messages.id ORDER BY seq)), '') "
                   "WHERE state = ?", error);
-  mark = prepare (self, "UPDATE messages SET state = ? WHERE state = ?", error);
+  mark = aic_sqlite_prepare (self->db, "UPDATE messages SET state = ? WHERE state = ?", error);
   if (fold == NULL || mark == NULL)
     {
-      exec (self, "ROLLBACK", NULL);
+      aic_sqlite_exec (self->db, "ROLLBACK", NULL);
       return 0;
     }
   sqlite3_bind_int (fold, 1, AIC_MESSAGE_STREAMING);
   sqlite3_bind_int (mark, 1, AIC_MESSAGE_INTERRUPTED);
   sqlite3_bind_int (mark, 2, AIC_MESSAGE_STREAMING);
-  if (!run_update (self, fold, error) || !run_update (self, mark, error))
+  if (!aic_sqlite_step_done (fold, error) || !aic_sqlite_step_done (mark, error))
     {
-      exec (self, "ROLLBACK", NULL);
+      aic_sqlite_exec (self->db, "ROLLBACK", NULL);
       return 0;
     }
   n = sqlite3_changes (self->db);
-  if (!exec (self, "DELETE FROM message_parts; COMMIT", error))
+  if (!aic_sqlite_exec (self->db, "DELETE FROM message_parts; COMMIT", error))
     return 0;
   return n;
 }

@@ -23,6 +23,8 @@ static char *opt_data_dir = NULL;
 static char **opt_origins = NULL;
 static gboolean opt_version = FALSE;
 static int opt_demo_delay = -1;
+static gint64 opt_max_upload = AIC_SERVER_DEFAULT_MAX_UPLOAD;
+static int opt_workers = AIC_JOB_QUEUE_DEFAULT_WORKERS;
 
 static const GOptionEntry entries[] = {
   { "host", 0, 0, G_OPTION_ARG_STRING, &opt_host, N_("Address to listen on (default 127.0.0.1)"), N_("ADDRESS") },
@@ -35,6 +37,8 @@ static const GOptionEntry entries[] = {
   { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_origins, N_("Accept requests from this browser origin (repeatable)"), N_("ORIGIN") },
   { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_data_dir, N_("Where jobs, runs and the token live"), N_("DIR") },
   { "demo-delay", 0, 0, G_OPTION_ARG_INT, &opt_demo_delay, N_("Milliseconds between the demo engine’s tokens (default 30)"), N_("MS") },
+  { "max-upload-bytes", 0, 0, G_OPTION_ARG_INT64, &opt_max_upload, N_("Largest document or request body accepted (default 25 MiB)"), N_("BYTES") },
+  { "workers", 0, 0, G_OPTION_ARG_INT, &opt_workers, N_("Document jobs worked on at once (default 2)"), N_("N") },
   { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
   { NULL }
 };
@@ -118,6 +122,16 @@ main (int   argc,
       g_printerr (_("%d is not a port number.\n"), opt_port);
       return 2;
     }
+  if (opt_max_upload <= 0)
+    {
+      g_printerr (_("--max-upload-bytes must be a positive number.\n"));
+      return 2;
+    }
+  if (opt_workers < 1 || opt_workers > 64)
+    {
+      g_printerr (_("--workers must be between 1 and 64.\n"));
+      return 2;
+    }
 
   if (opt_engine == NULL)
     opt_engine = g_strdup (opt_upstream ? "openai" : "demo");
@@ -173,6 +187,13 @@ main (int   argc,
 
   server = aic_server_new (engine, token);
   aic_server_set_allowed_origins (server, (const char * const *) opt_origins);
+  aic_server_set_max_upload_bytes (server, opt_max_upload);
+  aic_server_set_workers (server, opt_workers);
+  if (!aic_server_open_jobs (server, opt_data_dir, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
   if (!aic_server_listen (server, opt_host, opt_port, &error))
     {
       g_printerr (_("Could not listen on %s port %d: %s\n"), opt_host, opt_port, error->message);

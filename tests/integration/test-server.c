@@ -216,7 +216,7 @@ static void
 test_not_found (Fixture       *f,
                 gconstpointer  data)
 {
-  const char *paths[] = { "/", "/api", "/api/health/extra", "/api/nothing", "/api/analyze/j-unknown" };
+  const char *paths[] = { "/", "/api", "/api/health/extra", "/api/nothing", "/api/voice/nothing" };
 
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     {

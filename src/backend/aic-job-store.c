@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-backend"
+
+#include "config.h"
+
+#include "aic-error.h"
+#include "aic-job-store.h"
+#include "aic-sqlite.h"
+#include "aic-token.h"
+
+/* The backend's jobs in SQLite (DATA-DIR/jobs.db), documents included,
+ * so a job outlives the server process: every change is committed before
+ * anyone is told of it, and a restart finds running jobs and queues them
+ * again. A document's bytes are dropped once its job has ended. */
+
+#define SCHEMA_VERSION 1
+
+struct _AicJobStore
+{
+  GObject  parent_instance;
+
+  sqlite3 *db;
+};
+
+G_DEFINE_FINAL_TYPE (AicJobStore, aic_job_store, G_TYPE_OBJECT)
+
+#define COLUMNS "id, api, filename, mime, instructions, model, idempotency_key, status, progress, " \
+                "stage, message, result, error_code, error_message, version, attempts, created_at, updated_at"
+
+void
+aic_job_record_free (AicJobRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->id);
+  g_free (record->api);
+  g_free (record->filename);
+  g_free (record->mime);
+  g_free (record->instructions);
+  g_free (record->model);
+  g_free (record->idempotency_key);
+  g_free (record->stage);
+  g_free (record->message);
+  g_free (record->result);
+  g_free (record->error_code);
+  g_free (record->error_message);
+  g_free (record);
+}
+
+AicJobRecord *
+aic_job_record_copy (const AicJobRecord *record)
+{
+  AicJobRecord *copy = g_memdup2 (record, sizeof *record);
+
+  copy->id = g_strdup (record->id);
+  copy->api = g_strdup (record->api);
+  copy->filename = g_strdup (record->filename);
+  copy->mime = g_strdup (record->mime);
+  copy->instructions = g_strdup (record->instructions);
+  copy->model = g_strdup (record->model);
+  copy->idempotency_key = g_strdup (record->idempotency_key);
+  copy->stage = g_strdup (record->stage);
+  copy->message = g_strdup (record->message);
+  copy->result = g_strdup (record->result);
+  copy->error_code = g_strdup (record->error_code);
+  copy->error_message = g_strdup (record->error_message);
+  return copy;
+}
+
+static AicJobRecord *
+read_record (sqlite3_stmt *statement)
+{
+  AicJobRecord *record = g_new0 (AicJobRecord, 1);
+  g_autofree char *status = NULL;
+
+  record->id = aic_sqlite_dup_text (statement, 0);
+  record->api = aic_sqlite_dup_text (statement, 1);
+  record->filename = aic_sqlite_dup_text (statement, 2);
+  record->mime = aic_sqlite_dup_text (statement, 3);
+  record->instructions = aic_sqlite_dup_text (statement, 4);
+  record->model = aic_sqlite_dup_text (statement, 5);
+  record->idempotency_key = aic_sqlite_dup_text (statement, 6);
+  status = aic_sqlite_dup_text (statement, 7);
+  if (!aic_job_status_from_string (status, &record->status))
+    record->status = AIC_JOB_FAILED;
+  record->progress = sqlite3_column_int (statement, 8);
+  record->stage = aic_sqlite_dup_text (statement, 9);
+  record->message = aic_sqlite_dup_text (statement, 10);
+  record->result = aic_sqlite_dup_text (statement, 11);
+  record->error_code = aic_sqlite_dup_text (statement, 12);
+  record->error_message = aic_sqlite_dup_text (statement, 13);
+  record->version = sqlite3_column_int64 (statement, 14);
+  record->attempts = sqlite3_column_int (statement, 15);
+  record->created_at = sqlite3_column_int64 (statement, 16);
+  record->updated_at = sqlite3_column_int64 (statement, 17);
+  return record;
+}
+
+static gboolean
+migrate (AicJobStore  *self,
+         GError      **error)
+{
+  int version = aic_sqlite_get_user_version (self->db, error);
+
+  if (version < 0)
+    return FALSE;
+  if (version > SCHEMA_VERSION)
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+                   "The job database was written by a newer ai-console-server.");
+      return FALSE;
+    }
+  if (version < 1)
+    return aic_sqlite_exec (self->db,
+                            "BEGIN;"
+                            "CREATE TABLE jobs ("
+                            "  id TEXT PRIMARY KEY,"
+                            "  api TEXT NOT NULL,"
+                            "  filename TEXT NOT NULL,"
+                            "  mime TEXT NOT NULL,"
+                            "  instructions TEXT,"
+                            "  model TEXT,"
+                            "  idempotency_key TEXT UNIQUE,"
+                            "  status TEXT NOT NULL,"
+                            "  progress INTEGER NOT NULL DEFAULT 0,"
+                            "  stage TEXT,"
+                            "  message TEXT,"
+                            "  result TEXT,"
+                            "  error_code TEXT,"
+                            "  error_message TEXT,"
+                            "  version INTEGER NOT NULL DEFAULT 1,"
+                            "  attempts INTEGER NOT NULL DEFAULT 0,"
+                            "  created_at INTEGER NOT NULL,"
+                            "  updated_at INTEGER NOT NULL,"
+                            "  document BLOB);"
+                            "CREATE INDEX jobs_by_age ON jobs (created_at DESC);"
+                            "CREATE INDEX jobs_by_status ON jobs (status);"
+                            "PRAGMA user_version = 1;"
+                            "COMMIT;",
+                            error);
+  return TRUE;
+}
+
+static void
+aic_job_store_finalize (GObject *object)
+{
+  AicJobStore *self = AIC_JOB_STORE (object);
+
+  g_clear_pointer (&self->db, sqlite3_close);
+
+  G_OBJECT_CLASS (aic_job_store_parent_class)->finalize (object);
+}
+
+static void
+aic_job_store_class_init (AicJobStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = aic_job_store_finalize;
+}
+
+static void
+aic_job_store_init (AicJobStore *self)
+{
+}
+
+AicJobStore *
+aic_job_store_open (const char  *path,
+                    GError     **error)
+{
+  g_autoptr(AicJobStore) self = g_object_new (AIC_TYPE_JOB_STORE, NULL);
+
+  self->db = aic_sqlite_open (path, error);
+  if (self->db == NULL || !migrate (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+static AicJobRecord *
+find_by_key (AicJobStore  *self,
+             const char   *key,
+             GError      **error)
+{
+  g_autoptr(sqlite3_stmt) statement =
+    aic_sqlite_prepare (self->db, "SELECT " COLUMNS " FROM jobs WHERE idempotency_key = ?", error);
+
+  if (statement == NULL)
+    return NULL;
+  aic_sqlite_bind_text (statement, 1, key);
+  if (sqlite3_step (statement) == SQLITE_ROW)
+    return read_record (statement);
+  return NULL;
+}
+
+static char *
+new_job_id (void)
+{
+  g_autofree char *random = aic_token_generate ();
+
+  random[22] = '\0';
+  return g_strdup_printf ("j-%s", random);
+}
+
+/**
+ * aic_job_store_insert:
+ * @record: the new job's fields; id, version and times are filled in
+ * @out_existing: (out): whether @record's idempotency key named a job
+ *   already, which is then returned instead
+ *
+ * Returns: (transfer full): the stored job
+ */
+AicJobRecord *
+aic_job_store_insert (AicJobStore         *self,
+                      const AicJobRecord  *record,
+                      GBytes              *document,
+                      gboolean            *out_existing,
+                      GError             **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autoptr(AicJobRecord) stored = NULL;
+  gsize size;
+  const void *data;
+
+  g_return_val_if_fail (AIC_IS_JOB_STORE (self), NULL);
+
+  *out_existing = FALSE;
+  if (record->idempotency_key != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      stored = find_by_key (self, record->idempotency_key, &local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      if (stored != NULL)
+        {
+          *out_existing = TRUE;
+          return g_steal_pointer (&stored);
+        }
+    }
+
+  stored = aic_job_record_copy (record);
+  g_free (stored->id);
+  stored->id = new_job_id ();
+  stored->status = AIC_JOB_QUEUED;
+  stored->version = 1;
+  stored->created_at = stored->updated_at = g_get_real_time ();
+
+  statement = aic_sqlite_prepare (self->db,
+                                  "INSERT INTO jobs (" COLUMNS ", document) VALUES "
+                                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+  if (statement == NULL)
+    return NULL;
+  aic_sqlite_bind_text (statement, 1, stored->id);
+  aic_sqlite_bind_text (statement, 2, stored->api);
+  aic_sqlite_bind_text (statement, 3, stored->filename);
+  aic_sqlite_bind_text (statement, 4, stored->mime);
+  aic_sqlite_bind_text (statement, 5, stored->instructions);
+  aic_sqlite_bind_text (statement, 6, stored->model);
+  aic_sqlite_bind_text (statement, 7, stored->idempotency_key);
+  aic_sqlite_bind_text (statement, 8, aic_job_status_to_string (stored->status));
+  sqlite3_bind_int (statement, 9, stored->progress);
+  aic_sqlite_bind_text (statement, 10, stored->stage);
+  aic_sqlite_bind_text (statement, 11, stored->message);
+  aic_sqlite_bind_text (statement, 12, stored->result);
+  aic_sqlite_bind_text (statement, 13, stored->error_code);
+  aic_sqlite_bind_text (statement, 14, stored->error_message);
+  sqlite3_bind_int64 (statement, 15, stored->version);
+  sqlite3_bind_int (statement, 16, stored->attempts);
+  sqlite3_bind_int64 (statement, 17, stored->created_at);
+  sqlite3_bind_int64 (statement, 18, stored->updated_at);
+  data = g_bytes_get_data (document, &size);
+  sqlite3_bind_blob64 (statement, 19, data ? data : "", size, SQLITE_STATIC);
+  if (!aic_sqlite_step_done (statement, error))
+    return NULL;
+  return g_steal_pointer (&stored);
+}
+
+AicJobRecord *
+aic_job_store_get (AicJobStore  *self,
+                   const char   *id,
+                   GError      **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  int rc;
+
+  g_return_val_if_fail (AIC_IS_JOB_STORE (self), NULL);
+
+  statement = aic_sqlite_prepare (self->db, "SELECT " COLUMNS " FROM jobs WHERE id = ?", error);
+  if (statement == NULL)
+    return NULL;
+  aic_sqlite_bind_text (statement, 1, id);
+  rc = sqlite3_step (statement);
+  if (rc == SQLITE_ROW)
+    return read_record (statement);
+  if (rc == SQLITE_DONE)
+    g_set_error (error, AIC_ERROR, AIC_ERROR_NOT_FOUND, "There is no job %s.", id);
+  else
+    aic_sqlite_error (self->db, error);
+  return NULL;
+}
+
+/**
+ * aic_job_store_list:
+ * Returns: (transfer container) (element-type AicJobRecord): newest first
+ */
+GPtrArray *
+aic_job_store_list (AicJobStore  *self,
+                    guint         limit,
+                    GError      **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_job_record_free);
+  int rc;
+
+  g_return_val_if_fail (AIC_IS_JOB_STORE (self), NULL);
+
+  statement = aic_sqlite_prepare (self->db, "SELECT " COLUMNS " FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?", error);
+  if (statement == NULL)
+    return NULL;
+  sqlite3_bind_int (statement, 1, limit);
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
+    g_ptr_array_add (list, read_record (statement));
+  if (rc != SQLITE_DONE)
+    {
+      aic_sqlite_error (self->db, error);
+      return NULL;
+    }
+  return g_steal_pointer (&list);
+}
+
+GBytes *
+aic_job_store_get_document (AicJobStore  *self,
+                            const char   *id,
+                            GError      **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_JOB_STORE (self), NULL);
+
+  statement = aic_sqlite_prepare (self->db, "SELECT document FROM jobs WHERE id = ?", error);
+  if (statement == NULL)
+    return NULL;
+  aic_sqlite_bind_text (statement, 1, id);
+  if (sqlite3_step (statement) != SQLITE_ROW)
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_NOT_FOUND, "There is no job %s.", id);
+      return NULL;
+    }
+  return g_bytes_new (sqlite3_column_blob (statement, 0), sqlite3_column_bytes (statement, 0));
+}
+
+/**
+ * aic_job_store_save:
+ * Writes @record's state, result and error; bumps its version and time.
+ * Once a job has ended its document is no longer kept.
+ */
+gboolean
+aic_job_store_save (AicJobStore   *self,
+                    AicJobRecord  *record,
+                    GError       **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  int rc;
+
+  g_return_val_if_fail (AIC_IS_JOB_STORE (self), FALSE);
+
+  statement = aic_sqlite_prepare (self->db,
+                                  "UPDATE jobs SET status = ?, progress = ?, stage = ?, message = ?, result = ?, "
+                                  "  error_code = ?, error_message = ?, attempts = ?, version = version + 1, updated_at = ?, "
+                                  "  document = CASE WHEN ? THEN NULL ELSE document END "
+                                  "WHERE id = ? RETURNING version", error);
+  if (statement == NULL)
+    return FALSE;
+  record->updated_at = MAX (g_get_real_time (), record->updated_at + 1);
+  aic_sqlite_bind_text (statement, 1, aic_job_status_to_string (record->status));
+  sqlite3_bind_int (statement, 2, record->progress);
+  aic_sqlite_bind_text (statement, 3, record->stage);
+  aic_sqlite_bind_text (statement, 4, record->message);
+  aic_sqlite_bind_text (statement, 5, record->result);
+  aic_sqlite_bind_text (statement, 6, record->error_code);
+  aic_sqlite_bind_text (statement, 7, record->error_message);
+  sqlite3_bind_int (statement, 8, record->attempts);
+  sqlite3_bind_int64 (statement, 9, record->updated_at);
+  sqlite3_bind_int (statement, 10, aic_job_status_is_final (record->status));
+  aic_sqlite_bind_text (statement, 11, record->id);
+  rc = sqlite3_step (statement);
+  if (rc != SQLITE_ROW)
+    {
+      if (rc == SQLITE_DONE)
+        g_set_error (error, AIC_ERROR, AIC_ERROR_NOT_FOUND, "There is no job %s.", record->id);
+      else
+        aic_sqlite_error (self->db, error);
+      return FALSE;
+    }
+  record->version = sqlite3_column_int64 (statement, 0);
+  sqlite3_step (statement);
+  return TRUE;
+}
+
+/**
+ * aic_job_store_recover:
+ * At start: jobs left running by a server that died are queued again;
+ * one that has already been started @max_attempts times fails instead,
+ * with a reason, so a document that crashes the server cannot do it for
+ * ever.
+ *
+ * Returns: (transfer container) (element-type AicJobRecord): every queued
+ *   job, oldest first
+ */
+GPtrArray *
+aic_job_store_recover (AicJobStore  *self,
+                       int           max_attempts,
+                       GError      **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autoptr(GPtrArray) running = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_job_record_free);
+  g_autoptr(GPtrArray) queued = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_job_record_free);
+  int rc;
+
+  g_return_val_if_fail (AIC_IS_JOB_STORE (self), NULL);
+
+  statement = aic_sqlite_prepare (self->db,
+                                  "SELECT " COLUMNS " FROM jobs WHERE status IN ('running', 'queued') "
+                                  "ORDER BY created_at, rowid", error);
+  if (statement == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
+    g_ptr_array_add (running, read_record (statement));
+  if (rc != SQLITE_DONE)
+    {
+      aic_sqlite_error (self->db, error);
+      return NULL;
+    }
+
+  for (guint i = 0; i < running->len; i++)
+    {
+      AicJobRecord *record = g_ptr_array_index (running, i);
+
+      if (record->status == AIC_JOB_RUNNING)
+        {
+          if (record->attempts >= max_attempts)
+            {
+              record->status = AIC_JOB_FAILED;
+              g_free (record->error_code);
+              record->error_code = g_strdup ("interrupted");
+              g_free (record->error_message);
+              record->error_message = g_strdup_printf ("The server stopped %d times while working on this document; "
+                                                       "it was not tried again.", record->attempts);
+            }
+          else
+            {
+              record->status = AIC_JOB_QUEUED;
+              record->progress = 0;
+              g_clear_pointer (&record->stage, g_free);
+              g_free (record->message);
+              record->message = g_strdup ("Queued again after a server restart");
+            }
+          if (!aic_job_store_save (self, record, error))
+            return NULL;
+        }
+      if (record->status == AIC_JOB_QUEUED)
+        g_ptr_array_add (queued, aic_job_record_copy (record));
+    }
+  return g_steal_pointer (&queued);
+}

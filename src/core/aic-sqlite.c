@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-core"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "aic-error.h"
+#include "aic-sqlite.h"
+
+static void
+set_error (GError     **error,
+           sqlite3     *db,
+           const char  *detail)
+{
+  const char *file = db ? sqlite3_db_filename (db, "main") : NULL;
+
+  if (file == NULL || file[0] == '\0')
+    file = ":memory:";
+  g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+               _("Saved data in %s could not be read or written: %s"), file, detail);
+}
+
+/**
+ * aic_sqlite_open:
+ * @path: a file (its folder is made, private to the user), or ":memory:"
+ *
+ * WAL journal, synchronous=NORMAL (each commit survives the program being
+ * killed), foreign keys on, and a busy timeout for a second process.
+ */
+sqlite3 *
+aic_sqlite_open (const char  *path,
+                 GError     **error)
+{
+  sqlite3 *db = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!g_str_equal (path, ":memory:"))
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        {
+          g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+                       _("Could not create the folder %s: %s"), dir, g_strerror (errno));
+          return NULL;
+        }
+    }
+
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    {
+      set_error (error, db, db ? sqlite3_errmsg (db) : g_strerror (ENOMEM));
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_busy_timeout (db, 2000);
+
+  if (!aic_sqlite_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+  return db;
+}
+
+gboolean
+aic_sqlite_error (sqlite3  *db,
+                  GError  **error)
+{
+  set_error (error, db, sqlite3_errmsg (db));
+  return FALSE;
+}
+
+gboolean
+aic_sqlite_exec (sqlite3     *db,
+                 const char  *sql,
+                 GError     **error)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
+    {
+      set_error (error, db, message ? message : sqlite3_errmsg (db));
+      sqlite3_free (message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+sqlite3_stmt *
+aic_sqlite_prepare (sqlite3     *db,
+                    const char  *sql,
+                    GError     **error)
+{
+  sqlite3_stmt *statement = NULL;
+
+  if (sqlite3_prepare_v2 (db, sql, -1, &statement, NULL) != SQLITE_OK)
+    {
+      aic_sqlite_error (db, error);
+      return NULL;
+    }
+  return statement;
+}
+
+/* For statements that return no rows. */
+gboolean
+aic_sqlite_step_done (sqlite3_stmt  *statement,
+                      GError       **error)
+{
+  if (sqlite3_step (statement) != SQLITE_DONE)
+    return aic_sqlite_error (sqlite3_db_handle (statement), error);
+  return TRUE;
+}
+
+/* Returns: the schema version, or -1 with @error set */
+int
+aic_sqlite_get_user_version (sqlite3  *db,
+                             GError  **error)
+{
+  g_autoptr(sqlite3_stmt) statement = aic_sqlite_prepare (db, "PRAGMA user_version", error);
+
+  if (statement == NULL)
+    return -1;
+  if (sqlite3_step (statement) != SQLITE_ROW)
+    {
+      aic_sqlite_error (db, error);
+      return -1;
+    }
+  return sqlite3_column_int (statement, 0);
+}
+
+void
+aic_sqlite_bind_text (sqlite3_stmt *statement,
+                      int           index,
+                      const char   *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null (statement, index);
+  else
+    sqlite3_bind_text (statement, index, text, -1, SQLITE_TRANSIENT);
+}
+
+char *
+aic_sqlite_dup_text (sqlite3_stmt *statement,
+                     int           index)
+{
+  const unsigned char *text = sqlite3_column_text (statement, index);
+
+  return text ? g_strdup ((const char *) text) : NULL;
+}
