@@ -28,6 +28,7 @@ typedef enum
   AIC_ERROR_TOO_LARGE,
   AIC_ERROR_KEYRING,           /* Secret Service missing or locked */
   AIC_ERROR_BUSY,              /* 429, 503: try again later */
+  AIC_ERROR_UNSUPPORTED,       /* 415: a kind of data the server cannot take */
 } AicError;
 
 GQuark aic_error_quark (void);

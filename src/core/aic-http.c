@@ -227,6 +227,10 @@ aic_http_error_from_status (SoupMessage *message,
       code = AIC_ERROR_TOO_LARGE;
       sentence = _("The server says the request is too large.");
       break;
+    case SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE:
+      code = AIC_ERROR_UNSUPPORTED;
+      sentence = _("The server cannot read this kind of data.");
+      break;
     case SOUP_STATUS_REQUEST_TIMEOUT:
     case SOUP_STATUS_GATEWAY_TIMEOUT:
       code = AIC_ERROR_TIMEOUT;
@@ -271,6 +275,13 @@ finish_body (GTask *task)
   const char *content_type;
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
+
+  /* Not Modified: the caller asked with If-None-Match; there is no body. */
+  if (status == SOUP_STATUS_NOT_MODIFIED)
+    {
+      g_task_return_pointer (task, json_node_new (JSON_NODE_NULL), (GDestroyNotify) json_node_unref);
+      return;
+    }
 
   content_type = soup_message_headers_get_content_type (soup_message_get_response_headers (state->message), NULL);
   root = aic_json_parse_bytes (bytes, &error);
@@ -364,7 +375,9 @@ send_cb (GObject      *object,
 /**
  * aic_http_get_json_async:
  * Sends @message and reads a JSON answer of at most @max_body bytes.
- * Non-2xx statuses become AicErrors carrying the server's own reason.
+ * Non-2xx statuses become AicErrors carrying the server's own reason,
+ * except 304, which returns a JSON null: only a request sent with
+ * If-None-Match gets one.
  */
 void
 aic_http_get_json_async (SoupSession         *session,

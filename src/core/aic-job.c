@@ -37,6 +37,7 @@ struct _AicJob
   char         *summary;
   char        **key_points;
   gboolean      paused;
+  char         *pause_reason;
   gint64        created_at;
   gint64        updated_at;
 };
@@ -171,6 +172,7 @@ aic_job_finalize (GObject *object)
   g_free (self->title);
   g_free (self->summary);
   g_strfreev (self->key_points);
+  g_free (self->pause_reason);
 
   G_OBJECT_CLASS (aic_job_parent_class)->finalize (object);
 }
@@ -315,6 +317,7 @@ GETTER (const char *, error, error)
 GETTER (const char *, title, title)
 GETTER (const char *, summary, summary)
 GETTER (gboolean, paused, paused)
+GETTER (const char *, pause_reason, pause_reason)
 GETTER (gint64, created_at, created_at)
 GETTER (gint64, updated_at, updated_at)
 
@@ -406,14 +409,22 @@ set_progress (AicJob *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
 }
 
+/**
+ * aic_job_set_paused:
+ * @reason: (nullable): why following has stopped for now, in words; %NULL
+ *   when it goes on
+ */
 void
-aic_job_set_paused (AicJob   *self,
-                    gboolean  paused)
+aic_job_set_paused (AicJob     *self,
+                    const char *reason)
 {
   g_return_if_fail (AIC_IS_JOB (self));
-  if (self->paused == !!paused)
+
+  if (g_strcmp0 (self->pause_reason, reason) == 0)
     return;
-  self->paused = !!paused;
+  g_free (self->pause_reason);
+  self->pause_reason = g_strdup (reason);
+  self->paused = reason != NULL;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PAUSED]);
 }
 
@@ -435,7 +446,7 @@ aic_job_fail (AicJob     *self,
   g_object_freeze_notify (G_OBJECT (self));
   set_string (self, &self->error, error, PROP_ERROR);
   set_status (self, AIC_JOB_FAILED);
-  aic_job_set_paused (self, FALSE);
+  aic_job_set_paused (self, NULL);
   touch (self);
   g_object_thaw_notify (G_OBJECT (self));
 }
@@ -446,7 +457,7 @@ aic_job_set_cancelled (AicJob *self)
   g_return_if_fail (AIC_IS_JOB (self));
   g_object_freeze_notify (G_OBJECT (self));
   set_status (self, AIC_JOB_CANCELLED);
-  aic_job_set_paused (self, FALSE);
+  aic_job_set_paused (self, NULL);
   touch (self);
   g_object_thaw_notify (G_OBJECT (self));
 }
@@ -620,7 +631,7 @@ aic_job_update_from_json (AicJob      *self,
     progress = 100;
   set_progress (self, progress);
   set_status (self, status);
-  aic_job_set_paused (self, FALSE);
+  aic_job_set_paused (self, NULL);
   touch (self);
   g_object_thaw_notify (G_OBJECT (self));
   return TRUE;

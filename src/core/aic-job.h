@@ -67,8 +67,9 @@ const char   *aic_job_get_title          (AicJob        *self);
 const char   *aic_job_get_summary        (AicJob        *self);
 const char * const *aic_job_get_key_points (AicJob      *self);
 gboolean      aic_job_get_paused         (AicJob        *self);
+const char   *aic_job_get_pause_reason   (AicJob        *self);
 void          aic_job_set_paused         (AicJob        *self,
-                                          gboolean       paused);
+                                          const char    *reason);
 gint64        aic_job_get_created_at     (AicJob        *self);
 gint64        aic_job_get_updated_at     (AicJob        *self);
 void          aic_job_fail               (AicJob        *self,

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "aic-error.h"
+#include "aic-job.h"
 #include "aic-sqlite.h"
 #include "aic-store.h"
 #include "aic-store-private.h"
@@ -21,7 +22,7 @@
  * which NORMAL trades for speed). The schema has a version in
  * PRAGMA user_version so later releases can migrate. */
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct _AicStore
 {
@@ -117,6 +118,34 @@ migrate (AicStore  *self,
              "PRAGMA user_version = 1;"
              "COMMIT;",
              error))
+    return FALSE;
+
+  /* Document jobs the app or the CLI follows; "owner" keeps the two
+   * apart, so `ai-console-cli analyze --resume` takes only its own. */
+  if (version < 2 &&
+      !aic_sqlite_exec (self->db,
+                        "BEGIN;"
+                        "CREATE TABLE jobs ("
+                        "  id TEXT PRIMARY KEY,"
+                        "  owner TEXT NOT NULL,"
+                        "  connection_id TEXT,"
+                        "  filename TEXT NOT NULL,"
+                        "  source_path TEXT,"
+                        "  idempotency_key TEXT NOT NULL,"
+                        "  shape TEXT,"
+                        "  remote_id TEXT,"
+                        "  status TEXT NOT NULL,"
+                        "  progress INTEGER NOT NULL DEFAULT 0,"
+                        "  stage TEXT,"
+                        "  message TEXT,"
+                        "  error TEXT,"
+                        "  result TEXT,"
+                        "  created_at INTEGER NOT NULL,"
+                        "  updated_at INTEGER NOT NULL);"
+                        "CREATE INDEX jobs_by_owner ON jobs (owner, created_at DESC);"
+                        "PRAGMA user_version = 2;"
+                        "COMMIT;",
+                        error))
     return FALSE;
 
   return TRUE;
@@ -666,4 +695,125 @@ aic_store_export_markdown (AicStore    *self,
     }
 
   return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/**
+ * aic_store_save_job:
+ * Writes @job as it is now, creating or replacing its row.
+ */
+gboolean
+aic_store_save_job (AicStore  *self,
+                    AicJob    *job,
+                    GError   **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autofree char *result = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (AIC_IS_JOB (job), FALSE);
+
+  statement = aic_sqlite_prepare (self->db,
+                                  "INSERT OR REPLACE INTO jobs (id, owner, connection_id, filename, source_path, "
+                                  "  idempotency_key, shape, remote_id, status, progress, stage, message, error, "
+                                  "  result, created_at, updated_at) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+  if (statement == NULL)
+    return FALSE;
+  result = aic_job_dup_result_json (job);
+  aic_sqlite_bind_text (statement, 1, aic_job_get_id (job));
+  aic_sqlite_bind_text (statement, 2, aic_job_get_owner (job) ? aic_job_get_owner (job) : "app");
+  aic_sqlite_bind_text (statement, 3, aic_job_get_connection_id (job));
+  aic_sqlite_bind_text (statement, 4, aic_job_get_filename (job));
+  aic_sqlite_bind_text (statement, 5, aic_job_get_source_path (job));
+  aic_sqlite_bind_text (statement, 6, aic_job_get_idempotency_key (job));
+  aic_sqlite_bind_text (statement, 7, aic_job_shape_to_string (aic_job_get_shape (job)));
+  aic_sqlite_bind_text (statement, 8, aic_job_get_remote_id (job));
+  aic_sqlite_bind_text (statement, 9, aic_job_status_to_string (aic_job_get_status (job)));
+  sqlite3_bind_int (statement, 10, aic_job_get_progress (job));
+  aic_sqlite_bind_text (statement, 11, aic_job_get_stage (job));
+  aic_sqlite_bind_text (statement, 12, aic_job_get_message (job));
+  aic_sqlite_bind_text (statement, 13, aic_job_get_error (job));
+  aic_sqlite_bind_text (statement, 14, result);
+  sqlite3_bind_int64 (statement, 15, aic_job_get_created_at (job));
+  sqlite3_bind_int64 (statement, 16, aic_job_get_updated_at (job));
+  return aic_sqlite_step_done (statement, error);
+}
+
+/**
+ * aic_store_list_jobs:
+ * @owner: "app" or "cli"
+ * @unfinished_only: only jobs that were still going
+ * Returns: (transfer container) (element-type AicJob): newest first
+ */
+GPtrArray *
+aic_store_list_jobs (AicStore    *self,
+                     const char  *owner,
+                     gboolean     unfinished_only,
+                     GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+  g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func (g_object_unref);
+  int rc;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), NULL);
+
+  statement = aic_sqlite_prepare (self->db,
+                                  "SELECT id, filename, idempotency_key, status, progress, stage, message, error, "
+                                  "  created_at, updated_at, connection_id, source_path, shape, remote_id, result "
+                                  "FROM jobs WHERE owner = ?1 "
+                                  "  AND (?2 = 0 OR status IN ('submitting', 'queued', 'running')) "
+                                  "ORDER BY created_at DESC, rowid DESC", error);
+  if (statement == NULL)
+    return NULL;
+  aic_sqlite_bind_text (statement, 1, owner);
+  sqlite3_bind_int (statement, 2, unfinished_only);
+
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
+    {
+      AicJobStatus status;
+      AicJob *job;
+
+      if (!aic_job_status_from_string ((const char *) sqlite3_column_text (statement, 3), &status))
+        status = AIC_JOB_FAILED;
+      job = aic_job_restore ((const char *) sqlite3_column_text (statement, 0),
+                             (const char *) sqlite3_column_text (statement, 1),
+                             (const char *) sqlite3_column_text (statement, 2),
+                             status,
+                             sqlite3_column_int (statement, 4),
+                             (const char *) sqlite3_column_text (statement, 5),
+                             (const char *) sqlite3_column_text (statement, 6),
+                             (const char *) sqlite3_column_text (statement, 7),
+                             sqlite3_column_int64 (statement, 8),
+                             sqlite3_column_int64 (statement, 9));
+      aic_job_set_owner (job, owner);
+      aic_job_set_connection_id (job, (const char *) sqlite3_column_text (statement, 10));
+      aic_job_set_source_path (job, (const char *) sqlite3_column_text (statement, 11));
+      aic_job_set_remote (job, (const char *) sqlite3_column_text (statement, 13),
+                          aic_job_shape_from_string ((const char *) sqlite3_column_text (statement, 12)));
+      if (!aic_job_set_result_json (job, (const char *) sqlite3_column_text (statement, 14), NULL))
+        g_debug ("Job %s: its saved result could not be read", aic_job_get_id (job));
+      g_ptr_array_add (jobs, job);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      aic_sqlite_error (self->db, error);
+      return NULL;
+    }
+  return g_steal_pointer (&jobs);
+}
+
+gboolean
+aic_store_delete_job (AicStore    *self,
+                      const char  *job_id,
+                      GError     **error)
+{
+  g_autoptr(sqlite3_stmt) statement = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+
+  statement = aic_sqlite_prepare (self->db, "DELETE FROM jobs WHERE id = ?", error);
+  if (statement == NULL)
+    return FALSE;
+  aic_sqlite_bind_text (statement, 1, job_id);
+  return aic_sqlite_step_done (statement, error);
 }

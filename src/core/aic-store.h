@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "aic-job.h"
+
 G_BEGIN_DECLS
 
 typedef enum
@@ -105,6 +107,17 @@ guint                aic_store_recover_interrupted  (AicStore          *self,
                                                      GError           **error);
 char                *aic_store_export_markdown      (AicStore          *self,
                                                      const char        *conversation_id,
+                                                     GError           **error);
+
+gboolean             aic_store_save_job             (AicStore          *self,
+                                                     AicJob            *job,
+                                                     GError           **error);
+GPtrArray           *aic_store_list_jobs            (AicStore          *self,
+                                                     const char        *owner,
+                                                     gboolean           unfinished_only,
+                                                     GError           **error);
+gboolean             aic_store_delete_job           (AicStore          *self,
+                                                     const char        *job_id,
                                                      GError           **error);
 
 G_END_DECLS
