@@ -5,7 +5,8 @@
 
 G_BEGIN_DECLS
 
-gboolean aic_server_host_allowed (const char *bound_host,
-                                  const char *host_header);
+gboolean    aic_server_host_allowed (const char *bound_host,
+                                     const char *host_header);
+SoupServer *aic_server_get_soup     (AicServer  *self);
 
 G_END_DECLS

@@ -757,3 +757,11 @@ aic_server_get_engine (AicServer *self)
   g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
   return self->engine;
 }
+
+/* For tests that watch requests go by. */
+SoupServer *
+aic_server_get_soup (AicServer *self)
+{
+  g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
+  return self->soup;
+}
