@@ -3,14 +3,19 @@
 """ai-console-server and ai-console-cli as separate processes: the server
 binary with its real flags, the CLI talking to it over loopback. TAP out."""
 
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import json
 import os
+import queue
 import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -48,11 +53,46 @@ def stop(proc):
     return err
 
 
-def cli(*args, env=None):
+def cli_env(env=None):
     full_env = dict(os.environ)
     full_env.pop("AI_CONSOLE_TOKEN", None)
     full_env.update(env or {})
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=30, env=full_env)
+    return full_env
+
+
+def cli(*args, env=None):
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=30, env=cli_env(env))
+
+
+class Lines:
+    """A process's stderr, read line by line in the background."""
+
+    def __init__(self, stream):
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream):
+        for line in stream:
+            self.lines.put(line)
+
+    def wait_for(self, pattern, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if re.search(pattern, line):
+                return line
+        return None
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def http(url, headers=None):
@@ -197,6 +237,147 @@ with tempfile.TemporaryDirectory() as data:
           and first.startswith("**") and "Stopped" in err and "return 0" not in rest, "%s %r %r" % (proc.returncode, rest, err))
     stop(server)
 
+
+# ---- analyze: document jobs through the CLI ----
+
+DOCUMENT = """# Wind and water
+
+Small hydro plants turn river flow into steady electricity for villages. Wind turbines add power in winter when
+rivers freeze and hydro output drops. Together the two sources cover most of the yearly demand in mountain valleys.
+
+Maintenance is the main cost: turbines need yearly checks and hydro intakes need cleaning. Villages that share
+technicians cut these costs by a third.
+"""
+
+with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as home:
+    xdg = {"XDG_DATA_HOME": home}
+    doc = os.path.join(home, "wind.md")
+    notes = os.path.join(home, "notes.txt")
+    picture = os.path.join(home, "picture.png")
+    with open(doc, "w") as f:
+        f.write(DOCUMENT)
+    with open(notes, "w") as f:
+        f.write("Notes from the meeting about hydro intakes and their cleaning schedule in spring.\n")
+    with open(picture, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + bytes(64))
+
+    server, url = start_server("--data-dir", data, "--no-auth", "--demo-delay", "2")
+    result = cli("analyze", "--url", url, "--json", doc, notes, env=xdg)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    check("analyze --json prints one result per file and exits 0", result.returncode == 0 and len(lines) == 2
+          and all(line["status"] == "done" for line in lines), result.stdout + result.stderr)
+    titles = {line["file"]: line["result"]["title"] for line in lines}
+    check("analyze finds each document's title", titles.get("wind.md") == "Wind and water", titles)
+    check("analyze shows progress per file on stderr", re.search(r"wind\.md: +\d+% Summarizing part 1 of 1", result.stderr)
+          and "wind.md: done" in result.stderr, result.stderr)
+
+    result = cli("analyze", "--url", url, doc, env=xdg)
+    check("analyze prints the summary as Markdown", result.returncode == 0 and result.stdout.startswith("# Wind and water")
+          and "## Key points" in result.stdout, result.stdout)
+
+    result = cli("analyze", "--url", url, picture, doc, env=xdg)
+    check("analyze exits 1 when a document is refused, in words, and still does the rest",
+          result.returncode == 1 and "picture.png: failed" in result.stderr and "cannot read" in result.stderr
+          and "# Wind and water" in result.stdout, result.stderr)
+    result = cli("analyze", "--url", url, os.path.join(home, "missing.txt"), env=xdg)
+    check("analyze of a missing file is a usage error", result.returncode == 2 and "is not a file" in result.stderr, result.stderr)
+    stop(server)
+
+    # The server is killed (SIGKILL) mid-job and started again: the job is
+    # queued again and finishes; the CLI waits meanwhile instead of failing.
+    port = free_port()
+    server, url = start_server("--data-dir", data, "--no-auth", "--demo-delay", "60", "--port", str(port))
+    proc = subprocess.Popen([CLI, "analyze", "--url", url, doc], env=cli_env(xdg),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err = Lines(proc.stderr)
+    running = err.wait_for(r"Summarizing part")
+    server.kill()
+    server.wait()
+    waiting = err.wait_for(r"waiting .*Nothing is listening")
+    server, url = start_server("--data-dir", data, "--no-auth", "--demo-delay", "20", "--port", str(port))
+    out, _ = proc.communicate(timeout=60)
+    check("server killed mid-job: the CLI waits, and the job finishes after the restart",
+          running and waiting and proc.returncode == 0 and out.startswith("# Wind and water"),
+          "%s %r %r" % (proc.returncode, out, "".join(err.seen)))
+    restart_log = stop(server)
+    check("the restarted server says it resumed the job", "Resuming 1 document job" in restart_log, restart_log)
+
+    # The CLI is killed mid-follow; --resume follows the same job to the end.
+    minutes = os.path.join(home, "minutes.txt")
+    with open(minutes, "w") as f:
+        f.write("Minutes of the meeting about the turbine contract and the schedule for spring repairs.\n")
+    server, url = start_server("--data-dir", data, "--no-auth", "--demo-delay", "50")
+    proc = subprocess.Popen([CLI, "analyze", "--url", url, minutes], env=cli_env(xdg),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err = Lines(proc.stderr)
+    running = err.wait_for(r"minutes\.txt: +\d+%")
+    proc.kill()
+    proc.wait()
+    result = cli("analyze", "--url", url, "--resume", "--json", env=xdg)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    status, listing = http(url + "/api/analyze")
+    sent = [job for job in listing["jobs"] if job["filename"] == "minutes.txt"]
+    check("CLI killed mid-follow: --resume follows the job to the end",
+          running and result.returncode == 0 and "Resuming 1 unfinished job" in result.stderr
+          and len(lines) == 1 and lines[0]["status"] == "done" and lines[0]["file"] == "minutes.txt",
+          result.stdout + result.stderr)
+    check("--resume does not send the document twice", len(sent) == 1, sent)
+    result = cli("analyze", "--url", url, "--resume", env=xdg)
+    check("--resume with nothing left says so and exits 0", result.returncode == 0 and "No unfinished jobs" in result.stderr,
+          result.stderr)
+    stop(server)
+
+
+class TasksHandler(BaseHTTPRequestHandler):
+    """A server in the plainer tutorial shape: only /api/tasks."""
+    prompts = []
+    polls = {}
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/api/tasks":
+            self.prompts.append(json.loads(body)["prompt"])
+            self.reply(200, {"task_id": str(len(self.prompts))})
+        else:
+            self.reply(404, {"detail": "Not Found"})
+
+    def do_GET(self):
+        match = re.fullmatch(r"/api/tasks/(\d+)", self.path)
+        if not match:
+            self.reply(404, {"detail": "Not Found"})
+            return
+        n = self.polls[match.group(1)] = self.polls.get(match.group(1), 0) + 1
+        if n < 2:
+            self.reply(200, {"status": "running", "progress": 50})
+        else:
+            self.reply(200, {"status": "done", "progress": 100, "result": "Summary from the tasks server."})
+
+
+with tempfile.TemporaryDirectory() as home:
+    tasks = ThreadingHTTPServer(("127.0.0.1", 0), TasksHandler)
+    threading.Thread(target=tasks.serve_forever, daemon=True).start()
+    notes = os.path.join(home, "notes.txt")
+    with open(notes, "w") as f:
+        f.write("Plain text for a plain server.")
+    result = cli("analyze", "--url", "http://127.0.0.1:%d" % tasks.server_address[1], "--json", notes,
+                 env={"XDG_DATA_HOME": home})
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    check("analyze against a tasks-only server sends the text as the prompt",
+          TasksHandler.prompts == ["Plain text for a plain server."] and result.returncode == 0
+          and lines and lines[0]["result"]["summary"] == "Summary from the tasks server.", result.stdout + result.stderr)
+    tasks.shutdown()
+
 sse_input = 'event: token\r\ndata: a\r\n\r\n: comment\n\ndata: {"x": 1}\nid: 9\n\ndata: half'
 result = subprocess.run([CLI, "sse", "-"], input=sse_input, capture_output=True, text=True, timeout=10)
 check("sse - reads a stream from stdin", result.returncode == 0 and [json.loads(l) for l in result.stdout.splitlines()] ==
@@ -206,7 +387,7 @@ check("sse - refuses lines over --max-line in words", result.returncode == 1 and
 
 result = cli("--help")
 check("cli --help exits 0 and lists its commands", result.returncode == 0 and all(
-    name in result.stdout for name in ("health", "sse", "chat")), result.stdout)
+    name in result.stdout for name in ("health", "sse", "chat", "analyze")), result.stdout)
 result = cli("health", "--help")
 check("cli health --help lists --url and --token", result.returncode == 0 and "--url" in result.stdout and "--token" in result.stdout)
 result = cli("frobnicate")
