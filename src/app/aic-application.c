@@ -32,6 +32,7 @@ struct _AicApplication
   char               **models;
   guint                client_serial;
   AicStore            *store;
+  AicJobManager       *job_manager;
   char                *store_error;
 };
 
@@ -132,6 +133,8 @@ set_client (AicApplication *self,
 {
   self->client_serial++;
   g_set_object (&self->client, client);
+  if (self->job_manager != NULL)
+    aic_job_manager_set_client (self->job_manager, client);
   g_clear_pointer (&self->models, g_strfreev);
   self->models = g_new0 (char *, 1);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
@@ -415,7 +418,55 @@ quit_action (GSimpleAction *action,
   g_application_quit (G_APPLICATION (user_data));
 }
 
+static void
+show_documents_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  AicApplication *self = user_data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (aic_window_new (self));
+  aic_window_show_view (AIC_WINDOW (window), "documents");
+  gtk_window_present (window);
+}
+
+/* A job that ends while nobody looks gets a desktop notification. */
+static void
+job_finished_cb (AicJobManager  *manager,
+                 AicJob         *job,
+                 AicApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_autoptr(GNotification) notification = NULL;
+  g_autofree char *id = NULL;
+  const char *title = aic_job_get_title (job);
+
+  if (window != NULL && gtk_window_is_active (window))
+    return;
+  if (aic_job_get_status (job) == AIC_JOB_DONE)
+    {
+      notification = g_notification_new (_("Summary Ready"));
+      g_notification_set_body (notification, title && title[0] ? title : aic_job_get_filename (job));
+    }
+  else if (aic_job_get_status (job) == AIC_JOB_FAILED)
+    {
+      g_autofree char *body = g_strdup_printf ("%s: %s", aic_job_get_filename (job),
+                                               aic_job_get_error (job) ? aic_job_get_error (job) : "");
+      notification = g_notification_new (_("Document Could Not Be Summarized"));
+      g_notification_set_body (notification, body);
+    }
+  else
+    return;
+
+  g_notification_set_default_action (notification, "app.show-documents");
+  id = g_strdup_printf ("job-%s", aic_job_get_id (job));
+  g_application_send_notification (G_APPLICATION (self), id, notification);
+}
+
 static const GActionEntry app_actions[] = {
+  { "show-documents", show_documents_action },
   { "preferences", preferences_action },
   { "add-connection", add_connection_action },
   { "help", help_action },
@@ -432,6 +483,25 @@ aic_application_activate (GApplication *application)
   if (window == NULL)
     window = GTK_WINDOW (aic_window_new (self));
   gtk_window_present (window);
+}
+
+/* `ai-console FILE…` (and Open With in Files): summarise them. */
+static void
+aic_application_open (GApplication  *application,
+                      GFile        **files,
+                      int            n_files,
+                      const char    *hint)
+{
+  AicApplication *self = AIC_APPLICATION (application);
+  g_autoptr(GListStore) list = g_list_store_new (G_TYPE_FILE);
+  GtkWindow *window;
+
+  g_application_activate (application);
+  window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  for (int i = 0; i < n_files; i++)
+    g_list_store_append (list, files[i]);
+  if (AIC_IS_WINDOW (window))
+    aic_window_open_documents (AIC_WINDOW (window), G_LIST_MODEL (list));
 }
 
 static void
@@ -465,6 +535,14 @@ aic_application_startup (GApplication *application)
       }
     else if (aic_store_recover_interrupted (self->store, &error) > 0)
       g_message ("Replies cut off when the app last ended are kept, marked as interrupted");
+
+    if (self->store != NULL)
+      {
+        self->job_manager = aic_job_manager_new (self->store, "app");
+        g_signal_connect_object (self->job_manager, "job-finished", G_CALLBACK (job_finished_cb), self, 0);
+        if (!aic_job_manager_load (self->job_manager, FALSE, &error))
+          g_warning ("Could not read the saved document jobs: %s", error->message);
+      }
   }
 
   self->settings = g_settings_new (BASE_APP_ID);
@@ -482,6 +560,8 @@ aic_application_shutdown (GApplication *application)
   AicApplication *self = AIC_APPLICATION (application);
 
   g_cancellable_cancel (self->cancellable);
+  /* Jobs are saved as they are; the next start follows them again. */
+  g_clear_object (&self->job_manager);
   if (self->backend != NULL)
     aic_embedded_backend_stop (self->backend);
 
@@ -538,6 +618,7 @@ aic_application_class_init (AicApplicationClass *klass)
 
   app_class->activate = aic_application_activate;
   app_class->startup = aic_application_startup;
+  app_class->open = aic_application_open;
   app_class->shutdown = aic_application_shutdown;
 
   properties[PROP_BACKEND_STATE] =
@@ -575,7 +656,7 @@ aic_application_new (void)
   return g_object_new (AIC_TYPE_APPLICATION,
                        "application-id", APP_ID,
                        "resource-base-path", RESOURCE_PATH,
-                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
                        NULL);
 }
 
@@ -650,4 +731,16 @@ aic_application_get_store_error (AicApplication *self)
 {
   g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
   return self->store_error;
+}
+
+/**
+ * aic_application_get_job_manager:
+ * Returns: (transfer none) (nullable): the document jobs, or %NULL when the
+ *   app's data could not be opened
+ */
+AicJobManager *
+aic_application_get_job_manager (AicApplication *self)
+{
+  g_return_val_if_fail (AIC_IS_APPLICATION (self), NULL);
+  return self->job_manager;
 }

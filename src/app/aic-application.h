@@ -5,6 +5,7 @@
 
 #include "aic-client.h"
 #include "aic-connection-store.h"
+#include "aic-job-manager.h"
 #include "aic-store.h"
 
 G_BEGIN_DECLS
@@ -33,5 +34,6 @@ AicClient          *aic_application_get_client           (AicApplication *self);
 const char * const *aic_application_get_models           (AicApplication *self);
 AicStore           *aic_application_get_store            (AicApplication *self);
 const char         *aic_application_get_store_error      (AicApplication *self);
+AicJobManager      *aic_application_get_job_manager      (AicApplication *self);
 
 G_END_DECLS

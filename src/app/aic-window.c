@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "aic-chat-page.h"
+#include "aic-documents-page.h"
 #include "aic-window.h"
 
 struct _AicWindow
@@ -17,6 +18,7 @@ struct _AicWindow
   /* Template widgets */
   GtkLabel             *banner_label;
   AicChatPage          *chat_page;
+  AicDocumentsPage     *documents_page;
   GtkRevealer          *banner_revealer;
   AdwViewStack         *stack;
   AdwViewSwitcherTitle *switcher_title;
@@ -137,6 +139,7 @@ aic_window_setup (AicWindow      *self,
       gtk_widget_set_sensitive (GTK_WIDGET (self->chat_page), FALSE);
       aic_window_show_error (self, message);
     }
+  aic_documents_page_set_manager (self->documents_page, aic_application_get_job_manager (app));
   g_signal_connect_object (app, "notify::client", G_CALLBACK (client_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (app, "notify::models", G_CALLBACK (models_changed), self, G_CONNECT_SWAPPED);
   client_changed (self);
@@ -166,6 +169,7 @@ aic_window_class_init (AicWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_label);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_revealer);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, chat_page);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, documents_page);
   gtk_widget_class_bind_template_callback (widget_class, on_show_error);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, switcher_title);
@@ -177,11 +181,36 @@ aic_window_class_init (AicWindowClass *klass)
                                          "win.show-view", "s", views[i]);
 }
 
+/* Files dropped anywhere on the window go to the Documents view. */
+static gboolean
+drop_cb (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         AicWindow     *self)
+{
+  g_autoptr(GListStore) files = g_list_store_new (G_TYPE_FILE);
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+  for (GSList *l = g_value_get_boxed (value); l != NULL; l = l->next)
+    g_list_store_append (files, l->data);
+  aic_window_open_documents (self, G_LIST_MODEL (files));
+  return TRUE;
+}
+
 static void
 aic_window_init (AicWindow *self)
 {
+  GtkDropTarget *target;
+
   g_type_ensure (AIC_TYPE_CHAT_PAGE);
+  g_type_ensure (AIC_TYPE_DOCUMENTS_PAGE);
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (target, "drop", G_CALLBACK (drop_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
 
   if (DEVELOPMENT)
     gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
@@ -233,4 +262,27 @@ aic_window_get_view (AicWindow *self)
 {
   g_return_val_if_fail (AIC_IS_WINDOW (self), NULL);
   return adw_view_stack_get_visible_child_name (self->stack);
+}
+
+/**
+ * aic_window_open_documents:
+ * @files: (element-type GFile): documents to summarise
+ *
+ * Shows the Documents view and sends @files there.
+ */
+void
+aic_window_open_documents (AicWindow  *self,
+                           GListModel *files)
+{
+  g_return_if_fail (AIC_IS_WINDOW (self));
+
+  aic_window_show_view (self, "documents");
+  aic_documents_page_add_files (self->documents_page, files);
+}
+
+AicDocumentsPage *
+aic_window_get_documents_page (AicWindow *self)
+{
+  g_return_val_if_fail (AIC_IS_WINDOW (self), NULL);
+  return self->documents_page;
 }

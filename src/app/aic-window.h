@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "aic-application.h"
+#include "aic-documents-page.h"
 
 G_BEGIN_DECLS
 
@@ -17,5 +18,8 @@ void        aic_window_show_error  (AicWindow      *self,
 void        aic_window_show_view   (AicWindow      *self,
                                     const char     *name);
 const char *aic_window_get_view    (AicWindow      *self);
+void        aic_window_open_documents (AicWindow   *self,
+                                    GListModel     *files);
+AicDocumentsPage *aic_window_get_documents_page (AicWindow *self);
 
 G_END_DECLS

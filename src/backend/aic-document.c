@@ -152,8 +152,9 @@ aic_document_check (const char       *filename,
     ;
   else
     {
-      g_autofree char *what = g_strdup_printf ("Documents of type “%s” cannot be read.",
-                                               is_vague (content_type) ? "unknown" : content_type);
+      g_autofree char *what = is_vague (content_type)
+        ? g_strdup_printf ("“%s” is not a kind of document the server can read.", filename ? filename : "")
+        : g_strdup_printf ("Documents of type “%s” cannot be read.", content_type);
       return unsupported (error, what);
     }
 

@@ -321,6 +321,14 @@ resume_all (AicJobManager *self)
 
       if (aic_job_is_finished (job) || g_hash_table_contains (self->tracked, aic_job_get_id (job)))
         continue;
+      /* Added before any connection was ready: the first one takes it. */
+      if (self->client != NULL && aic_job_get_connection_id (job) == NULL && aic_job_get_remote_id (job) == NULL)
+        aic_job_set_connection_id (job, aic_connection_get_id (aic_client_get_connection (self->client)));
+      if (self->client == NULL)
+        {
+          aic_job_set_paused (job, _("Waiting for a connection to the server."));
+          continue;
+        }
       if (!belongs_to_client (self, job))
         {
           aic_job_set_paused (job, _("This document went to another connection; choose that connection to follow it."));
@@ -499,8 +507,8 @@ aic_job_manager_submit_file (AicJobManager *self,
 
   if (self->client == NULL)
     {
-      aic_job_fail (job, _("No connection is set up to send documents to."));
-      save_job (self, job);
+      /* Sent as soon as a connection is set. */
+      aic_job_set_paused (job, _("Waiting for a connection to the server."));
       return job;
     }
 

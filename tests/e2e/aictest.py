@@ -2,6 +2,8 @@
 """What the end-to-end tests share: dogtail set up for GTK 4.8, waiting,
 action clicks, and the TAP report."""
 
+import os
+import subprocess
 import sys
 import time
 
@@ -23,6 +25,11 @@ except Exception:  # an older libatspi: keep its default
     pass
 
 results = []
+
+
+def _tree():
+    from dogtail import tree
+    return tree
 
 
 def check(name, condition, detail=""):
@@ -52,6 +59,66 @@ def click(node):
                 candidate.doActionNamed(action)
                 return True
     return False
+
+
+def walk(node, found, match):
+    """Like findChildren, but a widget that vanished mid-walk (a streaming
+    reply replaces its last block every frame) is skipped instead of
+    ending the search."""
+    try:
+        if match(node):
+            found.append(node)
+        # By index, not .children, which can hand back a stale list.
+        children = [node.getChildAtIndex(i) for i in range(node.childCount)]
+    except Exception:
+        return
+    for child in children:
+        if child is not None:
+            walk(child, found, match)
+
+
+def nodes(root, role=None, contains=None, name=None):
+    def match(n):
+        if role is not None and n.roleName != role:
+            return False
+        if name is not None and n.name != name:
+            return False
+        if contains is not None and contains not in (n.name or ""):
+            return False
+        return True
+
+    # libatspi keeps children and names it was told about; clear that so
+    # every look is fresh.
+    try:
+        root.clear_cache()
+    except Exception:
+        pass
+    found = []
+    walk(root, found, match)
+    return found
+
+
+def launch(app_path, data_home, *args):
+    env = dict(os.environ)
+    env.pop("NO_AT_BRIDGE", None)
+    env.pop("G_DEBUG", None)
+    env["XDG_DATA_HOME"] = data_home
+    proc = subprocess.Popen([app_path, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # GTK 4.8 stops updating the accessibility tree of widgets that were
+    # looked at before the window was first shown: give it time to appear.
+    time.sleep(3)
+    app = wait_for(lambda: [a for a in _tree().root.applications() if a.name == "ai-console"][-1], 30)
+    return proc, app
+
+
+def stop_app(proc):
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return proc.returncode, out
 
 
 def report():

@@ -4,77 +4,13 @@
 the reply stream in; stop a second reply midway; quit, start again, and
 find both, the stopped one marked as such. TAP out."""
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
 
-from aictest import check, click, report, wait_for  # sets dogtail up: import it first
-
-from dogtail import tree  # noqa: E402
+from aictest import check, click, launch, nodes, report, stop_app, wait_for  # sets dogtail up: import it first
 
 APP = sys.argv[1]
-
-
-def walk(node, found, match):
-    """Like findChildren, but a widget that vanished mid-walk (a streaming
-    reply replaces its last block every frame) is skipped instead of
-    ending the search."""
-    try:
-        if match(node):
-            found.append(node)
-        # By index, not .children, which can hand back a stale list.
-        children = [node.getChildAtIndex(i) for i in range(node.childCount)]
-    except Exception:
-        return
-    for child in children:
-        if child is not None:
-            walk(child, found, match)
-
-
-def nodes(root, role=None, contains=None, name=None):
-    def match(n):
-        if role is not None and n.roleName != role:
-            return False
-        if name is not None and n.name != name:
-            return False
-        if contains is not None and contains not in (n.name or ""):
-            return False
-        return True
-
-    # libatspi keeps children and names it was told about; clear that so
-    # every look is fresh.
-    try:
-        root.clear_cache()
-    except Exception:
-        pass
-    found = []
-    walk(root, found, match)
-    return found
-
-
-def launch(data_home):
-    env = dict(os.environ)
-    env.pop("NO_AT_BRIDGE", None)
-    env.pop("G_DEBUG", None)
-    env["XDG_DATA_HOME"] = data_home
-    proc = subprocess.Popen([APP], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    # GTK 4.8 stops updating the accessibility tree of widgets that were
-    # looked at before the window was first shown: give it time to appear.
-    time.sleep(3)
-    app = wait_for(lambda: [a for a in tree.root.applications() if a.name == "ai-console"][-1], 30)
-    return proc, app
-
-
-def stop_app(proc):
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return proc.returncode, out
 
 
 def send(app, text):
@@ -85,7 +21,7 @@ def send(app, text):
 
 
 with tempfile.TemporaryDirectory() as data_home:
-    proc, app = launch(data_home)
+    proc, app = launch(APP, data_home)
     try:
         check("the app starts", app is not None)
         # The built-in backend has to be up before the first message.
@@ -141,7 +77,7 @@ with tempfile.TemporaryDirectory() as data_home:
 
     # Start again: the last conversation opens, with both replies as they
     # were, the stopped one still marked.
-    proc, app = launch(data_home)
+    proc, app = launch(APP, data_home)
     try:
         first = wait_for(lambda: nodes(app, "label", contains="You wrote: “Hello from the test”"), 20)
         check("after a restart the first reply is there", bool(first))

@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-app"
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "aic-documents-page.h"
+
+/* The Documents view: the jobs of AicJobManager as a list (name, state,
+ * progress), and the selected one beside it: its progress while it runs,
+ * the reason when it failed, the summary and key points when done, with
+ * Copy and Export. Files come from Open (GtkFileChooserNative, so the
+ * Flatpak portal works) or are dropped on the window. */
+
+struct _AicDocumentsPage
+{
+  GtkWidget         parent_instance;
+
+  AicJobManager    *manager;
+  AicJob           *selected;
+  GtkFileChooserNative *chooser;
+
+  /* Template widgets */
+  GtkStack         *detail_stack;
+  AdwStatusPage    *failed_page;
+  GtkListBox       *jobs_list;
+  AdwLeaflet       *leaflet;
+  GtkWidget        *list_pane;
+  GtkStack         *list_stack;
+  GtkLabel         *points_heading;
+  GtkLabel         *result_points;
+  GtkLabel         *result_source;
+  GtkLabel         *result_summary;
+  GtkLabel         *result_title;
+  GtkLabel         *working_label;
+  AdwStatusPage    *working_page;
+  GtkProgressBar   *working_progress;
+};
+
+G_DEFINE_FINAL_TYPE (AicDocumentsPage, aic_documents_page, GTK_TYPE_WIDGET)
+
+enum {
+  SHOW_MESSAGE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+show_message (AicDocumentsPage *self,
+              const char       *message)
+{
+  g_signal_emit (self, signals[SHOW_MESSAGE], 0, message);
+}
+
+static const char *
+stage_text (const char *stage)
+{
+  if (g_strcmp0 (stage, "extracting") == 0)
+    return _("Reading the document");
+  if (g_strcmp0 (stage, "chunking") == 0)
+    return _("Splitting into parts");
+  if (g_strcmp0 (stage, "summarizing") == 0)
+    return _("Summarizing");
+  if (g_strcmp0 (stage, "combining") == 0)
+    return _("Combining the parts");
+  return NULL;
+}
+
+/**
+ * aic_job_dup_status_text:
+ * Returns: (transfer full): one line saying where @job is, in words
+ */
+char *
+aic_job_dup_status_text (AicJob *job)
+{
+  const char *stage = stage_text (aic_job_get_stage (job));
+
+  if (aic_job_get_paused (job))
+    /* Translators: %s says why, such as "Nothing is listening at …" */
+    return g_strdup_printf (_("Waiting: %s"), aic_job_get_pause_reason (job));
+
+  switch (aic_job_get_status (job))
+    {
+    case AIC_JOB_SUBMITTING:
+      return g_strdup (_("Sending…"));
+    case AIC_JOB_QUEUED:
+      return g_strdup (_("Queued"));
+    case AIC_JOB_RUNNING:
+      /* Translators: a stage of the work and how far it is, such as "Summarizing · 45 %" */
+      return g_strdup_printf (_("%s · %d %%"), stage ? stage : _("Working"), aic_job_get_progress (job));
+    case AIC_JOB_DONE:
+      return g_strdup (_("Done"));
+    case AIC_JOB_CANCELLED:
+      return g_strdup (_("Cancelled"));
+    case AIC_JOB_FAILED:
+    default:
+      /* Translators: %s is the reason */
+      return g_strdup_printf (_("Failed: %s"), aic_job_get_error (job) ? aic_job_get_error (job) : _("no reason given"));
+    }
+}
+
+/* ---- rows ---- */
+
+typedef struct
+{
+  GtkLabel       *name;
+  GtkLabel       *status;
+  GtkProgressBar *progress;
+} RowParts;
+
+static void
+update_row (AicJob        *job,
+            GParamSpec    *pspec,
+            GtkListBoxRow *row)
+{
+  RowParts *parts = g_object_get_data (G_OBJECT (row), "parts");
+  g_autofree char *status = aic_job_dup_status_text (job);
+  const char *title = aic_job_get_title (job);
+
+  gtk_label_set_label (parts->status, status);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (parts->status), status);
+  gtk_label_set_label (parts->name, aic_job_get_filename (job));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (parts->name), title ? title : aic_job_get_filename (job));
+  gtk_progress_bar_set_fraction (parts->progress, aic_job_get_progress (job) / 100.0);
+  gtk_widget_set_visible (GTK_WIDGET (parts->progress), !aic_job_is_finished (job));
+
+  if (aic_job_get_status (job) == AIC_JOB_FAILED)
+    gtk_widget_add_css_class (GTK_WIDGET (parts->status), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (parts->status), "error");
+}
+
+static GtkWidget *
+create_row (gpointer item,
+            gpointer user_data)
+{
+  AicJob *job = item;
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  RowParts *parts = g_new0 (RowParts, 1);
+
+  parts->name = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (parts->name, 0);
+  gtk_label_set_ellipsize (parts->name, PANGO_ELLIPSIZE_MIDDLE);
+  gtk_widget_add_css_class (GTK_WIDGET (parts->name), "heading");
+  parts->status = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (parts->status, 0);
+  gtk_label_set_ellipsize (parts->status, PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (GTK_WIDGET (parts->status), "caption");
+  gtk_widget_add_css_class (GTK_WIDGET (parts->status), "dim-label");
+  parts->progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
+
+  gtk_widget_set_margin_top (box, 6);
+  gtk_widget_set_margin_bottom (box, 6);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (parts->name));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (parts->status));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (parts->progress));
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+
+  g_object_set_data_full (G_OBJECT (row), "parts", parts, g_free);
+  g_object_set_data_full (G_OBJECT (row), "job", g_object_ref (job), g_object_unref);
+  g_signal_connect_object (job, "notify", G_CALLBACK (update_row), row, 0);
+  update_row (job, NULL, GTK_LIST_BOX_ROW (row));
+  return row;
+}
+
+/* ---- the selected job ---- */
+
+static void
+update_actions (AicDocumentsPage *self)
+{
+  AicJob *job = self->selected;
+  gboolean finished = job != NULL && aic_job_is_finished (job);
+  gboolean done = job != NULL && aic_job_get_status (job) == AIC_JOB_DONE;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.cancel", job != NULL && !finished);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.remove", finished);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.copy", done);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.export", done);
+}
+
+static char *
+bullet_list (const char * const *points)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; points != NULL && points[i] != NULL; i++)
+    g_string_append_printf (text, "%s• %s", i ? "\n" : "", points[i]);
+  return g_string_free (text, FALSE);
+}
+
+static void
+update_detail (AicDocumentsPage *self)
+{
+  AicJob *job = self->selected;
+  g_autofree char *status = NULL;
+
+  update_actions (self);
+  if (job == NULL)
+    {
+      gtk_stack_set_visible_child_name (self->detail_stack, "none");
+      return;
+    }
+
+  status = aic_job_dup_status_text (job);
+  switch (aic_job_get_status (job))
+    {
+    case AIC_JOB_DONE:
+      {
+        g_autofree char *source = g_strdup_printf (_("Summary of %s"), aic_job_get_filename (job));
+        g_autofree char *points = bullet_list (aic_job_get_key_points (job));
+        const char *title = aic_job_get_title (job);
+
+        gtk_label_set_label (self->result_title, title && title[0] ? title : aic_job_get_filename (job));
+        gtk_label_set_label (self->result_source, source);
+        gtk_label_set_label (self->result_summary, aic_job_get_summary (job) ? aic_job_get_summary (job) : "");
+        gtk_label_set_label (self->result_points, points);
+        gtk_widget_set_visible (GTK_WIDGET (self->points_heading), points[0] != '\0');
+        gtk_widget_set_visible (GTK_WIDGET (self->result_points), points[0] != '\0');
+        gtk_stack_set_visible_child_name (self->detail_stack, "result");
+      }
+      break;
+
+    case AIC_JOB_FAILED:
+      adw_status_page_set_title (self->failed_page, _("Could Not Summarize"));
+      adw_status_page_set_description (self->failed_page, aic_job_get_error (job));
+      gtk_stack_set_visible_child_name (self->detail_stack, "failed");
+      break;
+
+    case AIC_JOB_CANCELLED:
+      adw_status_page_set_title (self->failed_page, _("Cancelled"));
+      adw_status_page_set_description (self->failed_page, aic_job_get_filename (job));
+      gtk_stack_set_visible_child_name (self->detail_stack, "failed");
+      break;
+
+    case AIC_JOB_SUBMITTING:
+    case AIC_JOB_QUEUED:
+    case AIC_JOB_RUNNING:
+    default:
+      adw_status_page_set_title (self->working_page, aic_job_get_filename (job));
+      adw_status_page_set_description (self->working_page, status);
+      gtk_progress_bar_set_fraction (self->working_progress, aic_job_get_progress (job) / 100.0);
+      gtk_label_set_label (self->working_label,
+                           aic_job_get_paused (job) ? "" : aic_job_get_message (job) ? aic_job_get_message (job) : "");
+      gtk_stack_set_visible_child_name (self->detail_stack, "working");
+      break;
+    }
+}
+
+static void
+selected_job_notify_cb (AicDocumentsPage *self)
+{
+  update_detail (self);
+}
+
+static void
+set_selected (AicDocumentsPage *self,
+              AicJob           *job)
+{
+  if (self->selected == job)
+    return;
+  if (self->selected != NULL)
+    g_signal_handlers_disconnect_by_func (self->selected, selected_job_notify_cb, self);
+  g_set_object (&self->selected, job);
+  if (job != NULL)
+    g_signal_connect_object (job, "notify", G_CALLBACK (selected_job_notify_cb), self, G_CONNECT_SWAPPED);
+  update_detail (self);
+}
+
+static void
+on_row_selected (AicDocumentsPage *self,
+                 GtkListBoxRow    *row)
+{
+  set_selected (self, row ? g_object_get_data (G_OBJECT (row), "job") : NULL);
+}
+
+static void
+on_row_activated (AicDocumentsPage *self,
+                  GtkListBoxRow    *row)
+{
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+}
+
+static void
+on_back_clicked (AicDocumentsPage *self)
+{
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+static void
+items_changed_cb (AicDocumentsPage *self)
+{
+  GListModel *jobs = aic_job_manager_get_jobs (self->manager);
+
+  gtk_stack_set_visible_child_name (self->list_stack, g_list_model_get_n_items (jobs) > 0 ? "list" : "empty");
+  if (self->selected != NULL && !g_list_store_find (G_LIST_STORE (jobs), self->selected, NULL))
+    set_selected (self, NULL);
+}
+
+/* ---- actions ---- */
+
+static void
+chooser_response_cb (AicDocumentsPage *self,
+                     int               response,
+                     GtkNativeDialog  *chooser)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (chooser));
+      aic_documents_page_add_files (self, files);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  AicDocumentsPage *self = AIC_DOCUMENTS_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  g_autoptr(GtkFileFilter) documents = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+
+  if (self->chooser != NULL)
+    return;
+
+  gtk_file_filter_set_name (documents, _("Text, Markdown and PDF"));
+  gtk_file_filter_add_mime_type (documents, "text/plain");
+  gtk_file_filter_add_mime_type (documents, "text/markdown");
+  gtk_file_filter_add_mime_type (documents, "application/pdf");
+  gtk_file_filter_add_suffix (documents, "md");
+  gtk_file_filter_add_suffix (documents, "txt");
+  gtk_file_filter_add_suffix (documents, "pdf");
+  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_add_pattern (all, "*");
+
+  self->chooser = gtk_file_chooser_native_new (_("Open Documents"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Summarize"), _("_Cancel"));
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (self->chooser), TRUE);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), documents);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), all);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (chooser_response_cb), self, G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+cancel_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  AicDocumentsPage *self = AIC_DOCUMENTS_PAGE (widget);
+
+  if (self->selected != NULL && self->manager != NULL)
+    aic_job_manager_cancel (self->manager, self->selected);
+}
+
+static void
+remove_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  AicDocumentsPage *self = AIC_DOCUMENTS_PAGE (widget);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicJob) job = self->selected ? g_object_ref (self->selected) : NULL;
+
+  if (job == NULL || self->manager == NULL)
+    return;
+  if (!aic_job_manager_remove (self->manager, job, &error))
+    show_message (self, error->message);
+}
+
+static void
+copy_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  AicDocumentsPage *self = AIC_DOCUMENTS_PAGE (widget);
+  g_autofree char *markdown = NULL;
+
+  if (self->selected == NULL)
+    return;
+  markdown = aic_job_dup_markdown (self->selected);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), markdown);
+  show_message (self, _("Summary copied"));
+}
+
+static void
+exported_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(AicDocumentsPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
+    {
+      g_autofree char *message = g_strdup_printf (_("The summary could not be saved: %s"), error->message);
+      show_message (self, message);
+      return;
+    }
+  show_message (self, _("Summary saved"));
+}
+
+static void
+export_response_cb (GtkNativeDialog *chooser,
+                    int              response,
+                    gpointer         user_data)
+{
+  g_autoptr(AicDocumentsPage) self = user_data;
+  g_autoptr(AicJob) job = g_object_steal_data (G_OBJECT (chooser), "job");
+
+  if (response == GTK_RESPONSE_ACCEPT && job != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *markdown = aic_job_dup_markdown (job);
+      g_autoptr(GBytes) bytes = g_bytes_new_take (markdown, strlen (markdown));
+
+      markdown = NULL;
+      g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION, NULL,
+                                           exported_cb, g_object_ref (self));
+    }
+  g_object_unref (chooser);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  AicDocumentsPage *self = AIC_DOCUMENTS_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char *name = NULL;
+  const char *title;
+
+  if (self->selected == NULL)
+    return;
+  title = aic_job_get_title (self->selected);
+  name = g_strdup_printf ("%s.md", title && title[0] ? title : aic_job_get_filename (self->selected));
+  g_strdelimit (name, "/\\", '-');
+
+  chooser = gtk_file_chooser_native_new (_("Export Summary"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_object_set_data_full (G_OBJECT (chooser), "job", g_object_ref (self->selected), g_object_unref);
+  g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* ---- object ---- */
+
+static void
+aic_documents_page_dispose (GObject *object)
+{
+  AicDocumentsPage *self = AIC_DOCUMENTS_PAGE (object);
+
+  set_selected (self, NULL);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  if (self->manager != NULL)
+    g_signal_handlers_disconnect_by_data (aic_job_manager_get_jobs (self->manager), self);
+  g_clear_object (&self->manager);
+  gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_DOCUMENTS_PAGE);
+
+  G_OBJECT_CLASS (aic_documents_page_parent_class)->dispose (object);
+}
+
+static void
+aic_documents_page_class_init (AicDocumentsPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = aic_documents_page_dispose;
+
+  /**
+   * AicDocumentsPage::show-message:
+   * @message: a sentence for a toast
+   */
+  signals[SHOW_MESSAGE] =
+    g_signal_new ("show-message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-documents-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, detail_stack);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, failed_page);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, jobs_list);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, list_pane);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, list_stack);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, points_heading);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, result_points);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, result_source);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, result_summary);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, result_title);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, working_label);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, working_page);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, working_progress);
+  gtk_widget_class_bind_template_callback (widget_class, on_back_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_row_selected);
+
+  gtk_widget_class_install_action (widget_class, "documents.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "documents.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "documents.remove", NULL, remove_action);
+  gtk_widget_class_install_action (widget_class, "documents.copy", NULL, copy_action);
+  gtk_widget_class_install_action (widget_class, "documents.export", NULL, export_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "documents.open", NULL);
+}
+
+static void
+aic_documents_page_init (AicDocumentsPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  update_actions (self);
+}
+
+void
+aic_documents_page_set_manager (AicDocumentsPage *self,
+                                AicJobManager    *manager)
+{
+  g_return_if_fail (AIC_IS_DOCUMENTS_PAGE (self));
+  g_return_if_fail (manager == NULL || AIC_IS_JOB_MANAGER (manager));
+
+  if (self->manager != NULL)
+    g_signal_handlers_disconnect_by_data (aic_job_manager_get_jobs (self->manager), self);
+  set_selected (self, NULL);
+  g_set_object (&self->manager, manager);
+  gtk_list_box_bind_model (self->jobs_list, manager ? aic_job_manager_get_jobs (manager) : NULL,
+                           create_row, NULL, NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self), manager != NULL);
+  if (manager == NULL)
+    return;
+  g_signal_connect_object (aic_job_manager_get_jobs (manager), "items-changed",
+                           G_CALLBACK (items_changed_cb), self, G_CONNECT_SWAPPED);
+  items_changed_cb (self);
+}
+
+/**
+ * aic_documents_page_add_files:
+ * @files: (element-type GFile): documents to summarise
+ *
+ * Sends each file and selects the last one.
+ */
+void
+aic_documents_page_add_files (AicDocumentsPage *self,
+                              GListModel       *files)
+{
+  AicJob *job = NULL;
+
+  g_return_if_fail (AIC_IS_DOCUMENTS_PAGE (self));
+
+  if (self->manager == NULL)
+    {
+      show_message (self, _("Documents cannot be kept: the app’s data could not be opened."));
+      return;
+    }
+  for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+    {
+      g_autoptr(GFile) file = g_list_model_get_item (files, i);
+
+      if (g_file_query_file_type (file, G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY)
+        {
+          g_autofree char *name = g_file_get_basename (file);
+          g_autofree char *message = g_strdup_printf (_("“%s” is a folder; choose the documents in it."), name);
+          show_message (self, message);
+          continue;
+        }
+      job = aic_job_manager_submit_file (self->manager, file, NULL);
+    }
+  if (job != NULL)
+    aic_documents_page_select_job (self, job);
+}
+
+void
+aic_documents_page_select_job (AicDocumentsPage *self,
+                               AicJob           *job)
+{
+  guint position;
+
+  g_return_if_fail (AIC_IS_DOCUMENTS_PAGE (self));
+
+  if (self->manager == NULL ||
+      !g_list_store_find (G_LIST_STORE (aic_job_manager_get_jobs (self->manager)), job, &position))
+    return;
+  gtk_list_box_select_row (self->jobs_list, gtk_list_box_get_row_at_index (self->jobs_list, position));
+}
+
+AicJob *
+aic_documents_page_get_selected (AicDocumentsPage *self)
+{
+  g_return_val_if_fail (AIC_IS_DOCUMENTS_PAGE (self), NULL);
+  return self->selected;
+}
