@@ -20,8 +20,12 @@ struct _AicClient
   AicConnection *connection;
   SoupSession   *session;
   SoupSession   *stream_session;   /* no I/O timeout; see AicSseClient */
+  guint          max_streams;
   char          *key;
 };
+
+/* A chat reply and a handful of followed documents at once, with room. */
+#define DEFAULT_MAX_STREAMS 16
 
 G_DEFINE_FINAL_TYPE (AicClient, aic_client, G_TYPE_OBJECT)
 
@@ -94,8 +98,22 @@ aic_client_get_stream_session (AicClient *self)
   g_return_val_if_fail (AIC_IS_CLIENT (self), NULL);
 
   if (self->stream_session == NULL)
-    self->stream_session = aic_http_session_new (0);
+    self->stream_session = aic_http_session_new_full (0, self->max_streams ? self->max_streams : DEFAULT_MAX_STREAMS);
   return self->stream_session;
+}
+
+/**
+ * aic_client_set_max_streams:
+ * How many streams (chat replies, job events) may be open to the server at
+ * once; more wait their turn. Takes effect only before the first stream.
+ */
+void
+aic_client_set_max_streams (AicClient *self,
+                            guint      max_streams)
+{
+  g_return_if_fail (AIC_IS_CLIENT (self));
+  g_return_if_fail (self->stream_session == NULL);
+  self->max_streams = max_streams;
 }
 
 const char *

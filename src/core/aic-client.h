@@ -17,6 +17,8 @@ AicClient      *aic_client_new             (AicConnection        *connection,
 AicConnection  *aic_client_get_connection  (AicClient            *self);
 SoupSession    *aic_client_get_session     (AicClient            *self);
 SoupSession    *aic_client_get_stream_session (AicClient         *self);
+void            aic_client_set_max_streams (AicClient            *self,
+                                            guint                 max_streams);
 const char     *aic_client_get_key         (AicClient            *self);
 void            aic_client_set_timeout     (AicClient            *self,
                                             guint                 seconds);

@@ -32,10 +32,31 @@ read_state_free (ReadState *state)
 SoupSession *
 aic_http_session_new (guint timeout_seconds)
 {
+  return aic_http_session_new_full (timeout_seconds, 0);
+}
+
+/**
+ * aic_http_session_new_full:
+ * @max_per_host: connections to one server at once, or 0 for libsoup's
+ *   default of 2. Each open event stream holds one for as long as it
+ *   lasts, so a session for streams needs more.
+ */
+SoupSession *
+aic_http_session_new_full (guint timeout_seconds,
+                           guint max_per_host)
+{
+  if (max_per_host == 0)
+    return g_object_new (SOUP_TYPE_SESSION,
+                         "user-agent", "AiConsole/" PACKAGE_VERSION " ",
+                         "timeout", timeout_seconds,
+                         "idle-timeout", 60,
+                         NULL);
   return g_object_new (SOUP_TYPE_SESSION,
                        "user-agent", "AiConsole/" PACKAGE_VERSION " ",
                        "timeout", timeout_seconds,
                        "idle-timeout", 60,
+                       "max-conns-per-host", max_per_host,
+                       "max-conns", MAX (max_per_host * 2, 10),
                        NULL);
 }
 

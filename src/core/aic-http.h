@@ -9,6 +9,8 @@ G_BEGIN_DECLS
 #define AIC_HTTP_DEFAULT_MAX_BODY (4 * 1024 * 1024)
 
 SoupSession *aic_http_session_new          (guint                 timeout_seconds);
+SoupSession *aic_http_session_new_full     (guint                 timeout_seconds,
+                                            guint                 max_per_host);
 void         aic_http_set_bearer           (SoupMessage          *message,
                                             const char           *token);
 void         aic_http_get_json_async       (SoupSession          *session,

@@ -33,6 +33,9 @@
 #define MAX_RETRY_AFTER_S 60
 #define STREAM_IDLE_S 45
 #define MAX_STATUS_BODY (1024 * 1024)
+/* Event streams open at once; jobs beyond these are polled, so a long
+ * list of documents leaves room for a chat reply. */
+#define DEFAULT_MAX_STREAMS 6
 
 struct _AicJobClient
 {
@@ -42,6 +45,8 @@ struct _AicJobClient
   AicJobShape       shape;
   AicJobFollowMode  mode;
   guint             max_delay_ms;
+  guint             max_streams;
+  guint             n_streams;
 };
 
 G_DEFINE_FINAL_TYPE (AicJobClient, aic_job_client, G_TYPE_OBJECT)
@@ -66,6 +71,7 @@ static void
 aic_job_client_init (AicJobClient *self)
 {
   self->max_delay_ms = DEFAULT_MAX_DELAY_MS;
+  self->max_streams = DEFAULT_MAX_STREAMS;
 }
 
 AicJobClient *
@@ -100,6 +106,16 @@ aic_job_client_set_follow_mode (AicJobClient     *self,
 {
   g_return_if_fail (AIC_IS_JOB_CLIENT (self));
   self->mode = mode;
+}
+
+/* How many jobs are followed by their event stream at once (6); the
+ * rest are polled. Keep it below aic_client_set_max_streams(). */
+void
+aic_job_client_set_max_streams (AicJobClient *self,
+                                guint         max_streams)
+{
+  g_return_if_fail (AIC_IS_JOB_CLIENT (self));
+  self->max_streams = max_streams;
 }
 
 /* The longest wait between polls when nothing changes (15 s); tests
@@ -625,6 +641,7 @@ stream_done_cb (GObject      *object,
   aic_sse_client_run_finish (AIC_SSE_CLIENT (object), result, &error);
   g_signal_handlers_disconnect_by_data (object, task);
   g_clear_object (&state->stream);
+  AIC_JOB_CLIENT (g_task_get_source_object (task))->n_streams--;
 
   if (aic_job_is_finished (state->job))
     {
@@ -653,6 +670,7 @@ open_stream (GTask *task)
   g_autoptr(SoupMessage) message = aic_client_new_message (self->client, "GET", path);
 
   soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", "text/event-stream");
+  self->n_streams++;
   state->stream = aic_sse_client_new (aic_client_get_stream_session (self->client), message);
   aic_sse_client_set_idle_timeout (state->stream, STREAM_IDLE_S);
   g_signal_connect (state->stream, "event", G_CALLBACK (stream_event_cb), task);
@@ -701,7 +719,7 @@ aic_job_client_follow_async (AicJobClient        *self,
       return;
     }
 
-  if (self->mode == AIC_JOB_FOLLOW_AUTO)
+  if (self->mode == AIC_JOB_FOLLOW_AUTO && self->n_streams < self->max_streams)
     open_stream (task);
   else
     poll_now (task);

@@ -24,6 +24,8 @@ AicClient    *aic_job_client_get_client    (AicJobClient       *self);
 AicJobShape   aic_job_client_get_shape     (AicJobClient       *self);
 void          aic_job_client_set_follow_mode (AicJobClient     *self,
                                             AicJobFollowMode    mode);
+void          aic_job_client_set_max_streams (AicJobClient     *self,
+                                            guint               max_streams);
 void          aic_job_client_set_max_delay (AicJobClient       *self,
                                             guint               milliseconds);
 void          aic_job_client_submit_async  (AicJobClient       *self,
