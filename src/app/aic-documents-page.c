@@ -211,7 +211,9 @@ update_detail (AicDocumentsPage *self)
     {
     case AIC_JOB_DONE:
       {
-        g_autofree char *source = g_strdup_printf (_("Summary of %s"), aic_job_get_filename (job));
+        g_autofree char *about = g_strdup_printf (_("Summary of %s"), aic_job_get_filename (job));
+        g_autofree char *source = aic_job_get_note (job) ? g_strdup_printf ("%s\n%s", about, aic_job_get_note (job))
+                                                         : g_strdup (about);
         g_autofree char *points = bullet_list (aic_job_get_key_points (job));
         const char *title = aic_job_get_title (job);
 
@@ -383,7 +385,7 @@ copy_action (GtkWidget  *widget,
   AicDocumentsPage *self = AIC_DOCUMENTS_PAGE (widget);
   g_autofree char *markdown = NULL;
 
-  if (self->selected == NULL)
+  if (self->selected == NULL || aic_job_get_status (self->selected) != AIC_JOB_DONE)
     return;
   markdown = aic_job_dup_markdown (self->selected);
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), markdown);
@@ -439,7 +441,7 @@ export_action (GtkWidget  *widget,
   g_autofree char *name = NULL;
   const char *title;
 
-  if (self->selected == NULL)
+  if (self->selected == NULL || aic_job_get_status (self->selected) != AIC_JOB_DONE)
     return;
   title = aic_job_get_title (self->selected);
   name = g_strdup_printf ("%s.md", title && title[0] ? title : aic_job_get_filename (self->selected));

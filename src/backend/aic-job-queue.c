@@ -163,7 +163,8 @@ after_delay (Work        *work,
 }
 
 static char *
-result_json (AicSummary *summary)
+result_json (AicSummary *summary,
+             const char *note)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -178,15 +179,26 @@ result_json (AicSummary *summary)
   for (guint i = 0; summary->key_points != NULL && summary->key_points[i] != NULL; i++)
     json_builder_add_string_value (builder, summary->key_points[i]);
   json_builder_end_array (builder);
+  if (note != NULL)
+    {
+      json_builder_set_member_name (builder, "note");
+      json_builder_add_string_value (builder, note);
+    }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   return aic_json_to_string (root, FALSE);
 }
 
+/* The demo engine says what its summaries are (PROTOCOL.md allows
+ * members beyond title, summary and key_points). */
+#define DEMO_NOTE "An extractive summary by the demo engine: the sentences that best represent the document " \
+                  "(by how often their words occur in it), kept as written. No language model was used."
+
 static void
 work_succeed (Work       *work,
               AicSummary *summary)
 {
+  gboolean demo = aic_engine_get_kind (work->queue->engine) == AIC_ENGINE_KIND_DEMO;
   AicJobRecord *record = work->record;
 
   /* A text too fragmented for whole sentences still gets a summary: its
@@ -205,7 +217,7 @@ work_succeed (Work       *work,
   g_free (record->message);
   record->message = g_strdup ("Done");
   g_free (record->result);
-  record->result = result_json (summary);
+  record->result = result_json (summary, demo ? DEMO_NOTE : NULL);
   save_and_announce (work->queue, record);
   work_end (work);
 }

@@ -36,6 +36,7 @@ struct _AicJob
   char         *title;
   char         *summary;
   char        **key_points;
+  char         *note;
   gboolean      paused;
   char         *pause_reason;
   gint64        created_at;
@@ -172,6 +173,7 @@ aic_job_finalize (GObject *object)
   g_free (self->title);
   g_free (self->summary);
   g_strfreev (self->key_points);
+  g_free (self->note);
   g_free (self->pause_reason);
 
   G_OBJECT_CLASS (aic_job_parent_class)->finalize (object);
@@ -316,6 +318,7 @@ GETTER (const char *, message, message)
 GETTER (const char *, error, error)
 GETTER (const char *, title, title)
 GETTER (const char *, summary, summary)
+GETTER (const char *, note, note)
 GETTER (gboolean, paused, paused)
 GETTER (const char *, pause_reason, pause_reason)
 GETTER (gint64, created_at, created_at)
@@ -527,7 +530,7 @@ read_result (AicJob      *self,
              GError     **error)
 {
   g_auto(GStrv) points = NULL;
-  const char *title = NULL, *summary = NULL;
+  const char *title = NULL, *summary = NULL, *note = NULL;
   JsonObject *object;
 
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
@@ -545,7 +548,8 @@ read_result (AicJob      *self,
   object = json_node_get_object (node);
   if (!aic_json_get_string (object, "title", FALSE, &title, NULL) ||
       !aic_json_get_string (object, "summary", FALSE, &summary, NULL) ||
-      !aic_json_get_strv (object, "key_points", FALSE, &points, NULL))
+      !aic_json_get_strv (object, "key_points", FALSE, &points, NULL) ||
+      !aic_json_get_string (object, "note", FALSE, &note, NULL))
     return protocol_error (error, "result");
   if (summary == NULL && !aic_json_get_string (object, "text", FALSE, &summary, NULL))
     return protocol_error (error, "result");
@@ -555,6 +559,8 @@ read_result (AicJob      *self,
   self->summary = g_strdup (summary);
   g_strfreev (self->key_points);
   self->key_points = g_steal_pointer (&points);
+  g_free (self->note);
+  self->note = g_strdup (note);
   return TRUE;
 }
 
@@ -663,6 +669,11 @@ aic_job_dup_result_json (AicJob *self)
   for (guint i = 0; self->key_points != NULL && self->key_points[i] != NULL; i++)
     json_builder_add_string_value (builder, self->key_points[i]);
   json_builder_end_array (builder);
+  if (self->note != NULL)
+    {
+      json_builder_set_member_name (builder, "note");
+      json_builder_add_string_value (builder, self->note);
+    }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   return aic_json_to_string (root, FALSE);
@@ -709,5 +720,7 @@ aic_job_dup_markdown (AicJob *self)
       for (guint i = 0; self->key_points[i] != NULL; i++)
         g_string_append_printf (out, "- %s\n", self->key_points[i]);
     }
+  if (self->note != NULL)
+    g_string_append_printf (out, "\n_%s_\n", self->note);
   return g_string_free (out, FALSE);
 }

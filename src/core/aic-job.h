@@ -65,6 +65,7 @@ const char   *aic_job_get_message        (AicJob        *self);
 const char   *aic_job_get_error          (AicJob        *self);
 const char   *aic_job_get_title          (AicJob        *self);
 const char   *aic_job_get_summary        (AicJob        *self);
+const char   *aic_job_get_note           (AicJob        *self);
 const char * const *aic_job_get_key_points (AicJob      *self);
 gboolean      aic_job_get_paused         (AicJob        *self);
 const char   *aic_job_get_pause_reason   (AicJob        *self);

@@ -291,6 +291,8 @@ test_submit_idempotent (Fixture       *f,
   g_assert_cmpstr (aic_job_get_title (job), ==, "Wind and water");
   g_assert_nonnull (strstr (aic_job_get_summary (job), "hydro"));
   g_assert_cmpuint (g_strv_length ((char **) aic_job_get_key_points (job)), >=, 1);
+  /* The demo says what its summary is. */
+  g_assert_nonnull (strstr (aic_job_get_note (job), "demo engine"));
 }
 
 static void
@@ -815,6 +817,109 @@ test_tasks_aliases (Fixture       *f,
   }
 }
 
+/* ---- the openai engine: parts, then one combining call ---- */
+
+typedef struct
+{
+  guint part_calls;
+  guint combine_calls;
+} Upstream;
+
+static void
+upstream_handler (SoupServer        *server,
+                  SoupServerMessage *message,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  Upstream *upstream = user_data;
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (message));
+  g_autofree char *request = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  const char *reply;
+  g_autofree char *escaped = NULL;
+  g_autofree char *stream = NULL;
+
+  if (g_str_equal (path, "/v1/models"))
+    {
+      aic_test_reply (message, 200, "application/json", "{\"data\": [{\"id\": \"fake-model\"}]}");
+      return;
+    }
+  if (!g_str_equal (path, "/v1/chat/completions"))
+    {
+      aic_test_reply (message, 404, "application/json", "{\"error\": {\"message\": \"no\"}}");
+      return;
+    }
+  if (strstr (request, "Summarise part") != NULL)
+    {
+      upstream->part_calls++;
+      reply = "Turbines and hydro share the load.";
+    }
+  else
+    {
+      upstream->combine_calls++;
+      reply = "TITLE: Valley power\nSUMMARY: Hydro and wind power the valleys together.\nKEY POINTS:\n- Hydro is steady\n- Wind helps in winter";
+    }
+  escaped = g_strescape (reply, NULL);
+  stream = g_strdup_printf ("data: {\"choices\": [{\"delta\": {\"content\": \"%s\"}}]}\n\n"
+                            "data: {\"choices\": [{\"delta\": {}, \"finish_reason\": \"stop\"}]}\n\n"
+                            "data: [DONE]\n\n", escaped);
+  aic_test_reply (message, 200, "text/event-stream", stream);
+}
+
+static void
+test_openai_engine (void)
+{
+  Upstream upstream = { 0 };
+  g_autofree char *upstream_url = NULL;
+  g_autoptr(SoupServer) fake = aic_test_server_new (&upstream_url);
+  g_autofree char *base = g_strconcat (upstream_url, "/v1", NULL);
+  g_autoptr(AicEngine) engine = aic_engine_new_openai (base, "Fake", NULL);
+  g_autoptr(AicServer) server = aic_server_new (engine, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(AicClient) client = NULL;
+  g_autoptr(AicJobClient) jobs = NULL;
+  g_autoptr(AicJob) job = aic_job_new ("valley.md");
+  g_autoptr(GBytes) upload = NULL;
+  g_autoptr(GString) text = g_string_new ("# Valley\n\n");
+  g_autoptr(GAsyncResult) result = NULL;
+
+  for (guint i = 0; i < 12; i++)
+    g_string_append_printf (text, "Paragraph %u says that the turbines in the valley make power all winter long.\n\n", i);
+  upload = g_bytes_new (text->str, text->len);
+
+  soup_server_add_handler (fake, NULL, upstream_handler, &upstream, NULL);
+  aic_engine_refresh_async (engine, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_engine_refresh_finish (engine, result, &error));
+  g_clear_object (&result);
+  g_assert_true (aic_server_listen (server, "127.0.0.1", 0, &error));
+  aic_job_queue_set_part_size (aic_job_hub_get_queue (aic_server_get_job_hub (server)), 300);
+  url = aic_server_dup_url (server);
+  connection = aic_connection_new ("o", "O", AIC_CONNECTION_KIND_CONSOLE, url);
+  client = aic_client_new (connection, NULL);
+  jobs = aic_job_client_new (client);
+
+  aic_job_client_submit_async (jobs, job, upload, "text/markdown", NULL, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_job_client_submit_finish (jobs, result, &error));
+  g_clear_object (&result);
+  aic_job_client_follow_async (jobs, job, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 20000);
+  g_assert_true (aic_job_client_follow_finish (jobs, result, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpstr (aic_job_get_error (job), ==, NULL);
+  g_assert_cmpint (aic_job_get_status (job), ==, AIC_JOB_DONE);
+  g_assert_cmpuint (upstream.part_calls, >=, 3);
+  g_assert_cmpuint (upstream.combine_calls, ==, 1);
+  g_assert_cmpstr (aic_job_get_title (job), ==, "Valley power");
+  g_assert_cmpstr (aic_job_get_summary (job), ==, "Hydro and wind power the valleys together.");
+  g_assert_cmpstr (aic_job_get_key_points (job)[1], ==, "Wind helps in winter");
+  g_assert_null (aic_job_get_note (job));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -836,6 +941,7 @@ main (int   argc,
   ADD ("/jobs/manager-resend", test_manager_resend, 10);
   ADD ("/jobs/tasks-aliases", test_tasks_aliases, 10);
   g_test_add_func ("/jobs/tasks-shape", test_tasks_shape);
+  g_test_add_func ("/jobs/openai-engine", test_openai_engine);
 
   return g_test_run ();
 }

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "aic-documents-page.h"
+#include "aic-server.h"
+#include "aic-test-util.h"
+
+/* The Documents view on a real AicServer (demo engine) and a real job
+ * manager: files in, rows with progress, the result with its actions, a
+ * refused document in words. */
+
+static const char document[] =
+  "# Wind and water\n\n"
+  "Small hydro plants turn river flow into steady electricity for villages. "
+  "Wind turbines add power in winter when rivers freeze and hydro output drops. "
+  "Together the two sources cover most of the yearly demand in mountain valleys.\n";
+
+static GtkWidget *
+find_child (GtkWidget  *widget,
+            const char *name)
+{
+  return GTK_WIDGET (gtk_widget_get_template_child (widget, AIC_TYPE_DOCUMENTS_PAGE, name));
+}
+
+static gboolean
+job_finished (gpointer data)
+{
+  return aic_job_is_finished (data);
+}
+
+static void
+test_documents_page (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(AicServer) server = aic_server_new (engine, NULL);
+  g_autofree char *url = NULL;
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(AicClient) client = NULL;
+  g_autoptr(AicStore) store = aic_store_open (":memory:", &error);
+  g_autoptr(AicJobManager) manager = aic_job_manager_new (store, "app");
+  g_autofree char *dir = g_dir_make_tmp ("aic-docs-XXXXXX", &error);
+  g_autofree char *good = g_build_filename (dir, "wind.md", NULL);
+  g_autofree char *bad = g_build_filename (dir, "photo.png", NULL);
+  g_autoptr(GListStore) files = g_list_store_new (G_TYPE_FILE);
+  GtkWidget *window = gtk_window_new ();
+  AicDocumentsPage *page = g_object_new (AIC_TYPE_DOCUMENTS_PAGE, NULL);
+  GListModel *jobs = aic_job_manager_get_jobs (manager);
+  g_autoptr(AicJob) photo_job = NULL;
+  g_autoptr(AicJob) wind_job = NULL;
+  g_autofree char *copied = NULL;
+  GtkListBox *list;
+
+  aic_engine_set_demo_delay (engine, 5);
+  g_assert_true (aic_server_listen (server, "127.0.0.1", 0, &error));
+  url = aic_server_dup_url (server);
+  connection = aic_connection_new ("test", "Test", AIC_CONNECTION_KIND_CONSOLE, url);
+  client = aic_client_new (connection, NULL);
+  aic_job_manager_set_client (manager, client);
+
+  g_assert_true (g_file_set_contents (good, document, -1, &error));
+  g_assert_true (g_file_set_contents (bad, "\x89PNG\r\n\x1a\nrest", 12, &error));
+  g_list_store_append (files, g_file_new_for_path (bad));
+  g_list_store_append (files, g_file_new_for_path (good));
+  g_object_unref (g_list_model_get_item (G_LIST_MODEL (files), 0));
+  g_object_unref (g_list_model_get_item (G_LIST_MODEL (files), 1));
+
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  aic_documents_page_set_manager (page, manager);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "list_stack"))), ==, "empty");
+
+  aic_documents_page_add_files (page, G_LIST_MODEL (files));
+  g_assert_cmpuint (g_list_model_get_n_items (jobs), ==, 2);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "list_stack"))), ==, "list");
+  wind_job = g_list_model_get_item (jobs, 0);
+  photo_job = g_list_model_get_item (jobs, 1);
+  g_assert_cmpstr (aic_job_get_filename (wind_job), ==, "wind.md");
+  /* The last file added is selected, and shows its progress. */
+  g_assert_true (aic_documents_page_get_selected (page) == wind_job);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack"))), ==, "working");
+
+  aic_test_wait_for (job_finished, wind_job, 20000);
+  aic_test_wait_for (job_finished, photo_job, 20000);
+  g_assert_cmpint (aic_job_get_status (wind_job), ==, AIC_JOB_DONE);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack"))), ==, "result");
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (find_child (GTK_WIDGET (page), "result_title"))), ==, "Wind and water");
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (find_child (GTK_WIDGET (page), "result_summary"))), "hydro"));
+  g_assert_true (g_str_has_prefix (gtk_label_get_label (GTK_LABEL (find_child (GTK_WIDGET (page), "result_points"))), "• "));
+
+  /* Copy puts the Markdown on the clipboard. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "documents.copy", NULL));
+  {
+    GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (page));
+    g_autoptr(GAsyncResult) result = NULL;
+
+    gdk_clipboard_read_text_async (clipboard, NULL, aic_test_store_result_cb, &result);
+    aic_test_wait_result (&result, 5000);
+    copied = gdk_clipboard_read_text_finish (clipboard, result, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_str_has_prefix (copied, "# Wind and water\n"));
+  }
+
+  /* The refused one says why, in words. */
+  g_assert_cmpint (aic_job_get_status (photo_job), ==, AIC_JOB_FAILED);
+  aic_documents_page_select_job (page, photo_job);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack"))), ==, "failed");
+  g_assert_nonnull (strstr (adw_status_page_get_description (ADW_STATUS_PAGE (find_child (GTK_WIDGET (page), "failed_page"))),
+                            "cannot read"));
+  list = GTK_LIST_BOX (find_child (GTK_WIDGET (page), "jobs_list"));
+  g_assert_nonnull (gtk_list_box_get_row_at_index (list, 1));
+
+  /* Remove takes it off the list and out of the store. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "documents.remove", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (jobs), ==, 1);
+  g_assert_null (aic_documents_page_get_selected (page));
+  {
+    g_autoptr(GPtrArray) saved = aic_store_list_jobs (store, "app", FALSE, &error);
+    g_assert_cmpuint (saved->len, ==, 1);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unlink (good);
+  g_unlink (bad);
+  g_rmdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/documents-page/flow", test_documents_page);
+
+  return g_test_run ();
+}
