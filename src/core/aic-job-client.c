@@ -168,6 +168,7 @@ typedef struct
   char         *instructions;
   AicJobShape   shape;
   SoupMessage  *message;
+  gboolean      as_json;        /* text as {"filename", "text"}, not a file */
 } SubmitState;
 
 static void
@@ -328,6 +329,30 @@ send_submission (GTask *task)
       body = g_bytes_new (json, strlen (json));
       soup_message_set_request_body_from_bytes (state->message, "application/json", body);
     }
+  else if (state->as_json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *json = NULL;
+      g_autofree char *text = g_strndup (g_bytes_get_data (state->document, NULL), g_bytes_get_size (state->document));
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "filename");
+      json_builder_add_string_value (builder, aic_job_get_filename (state->job));
+      json_builder_set_member_name (builder, "text");
+      json_builder_add_string_value (builder, text);
+      if (state->instructions != NULL && state->instructions[0] != '\0')
+        {
+          json_builder_set_member_name (builder, "instructions");
+          json_builder_add_string_value (builder, state->instructions);
+        }
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      json = aic_json_to_string (root, FALSE);
+      state->message = aic_client_new_message (self->client, "POST", "/api/analyze/start");
+      body = g_bytes_new (json, strlen (json));
+      soup_message_set_request_body_from_bytes (state->message, "application/json", body);
+    }
   else
     {
       g_autoptr(SoupMultipart) multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
@@ -379,6 +404,43 @@ aic_job_client_submit_async (AicJobClient        *self,
   state->document = g_bytes_ref (document);
   state->content_type = g_strdup (content_type ? content_type : "application/octet-stream");
   state->instructions = g_strdup (instructions);
+  state->shape = self->shape == AIC_JOB_SHAPE_TASKS ? AIC_JOB_SHAPE_TASKS : AIC_JOB_SHAPE_ANALYZE;
+  g_task_set_task_data (task, state, (GDestroyNotify) submit_state_free);
+  send_submission (task);
+}
+
+/**
+ * aic_job_client_submit_text_async:
+ * @text: UTF-8 text, such as something pasted
+ *
+ * Like aic_job_client_submit_async(), for text that is not a file: it goes
+ * up as JSON (`{"filename", "text"}`), or as the prompt of the tasks shape.
+ * @job's file name tells the server whether it is Markdown (".md").
+ */
+void
+aic_job_client_submit_text_async (AicJobClient        *self,
+                                  AicJob              *job,
+                                  const char          *text,
+                                  const char          *instructions,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  GTask *task;
+  SubmitState *state;
+
+  g_return_if_fail (AIC_IS_JOB_CLIENT (self));
+  g_return_if_fail (AIC_IS_JOB (job));
+  g_return_if_fail (text != NULL && g_utf8_validate (text, -1, NULL));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, aic_job_client_submit_async);
+  state = g_new0 (SubmitState, 1);
+  state->job = g_object_ref (job);
+  state->document = g_bytes_new (text, strlen (text));
+  state->content_type = g_strdup ("text/plain");
+  state->instructions = g_strdup (instructions);
+  state->as_json = TRUE;
   state->shape = self->shape == AIC_JOB_SHAPE_TASKS ? AIC_JOB_SHAPE_TASKS : AIC_JOB_SHAPE_ANALYZE;
   g_task_set_task_data (task, state, (GDestroyNotify) submit_state_free);
   send_submission (task);

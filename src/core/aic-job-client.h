@@ -36,6 +36,13 @@ void          aic_job_client_submit_async  (AicJobClient       *self,
                                             GCancellable       *cancellable,
                                             GAsyncReadyCallback callback,
                                             gpointer            user_data);
+void          aic_job_client_submit_text_async (AicJobClient   *self,
+                                            AicJob             *job,
+                                            const char         *text,
+                                            const char         *instructions,
+                                            GCancellable       *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer            user_data);
 gboolean      aic_job_client_submit_finish (AicJobClient       *self,
                                             GAsyncResult       *result,
                                             GError            **error);

@@ -295,6 +295,35 @@ test_submit_idempotent (Fixture       *f,
   g_assert_nonnull (strstr (aic_job_get_note (job), "demo engine"));
 }
 
+/* Text that is not a file goes up as JSON. */
+static void
+test_submit_text (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(AicJob) job = aic_job_new ("pasted.md");
+  g_autoptr(AicJob) again = aic_job_new ("pasted.md");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  aic_job_client_submit_text_async (f->jobs, job, document, "Focus on costs", NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_job_client_submit_finish (f->jobs, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (aic_job_get_shape (job), ==, AIC_JOB_SHAPE_ANALYZE);
+  g_assert_true (g_str_has_prefix (aic_job_get_remote_id (job), "j-"));
+  follow (f, job);
+  g_assert_cmpint (aic_job_get_status (job), ==, AIC_JOB_DONE);
+  g_assert_cmpstr (aic_job_get_title (job), ==, "Wind and water");
+  g_clear_object (&result);
+
+  /* Whitespace only: 400, in words, nothing stored. */
+  aic_job_client_submit_text_async (f->jobs, again, "  \n ", NULL, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_false (aic_job_client_submit_finish (f->jobs, result, &error));
+  g_assert_nonnull (strstr (error->message, "empty"));
+  g_assert_cmpuint (n_jobs (f), ==, 1);
+}
+
 static void
 test_refused (Fixture       *f,
               gconstpointer  data)
@@ -931,6 +960,7 @@ main (int   argc,
 
   ADD ("/jobs/submit-idempotent", test_submit_idempotent, 10);
   ADD ("/jobs/refused", test_refused, 10);
+  ADD ("/jobs/submit-text", test_submit_text, 10);
   ADD ("/jobs/etag", test_etag, 100);
   ADD ("/jobs/events", test_events, 50);
   ADD ("/jobs/cancel", test_cancel, 500);
