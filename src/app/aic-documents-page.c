@@ -26,6 +26,7 @@ struct _AicDocumentsPage
   /* Template widgets */
   GtkStack         *detail_stack;
   AdwStatusPage    *failed_page;
+  GtkEntry         *instructions_entry;
   GtkListBox       *jobs_list;
   AdwLeaflet       *leaflet;
   GtkWidget        *list_pane;
@@ -495,6 +496,7 @@ aic_documents_page_class_init (AicDocumentsPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-documents-page.ui");
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, detail_stack);
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, failed_page);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, instructions_entry);
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, jobs_list);
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, leaflet);
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, list_pane);
@@ -577,7 +579,8 @@ aic_documents_page_add_files (AicDocumentsPage *self,
           show_message (self, message);
           continue;
         }
-      job = aic_job_manager_submit_file (self->manager, file, NULL);
+      job = aic_job_manager_submit_file (self->manager, file,
+                                         gtk_editable_get_text (GTK_EDITABLE (self->instructions_entry)));
     }
   if (job != NULL)
     aic_documents_page_select_job (self, job);

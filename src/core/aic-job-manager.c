@@ -56,7 +56,6 @@ typedef struct
   guint          retry_ms;
   GBytes        *document;
   char          *content_type;
-  char          *instructions;
 } Tracked;
 
 static void
@@ -67,7 +66,6 @@ tracked_clear (Tracked *tracked)
   g_clear_object (&tracked->cancellable);
   g_clear_pointer (&tracked->document, g_bytes_unref);
   g_free (tracked->content_type);
-  g_free (tracked->instructions);
 }
 
 static void
@@ -248,7 +246,7 @@ static void
 send_document (Tracked *tracked)
 {
   aic_job_client_submit_async (tracked->manager->job_client, tracked->job, tracked->document,
-                               tracked->content_type, tracked->instructions, tracked->cancellable,
+                               tracked->content_type, aic_job_get_instructions (tracked->job), tracked->cancellable,
                                submitted_cb, g_rc_box_acquire (tracked));
 }
 
@@ -500,6 +498,7 @@ aic_job_manager_submit_file (AicJobManager *self,
   job = aic_job_new (name);
   aic_job_set_owner (job, self->owner);
   aic_job_set_source_path (job, path);
+  aic_job_set_instructions (job, instructions);
   if (self->client != NULL)
     aic_job_set_connection_id (job, aic_connection_get_id (aic_client_get_connection (self->client)));
   g_list_store_insert (self->jobs, 0, job);
@@ -513,7 +512,6 @@ aic_job_manager_submit_file (AicJobManager *self,
     }
 
   tracked = track (self, job);
-  tracked->instructions = g_strdup (instructions);
   start_submission (tracked);
   return job;
 }

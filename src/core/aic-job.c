@@ -23,6 +23,7 @@ struct _AicJob
   char         *filename;
   char         *idempotency_key;
   char         *source_path;
+  char         *instructions;
   char         *owner;
   char         *connection_id;
   char         *remote_id;
@@ -164,6 +165,7 @@ aic_job_finalize (GObject *object)
   g_free (self->filename);
   g_free (self->idempotency_key);
   g_free (self->source_path);
+  g_free (self->instructions);
   g_free (self->owner);
   g_free (self->connection_id);
   g_free (self->remote_id);
@@ -307,6 +309,7 @@ GETTER (const char *, id, id)
 GETTER (const char *, filename, filename)
 GETTER (const char *, idempotency_key, idempotency_key)
 GETTER (const char *, source_path, source_path)
+GETTER (const char *, instructions, instructions)
 GETTER (const char *, owner, owner)
 GETTER (const char *, connection_id, connection_id)
 GETTER (const char *, remote_id, remote_id)
@@ -347,6 +350,16 @@ aic_job_set_source_path (AicJob     *self,
   g_return_if_fail (AIC_IS_JOB (self));
   g_free (self->source_path);
   self->source_path = g_strdup (path);
+}
+
+/* What the reader asked the summary to attend to; sent with the document. */
+void
+aic_job_set_instructions (AicJob     *self,
+                          const char *instructions)
+{
+  g_return_if_fail (AIC_IS_JOB (self));
+  g_free (self->instructions);
+  self->instructions = instructions && instructions[0] ? g_strdup (instructions) : NULL;
 }
 
 void

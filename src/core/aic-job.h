@@ -46,6 +46,9 @@ const char   *aic_job_get_idempotency_key (AicJob       *self);
 const char   *aic_job_get_source_path    (AicJob        *self);
 void          aic_job_set_source_path    (AicJob        *self,
                                           const char    *path);
+const char   *aic_job_get_instructions   (AicJob        *self);
+void          aic_job_set_instructions   (AicJob        *self,
+                                          const char    *instructions);
 const char   *aic_job_get_owner          (AicJob        *self);
 void          aic_job_set_owner          (AicJob        *self,
                                           const char    *owner);

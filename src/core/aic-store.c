@@ -131,6 +131,7 @@ migrate (AicStore  *self,
                         "  connection_id TEXT,"
                         "  filename TEXT NOT NULL,"
                         "  source_path TEXT,"
+                        "  instructions TEXT,"
                         "  idempotency_key TEXT NOT NULL,"
                         "  shape TEXT,"
                         "  remote_id TEXT,"
@@ -715,8 +716,8 @@ aic_store_save_job (AicStore  *self,
   statement = aic_sqlite_prepare (self->db,
                                   "INSERT OR REPLACE INTO jobs (id, owner, connection_id, filename, source_path, "
                                   "  idempotency_key, shape, remote_id, status, progress, stage, message, error, "
-                                  "  result, created_at, updated_at) "
-                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+                                  "  result, created_at, updated_at, instructions) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
   if (statement == NULL)
     return FALSE;
   result = aic_job_dup_result_json (job);
@@ -736,6 +737,7 @@ aic_store_save_job (AicStore  *self,
   aic_sqlite_bind_text (statement, 14, result);
   sqlite3_bind_int64 (statement, 15, aic_job_get_created_at (job));
   sqlite3_bind_int64 (statement, 16, aic_job_get_updated_at (job));
+  aic_sqlite_bind_text (statement, 17, aic_job_get_instructions (job));
   return aic_sqlite_step_done (statement, error);
 }
 
@@ -759,7 +761,7 @@ aic_store_list_jobs (AicStore    *self,
 
   statement = aic_sqlite_prepare (self->db,
                                   "SELECT id, filename, idempotency_key, status, progress, stage, message, error, "
-                                  "  created_at, updated_at, connection_id, source_path, shape, remote_id, result "
+                                  "  created_at, updated_at, connection_id, source_path, shape, remote_id, result, instructions "
                                   "FROM jobs WHERE owner = ?1 "
                                   "  AND (?2 = 0 OR status IN ('submitting', 'queued', 'running')) "
                                   "ORDER BY created_at DESC, rowid DESC", error);
@@ -788,6 +790,7 @@ aic_store_list_jobs (AicStore    *self,
       aic_job_set_owner (job, owner);
       aic_job_set_connection_id (job, (const char *) sqlite3_column_text (statement, 10));
       aic_job_set_source_path (job, (const char *) sqlite3_column_text (statement, 11));
+      aic_job_set_instructions (job, (const char *) sqlite3_column_text (statement, 15));
       aic_job_set_remote (job, (const char *) sqlite3_column_text (statement, 13),
                           aic_job_shape_from_string ((const char *) sqlite3_column_text (statement, 12)));
       if (!aic_job_set_result_json (job, (const char *) sqlite3_column_text (statement, 14), NULL))

@@ -380,6 +380,19 @@ test_refused (Fixture       *f,
     g_assert_cmpuint (chunked_answer.status, ==, 411);
   }
 
+  /* A chunked body elsewhere is counted as it comes, and refused past the
+   * limit without being kept. */
+  {
+    g_autofree char *url = g_strconcat (f->url, "/api/chat/stream", NULL);
+    g_autoptr(SoupMessage) message = soup_message_new ("POST", url);
+    g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_data (g_memdup2 (big->data, big->len), big->len, g_free);
+    g_auto(Answer) answer = { 0 };
+
+    soup_message_set_request_body (message, "application/json", stream, -1);
+    send_message (f, message, &answer);
+    g_assert_cmpuint (answer.status, ==, 413);
+  }
+
   /* Nothing was stored. */
   g_assert_cmpuint (n_jobs (f), ==, 0);
 }
@@ -852,6 +865,7 @@ typedef struct
 {
   guint part_calls;
   guint combine_calls;
+  guint with_instructions;
 } Upstream;
 
 static void
@@ -878,6 +892,8 @@ upstream_handler (SoupServer        *server,
       aic_test_reply (message, 404, "application/json", "{\"error\": {\"message\": \"no\"}}");
       return;
     }
+  if (strstr (request, "Focus on winter") != NULL)
+    upstream->with_instructions++;
   if (strstr (request, "Summarise part") != NULL)
     {
       upstream->part_calls++;
@@ -930,7 +946,7 @@ test_openai_engine (void)
   client = aic_client_new (connection, NULL);
   jobs = aic_job_client_new (client);
 
-  aic_job_client_submit_async (jobs, job, upload, "text/markdown", NULL, NULL, aic_test_store_result_cb, &result);
+  aic_job_client_submit_async (jobs, job, upload, "text/markdown", "Focus on winter", NULL, aic_test_store_result_cb, &result);
   aic_test_wait_result (&result, 10000);
   g_assert_true (aic_job_client_submit_finish (jobs, result, &error));
   g_clear_object (&result);
@@ -943,6 +959,8 @@ test_openai_engine (void)
   g_assert_cmpint (aic_job_get_status (job), ==, AIC_JOB_DONE);
   g_assert_cmpuint (upstream.part_calls, >=, 3);
   g_assert_cmpuint (upstream.combine_calls, ==, 1);
+  /* The reader's instructions reach every call. */
+  g_assert_cmpuint (upstream.with_instructions, ==, upstream.part_calls + upstream.combine_calls);
   g_assert_cmpstr (aic_job_get_title (job), ==, "Valley power");
   g_assert_cmpstr (aic_job_get_summary (job), ==, "Hydro and wind power the valleys together.");
   g_assert_cmpstr (aic_job_get_key_points (job)[1], ==, "Wind helps in winter");

@@ -149,6 +149,7 @@ test_store (void)
   g_assert_true (apply (done, "{\"status\": \"done\", \"result\": {\"title\": \"T\", \"summary\": \"S\", \"key_points\": [\"k\"]}}", NULL));
   aic_job_set_owner (running, "app");
   aic_job_set_source_path (running, "/tmp/running.pdf");
+  aic_job_set_instructions (running, "Costs only");
   aic_job_set_remote (running, "7", AIC_JOB_SHAPE_TASKS);
   g_assert_true (apply (running, "{\"status\": \"running\", \"progress\": 30, \"message\": \"m\"}", NULL));
   aic_job_set_owner (other, "cli");
@@ -167,6 +168,7 @@ test_store (void)
   g_assert_cmpstr (aic_job_get_id (restored), ==, aic_job_get_id (running));
   g_assert_cmpstr (aic_job_get_idempotency_key (restored), ==, aic_job_get_idempotency_key (running));
   g_assert_cmpstr (aic_job_get_source_path (restored), ==, "/tmp/running.pdf");
+  g_assert_cmpstr (aic_job_get_instructions (restored), ==, "Costs only");
   g_assert_cmpstr (aic_job_get_remote_id (restored), ==, "7");
   g_assert_cmpint (aic_job_get_shape (restored), ==, AIC_JOB_SHAPE_TASKS);
   g_assert_cmpint (aic_job_get_progress (restored), ==, 30);
