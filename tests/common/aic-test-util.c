@@ -4,6 +4,7 @@
 #include <libsecret/secret.h>
 #include <string.h>
 
+#include "aic-json.h"
 #include "aic-test-util.h"
 
 static SoupServer *
@@ -159,4 +160,50 @@ aic_test_have_keyring (void)
     return FALSE;
   service = secret_service_get_sync (SECRET_SERVICE_LOAD_COLLECTIONS, NULL, &error);
   return service != NULL;
+}
+
+/* Sends @message asynchronously (a server in this process answers from
+ * the same main context) and reads the whole answer. */
+void
+aic_test_send (SoupSession   *session,
+               SoupMessage   *message,
+               AicTestAnswer *answer)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  soup_session_send_and_read_async (session, message, G_PRIORITY_DEFAULT, NULL,
+                                    aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  body = soup_session_send_and_read_finish (session, result, &error);
+  g_assert_no_error (error);
+
+  answer->status = soup_message_get_status (message);
+  answer->headers = soup_message_headers_ref (soup_message_get_response_headers (message));
+  if (g_bytes_get_size (body) > 0)
+    {
+      answer->body = aic_json_parse_bytes (body, &error);
+      g_assert_no_error (error);
+    }
+}
+
+const char *
+aic_test_answer_header (AicTestAnswer *answer,
+                        const char    *name)
+{
+  return soup_message_headers_get_one (answer->headers, name);
+}
+
+const char *
+aic_test_answer_type (AicTestAnswer *answer)
+{
+  return soup_message_headers_get_content_type (answer->headers, NULL);
+}
+
+void
+aic_test_answer_clear (AicTestAnswer *answer)
+{
+  g_clear_pointer (&answer->body, json_node_unref);
+  g_clear_pointer (&answer->headers, soup_message_headers_unref);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 G_BEGIN_DECLS
@@ -24,5 +25,23 @@ void        aic_test_store_result_cb  (GObject             *object,
                                        GAsyncResult        *result,
                                        gpointer             user_data);
 gboolean    aic_test_have_keyring     (void);
+
+/* A whole answer, whatever its status: the body parsed when it is JSON. */
+typedef struct
+{
+  guint               status;
+  JsonNode           *body;
+  SoupMessageHeaders *headers;
+} AicTestAnswer;
+
+void        aic_test_send             (SoupSession         *session,
+                                       SoupMessage         *message,
+                                       AicTestAnswer       *answer);
+const char *aic_test_answer_header    (AicTestAnswer       *answer,
+                                       const char          *name);
+const char *aic_test_answer_type      (AicTestAnswer       *answer);
+void        aic_test_answer_clear     (AicTestAnswer       *answer);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AicTestAnswer, aic_test_answer_clear)
 
 G_END_DECLS

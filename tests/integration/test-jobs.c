@@ -120,52 +120,14 @@ fixture_teardown (Fixture       *f,
   g_free (f->url);
 }
 
-typedef struct
-{
-  guint     status;
-  JsonNode *body;
-  char     *location;
-  char     *etag;
-  char     *retry_after;
-} Answer;
-
-static void
-answer_clear (Answer *answer)
-{
-  g_clear_pointer (&answer->body, json_node_unref);
-  g_clear_pointer (&answer->location, g_free);
-  g_clear_pointer (&answer->etag, g_free);
-  g_clear_pointer (&answer->retry_after, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Answer, answer_clear)
+typedef AicTestAnswer Answer;
 
 static void
 send_message (Fixture     *f,
               SoupMessage *message,
               Answer      *answer)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GError) error = NULL;
-  SoupMessageHeaders *headers;
-
-  soup_session_send_and_read_async (f->session, message, G_PRIORITY_DEFAULT, NULL,
-                                    aic_test_store_result_cb, &result);
-  aic_test_wait_result (&result, 10000);
-  body = soup_session_send_and_read_finish (f->session, result, &error);
-  g_assert_no_error (error);
-
-  headers = soup_message_get_response_headers (message);
-  answer->status = soup_message_get_status (message);
-  answer->location = g_strdup (soup_message_headers_get_one (headers, "Location"));
-  answer->etag = g_strdup (soup_message_headers_get_one (headers, "ETag"));
-  answer->retry_after = g_strdup (soup_message_headers_get_one (headers, "Retry-After"));
-  if (g_bytes_get_size (body) > 0)
-    {
-      answer->body = aic_json_parse_bytes (body, &error);
-      g_assert_no_error (error);
-    }
+  aic_test_send (f->session, message, answer);
 }
 
 static SoupMessage *
@@ -212,7 +174,7 @@ member (Answer     *answer,
 static guint
 n_jobs (Fixture *f)
 {
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
 
   get (f, "/api/analyze", NULL, &answer);
   g_assert_cmpuint (answer.status, ==, 200);
@@ -225,7 +187,7 @@ submit (Fixture    *f,
 {
   g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
   g_autoptr(SoupMessage) message = upload_message (f, "wind.md", "text/markdown", bytes, NULL);
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
 
   send_message (f, message, &answer);
   g_assert_cmpuint (answer.status, ==, 202);
@@ -262,9 +224,9 @@ test_submit_idempotent (Fixture       *f,
   g_autoptr(SoupMessage) first = upload_message (f, "wind.md", "text/markdown", bytes, "key-1");
   g_autoptr(SoupMessage) again = upload_message (f, "wind.md", "text/markdown", bytes, "key-1");
   g_autoptr(SoupMessage) other = upload_message (f, "wind.md", "text/markdown", bytes, "key-2");
-  g_auto(Answer) a = { 0 };
-  g_auto(Answer) b = { 0 };
-  g_auto(Answer) c = { 0 };
+  g_auto(AicTestAnswer) a = { 0 };
+  g_auto(AicTestAnswer) b = { 0 };
+  g_auto(AicTestAnswer) c = { 0 };
   g_autofree char *location = NULL;
   g_autoptr(AicJob) job = NULL;
 
@@ -273,12 +235,12 @@ test_submit_idempotent (Fixture       *f,
   g_assert_true (g_str_has_prefix (member (&a, "job_id"), "j-"));
   g_assert_cmpstr (member (&a, "status"), ==, "queued");
   location = g_strconcat ("/api/analyze/", member (&a, "job_id"), NULL);
-  g_assert_cmpstr (a.location, ==, location);
+  g_assert_cmpstr (aic_test_answer_header (&a, "Location"), ==, location);
 
   send_message (f, again, &b);
   g_assert_cmpuint (b.status, ==, 200);
   g_assert_cmpstr (member (&b, "job_id"), ==, member (&a, "job_id"));
-  g_assert_cmpstr (b.location, ==, location);
+  g_assert_cmpstr (aic_test_answer_header (&b, "Location"), ==, location);
 
   send_message (f, other, &c);
   g_assert_cmpuint (c.status, ==, 202);
@@ -352,7 +314,7 @@ test_refused (Fixture       *f,
       g_autoptr(GBytes) bytes = cases[i].data ? g_bytes_new (cases[i].data, cases[i].len)
                                               : g_bytes_new (big->data, big->len);
       g_autoptr(SoupMessage) message = upload_message (f, cases[i].filename, cases[i].type, bytes, NULL);
-      g_auto(Answer) answer = { 0 };
+      g_auto(AicTestAnswer) answer = { 0 };
       JsonObject *error;
 
       send_message (f, message, &answer);
@@ -367,8 +329,8 @@ test_refused (Fixture       *f,
     g_autoptr(SoupMessage) message = soup_message_new ("POST", url);
     g_autoptr(SoupMessage) chunked = soup_message_new ("POST", url);
     g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_data ("{\"text\": \"x\"}", 13, NULL);
-    g_auto(Answer) answer = { 0 };
-    g_auto(Answer) chunked_answer = { 0 };
+    g_auto(AicTestAnswer) answer = { 0 };
+    g_auto(AicTestAnswer) chunked_answer = { 0 };
     g_autoptr(GBytes) body = g_bytes_new_static ("{\"filename\": 3, \"text\": \"Some text here.\"}", 42);
 
     soup_message_set_request_body_from_bytes (message, "application/json", body);
@@ -386,7 +348,7 @@ test_refused (Fixture       *f,
     g_autofree char *url = g_strconcat (f->url, "/api/chat/stream", NULL);
     g_autoptr(SoupMessage) message = soup_message_new ("POST", url);
     g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_data (g_memdup2 (big->data, big->len), big->len, g_free);
-    g_auto(Answer) answer = { 0 };
+    g_auto(AicTestAnswer) answer = { 0 };
 
     soup_message_set_request_body (message, "application/json", stream, -1);
     send_message (f, message, &answer);
@@ -405,29 +367,29 @@ test_etag (Fixture       *f,
   g_autofree char *path = g_strconcat ("/api/analyze/", id, NULL);
   g_autofree char *tag = NULL;
   g_autoptr(AicJob) job = remote_job (id);
-  g_auto(Answer) first = { 0 };
-  g_auto(Answer) same = { 0 };
-  g_auto(Answer) later = { 0 };
-  g_auto(Answer) unknown = { 0 };
+  g_auto(AicTestAnswer) first = { 0 };
+  g_auto(AicTestAnswer) same = { 0 };
+  g_auto(AicTestAnswer) later = { 0 };
+  g_auto(AicTestAnswer) unknown = { 0 };
 
   get (f, path, NULL, &first);
   g_assert_cmpuint (first.status, ==, 200);
-  g_assert_nonnull (first.etag);
-  g_assert_nonnull (first.retry_after);
-  g_assert_cmpint (atoi (first.retry_after), >=, 1);
-  tag = g_strdup (first.etag);
+  g_assert_nonnull (aic_test_answer_header (&first, "ETag"));
+  g_assert_nonnull (aic_test_answer_header (&first, "Retry-After"));
+  g_assert_cmpint (atoi (aic_test_answer_header (&first, "Retry-After")), >=, 1);
+  tag = g_strdup (aic_test_answer_header (&first, "ETag"));
 
   get (f, path, tag, &same);
   g_assert_cmpuint (same.status, ==, 304);
   g_assert_null (same.body);
-  g_assert_cmpstr (same.etag, ==, tag);
+  g_assert_cmpstr (aic_test_answer_header (&same, "ETag"), ==, tag);
 
   follow (f, job);
   get (f, path, tag, &later);
   g_assert_cmpuint (later.status, ==, 200);
   g_assert_cmpstr (member (&later, "status"), ==, "done");
-  g_assert_cmpstr (later.etag, !=, tag);
-  g_assert_null (later.retry_after);
+  g_assert_cmpstr (aic_test_answer_header (&later, "ETag"), !=, tag);
+  g_assert_null (aic_test_answer_header (&later, "Retry-After"));
 
   get (f, "/api/analyze/j-nothing", NULL, &unknown);
   g_assert_cmpuint (unknown.status, ==, 404);
@@ -528,7 +490,7 @@ test_cancel (Fixture       *f,
   g_autoptr(GAsyncResult) cancelled = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *path = g_strconcat ("/api/analyze/", id, NULL);
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
 
   aic_job_client_follow_async (f->jobs, watcher, NULL, aic_test_store_result_cb, &followed);
   aic_test_wait_for (job_running, watcher, 10000);
@@ -704,7 +666,7 @@ test_manager_resend (Fixture       *f,
   g_autoptr(AicJob) job = aic_job_new ("wind.md");
   g_autoptr(GBytes) bytes = g_bytes_new_static (document, strlen (document));
   g_autoptr(SoupMessage) message = NULL;
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
 
   g_assert_true (g_file_set_contents (path, document, -1, &error));
   /* The first send reached the server; its answer was lost. */
@@ -834,7 +796,7 @@ test_tasks_aliases (Fixture       *f,
   g_autoptr(SoupMessage) message = soup_message_new ("POST", url);
   static const char request[] = "{\"prompt\": \"Rivers power villages through small hydro plants all year long.\"}";
   g_autoptr(GBytes) body = g_bytes_new_static (request, strlen (request));
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
   g_autofree char *stream = NULL;
   Events events = { 0 };
 
@@ -851,7 +813,7 @@ test_tasks_aliases (Fixture       *f,
 
   {
     g_autofree char *path = g_strconcat ("/api/tasks/", member (&answer, "task_id"), NULL);
-    g_auto(Answer) status = { 0 };
+    g_auto(AicTestAnswer) status = { 0 };
 
     get (f, path, NULL, &status);
     g_assert_cmpstr (member (&status, "status"), ==, "done");

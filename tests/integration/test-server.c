@@ -49,25 +49,7 @@ fixture_teardown (Fixture       *f,
   g_free (f->url);
 }
 
-typedef struct
-{
-  guint status;
-  JsonNode *body;
-  char *www_authenticate;
-  char *allow;
-  char *content_type;
-} Answer;
-
-static void
-answer_clear (Answer *answer)
-{
-  g_clear_pointer (&answer->body, json_node_unref);
-  g_clear_pointer (&answer->www_authenticate, g_free);
-  g_clear_pointer (&answer->allow, g_free);
-  g_clear_pointer (&answer->content_type, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Answer, answer_clear)
+typedef AicTestAnswer Answer;
 
 /* Sends a request and reads the whole answer, whatever its status. */
 static void request_with_body (Fixture *f, const char *method, const char *path, const char *token,
@@ -97,11 +79,7 @@ request_with_body (Fixture    *f,
 {
   g_autofree char *url = g_strconcat (f->url, path, NULL);
   g_autoptr(SoupMessage) message = soup_message_new (method, url);
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
   SoupMessageHeaders *request_headers = soup_message_get_request_headers (message);
-  SoupMessageHeaders *headers;
 
   aic_http_set_bearer (message, token);
   if (host)
@@ -111,23 +89,7 @@ request_with_body (Fixture    *f,
   if (request_body)
     soup_message_set_request_body_from_bytes (message, "application/octet-stream", request_body);
 
-  /* Asynchronously: the server answers from this same main context. */
-  soup_session_send_and_read_async (f->session, message, G_PRIORITY_DEFAULT, NULL,
-                                    aic_test_store_result_cb, &result);
-  aic_test_wait_result (&result, 10000);
-  body = soup_session_send_and_read_finish (f->session, result, &error);
-  g_assert_no_error (error);
-
-  headers = soup_message_get_response_headers (message);
-  answer->status = soup_message_get_status (message);
-  answer->www_authenticate = g_strdup (soup_message_headers_get_one (headers, "WWW-Authenticate"));
-  answer->allow = g_strdup (soup_message_headers_get_one (headers, "Allow"));
-  answer->content_type = g_strdup (soup_message_headers_get_content_type (headers, NULL));
-  if (g_bytes_get_size (body) > 0)
-    {
-      answer->body = aic_json_parse_bytes (body, &error);
-      g_assert_no_error (error);
-    }
+  aic_test_send (f->session, message, answer);
 }
 
 static void
@@ -136,7 +98,7 @@ assert_error_shape (Answer     *answer,
 {
   JsonObject *error;
 
-  g_assert_cmpstr (answer->content_type, ==, "application/json");
+  g_assert_cmpstr (aic_test_answer_type (answer), ==, "application/json");
   g_assert_nonnull (answer->body);
   g_assert_true (JSON_NODE_HOLDS_OBJECT (answer->body));
   error = json_object_get_object_member (json_node_get_object (answer->body), "error");
@@ -149,14 +111,14 @@ static void
 test_health (Fixture       *f,
              gconstpointer  data)
 {
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
   g_autoptr(AicServiceInfo) info = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *engine;
 
   request (f, "GET", "/api/health", TOKEN, NULL, NULL, &answer);
   g_assert_cmpuint (answer.status, ==, 200);
-  g_assert_cmpstr (answer.content_type, ==, "application/json");
+  g_assert_cmpstr (aic_test_answer_type (&answer), ==, "application/json");
 
   info = aic_service_info_parse_health (answer.body, &error);
   g_assert_no_error (error);
@@ -177,11 +139,11 @@ static void
 test_no_token (Fixture       *f,
                gconstpointer  data)
 {
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
 
   request (f, "GET", "/api/health", NULL, NULL, NULL, &answer);
   g_assert_cmpuint (answer.status, ==, 401);
-  g_assert_cmpstr (answer.www_authenticate, ==, "Bearer realm=\"ai-console\"");
+  g_assert_cmpstr (aic_test_answer_header (&answer, "WWW-Authenticate"), ==, "Bearer realm=\"ai-console\"");
   assert_error_shape (&answer, "unauthorized");
 }
 
@@ -193,7 +155,7 @@ test_wrong_token (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)
     {
-      g_auto(Answer) answer = { 0 };
+      g_auto(AicTestAnswer) answer = { 0 };
 
       request (f, "GET", "/api/health", tokens[i], NULL, NULL, &answer);
       g_assert_cmpuint (answer.status, ==, 401);
@@ -205,7 +167,7 @@ static void
 test_unknown_route_needs_token_first (Fixture       *f,
                                       gconstpointer  data)
 {
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
 
   /* Without a token nothing is revealed, not even what exists. */
   request (f, "GET", "/api/secret-route", NULL, NULL, NULL, &answer);
@@ -220,7 +182,7 @@ test_not_found (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     {
-      g_auto(Answer) answer = { 0 };
+      g_auto(AicTestAnswer) answer = { 0 };
 
       request (f, "GET", paths[i], TOKEN, NULL, NULL, &answer);
       g_assert_cmpuint (answer.status, ==, 404);
@@ -232,11 +194,11 @@ static void
 test_method_not_allowed (Fixture       *f,
                          gconstpointer  data)
 {
-  g_auto(Answer) answer = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
 
   request (f, "DELETE", "/api/health", TOKEN, NULL, NULL, &answer);
   g_assert_cmpuint (answer.status, ==, 405);
-  g_assert_cmpstr (answer.allow, ==, "GET");
+  g_assert_cmpstr (aic_test_answer_header (&answer, "Allow"), ==, "GET");
   assert_error_shape (&answer, "method_not_allowed");
 }
 
@@ -248,7 +210,7 @@ test_foreign_origin (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (origins); i++)
     {
-      g_auto(Answer) answer = { 0 };
+      g_auto(AicTestAnswer) answer = { 0 };
 
       /* Refused even with the right token: a page must not ride on it. */
       request (f, "GET", "/api/health", TOKEN, NULL, origins[i], &answer);
@@ -265,7 +227,7 @@ test_allowed_origin (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (spellings); i++)
     {
-      g_auto(Answer) answer = { 0 };
+      g_auto(AicTestAnswer) answer = { 0 };
 
       request (f, "GET", "/api/health", TOKEN, NULL, spellings[i], &answer);
       g_assert_cmpuint (answer.status, ==, 200);
@@ -283,18 +245,18 @@ test_body_limits (Fixture       *f,
 
   aic_server_set_max_upload_bytes (f->server, 1024 * 1024);
   {
-    g_auto(Answer) answer = { 0 };
+    g_auto(AicTestAnswer) answer = { 0 };
     request_with_body (f, "POST", "/api/health", TOKEN, NULL, NULL, big, &answer);
     g_assert_cmpuint (answer.status, ==, 413);
     assert_error_shape (&answer, "too_large");
   }
   {
-    g_auto(Answer) answer = { 0 };
+    g_auto(AicTestAnswer) answer = { 0 };
     request_with_body (f, "POST", "/api/health", NULL, "evil.example", NULL, big, &answer);
     g_assert_cmpuint (answer.status, ==, 403);
   }
   {
-    g_auto(Answer) answer = { 0 };
+    g_auto(AicTestAnswer) answer = { 0 };
     request_with_body (f, "POST", "/api/health", TOKEN, NULL, NULL, small, &answer);
     g_assert_cmpuint (answer.status, ==, 405);
   }
@@ -308,7 +270,7 @@ test_foreign_host (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
     {
-      g_auto(Answer) answer = { 0 };
+      g_auto(AicTestAnswer) answer = { 0 };
 
       request (f, "GET", "/api/health", TOKEN, hosts[i], NULL, &answer);
       g_assert_cmpuint (answer.status, ==, 403);
@@ -324,7 +286,7 @@ test_loopback_hosts (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
     {
-      g_auto(Answer) answer = { 0 };
+      g_auto(AicTestAnswer) answer = { 0 };
 
       request (f, "GET", "/api/health", TOKEN, hosts[i], NULL, &answer);
       g_assert_cmpuint (answer.status, ==, 200);
@@ -335,8 +297,8 @@ static void
 test_no_auth (Fixture       *f,
               gconstpointer  data)
 {
-  g_auto(Answer) answer = { 0 };
-  g_auto(Answer) foreign = { 0 };
+  g_auto(AicTestAnswer) answer = { 0 };
+  g_auto(AicTestAnswer) foreign = { 0 };
 
   request (f, "GET", "/api/health", NULL, NULL, NULL, &answer);
   g_assert_cmpuint (answer.status, ==, 200);
