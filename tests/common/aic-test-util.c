@@ -105,6 +105,15 @@ timed_out_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+wake_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Waits until @done says so; it is asked at least every 10 ms, since some
+ * conditions (how much audio has played) change with no event to wake
+ * the main loop. */
 void
 aic_test_wait_for (gboolean (*done) (gpointer),
                    gpointer   data,
@@ -112,9 +121,11 @@ aic_test_wait_for (gboolean (*done) (gpointer),
 {
   gboolean timed_out = FALSE;
   guint id = g_timeout_add (timeout_ms, timed_out_cb, &timed_out);
+  guint wake = g_timeout_add (10, wake_cb, NULL);
 
   while (!done (data) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
+  g_source_remove (wake);
   if (!timed_out)
     g_source_remove (id);
   g_assert_false (timed_out);
