@@ -46,7 +46,7 @@ aic_audio_check_elements (const char * const  *names,
 gsize
 aic_audio_bytes_for_ms (guint milliseconds)
 {
-  return (gsize) AIC_AUDIO_RATE / 1000 * milliseconds * 2 * AIC_AUDIO_CHANNELS;
+  return aic_pcm_bytes_for_ms (milliseconds);
 }
 
 /**
