@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-backend"
+
+#include "config.h"
+
+#include <espeak-ng/speak_lib.h>
+#include <string.h>
+
+#include "aic-error.h"
+#include "aic-pcm.h"
+#include "aic-tts.h"
+
+/* Speech for the voice pipeline when no upstream speaks: libespeak-ng,
+ * offline. eSpeak keeps global state, so one synthesis runs at a time,
+ * under a lock, in a worker thread; its 22,050 Hz output is resampled to
+ * the wire format's 24 kHz. */
+
+static GMutex espeak_lock;
+static int espeak_rate;   /* 0: not tried; -1: unavailable */
+
+GBytes *
+aic_tts_resample (const gint16 *samples,
+                  gsize         n_samples,
+                  guint         from_rate)
+{
+  gsize n_out;
+  gint16 *out;
+
+  if (from_rate == AIC_AUDIO_RATE || n_samples == 0)
+    return g_bytes_new (samples, n_samples * 2);
+
+  /* Linear interpolation: plenty for synthetic speech. */
+  n_out = (gsize) ((guint64) n_samples * AIC_AUDIO_RATE / from_rate);
+  out = g_new (gint16, MAX (n_out, 1));
+  for (gsize i = 0; i < n_out; i++)
+    {
+      double position = (double) i * from_rate / AIC_AUDIO_RATE;
+      gsize left = (gsize) position;
+      double fraction = position - left;
+      double a = samples[MIN (left, n_samples - 1)];
+      double b = samples[MIN (left + 1, n_samples - 1)];
+
+      out[i] = (gint16) (a + (b - a) * fraction);
+    }
+  return g_bytes_new_take (out, n_out * 2);
+}
+
+static int
+collect_cb (short        *wav,
+            int           n_samples,
+            espeak_EVENT *events)
+{
+  GArray *samples = events != NULL ? events->user_data : NULL;
+
+  if (wav != NULL && n_samples > 0 && samples != NULL)
+    g_array_append_vals (samples, wav, n_samples);
+  return 0;
+}
+
+/**
+ * aic_tts_espeak:
+ * @voice: (nullable): an eSpeak voice name, such as "en-us"
+ *
+ * Speaks @text with eSpeak NG. Blocking: call it from a worker thread.
+ * Returns: (transfer full): PCM16 mono 24 kHz
+ */
+GBytes *
+aic_tts_espeak (const char  *text,
+                const char  *voice,
+                GError     **error)
+{
+  g_autoptr(GArray) samples = g_array_new (FALSE, FALSE, sizeof (gint16));
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&espeak_lock);
+  espeak_ERROR result;
+
+  if (espeak_rate == 0)
+    {
+      espeak_rate = espeak_Initialize (AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL, 0);
+      if (espeak_rate > 0)
+        espeak_SetSynthCallback (collect_cb);
+      else
+        espeak_rate = -1;
+    }
+  if (espeak_rate < 0)
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_FAILED,
+                           "eSpeak NG could not be started; is its data (espeak-ng-data) installed?");
+      return NULL;
+    }
+
+  if (espeak_SetVoiceByName (voice ? voice : "en") != EE_OK)
+    espeak_SetVoiceByName ("en");
+  result = espeak_Synth (text, strlen (text) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, NULL, samples);
+  if (result != EE_OK)
+    {
+      g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED, "eSpeak NG could not speak the text (error %d).", result);
+      return NULL;
+    }
+  return aic_tts_resample ((const gint16 *) samples->data, samples->len, espeak_rate);
+}
+
+static void
+speak_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  char **args = task_data;
+  GError *error = NULL;
+  GBytes *pcm;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  pcm = aic_tts_espeak (args[0], args[1], &error);
+  if (pcm == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, pcm, (GDestroyNotify) g_bytes_unref);
+}
+
+void
+aic_tts_espeak_async (const char          *text,
+                      const char          *voice,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  char **args = g_new0 (char *, 3);
+
+  args[0] = g_strdup (text);
+  args[1] = g_strdup (voice);
+  g_task_set_source_tag (task, aic_tts_espeak_async);
+  g_task_set_task_data (task, args, (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (task, speak_thread);
+}
+
+GBytes *
+aic_tts_espeak_finish (GAsyncResult  *result,
+                       GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
