@@ -13,6 +13,7 @@
 #include "aic-reply.h"
 #include "aic-server-private.h"
 #include "aic-token.h"
+#include "aic-voice-hub.h"
 
 /* The console backend's HTTP side (PROTOCOL.md). Every request passes the
  * same gate before any route sees it: Host must name this machine (against
@@ -27,6 +28,7 @@ struct _AicServer
   AicEngine  *engine;
   AicChatHub *chat;
   AicJobHub  *jobs;
+  AicVoiceHub *voice;
   char       *token;            /* NULL with --no-auth */
   char      **allowed_origins;
   char       *host;
@@ -81,7 +83,7 @@ static const Route routes[] = {
  * so that nothing past the limit is ever read. */
 static const char * const upload_paths[] = { "/api/analyze/start", "/api/tasks", NULL };
 
-static const char * const features[] = { "chat", "analyze", NULL };
+static const char * const features[] = { "chat", "analyze", "voice", NULL };
 
 /* Matches @path against @pattern; the "*" segment, if any, goes to @id. */
 static gboolean
@@ -546,6 +548,7 @@ aic_server_finalize (GObject *object)
   g_clear_object (&self->soup);
   g_clear_object (&self->chat);
   g_clear_object (&self->jobs);
+  g_clear_object (&self->voice);
   g_clear_object (&self->engine);
   g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
@@ -570,6 +573,19 @@ aic_server_init (AicServer *self)
   soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
 }
 
+/* The gate has passed the upgrade request already (early handler). */
+static void
+voice_cb (SoupServer              *server,
+          SoupServerMessage       *message,
+          const char              *path,
+          SoupWebsocketConnection *connection,
+          gpointer                 user_data)
+{
+  AicServer *self = user_data;
+
+  aic_voice_hub_accept (self->voice, connection);
+}
+
 /**
  * aic_server_new:
  * @token: (nullable): the bearer token; %NULL turns authentication off
@@ -586,6 +602,11 @@ aic_server_new (AicEngine  *engine,
   self = g_object_new (AIC_TYPE_SERVER, NULL);
   self->engine = g_object_ref (engine);
   self->chat = aic_chat_hub_new (engine);
+  self->voice = aic_voice_hub_new (engine);
+  soup_server_add_websocket_handler (self->soup, "/api/voice", NULL, NULL, voice_cb, self, NULL);
+  /* libsoup runs only the early handler of the path that matches best:
+   * the upgrade passes the same gate as everything else. */
+  soup_server_add_early_handler (self->soup, "/api/voice", early_gate, self, NULL);
   self->token = g_strdup (token);
   if (!aic_server_open_jobs (self, NULL, &error))
     g_error ("An in-memory job table could not be made: %s", error->message);

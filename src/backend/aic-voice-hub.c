@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-backend"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "aic-json.h"
+#include "aic-pcm.h"
+#include "aic-realtime.h"
+#include "aic-source.h"
+#include "aic-tts.h"
+#include "aic-vad.h"
+#include "aic-voice-hub.h"
+
+/* The console backend's /api/voice (PROTOCOL.md "Voice"): a WebSocket in
+ * the Realtime vocabulary.
+ *
+ * Audio comes in as appends. With server_vad, AicVad finds the turns;
+ * with turn_detection null the client commits. A finished turn is
+ * transcribed, answered by the engine, and the answer spoken sentence by
+ * sentence: each sentence goes to speech as soon as it is complete, so the
+ * first audio leaves after the first sentence, not the whole reply.
+ * Speech from the user while a reply is being made or played cancels it.
+ *
+ * Not yet: speech-to-text and speech through the upstream
+ * (/v1/audio/transcriptions, /v1/audio/speech). Every engine speaks with
+ * eSpeak NG for now, and the transcript of the user's turn says how long
+ * it was and that no speech-to-text is configured. */
+
+#define KEEPALIVE_S 15
+#define MAX_MESSAGE (1024 * 1024)
+#define AUDIO_CHUNK_MS 100
+
+struct _AicVoiceHub
+{
+  GObject     parent_instance;
+
+  AicEngine  *engine;
+  GPtrArray  *sessions;
+};
+
+G_DEFINE_FINAL_TYPE (AicVoiceHub, aic_voice_hub, G_TYPE_OBJECT)
+
+typedef struct _Session Session;
+
+typedef struct
+{
+  Session      *session;
+  char         *id;
+  char         *item_id;
+  GCancellable *cancellable;
+  GString      *unspoken;        /* reply text not yet a whole sentence */
+  GString      *said;            /* the whole reply so far */
+  GQueue        sentences;       /* char *, waiting to be spoken */
+  gboolean      speaking;        /* a sentence is being synthesised */
+  gboolean      text_done;       /* the engine has finished */
+  gboolean      finished;
+} Response;
+
+struct _Session
+{
+  AicVoiceHub             *hub;
+  SoupWebsocketConnection *ws;
+  gboolean                 server_vad;
+  AicVad                  *vad;
+  GByteArray              *buffer;     /* push-to-talk: audio since the last commit */
+  char                    *instructions;
+  GPtrArray               *history;    /* role, content, role, content … */
+  Response                *response;
+  guint                    sequence;
+};
+
+static void response_finish (Response *response, const char *status);
+static void speak_next (Response *response);
+
+static char *
+next_id (Session    *session,
+         const char *prefix)
+{
+  return g_strdup_printf ("%s_%u", prefix, ++session->sequence);
+}
+
+static void
+send_event (Session    *session,
+            const char *format,
+            ...) G_GNUC_PRINTF (2, 3);
+
+static void
+send_event (Session    *session,
+            const char *format,
+            ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  if (session->ws == NULL || soup_websocket_connection_get_state (session->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  soup_websocket_connection_send_text (session->ws, text);
+}
+
+static char *
+json_string (const char *text)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
+
+  json_node_set_string (node, text);
+  return aic_json_to_string (node, FALSE);
+}
+
+static void
+send_error (Session    *session,
+            const char *code,
+            const char *message)
+{
+  g_autofree char *quoted = json_string (message);
+
+  send_event (session, "{\"type\": \"error\", \"error\": {\"type\": \"invalid_request_error\", "
+                       "\"code\": \"%s\", \"message\": %s}}", code, quoted);
+}
+
+/* ---- replies ---- */
+
+static void
+response_clear (Response *response)
+{
+  g_cancellable_cancel (response->cancellable);
+  g_clear_object (&response->cancellable);
+  g_free (response->id);
+  g_free (response->item_id);
+  g_string_free (response->unspoken, TRUE);
+  g_string_free (response->said, TRUE);
+  g_queue_clear_full (&response->sentences, g_free);
+}
+
+/* A response is shared by its session and whatever is in flight for it
+ * (the engine's reply, a synthesis): each holds a reference. */
+static Response *
+response_ref (Response *response)
+{
+  return g_rc_box_acquire (response);
+}
+
+static void
+response_unref (Response *response)
+{
+  g_rc_box_release_full (response, (GDestroyNotify) response_clear);
+}
+
+/* Whole sentences move from @unspoken to the queue. */
+static void
+take_sentences (Response *response,
+                gboolean  all)
+{
+  GString *text = response->unspoken;
+  gsize start = 0;
+
+  for (gsize i = 0; i < text->len; i++)
+    {
+      char c = text->str[i];
+      gboolean end = c == '\n' ||
+                     ((c == '.' || c == '!' || c == '?') && i + 1 < text->len && text->str[i + 1] == ' ');
+
+      if (!end)
+        continue;
+      {
+        g_autofree char *sentence = g_strstrip (g_strndup (text->str + start, i + 1 - start));
+        if (sentence[0] != '\0')
+          g_queue_push_tail (&response->sentences, g_steal_pointer (&sentence));
+      }
+      start = i + 1;
+    }
+  g_string_erase (text, 0, start);
+  if (all)
+    {
+      g_autofree char *rest = g_strstrip (g_string_free (g_string_new (text->str), FALSE));
+      if (rest[0] != '\0')
+        g_queue_push_tail (&response->sentences, g_steal_pointer (&rest));
+      g_string_truncate (text, 0);
+    }
+}
+
+static void
+spoken_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Response *response = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) pcm = aic_tts_espeak_finish (result, &error);
+  gsize size, chunk = aic_pcm_bytes_for_ms (AUDIO_CHUNK_MS);
+  const guint8 *data;
+
+  response->speaking = FALSE;
+  if (response->finished)
+    {
+      response_unref (response);
+      return;
+    }
+  if (pcm == NULL)
+    {
+      send_error (response->session, "speech_failed", error->message);
+      response_finish (response, "failed");
+      response_unref (response);
+      return;
+    }
+
+  data = g_bytes_get_data (pcm, &size);
+  for (gsize offset = 0; offset < size; offset += chunk)
+    {
+      g_autofree char *encoded = g_base64_encode (data + offset, MIN (chunk, size - offset));
+
+      send_event (response->session, "{\"type\": \"response.output_audio.delta\", \"response_id\": \"%s\", "
+                                     "\"item_id\": \"%s\", \"output_index\": 0, \"content_index\": 0, \"delta\": \"%s\"}",
+                  response->id, response->item_id, encoded);
+    }
+  speak_next (response);
+  response_unref (response);
+}
+
+static void
+speak_next (Response *response)
+{
+  g_autofree char *sentence = NULL;
+  g_autofree char *quoted = NULL;
+
+  if (response->speaking || response->finished)
+    return;
+  sentence = g_queue_pop_head (&response->sentences);
+  if (sentence == NULL)
+    {
+      if (response->text_done)
+        response_finish (response, "completed");
+      return;
+    }
+
+  {
+    g_autofree char *delta = response->said->len ? g_strconcat (" ", sentence, NULL) : g_strdup (sentence);
+    quoted = json_string (delta);
+  }
+  send_event (response->session, "{\"type\": \"response.output_audio_transcript.delta\", \"response_id\": \"%s\", "
+                                 "\"item_id\": \"%s\", \"output_index\": 0, \"content_index\": 0, \"delta\": %s}",
+              response->id, response->item_id, quoted);
+  if (response->said->len)
+    g_string_append_c (response->said, ' ');
+  g_string_append (response->said, sentence);
+  response->speaking = TRUE;
+  aic_tts_espeak_async (sentence, NULL, NULL, spoken_cb, response_ref (response));
+}
+
+/* Ends @response (completed, cancelled or failed), tells the client, and
+ * lets the session's reference go. */
+static void
+response_finish (Response   *response,
+                 const char *status)
+{
+  Session *session = response->session;
+
+  if (response->finished)
+    return;
+  response->finished = TRUE;
+  g_cancellable_cancel (response->cancellable);
+  if (session == NULL)
+    return;
+  if (g_str_equal (status, "completed"))
+    send_event (session, "{\"type\": \"response.output_audio.done\", \"response_id\": \"%s\", \"item_id\": \"%s\"}",
+                response->id, response->item_id);
+  send_event (session, "{\"type\": \"response.done\", \"response\": {\"id\": \"%s\", \"status\": \"%s\"}}",
+              response->id, status);
+  if (response->said->len > 0)
+    {
+      g_ptr_array_add (session->history, g_strdup ("assistant"));
+      g_ptr_array_add (session->history, g_strdup (response->said->str));
+    }
+  if (session->response == response)
+    {
+      session->response = NULL;
+      response_unref (response);
+    }
+}
+
+static void
+on_token (const char *text,
+          gpointer    user_data)
+{
+  Response *response = user_data;
+
+  if (response->finished)
+    return;
+  g_string_append (response->unspoken, text);
+  take_sentences (response, FALSE);
+  speak_next (response);
+}
+
+static void
+reply_done_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Response *response = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicEngineReply) reply = aic_engine_chat_finish (AIC_ENGINE (object), result, &error);
+
+  if (!response->finished && reply == NULL)
+    {
+      send_error (response->session, "engine_failed", error->message);
+      response_finish (response, "failed");
+    }
+  else if (!response->finished)
+    {
+      take_sentences (response, TRUE);
+      response->text_done = TRUE;
+      speak_next (response);
+    }
+  response_unref (response);
+}
+
+static void
+start_response (Session    *session,
+                const char *user_text,
+                double      seconds)
+{
+  Response *response = g_rc_box_new0 (Response);
+
+  if (session->response != NULL)
+    response_finish (session->response, "cancelled");
+
+  response->session = session;
+  response->id = next_id (session, "resp");
+  response->item_id = next_id (session, "item");
+  response->cancellable = g_cancellable_new ();
+  response->unspoken = g_string_new (NULL);
+  response->said = g_string_new (NULL);
+  g_queue_init (&response->sentences);
+  session->response = response;
+
+  send_event (session, "{\"type\": \"response.created\", \"response\": {\"id\": \"%s\", \"status\": \"in_progress\"}}",
+              response->id);
+
+  if (aic_engine_get_kind (session->hub->engine) == AIC_ENGINE_KIND_DEMO)
+    {
+      /* The demo speaks a short, honest reply. */
+      g_autofree char *text = g_strdup_printf ("This is the demo engine. I heard %.1f seconds of speech. "
+                                               "No speech-to-text is configured, so I cannot tell what you said. "
+                                               "Connect a real model to talk about anything you like.", seconds);
+      g_string_append (response->unspoken, text);
+      take_sentences (response, TRUE);
+      response->text_done = TRUE;
+      speak_next (response);
+      return;
+    }
+
+  {
+    g_autoptr(GPtrArray) turns = g_ptr_array_new_with_free_func (g_free);
+
+    g_ptr_array_add (turns, g_strdup ("system"));
+    g_ptr_array_add (turns, g_strdup (session->instructions ? session->instructions
+                                      : "You are talking with the user by voice. Answer briefly, in plain sentences, "
+                                        "without lists, tables or code."));
+    for (guint i = 0; i < session->history->len; i++)
+      g_ptr_array_add (turns, g_strdup (g_ptr_array_index (session->history, i)));
+    g_ptr_array_add (turns, g_strdup ("user"));
+    g_ptr_array_add (turns, g_strdup (user_text));
+    aic_engine_chat_async (session->hub->engine, turns, NULL, on_token, response,
+                           response->cancellable, reply_done_cb, response_ref (response));
+  }
+}
+
+/* A finished turn: committed, transcribed, answered. */
+static void
+end_turn (Session *session,
+          GBytes  *audio)
+{
+  g_autofree char *item = next_id (session, "item");
+  double seconds = (double) g_bytes_get_size (audio) / aic_pcm_bytes_for_ms (1000);
+  g_autofree char *transcript = g_strdup_printf ("speech, %.1f s — no speech-to-text configured", seconds);
+  g_autofree char *quoted = json_string (transcript);
+
+  send_event (session, "{\"type\": \"input_audio_buffer.committed\", \"item_id\": \"%s\"}", item);
+  send_event (session, "{\"type\": \"conversation.item.input_audio_transcription.completed\", "
+                       "\"item_id\": \"%s\", \"content_index\": 0, \"transcript\": %s}", item, quoted);
+  g_ptr_array_add (session->history, g_strdup ("user"));
+  g_ptr_array_add (session->history, g_strdup (transcript));
+  start_response (session, transcript, seconds);
+}
+
+/* ---- messages from the client ---- */
+
+static void
+append_audio (Session    *session,
+              JsonObject *object)
+{
+  const char *encoded = NULL;
+  g_autofree guchar *pcm = NULL;
+  gsize length = 0;
+
+  if (!aic_json_get_string (object, "audio", TRUE, &encoded, NULL))
+    {
+      send_error (session, "invalid_audio", "input_audio_buffer.append needs \"audio\": base64 PCM16.");
+      return;
+    }
+  pcm = g_base64_decode (encoded, &length);
+  if (length % 2 != 0)
+    {
+      send_error (session, "invalid_audio", "The audio is not whole 16-bit samples.");
+      return;
+    }
+
+  if (!session->server_vad)
+    {
+      g_byte_array_append (session->buffer, pcm, length);
+      return;
+    }
+
+  for (gsize offset = 0; offset < length; offset += AIC_AUDIO_FRAME_BYTES)
+    {
+      gsize n = MIN (AIC_AUDIO_FRAME_BYTES, length - offset) / 2;
+      g_autofree gint16 *samples = g_memdup2 (pcm + offset, n * 2);
+
+      switch (aic_vad_feed (session->vad, samples, n))
+        {
+        case AIC_VAD_SPEECH_STARTED:
+          /* Speaking over a reply stops it. */
+          if (session->response != NULL)
+            response_finish (session->response, "cancelled");
+          send_event (session, "{\"type\": \"input_audio_buffer.speech_started\", \"audio_start_ms\": %" G_GUINT64_FORMAT
+                               ", \"item_id\": \"item_%u\"}", aic_vad_get_start_ms (session->vad), session->sequence + 1);
+          break;
+        case AIC_VAD_SPEECH_STOPPED:
+          {
+            g_autoptr(GBytes) utterance = aic_vad_take_utterance (session->vad);
+
+            send_event (session, "{\"type\": \"input_audio_buffer.speech_stopped\", \"audio_end_ms\": %" G_GUINT64_FORMAT
+                                 ", \"item_id\": \"item_%u\"}", aic_vad_get_end_ms (session->vad), session->sequence + 1);
+            end_turn (session, utterance);
+          }
+          break;
+        case AIC_VAD_NOTHING:
+        default:
+          break;
+        }
+    }
+}
+
+static gboolean
+read_turn_detection (Session     *session,
+                     JsonObject  *object)
+{
+  JsonObject *inner = NULL, *audio = NULL, *input = NULL, *detection = NULL;
+  JsonNode *node;
+  double threshold = 0.5;
+  gint64 prefix = 300, silence = 500;
+
+  const char *instructions = NULL;
+
+  if (!aic_json_get_object (object, "session", FALSE, &inner, NULL) || inner == NULL ||
+      !aic_json_get_string (inner, "instructions", FALSE, &instructions, NULL))
+    return FALSE;
+  if (instructions != NULL)
+    {
+      g_free (session->instructions);
+      session->instructions = g_strdup (instructions);
+    }
+  if (!aic_json_get_object (inner, "audio", FALSE, &audio, NULL) || audio == NULL ||
+      !aic_json_get_object (audio, "input", FALSE, &input, NULL) || input == NULL)
+    return TRUE;   /* nothing about turns: keep what is set */
+
+  node = json_object_get_member (input, "turn_detection");
+  if (node == NULL)
+    return TRUE;
+  if (JSON_NODE_HOLDS_NULL (node))
+    {
+      session->server_vad = FALSE;
+      return TRUE;
+    }
+  if (!aic_json_get_object (input, "turn_detection", FALSE, &detection, NULL))
+    return FALSE;
+  if (json_object_has_member (detection, "threshold"))
+    {
+      JsonNode *value = json_object_get_member (detection, "threshold");
+
+      if (!JSON_NODE_HOLDS_VALUE (value) ||
+          (json_node_get_value_type (value) != G_TYPE_DOUBLE && json_node_get_value_type (value) != G_TYPE_INT64))
+        return FALSE;
+      threshold = json_node_get_double (value);
+    }
+  if (!aic_json_get_int (detection, "prefix_padding_ms", FALSE, &prefix, NULL) ||
+      !aic_json_get_int (detection, "silence_duration_ms", FALSE, &silence, NULL) ||
+      prefix < 0 || prefix > 5000 || silence < 0 || silence > 10000)
+    return FALSE;
+
+  session->server_vad = TRUE;
+  g_clear_pointer (&session->vad, aic_vad_free);
+  session->vad = aic_vad_new (threshold, prefix, silence);
+  return TRUE;
+}
+
+static void
+message_cb (SoupWebsocketConnection *ws,
+            int                      type,
+            GBytes                  *message,
+            Session                 *session)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+  const char *kind = NULL;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      send_error (session, "binary_not_supported", "Send JSON text messages.");
+      return;
+    }
+  root = aic_json_parse_bytes (message, &error);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      !aic_json_get_string (json_node_get_object (root), "type", TRUE, &kind, NULL))
+    {
+      send_error (session, "invalid_event", "Every message must be a JSON object with a \"type\".");
+      return;
+    }
+  object = json_node_get_object (root);
+
+  if (g_str_equal (kind, "session.update"))
+    {
+      if (!read_turn_detection (session, object))
+        send_error (session, "invalid_session", "session.update has members of the wrong type or out of range.");
+      else
+        send_event (session, "{\"type\": \"session.updated\", \"session\": {\"type\": \"realtime\"}}");
+    }
+  else if (g_str_equal (kind, "input_audio_buffer.append"))
+    append_audio (session, object);
+  else if (g_str_equal (kind, "input_audio_buffer.commit"))
+    {
+      g_autoptr(GBytes) audio = g_bytes_new (session->buffer->data, session->buffer->len);
+
+      if (session->buffer->len == 0)
+        {
+          send_error (session, "input_audio_buffer_commit_empty", "There is no audio to commit.");
+          return;
+        }
+      g_byte_array_set_size (session->buffer, 0);
+      /* The reply comes with response.create, as in the Realtime API. */
+      g_object_set_data_full (G_OBJECT (ws), "aic-committed", g_bytes_ref (audio), (GDestroyNotify) g_bytes_unref);
+    }
+  else if (g_str_equal (kind, "response.create"))
+    {
+      GBytes *audio = g_object_steal_data (G_OBJECT (ws), "aic-committed");
+
+      if (audio == NULL)
+        audio = g_bytes_new (NULL, 0);
+      end_turn (session, audio);
+      g_bytes_unref (audio);
+    }
+  else if (g_str_equal (kind, "input_audio_buffer.clear"))
+    {
+      g_byte_array_set_size (session->buffer, 0);
+      if (session->vad != NULL)
+        aic_vad_reset (session->vad);
+    }
+  else if (g_str_equal (kind, "response.cancel"))
+    {
+      if (session->response != NULL)
+        response_finish (session->response, "cancelled");
+    }
+  else if (g_str_equal (kind, "conversation.item.truncate"))
+    ;  /* what was heard is noted by the client; the reply is already cancelled */
+  else
+    {
+      g_autofree char *text = g_strdup_printf ("Unknown event type “%s”.", kind);
+      send_error (session, "unknown_event", text);
+    }
+}
+
+static void
+session_free (Session *session)
+{
+  if (session->response != NULL)
+    {
+      Response *response = g_steal_pointer (&session->response);
+
+      /* Nobody to tell: stop the work and let go. */
+      response->session = NULL;
+      response_finish (response, "cancelled");
+      response_unref (response);
+    }
+  g_signal_handlers_disconnect_by_data (session->ws, session);
+  g_clear_object (&session->ws);
+  g_clear_pointer (&session->vad, aic_vad_free);
+  g_byte_array_unref (session->buffer);
+  g_ptr_array_unref (session->history);
+  g_free (session->instructions);
+  g_free (session);
+}
+
+static void
+closed_cb (SoupWebsocketConnection *ws,
+           Session                 *session)
+{
+  g_ptr_array_remove (session->hub->sessions, session);
+}
+
+/**
+ * aic_voice_hub_accept:
+ * Takes a connection the server upgraded at /api/voice.
+ */
+void
+aic_voice_hub_accept (AicVoiceHub             *self,
+                      SoupWebsocketConnection *connection)
+{
+  Session *session = g_new0 (Session, 1);
+
+  session->hub = self;
+  session->ws = g_object_ref (connection);
+  session->server_vad = TRUE;
+  session->vad = aic_vad_new (0.5, 300, 500);
+  session->buffer = g_byte_array_new ();
+  session->history = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->sessions, session);
+
+  soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE);
+  soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
+  g_signal_connect (connection, "message", G_CALLBACK (message_cb), session);
+  g_signal_connect (connection, "closed", G_CALLBACK (closed_cb), session);
+  send_event (session, "{\"type\": \"session.created\", \"session\": {\"type\": \"realtime\", \"engine\": \"%s\"}}",
+              aic_engine_get_kind_string (self->engine));
+}
+
+guint
+aic_voice_hub_get_n_sessions (AicVoiceHub *self)
+{
+  g_return_val_if_fail (AIC_IS_VOICE_HUB (self), 0);
+  return self->sessions->len;
+}
+
+static void
+aic_voice_hub_dispose (GObject *object)
+{
+  AicVoiceHub *self = AIC_VOICE_HUB (object);
+
+  g_clear_pointer (&self->sessions, g_ptr_array_unref);
+  g_clear_object (&self->engine);
+
+  G_OBJECT_CLASS (aic_voice_hub_parent_class)->dispose (object);
+}
+
+static void
+aic_voice_hub_class_init (AicVoiceHubClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = aic_voice_hub_dispose;
+}
+
+static void
+aic_voice_hub_init (AicVoiceHub *self)
+{
+  self->sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) session_free);
+}
+
+AicVoiceHub *
+aic_voice_hub_new (AicEngine *engine)
+{
+  AicVoiceHub *self;
+
+  g_return_val_if_fail (AIC_IS_ENGINE (engine), NULL);
+
+  self = g_object_new (AIC_TYPE_VOICE_HUB, NULL);
+  self->engine = g_object_ref (engine);
+  return self;
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "aic-error.h"
+#include "aic-http.h"
+#include "aic-pcm.h"
+#include "aic-server.h"
+#include "aic-test-util.h"
+#include "aic-voice-session.h"
+
+/* The backend's /api/voice with the demo engine, spoken to by the app's
+ * own AicVoiceSession: a turn found by the server's VAD, answered with
+ * speech (eSpeak NG); barge-in cancels the reply; push-to-talk; the gate
+ * (token, Origin); bad messages answered with an error event. */
+
+#define TOKEN "voice-token"
+
+typedef struct
+{
+  AicServer       *server;
+  char            *url;
+  AicClient       *client;
+  AicVoiceSession *session;
+  GString         *user;
+  GString         *reply;
+  gsize            audio;
+  GPtrArray       *done;
+  GPtrArray       *errors;
+  guint            speech_started;
+} Fixture;
+
+static void on_user (AicVoiceSession *s, const char *t, Fixture *f) { g_string_append (f->user, t); }
+static void on_reply (AicVoiceSession *s, const char *t, Fixture *f) { g_string_append (f->reply, t); }
+static void on_audio (AicVoiceSession *s, GBytes *pcm, Fixture *f) { f->audio += g_bytes_get_size (pcm); }
+static void on_done (AicVoiceSession *s, const char *st, Fixture *f) { g_ptr_array_add (f->done, g_strdup (st)); }
+static void on_error (AicVoiceSession *s, const char *t, Fixture *f) { g_ptr_array_add (f->errors, g_strdup (t)); }
+static void on_speech (AicVoiceSession *s, Fixture *f) { f->speech_started++; }
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->server = aic_server_new (engine, TOKEN);
+  g_assert_true (aic_server_listen (f->server, "127.0.0.1", 0, &error));
+  f->url = aic_server_dup_url (f->server);
+  connection = aic_connection_new ("b", "Built-in", AIC_CONNECTION_KIND_CONSOLE, f->url);
+  f->client = aic_client_new (connection, TOKEN);
+  f->session = aic_voice_session_new (f->client, "/api/voice");
+  aic_voice_session_set_reconnect (f->session, 0, 10);
+  if (data != NULL)
+    aic_voice_session_set_turn_detection (f->session, FALSE, 0, 0, 0);
+  f->user = g_string_new (NULL);
+  f->reply = g_string_new (NULL);
+  f->done = g_ptr_array_new_with_free_func (g_free);
+  f->errors = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (f->session, "user-transcript", G_CALLBACK (on_user), f);
+  g_signal_connect (f->session, "reply-transcript", G_CALLBACK (on_reply), f);
+  g_signal_connect (f->session, "reply-audio", G_CALLBACK (on_audio), f);
+  g_signal_connect (f->session, "response-done", G_CALLBACK (on_done), f);
+  g_signal_connect (f->session, "server-error", G_CALLBACK (on_error), f);
+  g_signal_connect (f->session, "speech-started", G_CALLBACK (on_speech), f);
+
+  aic_voice_session_connect_async (f->session, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_voice_session_connect_finish (f->session, result, &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_clear_object (&f->session);
+  g_clear_object (&f->client);
+  g_clear_object (&f->server);
+  g_free (f->url);
+  g_string_free (f->user, TRUE);
+  g_string_free (f->reply, TRUE);
+  g_ptr_array_unref (f->done);
+  g_ptr_array_unref (f->errors);
+}
+
+/* @dbfs below -100 is silence. */
+static void
+speak (Fixture *f,
+       double   dbfs,
+       guint    milliseconds)
+{
+  static guint64 phase;
+  double amplitude = dbfs < -100 ? 0 : 32767.0 * sqrt (2.0) * pow (10.0, dbfs / 20.0);
+
+  for (guint ms = 0; ms < milliseconds; ms += AIC_AUDIO_FRAME_MS)
+    {
+      gint16 *frame = g_new (gint16, AIC_AUDIO_FRAME_SAMPLES);
+      g_autoptr(GBytes) bytes = NULL;
+
+      for (guint i = 0; i < AIC_AUDIO_FRAME_SAMPLES; i++, phase++)
+        frame[i] = (gint16) (amplitude * sin (2 * G_PI * 200 * phase / AIC_AUDIO_RATE));
+      bytes = g_bytes_new_take (frame, AIC_AUDIO_FRAME_BYTES);
+      aic_voice_session_send_audio (f->session, bytes);
+    }
+}
+
+static gboolean
+replied (gpointer data)
+{
+  return ((Fixture *) data)->done->len > 0;
+}
+
+static gboolean
+audio_arrived (gpointer data)
+{
+  return ((Fixture *) data)->audio > 0;
+}
+
+static void
+test_turn (Fixture       *f,
+           gconstpointer  data)
+{
+  speak (f, -200, 400);
+  speak (f, -20, 1000);
+  speak (f, -200, 700);
+  aic_test_wait_for (replied, f, 20000);
+
+  g_assert_cmpuint (f->speech_started, ==, 1);
+  /* Prefix 300 ms + 1 s of speech + 500 ms of silence. */
+  g_assert_cmpstr (f->user->str, ==, "speech, 1.8 s — no speech-to-text configured");
+  g_assert_true (g_str_has_prefix (f->reply->str, "This is the demo engine. I heard 1.8 seconds of speech."));
+  g_assert_cmpstr (g_ptr_array_index (f->done, 0), ==, "completed");
+  /* Four sentences of speech: seconds of audio. */
+  g_assert_cmpuint (f->audio, >, aic_pcm_bytes_for_ms (3000));
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+static void
+test_barge_in (Fixture       *f,
+               gconstpointer  data)
+{
+  speak (f, -20, 1000);
+  speak (f, -200, 600);
+  aic_test_wait_for (audio_arrived, f, 20000);
+
+  /* The user speaks while the reply is still being made. */
+  speak (f, -20, 600);
+  aic_test_wait_for (replied, f, 10000);
+  g_assert_cmpstr (g_ptr_array_index (f->done, 0), ==, "cancelled");
+  g_assert_cmpuint (f->speech_started, ==, 2);
+}
+
+static void
+test_push_to_talk (Fixture       *f,
+                   gconstpointer  data)
+{
+  speak (f, -20, 500);
+  speak (f, -200, 1500);
+  /* No server VAD: no turn until the commit. */
+  g_assert_cmpuint (f->speech_started, ==, 0);
+  aic_voice_session_commit (f->session);
+  aic_test_wait_for (replied, f, 20000);
+  g_assert_cmpuint (f->speech_started, ==, 0);
+  g_assert_cmpstr (f->user->str, ==, "speech, 2.0 s — no speech-to-text configured");
+  g_assert_cmpstr (g_ptr_array_index (f->done, 0), ==, "completed");
+}
+
+/* ---- the gate and bad messages, with a plain libsoup client ---- */
+
+static SoupWebsocketConnection *
+raw_connect (const char  *url,
+             const char  *token,
+             const char  *origin,
+             GError     **error)
+{
+  g_autoptr(SoupSession) session = aic_http_session_new (10);
+  g_autofree char *address = g_strconcat (url, "/api/voice", NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", address);
+  g_autoptr(GAsyncResult) result = NULL;
+
+  aic_http_set_bearer (message, token);
+  soup_session_websocket_connect_async (session, message, origin, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  return soup_session_websocket_connect_finish (session, result, error);
+}
+
+static void
+collect_cb (SoupWebsocketConnection *ws,
+            int                      type,
+            GBytes                  *message,
+            GPtrArray               *seen)
+{
+  g_ptr_array_add (seen, g_strndup (g_bytes_get_data (message, NULL), g_bytes_get_size (message)));
+}
+
+static gboolean
+three_seen (gpointer data)
+{
+  return ((GPtrArray *) data)->len >= 3;
+}
+
+static void
+test_gate_and_bad_messages (void)
+{
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(AicServer) server = aic_server_new (engine, TOKEN);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(SoupWebsocketConnection) ws = NULL;
+  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_true (aic_server_listen (server, "127.0.0.1", 0, &error));
+  url = aic_server_dup_url (server);
+
+  ws = raw_connect (url, "wrong", NULL, &error);
+  g_assert_null (ws);
+  g_clear_error (&error);
+  ws = raw_connect (url, TOKEN, "https://evil.example", &error);
+  g_assert_null (ws);
+  g_clear_error (&error);
+
+  ws = raw_connect (url, TOKEN, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (ws, "message", G_CALLBACK (collect_cb), seen);
+  soup_websocket_connection_send_text (ws, "not json at all");
+  soup_websocket_connection_send_text (ws, "{\"type\": \"input_audio_buffer.append\", \"audio\": 12}");
+  aic_test_wait_for (three_seen, seen, 5000);
+  g_assert_nonnull (strstr (g_ptr_array_index (seen, 0), "session.created"));
+  g_assert_nonnull (strstr (g_ptr_array_index (seen, 1), "\"type\": \"error\""));
+  g_assert_nonnull (strstr (g_ptr_array_index (seen, 2), "invalid_audio"));
+  /* Still open. */
+  g_assert_cmpint (soup_websocket_connection_get_state (ws), ==, SOUP_WEBSOCKET_STATE_OPEN);
+  soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func, data) \
+  g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown)
+
+  ADD ("/voice-backend/turn", test_turn, NULL);
+  ADD ("/voice-backend/barge-in", test_barge_in, NULL);
+  ADD ("/voice-backend/push-to-talk", test_push_to_talk, "ptt");
+  g_test_add_func ("/voice-backend/gate-and-bad-messages", test_gate_and_bad_messages);
+
+  return g_test_run ();
+}
