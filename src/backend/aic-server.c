@@ -573,6 +573,35 @@ aic_server_init (AicServer *self)
   soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
 }
 
+/* /api/voice and everything under it reach the WebSocket handler: what
+ * is not an upgrade to exactly /api/voice gets a JSON answer here, like
+ * every other route, instead of libsoup's page. */
+static void
+voice_early_gate (SoupServer        *server,
+                  SoupServerMessage *message,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  AicServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  const char *upgrade = soup_message_headers_get_one (headers, "Upgrade");
+
+  if (!gate (self, message))
+    return;
+  if (strcmp (path, "/api/voice") != 0)
+    {
+      g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
+      aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
+    }
+  else if (upgrade == NULL || g_ascii_strcasecmp (upgrade, "websocket") != 0)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (message), "Upgrade", "websocket");
+      aic_reply_error (message, 426, "upgrade_required",
+                       "/api/voice is a WebSocket: connect with an Upgrade: websocket request.");
+    }
+}
+
 /* The gate has passed the upgrade request already (early handler). */
 static void
 voice_cb (SoupServer              *server,
@@ -606,7 +635,7 @@ aic_server_new (AicEngine  *engine,
   soup_server_add_websocket_handler (self->soup, "/api/voice", NULL, NULL, voice_cb, self, NULL);
   /* libsoup runs only the early handler of the path that matches best:
    * the upgrade passes the same gate as everything else. */
-  soup_server_add_early_handler (self->soup, "/api/voice", early_gate, self, NULL);
+  soup_server_add_early_handler (self->soup, "/api/voice", voice_early_gate, self, NULL);
   self->token = g_strdup (token);
   if (!aic_server_open_jobs (self, NULL, &error))
     g_error ("An in-memory job table could not be made: %s", error->message);
