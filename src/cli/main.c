@@ -69,6 +69,41 @@ check_cb (GObject      *object,
   g_main_loop_quit (wait->loop);
 }
 
+/* Parses a command's options; says why and returns FALSE when they are wrong. */
+static gboolean
+parse_options (int                *argc,
+               char             ***argv,
+               const GOptionEntry *entries,
+               const char         *parameters,
+               const char         *description)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (parameters);
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (description != NULL)
+    g_option_context_set_description (context, description);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* --token, else $AI_CONSOLE_TOKEN, which keeps it out of the process list. */
+static void
+token_from_environment (char **token)
+{
+  if (*token == NULL)
+    *token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+}
+
+#define URL_ENTRY(variable) \
+  { "url", 0, 0, G_OPTION_ARG_STRING, &variable, N_("Base URL of the backend"), N_("URL") }
+#define TOKEN_ENTRY(variable) \
+  { "token", 0, 0, G_OPTION_ARG_STRING, &variable, N_("Bearer token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") }
+
 static char *
 usage_text (void)
 {
@@ -95,7 +130,6 @@ cmd_health (int    argc,
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout, N_("Seconds to wait for an answer (default 30)"), N_("SECONDS") },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("— ask a backend about itself"));
   g_autoptr(GError) error = NULL;
   g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
@@ -103,12 +137,9 @@ cmd_health (int    argc,
   g_autofree char *json = NULL;
   Wait wait = { 0 };
 
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      return 2;
-    }
+  if (!parse_options (&argc, &argv, entries, _("— ask a backend about itself"),
+                      NULL))
+    return 2;
   if (url == NULL)
     {
       g_printerr (_("health needs --url URL.\n"));
@@ -119,8 +150,7 @@ cmd_health (int    argc,
       g_printerr (_("--timeout must be a positive number of seconds.\n"));
       return 2;
     }
-  if (token == NULL)
-    token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+  token_from_environment (&token);
 
   connection = aic_connection_new (NULL, "cli", AIC_CONNECTION_KIND_CONSOLE, url);
   client = aic_client_new (connection, token);
@@ -257,7 +287,6 @@ cmd_sse (int    argc,
     { "max-event", 0, 0, G_OPTION_ARG_INT, &max_event, N_("Largest event accepted, in bytes"), N_("BYTES") },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("URL|- — print the events of a stream"));
   g_autoptr(GError) error = NULL;
   g_autoptr(SoupSession) session = NULL;
   g_autoptr(SoupMessage) message = NULL;
@@ -266,13 +295,9 @@ cmd_sse (int    argc,
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   RunWait wait = { 0 };
 
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_description (context, _("Each event is printed as {\"event\": …, \"data\": …, \"id\": …}; \"-\" reads the stream from the standard input."));
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      return 2;
-    }
+  if (!parse_options (&argc, &argv, entries, _("URL|- — print the events of a stream"),
+                      _("Each event is printed as {\"event\": …, \"data\": …, \"id\": …}; \"-\" reads the stream from the standard input.")))
+    return 2;
   if (argc != 2)
     {
       g_printerr (_("sse needs one URL, or - for the standard input.\n"));
@@ -401,7 +426,6 @@ cmd_chat (int    argc,
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Print no statistics on the standard error"), NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("PROMPT|- — print a model’s reply"));
   g_autoptr(GError) error = NULL;
   g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
@@ -412,13 +436,9 @@ cmd_chat (int    argc,
   RunWait wait = { 0 };
   guint signal_source;
 
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_description (context, _("The reply goes to the standard output as it arrives; progress and errors to the standard error. Exit status 0 means a complete reply."));
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      return 2;
-    }
+  if (!parse_options (&argc, &argv, entries, _("PROMPT|- — print a model’s reply"),
+                      _("The reply goes to the standard output as it arrives; progress and errors to the standard error. Exit status 0 means a complete reply.")))
+    return 2;
   if (url == NULL || argc != 2)
     {
       g_printerr (_("chat needs --url URL and one PROMPT (or - to read it from the standard input).\n"));
@@ -441,8 +461,7 @@ cmd_chat (int    argc,
       g_free (token);
       token = g_strdup (value);
     }
-  if (token == NULL)
-    token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+  token_from_environment (&token);
 
   prompt = g_str_equal (argv[1], "-") ? read_all_stdin () : g_strdup (argv[1]);
   if (g_strstrip (prompt)[0] == '\0')
@@ -640,14 +659,13 @@ cmd_analyze (int    argc,
   g_autofree char *instructions = NULL;
   gboolean json = FALSE, resume = FALSE;
   const GOptionEntry entries[] = {
-    { "url", 0, 0, G_OPTION_ARG_STRING, &url, N_("Base URL of the backend"), N_("URL") },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Bearer token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") },
+    URL_ENTRY (url),
+    TOKEN_ENTRY (token),
     { "instructions", 'i', 0, G_OPTION_ARG_STRING, &instructions, N_("What the summary should pay attention to"), N_("TEXT") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print each job’s result as one line of JSON"), NULL },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, N_("Also follow the jobs an earlier, interrupted run left unfinished"), NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("FILE… — summarise documents"));
   g_autoptr(GError) error = NULL;
   g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
@@ -658,15 +676,11 @@ cmd_analyze (int    argc,
   AnalyzeRun run = { 0 };
   guint signal_source;
 
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_description (context, _("Progress goes to the standard error, summaries to the standard output. "
+  if (!parse_options (&argc, &argv, entries, _("FILE… — summarise documents"),
+                      _("Progress goes to the standard error, summaries to the standard output. "
                                                "Jobs are remembered: if this command is interrupted, run it again with "
-                                               "--resume to follow them to the end. Exit status 0 means every job finished."));
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      return 2;
-    }
+                                               "--resume to follow them to the end. Exit status 0 means every job finished.")))
+    return 2;
   if (url == NULL || (argc < 2 && !resume))
     {
       g_printerr (_("analyze needs --url URL and at least one FILE (or --resume).\n"));
@@ -683,8 +697,7 @@ cmd_analyze (int    argc,
         g_printerr (_("“%s” is not a file.\n"), argv[i]);
         return 2;
       }
-  if (token == NULL)
-    token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+  token_from_environment (&token);
 
   store_path = aic_store_default_path ();
   store = aic_store_open (store_path, &error);
@@ -940,15 +953,14 @@ cmd_voice (int    argc,
   g_autofree char *output = NULL;
   gboolean fast = FALSE, push_to_talk = FALSE;
   const GOptionEntry entries[] = {
-    { "url", 0, 0, G_OPTION_ARG_STRING, &url, N_("Base URL of the backend"), N_("URL") },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Bearer token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") },
+    URL_ENTRY (url),
+    TOKEN_ENTRY (token),
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input, N_("A WAV file to use as the microphone"), N_("IN.wav") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Where to write the replies’ audio (WAV)"), N_("OUT.wav") },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &fast, N_("Send the input as fast as possible, not at the pace of speech"), NULL },
     { "push-to-talk", 0, 0, G_OPTION_ARG_NONE, &push_to_talk, N_("No turn detection on the server: the whole input is one turn"), NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("— a spoken conversation from a file"));
   g_autoptr(GError) error = NULL;
   g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
@@ -960,14 +972,10 @@ cmd_voice (int    argc,
   guint signal_source;
   int status = 0;
 
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_description (context, _("Transcripts of both sides go to the standard output. The command ends "
-                                               "once the input is used up and the last reply has finished."));
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      return 2;
-    }
+  if (!parse_options (&argc, &argv, entries, _("— a spoken conversation from a file"),
+                      _("Transcripts of both sides go to the standard output. The command ends "
+                                               "once the input is used up and the last reply has finished.")))
+    return 2;
   if (url == NULL || input == NULL || output == NULL)
     {
       g_printerr (_("voice needs --url URL, --input IN.wav and --output OUT.wav.\n"));
@@ -983,8 +991,7 @@ cmd_voice (int    argc,
       g_printerr (_("Error: %s\n"), error->message);
       return 2;
     }
-  if (token == NULL)
-    token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+  token_from_environment (&token);
 
   connection = aic_connection_new (url, "cli", AIC_CONNECTION_KIND_CONSOLE, url);
   client = aic_client_new (connection, token);
