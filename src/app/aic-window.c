@@ -7,6 +7,7 @@
 
 #include "aic-chat-page.h"
 #include "aic-documents-page.h"
+#include "aic-voice-page.h"
 #include "aic-window.h"
 
 struct _AicWindow
@@ -19,6 +20,7 @@ struct _AicWindow
   GtkLabel             *banner_label;
   AicChatPage          *chat_page;
   AicDocumentsPage     *documents_page;
+  AicVoicePage         *voice_page;
   GtkRevealer          *banner_revealer;
   AdwViewStack         *stack;
   AdwViewSwitcherTitle *switcher_title;
@@ -70,6 +72,7 @@ client_changed (AicWindow *self)
   AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
 
   aic_chat_page_set_client (self->chat_page, aic_application_get_client (app));
+  aic_voice_page_set_client (self->voice_page, aic_application_get_client (app));
 }
 
 static void
@@ -170,6 +173,7 @@ aic_window_class_init (AicWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_revealer);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, chat_page);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, documents_page);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, voice_page);
   gtk_widget_class_bind_template_callback (widget_class, on_show_error);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, switcher_title);
@@ -206,6 +210,7 @@ aic_window_init (AicWindow *self)
 
   g_type_ensure (AIC_TYPE_CHAT_PAGE);
   g_type_ensure (AIC_TYPE_DOCUMENTS_PAGE);
+  g_type_ensure (AIC_TYPE_VOICE_PAGE);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);

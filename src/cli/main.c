@@ -807,15 +807,8 @@ static void
 voice_input_done_cb (AicAudioCapture *capture,
                      VoiceRun        *run)
 {
-  /* The speaker falls silent: enough silence for a server's VAD to end
-   * the last turn. */
-  static const guint8 silence[AIC_AUDIO_FRAME_BYTES];
-
-  for (guint ms = 0; ms < 1200; ms += AIC_AUDIO_FRAME_MS)
-    {
-      g_autoptr(GBytes) frame = g_bytes_new_static (silence, sizeof silence);
-      aic_voice_session_send_audio (run->session, frame);
-    }
+  /* The speaker falls silent: enough for a server's VAD to end the turn. */
+  aic_voice_session_send_silence (run->session, 1200);
   run->input_done = TRUE;
   voice_maybe_done (run);
 }

@@ -22,7 +22,7 @@
  * which NORMAL trades for speed). The schema has a version in
  * PRAGMA user_version so later releases can migrate. */
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct _AicStore
 {
@@ -131,7 +131,6 @@ migrate (AicStore  *self,
                         "  connection_id TEXT,"
                         "  filename TEXT NOT NULL,"
                         "  source_path TEXT,"
-                        "  instructions TEXT,"
                         "  idempotency_key TEXT NOT NULL,"
                         "  shape TEXT,"
                         "  remote_id TEXT,"
@@ -145,6 +144,16 @@ migrate (AicStore  *self,
                         "  updated_at INTEGER NOT NULL);"
                         "CREATE INDEX jobs_by_owner ON jobs (owner, created_at DESC);"
                         "PRAGMA user_version = 2;"
+                        "COMMIT;",
+                        error))
+    return FALSE;
+
+  /* What the reader asked the summary to attend to, kept for a resend. */
+  if (version < 3 &&
+      !aic_sqlite_exec (self->db,
+                        "BEGIN;"
+                        "ALTER TABLE jobs ADD COLUMN instructions TEXT;"
+                        "PRAGMA user_version = 3;"
                         "COMMIT;",
                         error))
     return FALSE;

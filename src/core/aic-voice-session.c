@@ -537,6 +537,24 @@ aic_voice_session_send_audio (AicVoiceSession *self,
     flush_pending (self);
 }
 
+/**
+ * aic_voice_session_send_silence:
+ * Sends @milliseconds of silence: after a recording used as the
+ * microphone ends, enough of it lets a server's VAD end the last turn.
+ */
+void
+aic_voice_session_send_silence (AicVoiceSession *self,
+                                guint            milliseconds)
+{
+  g_autoptr(GBytes) silence = NULL;
+
+  g_return_if_fail (AIC_IS_VOICE_SESSION (self));
+
+  silence = g_bytes_new_take (g_malloc0 (aic_pcm_bytes_for_ms (milliseconds)), aic_pcm_bytes_for_ms (milliseconds));
+  aic_voice_session_send_audio (self, silence);
+  flush_pending (self);
+}
+
 /* Push-to-talk: the user's turn ends now, and a reply is asked for. */
 void
 aic_voice_session_commit (AicVoiceSession *self)

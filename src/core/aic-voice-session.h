@@ -42,6 +42,8 @@ gboolean         aic_voice_session_connect_finish (AicVoiceSession  *self,
                                                    GError          **error);
 void             aic_voice_session_send_audio     (AicVoiceSession  *self,
                                                    GBytes           *pcm);
+void             aic_voice_session_send_silence   (AicVoiceSession  *self,
+                                                   guint             milliseconds);
 void             aic_voice_session_commit         (AicVoiceSession  *self);
 void             aic_voice_session_interrupt      (AicVoiceSession  *self,
                                                    guint64           heard_ms);

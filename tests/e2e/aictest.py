@@ -98,11 +98,13 @@ def nodes(root, role=None, contains=None, name=None):
     return found
 
 
-def launch(app_path, data_home, *args):
+def launch(app_path, data_home, *args, extra=None):
+    """Starts the app; @extra: more environment variables."""
     env = dict(os.environ)
     env.pop("NO_AT_BRIDGE", None)
     env.pop("G_DEBUG", None)
     env["XDG_DATA_HOME"] = data_home
+    env.update(extra or {})
     proc = subprocess.Popen([app_path, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # GTK 4.8 stops updating the accessibility tree of widgets that were
     # looked at before the window was first shown: give it time to appear.

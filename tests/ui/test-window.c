@@ -7,6 +7,7 @@
 #include "aic-application.h"
 #include "aic-chat-page.h"
 #include "aic-documents-page.h"
+#include "aic-voice-page.h"
 #include "aic-test-util.h"
 #include "aic-window.h"
 
@@ -44,7 +45,7 @@ test_window (void)
   window = aic_window_new (app);
   gtk_window_present (GTK_WINDOW (window));
 
-  /* Four views in this order: Chat, Documents, and two status pages for now. */
+  /* Four views in this order: Chat, Documents, Voice, and a status page for now. */
   stack = ADW_VIEW_STACK (child (window, "stack"));
   pages = G_LIST_MODEL (adw_view_stack_get_pages (stack));
   g_assert_cmpuint (g_list_model_get_n_items (pages), ==, 4);
@@ -59,6 +60,8 @@ test_window (void)
         g_assert_true (AIC_IS_CHAT_PAGE (adw_view_stack_page_get_child (page)));
       else if (i == 1)
         g_assert_true (AIC_IS_DOCUMENTS_PAGE (adw_view_stack_page_get_child (page)));
+      else if (i == 2)
+        g_assert_true (AIC_IS_VOICE_PAGE (adw_view_stack_page_get_child (page)));
       else
         g_assert_true (ADW_IS_STATUS_PAGE (adw_view_stack_page_get_child (page)));
     }

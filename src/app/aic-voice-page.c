@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-app"
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "aic-audio-capture.h"
+#include "aic-audio-playback.h"
+#include "aic-voice-page.h"
+#include "aic-voice-session.h"
+
+/* The Voice view: a talk button that starts and ends a conversation,
+ * Mute, a level meter, the state, and the transcript of both sides.
+ *
+ * The microphone feeds an AicVoiceSession; reply audio goes to the
+ * speakers. When the server hears the user start speaking while a reply
+ * plays, playback is flushed at once and the session told how much was
+ * heard (barge-in). With the microphone and speakers both real, echo
+ * cancellation keeps the reply from interrupting itself. Push-to-talk:
+ * hold Space to speak, release to send the turn.
+ *
+ * AI_CONSOLE_VOICE_INPUT (a WAV file) and AI_CONSOLE_VOICE_OUTPUT (a WAV
+ * to write) replace the microphone and the speakers, for tests and
+ * demonstrations without audio hardware. */
+
+#define TRAILING_SILENCE_MS 1200
+
+struct _AicVoicePage
+{
+  GtkWidget         parent_instance;
+
+  AicClient        *client;
+  AicVoiceSession  *session;
+  AicAudioCapture  *capture;
+  AicAudioPlayback *playback;
+  GtkWidget        *reply_row;      /* the assistant row being written */
+  gboolean          push_to_talk;
+  gboolean          holding;        /* Space is down */
+
+  /* Template widgets */
+  GtkWidget        *content;
+  GtkLevelBar      *level_bar;
+  GtkToggleButton  *mute_button;
+  GtkCheckButton   *push_to_talk_check;
+  GtkLabel         *state_label;
+  GtkToggleButton  *talk_button;
+  GtkListBox       *transcript;
+  GtkScrolledWindow *transcript_scroller;
+};
+
+G_DEFINE_FINAL_TYPE (AicVoicePage, aic_voice_page, GTK_TYPE_WIDGET)
+
+enum {
+  SHOW_MESSAGE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+show_message (AicVoicePage *self,
+              const char   *message)
+{
+  g_signal_emit (self, signals[SHOW_MESSAGE], 0, message);
+}
+
+static GtkWidget *
+add_line (AicVoicePage *self,
+          const char   *who,
+          const char   *text)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *name = gtk_label_new (who);
+  GtkWidget *label = gtk_label_new (text);
+  GtkAdjustment *adjustment;
+
+  gtk_widget_add_css_class (name, "caption-heading");
+  gtk_widget_add_css_class (name, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (name), 0);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_widget_set_margin_top (box, 8);
+  gtk_widget_set_margin_bottom (box, 8);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_box_append (GTK_BOX (box), name);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  g_object_set_data (G_OBJECT (row), "text-label", label);
+  gtk_list_box_append (self->transcript, row);
+
+  adjustment = gtk_scrolled_window_get_vadjustment (self->transcript_scroller);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+  return row;
+}
+
+static void
+append_to_row (GtkWidget  *row,
+               const char *text)
+{
+  GtkLabel *label = g_object_get_data (G_OBJECT (row), "text-label");
+  g_autofree char *joined = g_strconcat (gtk_label_get_label (label), text, NULL);
+
+  gtk_label_set_label (label, joined);
+}
+
+static void
+update_state (AicVoicePage *self)
+{
+  const char *text;
+
+  switch (self->session ? aic_voice_session_get_state (self->session) : AIC_VOICE_DISCONNECTED)
+    {
+    case AIC_VOICE_CONNECTING:
+      text = _("Connecting…");
+      break;
+    case AIC_VOICE_LISTENING:
+      text = self->push_to_talk ? _("Hold Space to speak") : _("Listening");
+      break;
+    case AIC_VOICE_USER_SPEAKING:
+      text = _("You are speaking");
+      break;
+    case AIC_VOICE_THINKING:
+      text = _("Thinking…");
+      break;
+    case AIC_VOICE_SPEAKING:
+      text = _("Speaking");
+      break;
+    case AIC_VOICE_DISCONNECTED:
+    default:
+      text = _("Press the button to start talking");
+      break;
+    }
+  gtk_label_set_label (self->state_label, text);
+}
+
+/* ---- glue between microphone, session and speakers ---- */
+
+static void
+frame_cb (AicAudioCapture *capture,
+          GBytes          *frame,
+          AicVoicePage    *self)
+{
+  if (self->push_to_talk && !self->holding)
+    return;
+  aic_voice_session_send_audio (self->session, frame);
+}
+
+static void
+level_cb (AicAudioCapture *capture,
+          double           level,
+          AicVoicePage    *self)
+{
+  gtk_level_bar_set_value (self->level_bar, CLAMP (level * 3.0, 0.0, 1.0));
+}
+
+static void
+input_finished_cb (AicAudioCapture *capture,
+                   AicVoicePage    *self)
+{
+  /* A recording as the microphone has ended: the speaker falls silent. */
+  aic_voice_session_send_silence (self->session, TRAILING_SILENCE_MS);
+}
+
+static void
+capture_failed_cb (AicAudioCapture *capture,
+                   GError          *error,
+                   AicVoicePage    *self)
+{
+  show_message (self, error->message);
+  aic_voice_page_stop (self);
+}
+
+static void
+speech_started_cb (AicVoiceSession *session,
+                   AicVoicePage    *self)
+{
+  if (self->playback != NULL && aic_audio_playback_is_playing (self->playback))
+    {
+      guint64 heard = aic_audio_playback_flush (self->playback);
+      aic_voice_session_interrupt (session, heard);
+    }
+}
+
+static void
+user_transcript_cb (AicVoiceSession *session,
+                    const char      *text,
+                    AicVoicePage    *self)
+{
+  add_line (self, _("You"), text);
+}
+
+static void
+reply_transcript_cb (AicVoiceSession *session,
+                     const char      *text,
+                     AicVoicePage    *self)
+{
+  if (self->reply_row == NULL)
+    self->reply_row = add_line (self, _("Assistant"), "");
+  append_to_row (self->reply_row, text);
+}
+
+static void
+reply_audio_cb (AicVoiceSession *session,
+                GBytes          *pcm,
+                AicVoicePage    *self)
+{
+  if (self->playback != NULL)
+    aic_audio_playback_push (self->playback, pcm);
+}
+
+static void
+response_done_cb (AicVoiceSession *session,
+                  const char      *status,
+                  AicVoicePage    *self)
+{
+  if (self->reply_row != NULL && !g_str_equal (status, "completed"))
+    append_to_row (self->reply_row, g_str_equal (status, "cancelled") ? _(" (interrupted)") : _(" (failed)"));
+  self->reply_row = NULL;
+}
+
+static void
+server_error_cb (AicVoiceSession *session,
+                 const char      *text,
+                 AicVoicePage    *self)
+{
+  show_message (self, text);
+}
+
+static void
+disconnected_cb (AicVoiceSession *session,
+                 GError          *error,
+                 AicVoicePage    *self)
+{
+  show_message (self, error->message);
+  aic_voice_page_stop (self);
+}
+
+static void
+connected_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(AicVoicePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!aic_voice_session_connect_finish (AIC_VOICE_SESSION (object), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *text = g_strdup_printf (_("The voice conversation could not start: %s"), error->message);
+          show_message (self, text);
+        }
+      aic_voice_page_stop (self);
+      return;
+    }
+  if (self->capture == NULL || !aic_audio_capture_start (self->capture, &error))
+    {
+      if (error != NULL)
+        show_message (self, error->message);
+      aic_voice_page_stop (self);
+    }
+}
+
+static void
+start (AicVoicePage *self)
+{
+  const char *input = g_getenv ("AI_CONSOLE_VOICE_INPUT");
+  const char *output = g_getenv ("AI_CONSOLE_VOICE_OUTPUT");
+  g_autoptr(GError) error = NULL;
+  gboolean real_audio = input == NULL && output == NULL;
+
+  if (self->client == NULL ||
+      aic_connection_get_kind (aic_client_get_connection (self->client)) != AIC_CONNECTION_KIND_CONSOLE)
+    {
+      show_message (self, _("Voice needs an AI Console backend, such as the built-in one; this connection has no voice service."));
+      gtk_toggle_button_set_active (self->talk_button, FALSE);
+      return;
+    }
+
+  self->capture = input ? aic_audio_capture_new_file (input, TRUE) : aic_audio_capture_new_microphone ();
+  self->playback = output ? aic_audio_playback_new_file (output) : aic_audio_playback_new_speaker ();
+  /* The reply from the speakers must not interrupt itself. */
+  aic_audio_capture_set_echo_cancel (self->capture, real_audio);
+  aic_audio_playback_set_echo_probe (self->playback, real_audio);
+  if (!aic_audio_playback_start (self->playback, &error))
+    {
+      show_message (self, error->message);
+      g_clear_error (&error);
+      g_clear_object (&self->playback);
+    }
+
+  self->session = aic_voice_session_new (self->client, "/api/voice");
+  if (self->push_to_talk)
+    aic_voice_session_set_turn_detection (self->session, FALSE, 0, 0, 0);
+  g_signal_connect_swapped (self->session, "notify::state", G_CALLBACK (update_state), self);
+  g_signal_connect (self->session, "speech-started", G_CALLBACK (speech_started_cb), self);
+  g_signal_connect (self->session, "user-transcript", G_CALLBACK (user_transcript_cb), self);
+  g_signal_connect (self->session, "reply-transcript", G_CALLBACK (reply_transcript_cb), self);
+  g_signal_connect (self->session, "reply-audio", G_CALLBACK (reply_audio_cb), self);
+  g_signal_connect (self->session, "response-done", G_CALLBACK (response_done_cb), self);
+  g_signal_connect (self->session, "server-error", G_CALLBACK (server_error_cb), self);
+  g_signal_connect (self->session, "disconnected", G_CALLBACK (disconnected_cb), self);
+  g_signal_connect (self->capture, "frame", G_CALLBACK (frame_cb), self);
+  g_signal_connect (self->capture, "level", G_CALLBACK (level_cb), self);
+  g_signal_connect (self->capture, "finished", G_CALLBACK (input_finished_cb), self);
+  g_signal_connect (self->capture, "failed", G_CALLBACK (capture_failed_cb), self);
+  aic_audio_capture_set_muted (self->capture, gtk_toggle_button_get_active (self->mute_button));
+
+  aic_voice_session_connect_async (self->session, NULL, connected_cb, g_object_ref (self));
+  update_state (self);
+}
+
+/**
+ * aic_voice_page_stop:
+ * Ends the conversation: microphone, speakers and connection.
+ */
+void
+aic_voice_page_stop (AicVoicePage *self)
+{
+  g_return_if_fail (AIC_IS_VOICE_PAGE (self));
+
+  if (self->capture != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->capture, self);
+      aic_audio_capture_stop (self->capture);
+      g_clear_object (&self->capture);
+    }
+  if (self->playback != NULL)
+    {
+      aic_audio_playback_stop (self->playback);
+      g_clear_object (&self->playback);
+    }
+  if (self->session != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->session, self);
+      aic_voice_session_close (self->session);
+      g_clear_object (&self->session);
+    }
+  self->reply_row = NULL;
+  self->holding = FALSE;
+  gtk_level_bar_set_value (self->level_bar, 0);
+  if (gtk_toggle_button_get_active (self->talk_button))
+    gtk_toggle_button_set_active (self->talk_button, FALSE);
+  update_state (self);
+}
+
+static void
+on_talk_toggled (AicVoicePage *self)
+{
+  gboolean active = gtk_toggle_button_get_active (self->talk_button);
+
+  if (active && self->session == NULL)
+    start (self);
+  else if (!active && self->session != NULL)
+    aic_voice_page_stop (self);
+}
+
+static void
+on_mute_toggled (AicVoicePage *self)
+{
+  gboolean muted = gtk_toggle_button_get_active (self->mute_button);
+
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->mute_button),
+                               muted ? _("Unmute the microphone") : _("Mute the microphone"));
+  if (self->capture != NULL)
+    aic_audio_capture_set_muted (self->capture, muted);
+}
+
+static void
+on_push_to_talk_toggled (AicVoicePage *self)
+{
+  self->push_to_talk = gtk_check_button_get_active (self->push_to_talk_check);
+  if (self->session != NULL)
+    {
+      if (self->push_to_talk)
+        aic_voice_session_set_turn_detection (self->session, FALSE, 0, 0, 0);
+      else
+        aic_voice_session_set_turn_detection (self->session, TRUE, 0.5, 300, 500);
+    }
+  update_state (self);
+}
+
+/* Push-to-talk: Space held is the user's turn. */
+static gboolean
+key_pressed_cb (GtkEventControllerKey *controller,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                AicVoicePage          *self)
+{
+  if (keyval != GDK_KEY_space || !self->push_to_talk || self->session == NULL)
+    return FALSE;
+  if (!self->holding)
+    {
+      self->holding = TRUE;
+      speech_started_cb (self->session, self);
+      gtk_label_set_label (self->state_label, _("You are speaking"));
+    }
+  return TRUE;
+}
+
+static void
+key_released_cb (GtkEventControllerKey *controller,
+                 guint                  keyval,
+                 guint                  keycode,
+                 GdkModifierType        state,
+                 AicVoicePage          *self)
+{
+  if (keyval != GDK_KEY_space || !self->holding)
+    return;
+  self->holding = FALSE;
+  aic_voice_session_commit (self->session);
+}
+
+static void
+aic_voice_page_dispose (GObject *object)
+{
+  AicVoicePage *self = AIC_VOICE_PAGE (object);
+
+  if (self->talk_button != NULL)
+    aic_voice_page_stop (self);
+  g_clear_object (&self->client);
+  gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_VOICE_PAGE);
+
+  G_OBJECT_CLASS (aic_voice_page_parent_class)->dispose (object);
+}
+
+static void
+aic_voice_page_class_init (AicVoicePageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = aic_voice_page_dispose;
+
+  /**
+   * AicVoicePage::show-message:
+   * @message: a sentence for a toast
+   */
+  signals[SHOW_MESSAGE] =
+    g_signal_new ("show-message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-voice-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, content);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, level_bar);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, mute_button);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, push_to_talk_check);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, state_label);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, talk_button);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, transcript);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, transcript_scroller);
+  gtk_widget_class_bind_template_callback (widget_class, on_mute_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, on_push_to_talk_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, on_talk_toggled);
+}
+
+static void
+aic_voice_page_init (AicVoicePage *self)
+{
+  GtkEventController *keys;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (key_pressed_cb), self);
+  g_signal_connect (keys, "key-released", G_CALLBACK (key_released_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
+}
+
+void
+aic_voice_page_set_client (AicVoicePage *self,
+                           AicClient    *client)
+{
+  g_return_if_fail (AIC_IS_VOICE_PAGE (self));
+
+  if (self->client == client)
+    return;
+  aic_voice_page_stop (self);
+  g_set_object (&self->client, client);
+}
+
+gboolean
+aic_voice_page_is_active (AicVoicePage *self)
+{
+  g_return_val_if_fail (AIC_IS_VOICE_PAGE (self), FALSE);
+  return self->session != NULL;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End to end, through the accessibility tree: start a voice conversation
+with a recording as the microphone (there is no sound card here), see both
+sides of the transcript and the state, and end it. TAP out."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+from aictest import check, click, launch, nodes, report, stop_app, wait_for  # sets dogtail up: import it first
+
+APP = sys.argv[1]
+
+with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() as files:
+    speech = os.path.join(files, "question.wav")
+    heard = os.path.join(files, "speakers.wav")
+    subprocess.run(["espeak-ng", "-w", speech, "Hello there. What is the weather like today?"], check=True)
+
+    proc, app = launch(APP, data_home, extra={"AI_CONSOLE_VOICE_INPUT": speech, "AI_CONSOLE_VOICE_OUTPUT": heard})
+    try:
+        check("the app starts", app is not None)
+        ready = wait_for(lambda: nodes(app, "label", contains="demo engine"), 30)
+        check("the built-in backend is ready", bool(ready))
+        view = wait_for(lambda: nodes(app, "page tab", name="Voice")[0], 10)
+        check("the Voice view can be chosen", bool(view) and click(view))
+        # GTK 4.8 shows a toggle button as a push button.
+        talk = wait_for(lambda: nodes(app, "push button", name="Talk")[0], 10)
+        check("the view has a Talk button", bool(talk))
+        click(talk)
+        transcript = wait_for(lambda: nodes(app, "list", name="Transcript")[0], 10)
+        user = wait_for(lambda: nodes(transcript, "label", contains="speech, "), 30)
+        check("what the user said appears in the transcript", bool(user),
+              [n.name for n in nodes(transcript, "label")])
+        reply = wait_for(lambda: nodes(transcript, "label", contains="This is the demo engine."), 30)
+        check("the spoken reply's words appear as it is spoken", bool(reply))
+        state = wait_for(lambda: [n for n in nodes(app, "label") if n.name in ("Speaking", "Listening", "Thinking…")], 10)
+        check("the state is shown", bool(state))
+        click(talk)
+        stopped = wait_for(lambda: nodes(app, "label", name="Press the button to start talking"), 10)
+        check("Talk again ends the conversation", bool(stopped))
+        check("the reply was played (to the file standing in for the speakers)",
+              os.path.exists(heard) and os.path.getsize(heard) > 44 + 24000, os.path.exists(heard) and os.path.getsize(heard))
+    except Exception as error:
+        check("the steps ran", False, repr(error))
+    finally:
+        code, output = stop_app(proc)
+    check("the app quits cleanly", code in (0, -15), output[-2000:])
+    if not all(ok for _, ok, _ in __import__("aictest").results):
+        print("# app output:\n# " + output[-3000:].replace("\n", "\n# "))
+
+report()
