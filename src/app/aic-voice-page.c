@@ -38,6 +38,7 @@ struct _AicVoicePage
   GtkWidget        *reply_row;      /* the assistant row being written */
   gboolean          push_to_talk;
   gboolean          holding;        /* Space is down */
+  guint             state_source;   /* refreshes the state while playing */
 
   /* Template widgets */
   GtkWidget        *content;
@@ -120,7 +121,11 @@ update_state (AicVoicePage *self)
       text = _("Connecting…");
       break;
     case AIC_VOICE_LISTENING:
-      text = self->push_to_talk ? _("Hold Space to speak") : _("Listening");
+      /* The server is done; the speakers may not be. */
+      if (self->playback != NULL && aic_audio_playback_is_playing (self->playback))
+        text = _("Speaking");
+      else
+        text = self->push_to_talk ? _("Hold Space to speak") : _("Listening");
       break;
     case AIC_VOICE_USER_SPEAKING:
       text = _("You are speaking");
@@ -205,13 +210,28 @@ reply_transcript_cb (AicVoiceSession *session,
   append_to_row (self->reply_row, text);
 }
 
+static gboolean
+refresh_state_cb (gpointer data)
+{
+  AicVoicePage *self = data;
+
+  update_state (self);
+  if (self->playback != NULL && aic_audio_playback_is_playing (self->playback))
+    return G_SOURCE_CONTINUE;
+  self->state_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
 static void
 reply_audio_cb (AicVoiceSession *session,
                 GBytes          *pcm,
                 AicVoicePage    *self)
 {
-  if (self->playback != NULL)
-    aic_audio_playback_push (self->playback, pcm);
+  if (self->playback == NULL)
+    return;
+  aic_audio_playback_push (self->playback, pcm);
+  if (self->state_source == 0)
+    self->state_source = g_timeout_add (250, refresh_state_cb, self);
 }
 
 static void
@@ -344,6 +364,7 @@ aic_voice_page_stop (AicVoicePage *self)
     }
   self->reply_row = NULL;
   self->holding = FALSE;
+  g_clear_handle_id (&self->state_source, g_source_remove);
   gtk_level_bar_set_value (self->level_bar, 0);
   if (gtk_toggle_button_get_active (self->talk_button))
     gtk_toggle_button_set_active (self->talk_button, FALSE);
