@@ -165,7 +165,7 @@ write_file (AicAudioPlayback  *self,
   g_mutex_lock (&self->lock);
   pcm = g_bytes_new (self->heard->data, self->heard->len);
   g_mutex_unlock (&self->lock);
-  wav = aic_audio_wav_bytes (pcm);
+  wav = aic_pcm_wav_bytes (pcm);
   return g_file_set_contents (self->file, g_bytes_get_data (wav, NULL), g_bytes_get_size (wav), error);
 }
 

@@ -12,6 +12,5 @@ gboolean aic_audio_init             (GError     **error);
 gboolean aic_audio_check_elements   (const char * const *names,
                                      GError     **error);
 gsize    aic_audio_bytes_for_ms     (guint        milliseconds);
-GBytes  *aic_audio_wav_bytes        (GBytes      *pcm);
 
 G_END_DECLS

@@ -591,3 +591,21 @@ aic_engine_chat_finish (AicEngine     *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/**
+ * aic_engine_new_upstream_client:
+ * Returns: (transfer full) (nullable): a client for the upstream's other
+ *   endpoints (speech, transcription), or %NULL for the demo engine
+ */
+AicClient *
+aic_engine_new_upstream_client (AicEngine *self)
+{
+  g_autoptr(AicConnection) connection = NULL;
+
+  g_return_val_if_fail (AIC_IS_ENGINE (self), NULL);
+
+  if (self->kind != AIC_ENGINE_KIND_OPENAI)
+    return NULL;
+  connection = aic_connection_new (NULL, "upstream", AIC_CONNECTION_KIND_OPENAI, self->upstream);
+  return aic_client_new (connection, self->api_key);
+}

@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "aic-client.h"
+
 G_BEGIN_DECLS
 
 typedef enum
@@ -38,6 +40,7 @@ char                *aic_engine_resolve_model     (AicEngine            *self,
 void                 aic_engine_set_demo_delay    (AicEngine            *self,
                                                    guint                 milliseconds);
 guint                aic_engine_get_demo_delay    (AicEngine            *self);
+AicClient           *aic_engine_new_upstream_client (AicEngine          *self);
 
 /* One reply. Tokens arrive through @on_token on the caller's context. */
 typedef void (*AicEngineTokenFunc) (const char *text,

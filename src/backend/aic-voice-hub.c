@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "aic-http.h"
 #include "aic-json.h"
 #include "aic-pcm.h"
 #include "aic-realtime.h"
@@ -23,10 +24,17 @@
  * first audio leaves after the first sentence, not the whole reply.
  * Speech from the user while a reply is being made or played cancels it.
  *
- * Not yet: speech-to-text and speech through the upstream
- * (/v1/audio/transcriptions, /v1/audio/speech). Every engine speaks with
- * eSpeak NG for now, and the transcript of the user's turn says how long
- * it was and that no speech-to-text is configured. */
+ * With the openai engine, turns are transcribed by the upstream's
+ * /audio/transcriptions and replies spoken by its /audio/speech (PCM at
+ * 24 kHz, the wire format); an upstream without speech (Ollama, say) is
+ * noticed on the first 404 and eSpeak NG speaks instead. The demo engine
+ * cannot transcribe: its transcript says how long the user spoke and that
+ * no speech-to-text is configured, and it answers with spoken audio. */
+
+#define STT_MODEL "whisper-1"
+#define TTS_MODEL "tts-1"
+#define TTS_VOICE "alloy"
+#define MAX_SPEECH_BODY (16 * 1024 * 1024)
 
 #define KEEPALIVE_S 15
 #define MAX_MESSAGE (1024 * 1024)
@@ -69,6 +77,8 @@ struct _Session
   GPtrArray               *history;    /* role, content, role, content … */
   Response                *response;
   guint                    sequence;
+  AicClient               *upstream;   /* NULL with the demo engine */
+  gboolean                 espeak_only; /* the upstream has no speech */
 };
 
 static void response_finish (Response *response, const char *status);
@@ -184,6 +194,23 @@ take_sentences (Response *response,
 }
 
 static void
+send_audio (Response *response,
+            GBytes   *pcm)
+{
+  gsize size, chunk = aic_pcm_bytes_for_ms (AUDIO_CHUNK_MS);
+  const guint8 *data = g_bytes_get_data (pcm, &size);
+
+  for (gsize offset = 0; offset < size; offset += chunk)
+    {
+      g_autofree char *encoded = g_base64_encode (data + offset, MIN (chunk, size - offset));
+
+      send_event (response->session, "{\"type\": \"response.output_audio.delta\", \"response_id\": \"%s\", "
+                                     "\"item_id\": \"%s\", \"output_index\": 0, \"content_index\": 0, \"delta\": \"%s\"}",
+                  response->id, response->item_id, encoded);
+    }
+}
+
+static void
 spoken_cb (GObject      *object,
            GAsyncResult *result,
            gpointer      user_data)
@@ -191,8 +218,6 @@ spoken_cb (GObject      *object,
   Response *response = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) pcm = aic_tts_espeak_finish (result, &error);
-  gsize size, chunk = aic_pcm_bytes_for_ms (AUDIO_CHUNK_MS);
-  const guint8 *data;
 
   response->speaking = FALSE;
   if (response->finished)
@@ -208,17 +233,93 @@ spoken_cb (GObject      *object,
       return;
     }
 
-  data = g_bytes_get_data (pcm, &size);
-  for (gsize offset = 0; offset < size; offset += chunk)
-    {
-      g_autofree char *encoded = g_base64_encode (data + offset, MIN (chunk, size - offset));
-
-      send_event (response->session, "{\"type\": \"response.output_audio.delta\", \"response_id\": \"%s\", "
-                                     "\"item_id\": \"%s\", \"output_index\": 0, \"content_index\": 0, \"delta\": \"%s\"}",
-                  response->id, response->item_id, encoded);
-    }
+  send_audio (response, pcm);
   speak_next (response);
   response_unref (response);
+}
+
+typedef struct
+{
+  Response    *response;
+  SoupMessage *message;
+  char        *sentence;
+} Speech;
+
+static void
+speech_free (Speech *speech)
+{
+  g_object_unref (speech->message);
+  g_free (speech->sentence);
+  g_free (speech);
+}
+
+static void
+upstream_spoken_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  Speech *speech = user_data;
+  Response *response = speech->response;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) pcm = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &error);
+  guint status = soup_message_get_status (speech->message);
+
+  if (response->finished)
+    {
+      response->speaking = FALSE;
+      response_unref (response);
+      speech_free (speech);
+      return;
+    }
+  if (pcm != NULL && SOUP_STATUS_IS_SUCCESSFUL (status) && g_bytes_get_size (pcm) % 2 == 0)
+    {
+      response->speaking = FALSE;
+      send_audio (response, pcm);
+      speak_next (response);
+      response_unref (response);
+      speech_free (speech);
+      return;
+    }
+
+  /* No speech upstream (or it failed): eSpeak NG speaks from now on. */
+  g_message ("The upstream did not speak (%u%s%s); eSpeak NG speaks instead",
+             status, error ? ": " : "", error ? error->message : "");
+  response->session->espeak_only = TRUE;
+  aic_tts_espeak_async (speech->sentence, NULL, NULL, spoken_cb, response);
+  speech_free (speech);
+}
+
+static void
+speak_upstream (Response   *response,
+                const char *sentence)
+{
+  Session *session = response->session;
+  Speech *speech = g_new0 (Speech, 1);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "model");
+  json_builder_add_string_value (builder, TTS_MODEL);
+  json_builder_set_member_name (builder, "voice");
+  json_builder_add_string_value (builder, TTS_VOICE);
+  json_builder_set_member_name (builder, "input");
+  json_builder_add_string_value (builder, sentence);
+  json_builder_set_member_name (builder, "response_format");
+  json_builder_add_string_value (builder, "pcm");
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = aic_json_to_string (root, FALSE);
+  bytes = g_bytes_new (body, strlen (body));
+
+  speech->response = response_ref (response);
+  speech->sentence = g_strdup (sentence);
+  speech->message = aic_client_new_message (session->upstream, "POST", "/audio/speech");
+  soup_message_set_request_body_from_bytes (speech->message, "application/json", bytes);
+  soup_session_send_and_read_async (aic_client_get_session (session->upstream), speech->message, G_PRIORITY_DEFAULT,
+                                    response->cancellable, upstream_spoken_cb, speech);
 }
 
 static void
@@ -248,7 +349,10 @@ speak_next (Response *response)
     g_string_append_c (response->said, ' ');
   g_string_append (response->said, sentence);
   response->speaking = TRUE;
-  aic_tts_espeak_async (sentence, NULL, NULL, spoken_cb, response_ref (response));
+  if (response->session->upstream != NULL && !response->session->espeak_only)
+    speak_upstream (response, sentence);
+  else
+    aic_tts_espeak_async (sentence, NULL, NULL, spoken_cb, response_ref (response));
 }
 
 /* Ends @response (completed, cancelled or failed), tells the client, and
@@ -369,6 +473,68 @@ start_response (Session    *session,
   }
 }
 
+static void
+transcribed (Session    *session,
+             const char *item,
+             const char *transcript,
+             double      seconds)
+{
+  g_autofree char *quoted = json_string (transcript);
+
+  send_event (session, "{\"type\": \"conversation.item.input_audio_transcription.completed\", "
+                       "\"item_id\": \"%s\", \"content_index\": 0, \"transcript\": %s}", item, quoted);
+  g_ptr_array_add (session->history, g_strdup ("user"));
+  g_ptr_array_add (session->history, g_strdup (transcript));
+  start_response (session, transcript, seconds);
+}
+
+typedef struct
+{
+  AicVoiceHub *hub;          /* weak: the session may be gone */
+  Session     *session;
+  SoupMessage *message;
+  char        *item;
+  double       seconds;
+} Transcription;
+
+static void
+transcription_free (Transcription *transcription)
+{
+  g_clear_weak_pointer (&transcription->hub);
+  g_object_unref (transcription->message);
+  g_free (transcription->item);
+  g_free (transcription);
+}
+
+static void
+transcribed_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Transcription *transcription = user_data;
+  Session *session = transcription->session;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = aic_http_get_json_finish (result, &error);
+  const char *text = NULL;
+
+  if (transcription->hub == NULL || !g_ptr_array_find (transcription->hub->sessions, session, NULL))
+    {
+      transcription_free (transcription);
+      return;
+    }
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      !aic_json_get_string (json_node_get_object (root), "text", TRUE, &text, NULL))
+    {
+      g_autofree char *message = g_strdup_printf ("Speech-to-text failed: %s",
+                                                  error ? error->message : "the upstream's answer has no \"text\"");
+      send_error (session, "transcription_failed", message);
+      transcription_free (transcription);
+      return;
+    }
+  transcribed (session, transcription->item, text, transcription->seconds);
+  transcription_free (transcription);
+}
+
 /* A finished turn: committed, transcribed, answered. */
 static void
 end_turn (Session *session,
@@ -376,15 +542,35 @@ end_turn (Session *session,
 {
   g_autofree char *item = next_id (session, "item");
   double seconds = (double) g_bytes_get_size (audio) / aic_pcm_bytes_for_ms (1000);
-  g_autofree char *transcript = g_strdup_printf ("speech, %.1f s — no speech-to-text configured", seconds);
-  g_autofree char *quoted = json_string (transcript);
 
   send_event (session, "{\"type\": \"input_audio_buffer.committed\", \"item_id\": \"%s\"}", item);
-  send_event (session, "{\"type\": \"conversation.item.input_audio_transcription.completed\", "
-                       "\"item_id\": \"%s\", \"content_index\": 0, \"transcript\": %s}", item, quoted);
-  g_ptr_array_add (session->history, g_strdup ("user"));
-  g_ptr_array_add (session->history, g_strdup (transcript));
-  start_response (session, transcript, seconds);
+
+  if (session->upstream == NULL)
+    {
+      g_autofree char *transcript = g_strdup_printf ("speech, %.1f s — no speech-to-text configured", seconds);
+      transcribed (session, item, transcript, seconds);
+      return;
+    }
+
+  {
+    g_autoptr(SoupMultipart) multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+    g_autoptr(GBytes) wav = aic_pcm_wav_bytes (audio);
+    g_autoptr(GBytes) body = NULL;
+    Transcription *transcription = g_new0 (Transcription, 1);
+
+    soup_multipart_append_form_file (multipart, "file", "speech.wav", "audio/wav", wav);
+    soup_multipart_append_form_string (multipart, "model", STT_MODEL);
+    soup_multipart_append_form_string (multipart, "response_format", "json");
+    g_set_weak_pointer (&transcription->hub, session->hub);
+    transcription->session = session;
+    transcription->item = g_strdup (item);
+    transcription->seconds = seconds;
+    transcription->message = aic_client_new_message (session->upstream, "POST", "/audio/transcriptions");
+    soup_multipart_to_message (multipart, soup_message_get_request_headers (transcription->message), &body);
+    soup_message_set_request_body_from_bytes (transcription->message, NULL, body);
+    aic_http_get_json_async (aic_client_get_session (session->upstream), transcription->message, 0, NULL,
+                             transcribed_cb, transcription);
+  }
 }
 
 /* ---- messages from the client ---- */
@@ -591,6 +777,7 @@ session_free (Session *session)
   g_clear_pointer (&session->vad, aic_vad_free);
   g_byte_array_unref (session->buffer);
   g_ptr_array_unref (session->history);
+  g_clear_object (&session->upstream);
   g_free (session->instructions);
   g_free (session);
 }
@@ -618,6 +805,7 @@ aic_voice_hub_accept (AicVoiceHub             *self,
   session->vad = aic_vad_new (0.5, 300, 500);
   session->buffer = g_byte_array_new ();
   session->history = g_ptr_array_new_with_free_func (g_free);
+  session->upstream = aic_engine_new_upstream_client (self->engine);
   g_ptr_array_add (self->sessions, session);
 
   soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE);

@@ -1041,7 +1041,7 @@ cmd_voice (int    argc,
   else if (run.error == NULL)
     {
       g_autoptr(GBytes) pcm = g_bytes_new (run.reply_pcm->data, run.reply_pcm->len);
-      g_autoptr(GBytes) wav = aic_audio_wav_bytes (pcm);
+      g_autoptr(GBytes) wav = aic_pcm_wav_bytes (pcm);
 
       if (!g_file_set_contents (output, g_bytes_get_data (wav, NULL), g_bytes_get_size (wav), &error))
         run.error = g_steal_pointer (&error);

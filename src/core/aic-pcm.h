@@ -19,4 +19,6 @@ aic_pcm_bytes_for_ms (guint milliseconds)
   return (gsize) AIC_AUDIO_RATE / 1000 * milliseconds * 2 * AIC_AUDIO_CHANNELS;
 }
 
+GBytes *aic_pcm_wav_bytes (GBytes *pcm);
+
 G_END_DECLS

@@ -326,7 +326,7 @@ static void
 test_wav_bytes (void)
 {
   g_autoptr(GBytes) pcm = tone (10);
-  g_autoptr(GBytes) wav = aic_audio_wav_bytes (pcm);
+  g_autoptr(GBytes) wav = aic_pcm_wav_bytes (pcm);
   const guint8 *data = g_bytes_get_data (wav, NULL);
   guint32 rate;
 

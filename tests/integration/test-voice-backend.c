@@ -6,6 +6,7 @@
 
 #include "aic-error.h"
 #include "aic-http.h"
+#include "aic-json.h"
 #include "aic-pcm.h"
 #include "aic-server.h"
 #include "aic-test-util.h"
@@ -239,6 +240,172 @@ test_gate_and_bad_messages (void)
   soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
 }
 
+/* ---- the openai engine: transcription, reply and speech upstream ---- */
+
+typedef struct
+{
+  GPtrArray *spoken;            /* what /audio/speech was asked to say */
+  guint      transcriptions;
+  gboolean   has_speech;
+  gint64     second_sentence_at;
+  gint64     first_audio_at;
+} Upstream;
+
+typedef struct
+{
+  SoupServerMessage *message;
+  Upstream          *upstream;
+} Streaming;
+
+static gboolean
+second_sentence_cb (gpointer data)
+{
+  Streaming *streaming = data;
+  static const char rest[] =
+    "data: {\"choices\": [{\"delta\": {\"content\": \"Take a hat.\"}}]}\n\n"
+    "data: {\"choices\": [{\"delta\": {}, \"finish_reason\": \"stop\"}]}\n\n"
+    "data: [DONE]\n\n";
+  SoupMessageBody *body = soup_server_message_get_response_body (streaming->message);
+
+  streaming->upstream->second_sentence_at = g_get_monotonic_time ();
+  soup_message_body_append (body, SOUP_MEMORY_STATIC, rest, strlen (rest));
+  soup_message_body_complete (body);
+  soup_server_message_unpause (streaming->message);
+  g_object_unref (streaming->message);
+  g_free (streaming);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+upstream_cb (SoupServer        *server,
+             SoupServerMessage *message,
+             const char        *path,
+             GHashTable        *query,
+             gpointer           user_data)
+{
+  Upstream *upstream = user_data;
+
+  if (g_str_equal (path, "/v1/models"))
+    aic_test_reply (message, 200, "application/json", "{\"data\": [{\"id\": \"m\"}]}");
+  else if (g_str_equal (path, "/v1/audio/transcriptions"))
+    {
+      upstream->transcriptions++;
+      aic_test_reply (message, 200, "application/json", "{\"text\": \"what is the weather\"}");
+    }
+  else if (g_str_equal (path, "/v1/audio/speech") && upstream->has_speech)
+    {
+      g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (message));
+      g_autoptr(JsonNode) root = aic_json_parse_bytes (body, NULL);
+
+      g_ptr_array_add (upstream->spoken, g_strdup (json_object_get_string_member (json_node_get_object (root), "input")));
+      soup_server_message_set_status (message, 200, NULL);
+      soup_server_message_set_response (message, "audio/pcm", SOUP_MEMORY_TAKE,
+                                        g_malloc0 (24000), 24000);   /* half a second */
+    }
+  else if (g_str_equal (path, "/v1/chat/completions"))
+    {
+      static const char first[] = "data: {\"choices\": [{\"delta\": {\"content\": \"It is sunny. \"}}]}\n\n";
+      Streaming *streaming = g_new0 (Streaming, 1);
+      SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+
+      soup_server_message_set_status (message, 200, NULL);
+      soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
+      soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+      soup_message_body_append (soup_server_message_get_response_body (message), SOUP_MEMORY_STATIC, first, strlen (first));
+      streaming->message = g_object_ref (message);
+      streaming->upstream = upstream;
+      g_timeout_add (800, second_sentence_cb, streaming);
+    }
+  else
+    aic_test_reply (message, 404, "application/json", "{\"error\": {\"message\": \"no\"}}");
+}
+
+static void
+first_audio_cb (AicVoiceSession *session,
+                GBytes          *pcm,
+                Upstream        *upstream)
+{
+  if (upstream->first_audio_at == 0)
+    upstream->first_audio_at = g_get_monotonic_time ();
+}
+
+static void
+run_upstream_turn (gboolean has_speech)
+{
+  Upstream upstream = { g_ptr_array_new_with_free_func (g_free), 0, has_speech, 0, 0 };
+  g_autofree char *upstream_url = NULL;
+  g_autoptr(SoupServer) fake = aic_test_server_new (&upstream_url);
+  g_autofree char *base = g_strconcat (upstream_url, "/v1", NULL);
+  g_autoptr(AicEngine) engine = aic_engine_new_openai (base, "Fake", NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  Fixture fixture = { 0 }, *f = &fixture;
+  g_autoptr(AicConnection) connection = NULL;
+
+  soup_server_add_handler (fake, NULL, upstream_cb, &upstream, NULL);
+  aic_engine_refresh_async (engine, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_engine_refresh_finish (engine, result, &error));
+  g_clear_object (&result);
+
+  f->server = aic_server_new (engine, TOKEN);
+  g_assert_true (aic_server_listen (f->server, "127.0.0.1", 0, &error));
+  f->url = aic_server_dup_url (f->server);
+  connection = aic_connection_new ("b", "B", AIC_CONNECTION_KIND_CONSOLE, f->url);
+  f->client = aic_client_new (connection, TOKEN);
+  f->session = aic_voice_session_new (f->client, "/api/voice");
+  f->user = g_string_new (NULL);
+  f->reply = g_string_new (NULL);
+  f->done = g_ptr_array_new_with_free_func (g_free);
+  f->errors = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (f->session, "user-transcript", G_CALLBACK (on_user), f);
+  g_signal_connect (f->session, "reply-transcript", G_CALLBACK (on_reply), f);
+  g_signal_connect (f->session, "reply-audio", G_CALLBACK (on_audio), f);
+  g_signal_connect (f->session, "reply-audio", G_CALLBACK (first_audio_cb), &upstream);
+  g_signal_connect (f->session, "response-done", G_CALLBACK (on_done), f);
+  g_signal_connect (f->session, "server-error", G_CALLBACK (on_error), f);
+  aic_voice_session_connect_async (f->session, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_voice_session_connect_finish (f->session, result, &error));
+
+  speak (f, -20, 1000);
+  speak (f, -200, 600);
+  aic_test_wait_for (replied, f, 20000);
+
+  g_assert_cmpuint (upstream.transcriptions, ==, 1);
+  g_assert_cmpstr (f->user->str, ==, "what is the weather");
+  g_assert_cmpstr (f->reply->str, ==, "It is sunny. Take a hat.");
+  g_assert_cmpstr (g_ptr_array_index (f->done, 0), ==, "completed");
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  /* The first sentence was spoken before the model had written the
+   * second. */
+  g_assert_cmpint (upstream.first_audio_at, >, 0);
+  g_assert_cmpint (upstream.first_audio_at, <, upstream.second_sentence_at);
+  if (has_speech)
+    {
+      g_assert_cmpuint (upstream.spoken->len, ==, 2);
+      g_assert_cmpstr (g_ptr_array_index (upstream.spoken, 0), ==, "It is sunny.");
+      g_assert_cmpuint (f->audio, ==, 2 * 24000);
+    }
+  else
+    g_assert_cmpuint (f->audio, >, aic_pcm_bytes_for_ms (500));   /* eSpeak NG stood in */
+
+  fixture_teardown (f, NULL);
+  g_ptr_array_unref (upstream.spoken);
+}
+
+static void
+test_upstream (void)
+{
+  run_upstream_turn (TRUE);
+}
+
+static void
+test_upstream_without_speech (void)
+{
+  run_upstream_turn (FALSE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -252,6 +419,8 @@ main (int   argc,
   ADD ("/voice-backend/barge-in", test_barge_in, NULL);
   ADD ("/voice-backend/push-to-talk", test_push_to_talk, "ptt");
   g_test_add_func ("/voice-backend/gate-and-bad-messages", test_gate_and_bad_messages);
+  g_test_add_func ("/voice-backend/upstream", test_upstream);
+  g_test_add_func ("/voice-backend/upstream-without-speech", test_upstream_without_speech);
 
   return g_test_run ();
 }
