@@ -8,6 +8,7 @@
 
 #include "aic-audio-capture.h"
 #include "aic-audio-playback.h"
+#include "aic-voice-call.h"
 #include "aic-voice-page.h"
 #include "aic-voice-session.h"
 
@@ -25,13 +26,12 @@
  * to write) replace the microphone and the speakers, for tests and
  * demonstrations without audio hardware. */
 
-#define TRAILING_SILENCE_MS 1200
-
 struct _AicVoicePage
 {
   GtkWidget         parent_instance;
 
   AicClient        *client;
+  AicVoiceCall     *call;
   AicVoiceSession  *session;
   AicAudioCapture  *capture;
   AicAudioPlayback *playback;
@@ -147,29 +147,11 @@ update_state (AicVoicePage *self)
 /* ---- glue between microphone, session and speakers ---- */
 
 static void
-frame_cb (AicAudioCapture *capture,
-          GBytes          *frame,
-          AicVoicePage    *self)
-{
-  if (self->push_to_talk && !self->holding)
-    return;
-  aic_voice_session_send_audio (self->session, frame);
-}
-
-static void
 level_cb (AicAudioCapture *capture,
           double           level,
           AicVoicePage    *self)
 {
   gtk_level_bar_set_value (self->level_bar, CLAMP (level * 3.0, 0.0, 1.0));
-}
-
-static void
-input_finished_cb (AicAudioCapture *capture,
-                   AicVoicePage    *self)
-{
-  /* A recording as the microphone has ended: the speaker falls silent. */
-  aic_voice_session_send_silence (self->session, TRAILING_SILENCE_MS);
 }
 
 static void
@@ -179,17 +161,6 @@ capture_failed_cb (AicAudioCapture *capture,
 {
   show_message (self, error->message);
   aic_voice_page_stop (self);
-}
-
-static void
-speech_started_cb (AicVoiceSession *session,
-                   AicVoicePage    *self)
-{
-  if (self->playback != NULL && aic_audio_playback_is_playing (self->playback))
-    {
-      guint64 heard = aic_audio_playback_flush (self->playback);
-      aic_voice_session_interrupt (session, heard);
-    }
 }
 
 static void
@@ -227,10 +198,8 @@ reply_audio_cb (AicVoiceSession *session,
                 GBytes          *pcm,
                 AicVoicePage    *self)
 {
-  if (self->playback == NULL)
-    return;
-  aic_audio_playback_push (self->playback, pcm);
-  if (self->state_source == 0)
+  /* The call plays it; the state follows the speakers. */
+  if (self->playback != NULL && self->state_source == 0)
     self->state_source = g_timeout_add (250, refresh_state_cb, self);
 }
 
@@ -318,17 +287,16 @@ start (AicVoicePage *self)
   self->session = aic_voice_session_new (self->client, "/api/voice");
   if (self->push_to_talk)
     aic_voice_session_set_turn_detection (self->session, FALSE, 0, 0, 0);
+  self->call = aic_voice_call_new (self->session, self->capture, self->playback);
+  aic_voice_call_set_gate (self->call, !self->push_to_talk);
   g_signal_connect_swapped (self->session, "notify::state", G_CALLBACK (update_state), self);
-  g_signal_connect (self->session, "speech-started", G_CALLBACK (speech_started_cb), self);
   g_signal_connect (self->session, "user-transcript", G_CALLBACK (user_transcript_cb), self);
   g_signal_connect (self->session, "reply-transcript", G_CALLBACK (reply_transcript_cb), self);
   g_signal_connect (self->session, "reply-audio", G_CALLBACK (reply_audio_cb), self);
   g_signal_connect (self->session, "response-done", G_CALLBACK (response_done_cb), self);
   g_signal_connect (self->session, "server-error", G_CALLBACK (server_error_cb), self);
   g_signal_connect (self->session, "disconnected", G_CALLBACK (disconnected_cb), self);
-  g_signal_connect (self->capture, "frame", G_CALLBACK (frame_cb), self);
   g_signal_connect (self->capture, "level", G_CALLBACK (level_cb), self);
-  g_signal_connect (self->capture, "finished", G_CALLBACK (input_finished_cb), self);
   g_signal_connect (self->capture, "failed", G_CALLBACK (capture_failed_cb), self);
   aic_audio_capture_set_muted (self->capture, gtk_toggle_button_get_active (self->mute_button));
 
@@ -345,6 +313,7 @@ aic_voice_page_stop (AicVoicePage *self)
 {
   g_return_if_fail (AIC_IS_VOICE_PAGE (self));
 
+  g_clear_object (&self->call);
   if (self->capture != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->capture, self);
@@ -397,6 +366,8 @@ static void
 on_push_to_talk_toggled (AicVoicePage *self)
 {
   self->push_to_talk = gtk_check_button_get_active (self->push_to_talk_check);
+  if (self->call != NULL)
+    aic_voice_call_set_gate (self->call, !self->push_to_talk);
   if (self->session != NULL)
     {
       if (self->push_to_talk)
@@ -415,12 +386,14 @@ key_pressed_cb (GtkEventControllerKey *controller,
                 GdkModifierType        state,
                 AicVoicePage          *self)
 {
-  if (keyval != GDK_KEY_space || !self->push_to_talk || self->session == NULL)
+  if (keyval != GDK_KEY_space || !self->push_to_talk || self->call == NULL)
     return FALSE;
   if (!self->holding)
     {
+      /* Speaking over a reply stops it, as with the server's VAD. */
       self->holding = TRUE;
-      speech_started_cb (self->session, self);
+      aic_voice_call_barge_in (self->call);
+      aic_voice_call_set_gate (self->call, TRUE);
       gtk_label_set_label (self->state_label, _("You are speaking"));
     }
   return TRUE;
@@ -436,6 +409,7 @@ key_released_cb (GtkEventControllerKey *controller,
   if (keyval != GDK_KEY_space || !self->holding)
     return;
   self->holding = FALSE;
+  aic_voice_call_set_gate (self->call, FALSE);
   aic_voice_session_commit (self->session);
 }
 

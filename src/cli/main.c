@@ -22,6 +22,7 @@
 #include "aic-sse-client.h"
 #include "aic-sse-parser.h"
 #include "aic-store.h"
+#include "aic-voice-call.h"
 #include "aic-voice-session.h"
 
 /* ai-console-cli: the app's client code for terminals and scripts. Results
@@ -796,19 +797,9 @@ voice_maybe_done (VoiceRun *run)
 }
 
 static void
-voice_frame_cb (AicAudioCapture *capture,
-                GBytes          *frame,
-                VoiceRun        *run)
+voice_input_done_cb (AicVoiceCall *call,
+                     VoiceRun     *run)
 {
-  aic_voice_session_send_audio (run->session, frame);
-}
-
-static void
-voice_input_done_cb (AicAudioCapture *capture,
-                     VoiceRun        *run)
-{
-  /* The speaker falls silent: enough for a server's VAD to end the turn. */
-  aic_voice_session_send_silence (run->session, 1200);
   run->input_done = TRUE;
   voice_maybe_done (run);
 }
@@ -821,18 +812,6 @@ voice_capture_failed_cb (AicAudioCapture *capture,
   if (run->error == NULL)
     run->error = g_error_copy (error);
   g_main_loop_quit (run->loop);
-}
-
-static void
-voice_speech_cb (AicVoiceSession *session,
-                 VoiceRun        *run)
-{
-  /* Barge-in: what is playing stops, and the server learns what was heard. */
-  if (run->playback != NULL && aic_audio_playback_is_playing (run->playback))
-    {
-      guint64 heard = aic_audio_playback_flush (run->playback);
-      aic_voice_session_interrupt (session, heard);
-    }
 }
 
 static void
@@ -859,9 +838,8 @@ voice_reply_audio_cb (AicVoiceSession *session,
                       VoiceRun        *run)
 {
   run->response_active = TRUE;
-  if (run->playback != NULL)
-    aic_audio_playback_push (run->playback, pcm);
-  else
+  /* With a playback, the call plays it; with --fast it is kept here. */
+  if (run->playback == NULL)
     g_byte_array_append (run->reply_pcm, g_bytes_get_data (pcm, NULL), g_bytes_get_size (pcm));
 }
 
@@ -960,6 +938,7 @@ cmd_voice (int    argc,
   g_autoptr(AicVoiceSession) session = NULL;
   g_autoptr(AicAudioCapture) capture = NULL;
   g_autoptr(AicAudioPlayback) playback = NULL;
+  g_autoptr(AicVoiceCall) call = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   VoiceRun run = { 0 };
   guint signal_source;
@@ -1010,10 +989,9 @@ cmd_voice (int    argc,
       run.playback = playback;
     }
 
-  g_signal_connect (capture, "frame", G_CALLBACK (voice_frame_cb), &run);
-  g_signal_connect (capture, "finished", G_CALLBACK (voice_input_done_cb), &run);
+  call = aic_voice_call_new (session, capture, playback);
+  g_signal_connect (call, "input-finished", G_CALLBACK (voice_input_done_cb), &run);
   g_signal_connect (capture, "failed", G_CALLBACK (voice_capture_failed_cb), &run);
-  g_signal_connect (session, "speech-started", G_CALLBACK (voice_speech_cb), &run);
   g_signal_connect (session, "user-transcript", G_CALLBACK (voice_user_cb), &run);
   g_signal_connect (session, "reply-transcript", G_CALLBACK (voice_reply_text_cb), &run);
   g_signal_connect (session, "reply-audio", G_CALLBACK (voice_reply_audio_cb), &run);
