@@ -39,6 +39,7 @@ struct _AicAudioCapture
   guint         bus_watch;
   double        level;
   guint64       frames;
+  gint64        frame_time;       /* when the last frame left the pipeline */
   gboolean      running;
 };
 
@@ -191,6 +192,7 @@ typedef struct
 {
   AicAudioCapture *self;
   GBytes          *frame;
+  gint64           pulled_at;
 } Delivery;
 
 static gboolean
@@ -201,6 +203,7 @@ deliver_frame (gpointer data)
   if (delivery->self->running && !delivery->self->muted)
     {
       delivery->self->frames++;
+      delivery->self->frame_time = delivery->pulled_at;
       g_signal_emit (delivery->self, signals[FRAME], 0, delivery->frame);
     }
   return G_SOURCE_REMOVE;
@@ -235,6 +238,7 @@ new_sample_cb (GstAppSink *sink,
 
   delivery = g_new0 (Delivery, 1);
   delivery->self = g_object_ref (self);
+  delivery->pulled_at = g_get_monotonic_time ();
   if (map.size < AIC_AUDIO_FRAME_BYTES)
     {
       /* The last frame of a file: filled up with silence. */
@@ -471,4 +475,16 @@ aic_audio_capture_get_frames (AicAudioCapture *self)
 {
   g_return_val_if_fail (AIC_IS_AUDIO_CAPTURE (self), 0);
   return self->frames;
+}
+
+/**
+ * aic_audio_capture_get_frame_time:
+ * Returns: when the frame being delivered left the pipeline (monotonic
+ *   µs), for measuring what the app adds on top
+ */
+gint64
+aic_audio_capture_get_frame_time (AicAudioCapture *self)
+{
+  g_return_val_if_fail (AIC_IS_AUDIO_CAPTURE (self), 0);
+  return self->frame_time;
 }

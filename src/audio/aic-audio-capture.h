@@ -24,5 +24,6 @@ void             aic_audio_capture_set_muted      (AicAudioCapture  *self,
 gboolean         aic_audio_capture_get_muted      (AicAudioCapture  *self);
 double           aic_audio_capture_get_level      (AicAudioCapture  *self);
 guint64          aic_audio_capture_get_frames     (AicAudioCapture  *self);
+gint64           aic_audio_capture_get_frame_time (AicAudioCapture  *self);
 
 G_END_DECLS

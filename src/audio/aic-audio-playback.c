@@ -28,7 +28,7 @@
  * (barge-in) stops the sound at once and says how many milliseconds the
  * listener actually heard. */
 
-#define DEFAULT_PREBUFFER_MS 60
+#define DEFAULT_PREBUFFER_MS 30
 
 typedef struct
 {
@@ -195,7 +195,7 @@ aic_audio_playback_set_echo_probe (AicAudioPlayback *self,
   self->echo_probe = factory != NULL;
 }
 
-/* How far ahead of the clock audio is placed after an underrun (60 ms). */
+/* How far ahead of the clock audio is placed after an underrun (30 ms). */
 void
 aic_audio_playback_set_prebuffer (AicAudioPlayback *self,
                                   guint             milliseconds)
