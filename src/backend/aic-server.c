@@ -815,3 +815,10 @@ aic_server_get_soup (AicServer *self)
   g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
   return self->soup;
 }
+
+AicVoiceHub *
+aic_server_get_voice_hub (AicServer *self)
+{
+  g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
+  return self->voice;
+}

@@ -6,6 +6,7 @@
 #include "aic-chat-hub.h"
 #include "aic-engine.h"
 #include "aic-job-hub.h"
+#include "aic-voice-hub.h"
 
 G_BEGIN_DECLS
 
@@ -37,5 +38,6 @@ gboolean    aic_server_open_jobs           (AicServer    *self,
 void        aic_server_set_workers         (AicServer    *self,
                                             guint         n_workers);
 AicJobHub  *aic_server_get_job_hub         (AicServer    *self);
+AicVoiceHub *aic_server_get_voice_hub      (AicServer    *self);
 
 G_END_DECLS

@@ -322,6 +322,38 @@ test_playback_flush (void)
   g_rmdir (dir);
 }
 
+/* With echo cancellation on, capture runs through webrtcdsp, which finds
+ * the playback's webrtcechoprobe by itself; both must still work. */
+static void
+test_echo_cancellation (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("aic-audio-XXXXXX", NULL);
+  g_autofree char *wav = make_wav (dir, 500, 300);
+  g_autofree char *out = g_build_filename (dir, "reply.wav", NULL);
+  g_autoptr(AicAudioCapture) capture = aic_audio_capture_new_file (wav, TRUE);
+  g_autoptr(AicAudioPlayback) playback = aic_audio_playback_new_file (out);
+  g_autoptr(GBytes) reply = tone (800);
+  g_autoptr(GError) error = NULL;
+  Captured captured = { 0 };
+
+  aic_audio_playback_set_echo_probe (playback, TRUE);
+  aic_audio_capture_set_echo_cancel (capture, TRUE);
+  g_assert_true (aic_audio_capture_get_echo_cancel (capture));
+  g_assert_true (aic_audio_playback_start (playback, &error));
+  g_assert_no_error (error);
+  aic_audio_playback_push (playback, reply);
+
+  run_capture (capture, &captured);
+  g_assert_cmpuint (captured.frames, >=, 39);
+  g_assert_cmpuint (captured.wrong_size, ==, 0);
+  g_assert_cmpuint (aic_audio_playback_get_played_ms (playback), >, 0);
+  aic_audio_playback_stop (playback);
+
+  g_unlink (out);
+  g_unlink (wav);
+  g_rmdir (dir);
+}
+
 static void
 test_wav_bytes (void)
 {
@@ -352,6 +384,7 @@ main (int   argc,
   g_test_add_func ("/audio/playback/file", test_playback_file);
   g_test_add_func ("/audio/playback/flush", test_playback_flush);
   g_test_add_func ("/audio/wav", test_wav_bytes);
+  g_test_add_func ("/audio/echo-cancellation", test_echo_cancellation);
 
   return g_test_run ();
 }

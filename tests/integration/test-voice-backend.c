@@ -206,6 +206,18 @@ three_seen (gpointer data)
   return ((GPtrArray *) data)->len >= 3;
 }
 
+static gboolean
+no_sessions (gpointer data)
+{
+  return aic_voice_hub_get_n_sessions (aic_server_get_voice_hub (data)) == 0;
+}
+
+static gboolean
+closed (gpointer data)
+{
+  return soup_websocket_connection_get_state (data) == SOUP_WEBSOCKET_STATE_CLOSED;
+}
+
 static void
 test_gate_and_bad_messages (void)
 {
@@ -237,7 +249,23 @@ test_gate_and_bad_messages (void)
   g_assert_nonnull (strstr (g_ptr_array_index (seen, 2), "invalid_audio"));
   /* Still open. */
   g_assert_cmpint (soup_websocket_connection_get_state (ws), ==, SOUP_WEBSOCKET_STATE_OPEN);
-  soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+
+  /* A message over the server's 1 MiB limit ends the connection: libsoup
+   * sends close code 1009 and drops the connection while the client may
+   * still be writing, so the client sees 1009 or an abnormal close. */
+  {
+    gsize size = 2 * 1024 * 1024;
+    g_autofree char *huge = g_malloc (size + 1);
+
+    memset (huge, 'a', size);
+    huge[size] = '\0';
+    soup_websocket_connection_send_text (ws, huge);
+    aic_test_wait_for (closed, ws, 10000);
+    g_assert_true (soup_websocket_connection_get_close_code (ws) == SOUP_WEBSOCKET_CLOSE_TOO_BIG ||
+                   soup_websocket_connection_get_close_code (ws) == 0 ||
+                   soup_websocket_connection_get_close_code (ws) == SOUP_WEBSOCKET_CLOSE_ABNORMAL);
+    aic_test_wait_for (no_sessions, server, 5000);
+  }
 }
 
 /* ---- the openai engine: transcription, reply and speech upstream ---- */

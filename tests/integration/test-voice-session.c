@@ -370,6 +370,78 @@ test_server_gone (Fixture       *f,
   g_assert_cmpint (aic_voice_session_get_state (f->session), ==, AIC_VOICE_DISCONNECTED);
 }
 
+/* Recorded sequences with the GA names and with the beta names, replayed
+ * by a server as they were recorded. */
+static void
+replay_cb (SoupServer              *server,
+           SoupServerMessage       *message,
+           const char              *path,
+           SoupWebsocketConnection *connection,
+           gpointer                 user_data)
+{
+  const char *files[] = { "ga.jsonl", "beta.jsonl" };
+
+  g_object_set_data_full (G_OBJECT (server), "connection", g_object_ref (connection), g_object_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *file = g_test_build_filename (G_TEST_DIST, "data", "voice", files[i], NULL);
+      g_autofree char *contents = NULL;
+      g_auto(GStrv) lines = NULL;
+
+      g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+      lines = g_strsplit (contents, "\n", -1);
+      for (guint j = 0; lines[j] != NULL; j++)
+        if (lines[j][0] != '\0')
+          soup_websocket_connection_send_text (connection, lines[j]);
+    }
+}
+
+static gboolean
+two_replies (gpointer data)
+{
+  return ((Heard *) data)->done->len == 2;
+}
+
+static void
+test_recorded (void)
+{
+  g_autofree char *url = NULL;
+  g_autoptr(SoupServer) server = aic_test_server_new (&url);
+  g_autoptr(AicConnection) connection = aic_connection_new ("v", "Voice", AIC_CONNECTION_KIND_CONSOLE, url);
+  g_autoptr(AicClient) client = aic_client_new (connection, NULL);
+  g_autoptr(AicVoiceSession) session = aic_voice_session_new (client, "/api/voice");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  Heard heard = { g_string_new (NULL), g_string_new (NULL), 0,
+                  g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free), 0, NULL };
+
+  soup_server_add_websocket_handler (server, "/api/voice", NULL, NULL, replay_cb, NULL, NULL);
+  g_signal_connect (session, "user-transcript", G_CALLBACK (on_user), &heard);
+  g_signal_connect (session, "reply-transcript", G_CALLBACK (on_reply), &heard);
+  g_signal_connect (session, "reply-audio", G_CALLBACK (on_audio), &heard);
+  g_signal_connect (session, "response-done", G_CALLBACK (on_done), &heard);
+  g_signal_connect (session, "server-error", G_CALLBACK (on_error), &heard);
+  g_signal_connect (session, "speech-started", G_CALLBACK (on_speech), &heard);
+  aic_voice_session_connect_async (session, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_voice_session_connect_finish (session, result, &error));
+  aic_test_wait_for (two_replies, &heard, 10000);
+
+  /* Both recordings read the same. */
+  g_assert_cmpuint (heard.speech_started, ==, 2);
+  g_assert_cmpstr (heard.user->str, ==, "What is the weather like?What is the weather like?");
+  g_assert_cmpstr (heard.reply->str, ==, "It is sunny.It is sunny.");
+  g_assert_cmpuint (heard.audio, ==, 2 * 12);
+  g_assert_cmpuint (heard.errors->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (heard.errors, 0), ==, "Unknown parameter: 'session.foo'.");
+  g_assert_cmpint (aic_voice_session_get_state (session), !=, AIC_VOICE_DISCONNECTED);
+
+  g_string_free (heard.user, TRUE);
+  g_string_free (heard.reply, TRUE);
+  g_ptr_array_unref (heard.done);
+  g_ptr_array_unref (heard.errors);
+}
+
 static void
 test_refused (void)
 {
@@ -404,6 +476,7 @@ main (int   argc,
   ADD ("/voice-session/error-event", test_error_event, NULL);
   ADD ("/voice-session/server-gone", test_server_gone, NULL);
   g_test_add_func ("/voice-session/refused", test_refused);
+  g_test_add_func ("/voice-session/recorded", test_recorded);
 
   return g_test_run ();
 }
