@@ -264,10 +264,23 @@ start (AicVoicePage *self)
   g_autoptr(GError) error = NULL;
   gboolean real_audio = input == NULL && output == NULL;
 
-  if (self->client == NULL ||
-      aic_connection_get_kind (aic_client_get_connection (self->client)) != AIC_CONNECTION_KIND_CONSOLE)
+  g_autofree char *path = NULL;
+  AicConnection *connection = self->client ? aic_client_get_connection (self->client) : NULL;
+
+  /* A console backend's /api/voice, or a Realtime service on an
+   * OpenAI-compatible connection (the same vocabulary). */
+  if (connection != NULL && aic_connection_get_kind (connection) == AIC_CONNECTION_KIND_CONSOLE)
+    path = g_strdup ("/api/voice");
+  else if (connection != NULL && aic_connection_get_kind (connection) == AIC_CONNECTION_KIND_OPENAI)
     {
-      show_message (self, _("Voice needs an AI Console backend, such as the built-in one; this connection has no voice service."));
+      const char *model = aic_connection_get_model (connection);
+      g_autofree char *escaped = g_uri_escape_string (model && model[0] ? model : "gpt-realtime", NULL, FALSE);
+
+      path = g_strdup_printf ("/realtime?model=%s", escaped);
+    }
+  else
+    {
+      show_message (self, _("Voice needs an AI Console backend, such as the built-in one, or a Realtime service; this connection has neither."));
       gtk_toggle_button_set_active (self->talk_button, FALSE);
       return;
     }
@@ -284,7 +297,7 @@ start (AicVoicePage *self)
       g_clear_object (&self->playback);
     }
 
-  self->session = aic_voice_session_new (self->client, "/api/voice");
+  self->session = aic_voice_session_new (self->client, path);
   if (self->push_to_talk)
     aic_voice_session_set_turn_detection (self->session, FALSE, 0, 0, 0);
   self->call = aic_voice_call_new (self->session, self->capture, self->playback);
