@@ -57,6 +57,8 @@ struct _AicVoiceSession
   char                    *reply_item_id;
   gboolean                 response_active;
   gboolean                 closing;
+  guint                    keepalive_s;
+  guint                    pongs;
 };
 
 G_DEFINE_FINAL_TYPE (AicVoiceSession, aic_voice_session, G_TYPE_OBJECT)
@@ -237,6 +239,13 @@ closed_cb (SoupWebsocketConnection *ws,
                            soup_websocket_connection_get_close_code (ws)));
 }
 
+/* An answer to one of the keep-alive pings: the server is there. */
+static void
+pong_cb (AicVoiceSession *self)
+{
+  self->pongs++;
+}
+
 static void
 connected_cb (GObject      *object,
               GAsyncResult *result,
@@ -274,8 +283,9 @@ connected_cb (GObject      *object,
   self->ws = ws;
   self->attempts = 0;
   soup_websocket_connection_set_max_incoming_payload_size (ws, MAX_FRAME);
-  soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_S);
+  soup_websocket_connection_set_keepalive_interval (ws, self->keepalive_s);
   g_signal_connect (ws, "message", G_CALLBACK (message_cb), self);
+  g_signal_connect_swapped (ws, "pong", G_CALLBACK (pong_cb), self);
   g_signal_connect (ws, "closed", G_CALLBACK (closed_cb), self);
   send_session_update (self);
   set_state (self, AIC_VOICE_LISTENING);
@@ -405,6 +415,7 @@ aic_voice_session_init (AicVoiceSession *self)
   self->silence_ms = 500;
   self->max_reconnects = 5;
   self->reconnect_delay_ms = 500;
+  self->keepalive_s = KEEPALIVE_S;
 }
 
 /**
@@ -620,4 +631,21 @@ aic_voice_session_get_sent_audio_ms (AicVoiceSession *self)
 {
   g_return_val_if_fail (AIC_IS_VOICE_SESSION (self), 0);
   return self->sent_samples * 1000 / AIC_AUDIO_RATE;
+}
+
+/* Seconds between pings (15); takes effect at the next connection. */
+void
+aic_voice_session_set_keepalive (AicVoiceSession *self,
+                                 guint            seconds)
+{
+  g_return_if_fail (AIC_IS_VOICE_SESSION (self));
+  self->keepalive_s = seconds;
+}
+
+/* Pongs received: each answers a keep-alive ping. */
+guint
+aic_voice_session_get_pongs (AicVoiceSession *self)
+{
+  g_return_val_if_fail (AIC_IS_VOICE_SESSION (self), 0);
+  return self->pongs;
 }

@@ -49,6 +49,9 @@ void             aic_voice_session_interrupt      (AicVoiceSession  *self,
                                                    guint64           heard_ms);
 void             aic_voice_session_close          (AicVoiceSession  *self);
 guint            aic_voice_session_get_reconnects (AicVoiceSession  *self);
+void             aic_voice_session_set_keepalive  (AicVoiceSession  *self,
+                                                   guint             seconds);
+guint            aic_voice_session_get_pongs      (AicVoiceSession  *self);
 guint64          aic_voice_session_get_sent_audio_ms (AicVoiceSession *self);
 
 G_END_DECLS

@@ -141,6 +141,38 @@ test_turn (Fixture       *f,
   g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
+static gboolean
+ponged (gpointer data)
+{
+  return aic_voice_session_get_pongs (data) >= 2;
+}
+
+/* Keep-alive pings go out and the backend answers them. */
+static void
+test_pings (void)
+{
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(AicServer) server = aic_server_new (engine, TOKEN);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(AicClient) client = NULL;
+  g_autoptr(AicVoiceSession) session = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_assert_true (aic_server_listen (server, "127.0.0.1", 0, &error));
+  url = aic_server_dup_url (server);
+  connection = aic_connection_new ("p", "P", AIC_CONNECTION_KIND_CONSOLE, url);
+  client = aic_client_new (connection, TOKEN);
+  session = aic_voice_session_new (client, "/api/voice");
+  aic_voice_session_set_keepalive (session, 1);
+  aic_voice_session_connect_async (session, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_voice_session_connect_finish (session, result, &error));
+  aic_test_wait_for (ponged, session, 10000);
+  aic_voice_session_close (session);
+}
+
 static void
 test_barge_in (Fixture       *f,
                gconstpointer  data)
@@ -448,6 +480,7 @@ main (int   argc,
   ADD ("/voice-backend/push-to-talk", test_push_to_talk, "ptt");
   g_test_add_func ("/voice-backend/gate-and-bad-messages", test_gate_and_bad_messages);
   g_test_add_func ("/voice-backend/upstream", test_upstream);
+  g_test_add_func ("/voice-backend/pings", test_pings);
   g_test_add_func ("/voice-backend/upstream-without-speech", test_upstream_without_speech);
 
   return g_test_run ();
