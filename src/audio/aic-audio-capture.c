@@ -347,7 +347,7 @@ static char *
 pipeline_description (AicAudioCapture *self)
 {
   const char *echo = self->echo_cancel
-    ? "audio/x-raw,rate=48000,channels=1 ! webrtcdsp echo-cancel=true noise-suppression=true gain-control=false ! "
+    ? "audio/x-raw,rate=48000,channels=1 ! webrtcdsp probe=aic-echo-probe echo-cancel=true noise-suppression=true gain-control=false ! "
       "audioconvert ! audioresample ! "
     : "";
 
@@ -487,4 +487,16 @@ aic_audio_capture_get_frame_time (AicAudioCapture *self)
 {
   g_return_val_if_fail (AIC_IS_AUDIO_CAPTURE (self), 0);
   return self->frame_time;
+}
+
+/**
+ * aic_audio_capture_get_pipeline:
+ * Returns: (transfer none) (nullable): the running pipeline, for setups
+ *   and benchmarks that feed its source themselves
+ */
+GstElement *
+aic_audio_capture_get_pipeline (AicAudioCapture *self)
+{
+  g_return_val_if_fail (AIC_IS_AUDIO_CAPTURE (self), NULL);
+  return self->pipeline;
 }

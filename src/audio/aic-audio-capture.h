@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gst/gst.h>
 
 G_BEGIN_DECLS
 
@@ -25,5 +26,6 @@ gboolean         aic_audio_capture_get_muted      (AicAudioCapture  *self);
 double           aic_audio_capture_get_level      (AicAudioCapture  *self);
 guint64          aic_audio_capture_get_frames     (AicAudioCapture  *self);
 gint64           aic_audio_capture_get_frame_time (AicAudioCapture  *self);
+GstElement      *aic_audio_capture_get_pipeline   (AicAudioCapture  *self);
 
 G_END_DECLS

@@ -334,7 +334,7 @@ aic_audio_playback_start (AicAudioPlayback  *self,
     return FALSE;
 
   if (self->echo_probe)
-    probe = "audio/x-raw,rate=48000,channels=1 ! webrtcechoprobe ! audioconvert ! audioresample ! ";
+    probe = "audio/x-raw,rate=48000,channels=1 ! webrtcechoprobe name=aic-echo-probe ! audioconvert ! audioresample ! ";
   description = g_strdup_printf ("appsrc name=reply format=time is-live=false block=false "
                                  "caps=audio/x-raw,format=S16LE,rate=%d,channels=%d,layout=interleaved ! "
                                  "audioconvert ! audioresample ! %s%s",
@@ -499,4 +499,16 @@ aic_audio_playback_stop (AicAudioPlayback *self)
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Playback was stopped."));
       g_object_unref (task);
     }
+}
+
+/**
+ * aic_audio_playback_get_pipeline:
+ * Returns: (transfer none) (nullable): the running pipeline, for setups
+ *   and tests that take its output themselves
+ */
+GstElement *
+aic_audio_playback_get_pipeline (AicAudioPlayback *self)
+{
+  g_return_val_if_fail (AIC_IS_AUDIO_PLAYBACK (self), NULL);
+  return self->pipeline;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gst/gst.h>
 
 G_BEGIN_DECLS
 
@@ -32,5 +33,6 @@ gboolean          aic_audio_playback_finish_finish (AicAudioPlayback  *self,
                                                     GAsyncResult      *result,
                                                     GError           **error);
 void              aic_audio_playback_stop          (AicAudioPlayback  *self);
+GstElement       *aic_audio_playback_get_pipeline  (AicAudioPlayback  *self);
 
 G_END_DECLS
