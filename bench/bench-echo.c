@@ -107,7 +107,9 @@ run_for (guint milliseconds)
 static void
 run_room (GBytes     *speech,
           gboolean    cancel,
+          gboolean    shared,
           guint       idle_ms,
+          guint       warmup_ms,
           const char *name)
 {
   g_autoptr(AicAudioPlayback) playback = aic_audio_playback_new_pipeline ("appsink name=speaker sync=true");
@@ -125,6 +127,14 @@ run_room (GBytes     *speech,
   heard.vad = aic_vad_new (0.5, 300, 500);
   aic_audio_playback_set_echo_probe (playback, cancel);
   aic_audio_capture_set_echo_cancel (capture, cancel);
+  if (shared)
+    {
+      g_autoptr(GstClock) clock = gst_system_clock_obtain ();
+      GstClockTime base = gst_clock_get_time (clock);
+
+      aic_audio_playback_set_base_time (playback, base);
+      aic_audio_capture_set_base_time (capture, base);
+    }
   if (!aic_audio_playback_start (playback, &error) || !aic_audio_capture_start (capture, &error))
     g_error ("bench-echo: %s", error->message);
   speaker = gst_bin_get_by_name (GST_BIN (aic_audio_playback_get_pipeline (playback)), "speaker");
@@ -135,6 +145,8 @@ run_room (GBytes     *speech,
 
   if (idle_ms > 0)
     run_for (idle_ms);
+  if (warmup_ms > 0)
+    aic_audio_capture_hold (capture, warmup_ms);
   aic_audio_playback_push (playback, speech);
   run_for (6500);
 
@@ -144,7 +156,8 @@ run_room (GBytes     *speech,
   aic_vad_free (heard.vad);
 
   level = 10.0 * log10 (heard.energy / MAX (heard.counted, 1) / (32768.0 * 32768.0) + 1e-12);
-  printf ("| %-28s | %-12s | %10.1f | %5u |\n", name, cancel ? "webrtcdsp" : "none (ref.)", level, heard.turns);
+  printf ("| %-28s | %-12s | %-12s | %7u | %10.1f | %5u |\n", name, cancel ? "webrtcdsp" : "none (ref.)",
+          shared ? "shared" : "each its own", warmup_ms, level, heard.turns);
   fflush (stdout);
 }
 
@@ -163,11 +176,15 @@ main (void)
     g_error ("bench-echo: %s", error->message);
 
   printf ("The reply's echo in the microphone (played speech fed back at half level)\n\n");
-  printf ("| case                         | cancellation | echo dBFS  | turns |\n");
-  printf ("|------------------------------|--------------|-----------:|------:|\n");
-  run_room (speech, FALSE, 0, "pipelines start with reply");
-  run_room (speech, TRUE, 0, "pipelines start with reply");
-  run_room (speech, FALSE, 500, "reply after 500 ms idle");
-  run_room (speech, TRUE, 500, "reply after 500 ms idle");
+  printf ("| case                         | cancellation | base time    | hold ms | echo dBFS  | turns |\n");
+  printf ("|------------------------------|--------------|--------------|--------:|-----------:|------:|\n");
+  run_room (speech, FALSE, FALSE, 0, 0, "pipelines start with reply");
+  run_room (speech, TRUE, FALSE, 0, 0, "pipelines start with reply");
+  run_room (speech, FALSE, FALSE, 500, 0, "reply after 500 ms idle");
+  run_room (speech, TRUE, FALSE, 500, 0, "reply after 500 ms idle");
+  run_room (speech, TRUE, TRUE, 500, 0, "reply after 500 ms idle");
+  run_room (speech, TRUE, TRUE, 500, 300, "reply after 500 ms idle");
+  run_room (speech, TRUE, TRUE, 500, 600, "reply after 500 ms idle");
+  run_room (speech, FALSE, TRUE, 500, 600, "reply after 500 ms idle");
   return 0;
 }

@@ -26,6 +26,10 @@
  * to write) replace the microphone and the speakers, for tests and
  * demonstrations without audio hardware. */
 
+/* How long the microphone is held while the echo canceller learns a new
+ * reply's echo (bench/bench-echo measures it). */
+#define ECHO_WARMUP_MS 300
+
 struct _AicVoicePage
 {
   GtkWidget         parent_instance;
@@ -287,9 +291,19 @@ start (AicVoicePage *self)
 
   self->capture = input ? aic_audio_capture_new_file (input, TRUE) : aic_audio_capture_new_microphone ();
   self->playback = output ? aic_audio_playback_new_file (output) : aic_audio_playback_new_speaker ();
-  /* The reply from the speakers must not interrupt itself. */
+  /* The reply from the speakers must not interrupt itself: the canceller
+   * lines up what is played and what is heard by running time, so both
+   * pipelines share one base time. */
   aic_audio_capture_set_echo_cancel (self->capture, real_audio);
   aic_audio_playback_set_echo_probe (self->playback, real_audio);
+  if (real_audio)
+    {
+      g_autoptr(GstClock) clock = gst_system_clock_obtain ();
+      GstClockTime base = gst_clock_get_time (clock);
+
+      aic_audio_capture_set_base_time (self->capture, base);
+      aic_audio_playback_set_base_time (self->playback, base);
+    }
   if (!aic_audio_playback_start (self->playback, &error))
     {
       show_message (self, error->message);
@@ -302,6 +316,8 @@ start (AicVoicePage *self)
     aic_voice_session_set_turn_detection (self->session, FALSE, 0, 0, 0);
   self->call = aic_voice_call_new (self->session, self->capture, self->playback);
   aic_voice_call_set_gate (self->call, !self->push_to_talk);
+  if (aic_audio_capture_get_echo_cancel (self->capture))
+    aic_voice_call_set_echo_warmup (self->call, ECHO_WARMUP_MS);
   g_signal_connect_swapped (self->session, "notify::state", G_CALLBACK (update_state), self);
   g_signal_connect (self->session, "user-transcript", G_CALLBACK (user_transcript_cb), self);
   g_signal_connect (self->session, "reply-transcript", G_CALLBACK (reply_transcript_cb), self);

@@ -40,6 +40,8 @@ struct _AicAudioCapture
   double        level;
   guint64       frames;
   gint64        frame_time;       /* when the last frame left the pipeline */
+  GstClockTime  base_time;        /* shared with playback, or NONE */
+  gint64        held_until;       /* no frames before this (monotonic µs) */
   gboolean      running;
 };
 
@@ -114,6 +116,7 @@ aic_audio_capture_class_init (AicAudioCaptureClass *klass)
 static void
 aic_audio_capture_init (AicAudioCapture *self)
 {
+  self->base_time = GST_CLOCK_TIME_NONE;
 }
 
 /**
@@ -200,7 +203,8 @@ deliver_frame (gpointer data)
 {
   Delivery *delivery = data;
 
-  if (delivery->self->running && !delivery->self->muted)
+  if (delivery->self->running && !delivery->self->muted &&
+      g_get_monotonic_time () >= delivery->self->held_until)
     {
       delivery->self->frames++;
       delivery->self->frame_time = delivery->pulled_at;
@@ -400,6 +404,14 @@ aic_audio_capture_start (AicAudioCapture  *self,
   bus = gst_element_get_bus (self->pipeline);
   self->bus_watch = gst_bus_add_watch (bus, bus_cb, self);
   self->running = TRUE;
+  if (GST_CLOCK_TIME_IS_VALID (self->base_time))
+    {
+      g_autoptr(GstClock) clock = gst_system_clock_obtain ();
+
+      gst_pipeline_use_clock (GST_PIPELINE (self->pipeline), clock);
+      gst_element_set_start_time (self->pipeline, GST_CLOCK_TIME_NONE);
+      gst_element_set_base_time (self->pipeline, self->base_time);
+    }
   self->frames = 0;
 
   change = gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
@@ -487,6 +499,34 @@ aic_audio_capture_get_frame_time (AicAudioCapture *self)
 {
   g_return_val_if_fail (AIC_IS_AUDIO_CAPTURE (self), 0);
   return self->frame_time;
+}
+
+/**
+ * aic_audio_capture_hold:
+ * Delivers no frames for @milliseconds from now, while capture (and echo
+ * cancellation) go on: the canceller learns a new reply's echo in that
+ * time, before anything reaches the server's VAD.
+ */
+void
+aic_audio_capture_hold (AicAudioCapture *self,
+                        guint            milliseconds)
+{
+  g_return_if_fail (AIC_IS_AUDIO_CAPTURE (self));
+  self->held_until = MAX (self->held_until, g_get_monotonic_time () + (gint64) milliseconds * 1000);
+}
+
+/**
+ * aic_audio_capture_set_base_time:
+ * Runs the pipeline on the system clock with this base time, so that its
+ * running time is the playback's: the echo canceller lines up what was
+ * played with what is heard by running time. Set before starting.
+ */
+void
+aic_audio_capture_set_base_time (AicAudioCapture *self,
+                                 GstClockTime     base_time)
+{
+  g_return_if_fail (AIC_IS_AUDIO_CAPTURE (self));
+  self->base_time = base_time;
 }
 
 /**

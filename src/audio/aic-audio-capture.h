@@ -27,5 +27,9 @@ double           aic_audio_capture_get_level      (AicAudioCapture  *self);
 guint64          aic_audio_capture_get_frames     (AicAudioCapture  *self);
 gint64           aic_audio_capture_get_frame_time (AicAudioCapture  *self);
 GstElement      *aic_audio_capture_get_pipeline   (AicAudioCapture  *self);
+void             aic_audio_capture_set_base_time  (AicAudioCapture  *self,
+                                                   GstClockTime      base_time);
+void             aic_audio_capture_hold           (AicAudioCapture  *self,
+                                                   guint             milliseconds);
 
 G_END_DECLS

@@ -53,6 +53,7 @@ struct _AicAudioPlayback
   guint64       played_before_ms; /* from before the last flush */
   GTask        *finish_task;
   guint         bus_watch;
+  GstClockTime  base_time;        /* shared with capture, or NONE */
 };
 
 G_DEFINE_FINAL_TYPE (AicAudioPlayback, aic_audio_playback, G_TYPE_OBJECT)
@@ -109,6 +110,7 @@ aic_audio_playback_init (AicAudioPlayback *self)
   self->stretches = g_array_new (FALSE, FALSE, sizeof (Stretch));
   self->heard = g_byte_array_new ();
   g_mutex_init (&self->lock);
+  self->base_time = GST_CLOCK_TIME_NONE;
   self->prebuffer_ms = DEFAULT_PREBUFFER_MS;
 }
 
@@ -204,6 +206,35 @@ aic_audio_playback_set_prebuffer (AicAudioPlayback *self,
   self->prebuffer_ms = milliseconds;
 }
 
+/* With a shared base time, the pipeline keeps it through every state
+ * change (start time NONE), on the system clock. */
+static void
+apply_base_time (AicAudioPlayback *self)
+{
+  g_autoptr(GstClock) clock = NULL;
+
+  if (!GST_CLOCK_TIME_IS_VALID (self->base_time))
+    return;
+  clock = gst_system_clock_obtain ();
+  gst_pipeline_use_clock (GST_PIPELINE (self->pipeline), clock);
+  gst_element_set_start_time (self->pipeline, GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time (self->pipeline, self->base_time);
+}
+
+/**
+ * aic_audio_playback_set_base_time:
+ * See aic_audio_capture_set_base_time(): with both on one base time, the
+ * echo canceller can line up what is played with what is heard. Set
+ * before starting.
+ */
+void
+aic_audio_playback_set_base_time (AicAudioPlayback *self,
+                                  GstClockTime      base_time)
+{
+  g_return_if_fail (AIC_IS_AUDIO_PLAYBACK (self));
+  self->base_time = base_time;
+}
+
 static GstClockTime
 position (AicAudioPlayback *self)
 {
@@ -214,17 +245,27 @@ position (AicAudioPlayback *self)
   return value;
 }
 
-/* Running time now, or 0 before the clock runs. */
+/* Running time now, or 0 before the clock runs. With a shared base time
+ * it is known even before the pipeline has prerolled its first buffer. */
 static GstClockTime
 running_time (AicAudioPlayback *self)
 {
-  g_autoptr(GstClock) clock = self->pipeline ? gst_element_get_clock (self->pipeline) : NULL;
+  g_autoptr(GstClock) clock = NULL;
   GstClockTime now, base;
 
-  if (clock == NULL)
-    return 0;
+  if (GST_CLOCK_TIME_IS_VALID (self->base_time))
+    {
+      clock = gst_system_clock_obtain ();
+      base = self->base_time;
+    }
+  else
+    {
+      clock = self->pipeline ? gst_element_get_clock (self->pipeline) : NULL;
+      if (clock == NULL)
+        return 0;
+      base = gst_element_get_base_time (self->pipeline);
+    }
   now = gst_clock_get_time (clock);
-  base = gst_element_get_base_time (self->pipeline);
   return now > base ? now - base : 0;
 }
 
@@ -358,6 +399,7 @@ aic_audio_playback_start (AicAudioPlayback  *self,
 
   bus = gst_element_get_bus (self->pipeline);
   self->bus_watch = gst_bus_add_watch (bus, bus_cb, self);
+  apply_base_time (self);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
@@ -433,6 +475,7 @@ aic_audio_playback_flush (AicAudioPlayback *self)
   gst_element_set_state (self->pipeline, GST_STATE_READY);
   g_array_set_size (self->stretches, 0);
   self->next_pts = 0;
+  apply_base_time (self);
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
   return self->played_before_ms;
 }

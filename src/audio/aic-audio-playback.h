@@ -34,5 +34,7 @@ gboolean          aic_audio_playback_finish_finish (AicAudioPlayback  *self,
                                                     GError           **error);
 void              aic_audio_playback_stop          (AicAudioPlayback  *self);
 GstElement       *aic_audio_playback_get_pipeline  (AicAudioPlayback  *self);
+void              aic_audio_playback_set_base_time (AicAudioPlayback  *self,
+                                                    GstClockTime       base_time);
 
 G_END_DECLS

@@ -27,6 +27,7 @@ struct _AicVoiceCall
   guint64           pushed_ms;      /* reply audio handed to playback, in all */
   guint64           item_start_ms;  /* where the current reply began in it */
   gboolean          new_reply;
+  guint             echo_warmup_ms;
 };
 
 G_DEFINE_FINAL_TYPE (AicVoiceCall, aic_voice_call, G_TYPE_OBJECT)
@@ -70,6 +71,10 @@ reply_audio_cb (AicVoiceSession *session,
       self->item_start_ms = MAX (self->pushed_ms, aic_audio_playback_get_played_ms (self->playback));
       self->pushed_ms = self->item_start_ms;
       self->new_reply = FALSE;
+      /* While the echo canceller learns this reply's echo, the
+       * microphone's frames are held back. */
+      if (self->echo_warmup_ms > 0)
+        aic_audio_capture_hold (self->capture, self->echo_warmup_ms);
     }
   self->pushed_ms += g_bytes_get_size (pcm) / aic_pcm_bytes_for_ms (1);
   aic_audio_playback_push (self->playback, pcm);
@@ -217,4 +222,19 @@ aic_voice_call_barge_in (AicVoiceCall *self)
   self->new_reply = TRUE;
   aic_voice_session_interrupt (self->session, heard);
   g_signal_emit (self, signals[BARGED_IN], 0, heard);
+}
+
+/**
+ * aic_voice_call_set_echo_warmup:
+ * With echo cancellation, the first moments of a reply pass the canceller
+ * before it has learnt the echo, enough for a server's VAD to take the
+ * reply for the user speaking. The microphone is held for @milliseconds
+ * at the start of each reply (0, the default, for none).
+ */
+void
+aic_voice_call_set_echo_warmup (AicVoiceCall *self,
+                                guint         milliseconds)
+{
+  g_return_if_fail (AIC_IS_VOICE_CALL (self));
+  self->echo_warmup_ms = milliseconds;
 }

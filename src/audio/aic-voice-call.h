@@ -21,5 +21,7 @@ void              aic_voice_call_set_gate     (AicVoiceCall     *self,
                                                gboolean          open);
 gboolean          aic_voice_call_is_playing   (AicVoiceCall     *self);
 void              aic_voice_call_barge_in     (AicVoiceCall     *self);
+void              aic_voice_call_set_echo_warmup (AicVoiceCall  *self,
+                                               guint             milliseconds);
 
 G_END_DECLS
