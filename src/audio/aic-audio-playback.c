@@ -269,6 +269,22 @@ running_time (AicAudioPlayback *self)
   return now > base ? now - base : 0;
 }
 
+/* Whether running_time() means something: with a shared base time it
+ * always does; otherwise only once the pipeline plays (before, its base
+ * time is not set yet). */
+static gboolean
+clock_runs (AicAudioPlayback *self)
+{
+  GstState state = GST_STATE_VOID_PENDING, pending = GST_STATE_VOID_PENDING;
+
+  if (GST_CLOCK_TIME_IS_VALID (self->base_time))
+    return TRUE;
+  if (self->pipeline == NULL)
+    return FALSE;
+  gst_element_get_state (self->pipeline, &state, &pending, 0);
+  return state == GST_STATE_PLAYING && pending == GST_STATE_VOID_PENDING;
+}
+
 static guint64
 played_since_flush_ms (AicAudioPlayback *self)
 {
@@ -282,7 +298,7 @@ played_since_flush_ms (AicAudioPlayback *self)
     {
       Stretch *last = &g_array_index (self->stretches, Stretch, self->stretches->len - 1);
 
-      if (running_time (self) > last->start + last->duration + 100 * GST_MSECOND)
+      if (clock_runs (self) && running_time (self) > last->start + last->duration + 100 * GST_MSECOND)
         at = G_MAXUINT64;
     }
 
