@@ -738,6 +738,7 @@ typedef struct
   gboolean          exited;
   guint             timeout_id;
   pid_t             group;
+  GCancellable     *reading;      /* cancelled at the timeout */
   GCancellable     *cancellable;
   gulong            cancelled_id;
   char              buffer[8192];
@@ -754,6 +755,7 @@ command_free (gpointer data)
   g_clear_object (&command->cancellable);
   g_clear_object (&command->process);
   g_clear_object (&command->output);
+  g_clear_object (&command->reading);
   g_byte_array_unref (command->kept);
   g_free (command);
 }
@@ -820,7 +822,7 @@ read_more (GTask *task)
   Command *command = g_task_get_task_data (task);
 
   g_input_stream_read_async (command->output, command->buffer, sizeof command->buffer, G_PRIORITY_DEFAULT,
-                             NULL, read_cb, g_object_ref (task));
+                             command->reading, read_cb, g_object_ref (task));
 }
 
 static void
@@ -848,6 +850,8 @@ timeout_cb (gpointer user_data)
   command->timeout_id = 0;
   command->timed_out = TRUE;
   kill_group (command);
+  /* Whatever still holds the output open, the answer comes now. */
+  g_cancellable_cancel (command->reading);
   return G_SOURCE_REMOVE;
 }
 
@@ -906,6 +910,7 @@ aic_workspace_run_command_async (AicWorkspace        *self,
 
   command = g_new0 (Command, 1);
   command->kept = g_byte_array_new ();
+  command->reading = g_cancellable_new ();
   command->max_output = max_output;
   g_task_set_task_data (task, command, command_free);
 
@@ -916,7 +921,9 @@ aic_workspace_run_command_async (AicWorkspace        *self,
                                "“%s” could not be started: %s", argv[0], error->message);
       return;
     }
-  command->group = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (command->process), NULL, 10);
+  /* NULL when the command has already ended and been reaped. */
+  if (g_subprocess_get_identifier (command->process) != NULL)
+    command->group = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (command->process), NULL, 10);
   /* Nothing to read from: a command that waits for input gets end of file. */
   g_output_stream_close (g_subprocess_get_stdin_pipe (command->process), NULL, NULL);
   command->output = g_object_ref (g_subprocess_get_stdout_pipe (command->process));
