@@ -372,6 +372,32 @@ send_submission (GTask *task)
                            g_task_get_cancellable (task), submitted_cb, task);
 }
 
+/* Both kinds of submission: one task, one state, one way up. */
+static void
+start_submission (AicJobClient        *self,
+                  AicJob              *job,
+                  GBytes              *document,
+                  const char          *content_type,
+                  const char          *instructions,
+                  gboolean             as_json,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  SubmitState *state = g_new0 (SubmitState, 1);
+
+  g_task_set_source_tag (task, aic_job_client_submit_async);
+  state->job = g_object_ref (job);
+  state->document = g_bytes_ref (document);
+  state->content_type = g_strdup (content_type);
+  state->instructions = g_strdup (instructions);
+  state->as_json = as_json;
+  state->shape = self->shape == AIC_JOB_SHAPE_TASKS ? AIC_JOB_SHAPE_TASKS : AIC_JOB_SHAPE_ANALYZE;
+  g_task_set_task_data (task, state, (GDestroyNotify) submit_state_free);
+  send_submission (task);
+}
+
 /**
  * aic_job_client_submit_async:
  * @document: the document's bytes
@@ -390,23 +416,12 @@ aic_job_client_submit_async (AicJobClient        *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  GTask *task;
-  SubmitState *state;
-
   g_return_if_fail (AIC_IS_JOB_CLIENT (self));
   g_return_if_fail (AIC_IS_JOB (job));
   g_return_if_fail (document != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, aic_job_client_submit_async);
-  state = g_new0 (SubmitState, 1);
-  state->job = g_object_ref (job);
-  state->document = g_bytes_ref (document);
-  state->content_type = g_strdup (content_type ? content_type : "application/octet-stream");
-  state->instructions = g_strdup (instructions);
-  state->shape = self->shape == AIC_JOB_SHAPE_TASKS ? AIC_JOB_SHAPE_TASKS : AIC_JOB_SHAPE_ANALYZE;
-  g_task_set_task_data (task, state, (GDestroyNotify) submit_state_free);
-  send_submission (task);
+  start_submission (self, job, document, content_type ? content_type : "application/octet-stream",
+                    instructions, FALSE, cancellable, callback, user_data);
 }
 
 /**
@@ -426,24 +441,14 @@ aic_job_client_submit_text_async (AicJobClient        *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  GTask *task;
-  SubmitState *state;
+  g_autoptr(GBytes) document = NULL;
 
   g_return_if_fail (AIC_IS_JOB_CLIENT (self));
   g_return_if_fail (AIC_IS_JOB (job));
   g_return_if_fail (text != NULL && g_utf8_validate (text, -1, NULL));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, aic_job_client_submit_async);
-  state = g_new0 (SubmitState, 1);
-  state->job = g_object_ref (job);
-  state->document = g_bytes_new (text, strlen (text));
-  state->content_type = g_strdup ("text/plain");
-  state->instructions = g_strdup (instructions);
-  state->as_json = TRUE;
-  state->shape = self->shape == AIC_JOB_SHAPE_TASKS ? AIC_JOB_SHAPE_TASKS : AIC_JOB_SHAPE_ANALYZE;
-  g_task_set_task_data (task, state, (GDestroyNotify) submit_state_free);
-  send_submission (task);
+  document = g_bytes_new (text, strlen (text));
+  start_submission (self, job, document, "text/plain", instructions, TRUE, cancellable, callback, user_data);
 }
 
 gboolean
