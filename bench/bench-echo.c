@@ -46,24 +46,13 @@ run_room (GBytes   *speech,
           guint     hold_ms,
           Moment    moment)
 {
-  g_autoptr(AicAudioPlayback) playback = aic_audio_playback_new_pipeline (AIC_ECHO_ROOM_SPEAKER);
-  g_autoptr(AicAudioCapture) capture = aic_audio_capture_new_pipeline (AIC_ECHO_ROOM_MICROPHONE);
   g_autoptr(GError) error = NULL;
-  AicEchoRoom *room;
+  AicEchoRoom *room = aic_echo_room_new (cancel, shared, &error);
+  AicAudioPlayback *playback;
 
-  aic_audio_playback_set_echo_probe (playback, cancel);
-  aic_audio_capture_set_echo_cancel (capture, cancel);
-  if (shared)
-    {
-      g_autoptr(GstClock) clock = gst_system_clock_obtain ();
-      GstClockTime base = gst_clock_get_time (clock);
-
-      aic_audio_playback_set_base_time (playback, base);
-      aic_audio_capture_set_base_time (capture, base);
-    }
-  if (!aic_audio_playback_start (playback, &error) || !aic_audio_capture_start (capture, &error))
+  if (room == NULL)
     g_error ("bench-echo: %s", error->message);
-  room = aic_echo_room_new (playback, capture);
+  playback = aic_echo_room_get_playback (room);
 
   aic_echo_room_wait (1000);
   if (moment != FIRST_REPLY)
@@ -75,7 +64,7 @@ run_room (GBytes   *speech,
       aic_echo_room_wait (1000);
     }
   if (hold_ms > 0)
-    aic_audio_capture_hold (capture, hold_ms);
+    aic_audio_capture_hold (aic_echo_room_get_capture (room), hold_ms);
   aic_echo_room_listen (room, 2000);
   aic_echo_room_play (room, speech);
   aic_echo_room_wait (6500);
@@ -85,8 +74,6 @@ run_room (GBytes   *speech,
           aic_echo_room_get_level (room), aic_echo_room_get_turns (room));
   fflush (stdout);
   aic_echo_room_free (room);
-  aic_audio_capture_stop (capture);
-  aic_audio_playback_stop (playback);
 }
 
 int

@@ -404,14 +404,7 @@ aic_audio_capture_start (AicAudioCapture  *self,
   bus = gst_element_get_bus (self->pipeline);
   self->bus_watch = gst_bus_add_watch (bus, bus_cb, self);
   self->running = TRUE;
-  if (GST_CLOCK_TIME_IS_VALID (self->base_time))
-    {
-      g_autoptr(GstClock) clock = gst_system_clock_obtain ();
-
-      gst_pipeline_use_clock (GST_PIPELINE (self->pipeline), clock);
-      gst_element_set_start_time (self->pipeline, GST_CLOCK_TIME_NONE);
-      gst_element_set_base_time (self->pipeline, self->base_time);
-    }
+  aic_audio_use_base_time (self->pipeline, self->base_time);
   self->frames = 0;
 
   change = gst_element_set_state (self->pipeline, GST_STATE_PLAYING);

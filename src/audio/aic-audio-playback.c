@@ -206,21 +206,6 @@ aic_audio_playback_set_prebuffer (AicAudioPlayback *self,
   self->prebuffer_ms = milliseconds;
 }
 
-/* With a shared base time, the pipeline keeps it through every state
- * change (start time NONE), on the system clock. */
-static void
-apply_base_time (AicAudioPlayback *self)
-{
-  g_autoptr(GstClock) clock = NULL;
-
-  if (!GST_CLOCK_TIME_IS_VALID (self->base_time))
-    return;
-  clock = gst_system_clock_obtain ();
-  gst_pipeline_use_clock (GST_PIPELINE (self->pipeline), clock);
-  gst_element_set_start_time (self->pipeline, GST_CLOCK_TIME_NONE);
-  gst_element_set_base_time (self->pipeline, self->base_time);
-}
-
 /**
  * aic_audio_playback_set_base_time:
  * See aic_audio_capture_set_base_time(): with both on one base time, the
@@ -426,7 +411,7 @@ aic_audio_playback_start (AicAudioPlayback  *self,
 
   bus = gst_element_get_bus (self->pipeline);
   self->bus_watch = gst_bus_add_watch (bus, bus_cb, self);
-  apply_base_time (self);
+  aic_audio_use_base_time (self->pipeline, self->base_time);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
@@ -513,7 +498,7 @@ aic_audio_playback_flush (AicAudioPlayback *self)
   gst_element_set_state (self->pipeline, GST_STATE_READY);
   g_array_set_size (self->stretches, 0);
   self->next_pts = 0;
-  apply_base_time (self);
+  aic_audio_use_base_time (self->pipeline, self->base_time);
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
   return self->played_before_ms;
 }

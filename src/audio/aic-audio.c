@@ -48,3 +48,29 @@ aic_audio_bytes_for_ms (guint milliseconds)
 {
   return aic_pcm_bytes_for_ms (milliseconds);
 }
+
+/**
+ * aic_audio_use_base_time:
+ * @base_time: on the system clock; GST_CLOCK_TIME_NONE leaves the
+ *   pipeline to choose its own
+ *
+ * Runs @pipeline on the system clock with @base_time kept through every
+ * state change (start time NONE), so that pipelines given the same base
+ * time share one running time: the echo canceller lines up what was
+ * played and what was heard by it.
+ */
+void
+aic_audio_use_base_time (GstElement   *pipeline,
+                         GstClockTime  base_time)
+{
+  g_autoptr(GstClock) clock = NULL;
+
+  g_return_if_fail (GST_IS_PIPELINE (pipeline));
+
+  if (!GST_CLOCK_TIME_IS_VALID (base_time))
+    return;
+  clock = gst_system_clock_obtain ();
+  gst_pipeline_use_clock (GST_PIPELINE (pipeline), clock);
+  gst_element_set_start_time (pipeline, GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time (pipeline, base_time);
+}

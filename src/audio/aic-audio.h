@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <gst/gst.h>
 
 #include "aic-pcm.h"
 
@@ -12,5 +13,7 @@ gboolean aic_audio_init             (GError     **error);
 gboolean aic_audio_check_elements   (const char * const *names,
                                      GError     **error);
 gsize    aic_audio_bytes_for_ms     (guint        milliseconds);
+void     aic_audio_use_base_time    (GstElement  *pipeline,
+                                     GstClockTime base_time);
 
 G_END_DECLS

@@ -136,31 +136,61 @@ frame_cb (AicAudioCapture *capture,
 }
 
 AicEchoRoom *
-aic_echo_room_new (AicAudioPlayback *playback,
-                   AicAudioCapture  *capture)
+aic_echo_room_new (gboolean   cancel,
+                   gboolean   shared_base_time,
+                   GError   **error)
 {
-  AicEchoRoom *room = g_new0 (AicEchoRoom, 1);
+  g_autoptr(AicAudioPlayback) playback = aic_audio_playback_new_pipeline (AIC_ECHO_ROOM_SPEAKER);
+  g_autoptr(AicAudioCapture) capture = aic_audio_capture_new_pipeline (AIC_ECHO_ROOM_MICROPHONE);
+  g_autoptr(GstClock) clock = gst_system_clock_obtain ();
   GstAppSinkCallbacks callbacks = { .new_sample = rendered_cb };
+  AicEchoRoom *room;
 
-  room->playback = g_object_ref (playback);
-  room->capture = g_object_ref (capture);
-  room->speaker = gst_bin_get_by_name (GST_BIN (aic_audio_playback_get_pipeline (playback)), "speaker");
-  room->mic = gst_bin_get_by_name (GST_BIN (aic_audio_capture_get_pipeline (capture)), "mic");
+  aic_audio_playback_set_echo_probe (playback, cancel);
+  aic_audio_capture_set_echo_cancel (capture, cancel);
+  if (shared_base_time)
+    {
+      GstClockTime base = gst_clock_get_time (clock);
+
+      aic_audio_playback_set_base_time (playback, base);
+      aic_audio_capture_set_base_time (capture, base);
+    }
+  if (!aic_audio_playback_start (playback, error))
+    return NULL;
+  if (!aic_audio_capture_start (capture, error))
+    {
+      aic_audio_playback_stop (playback);
+      return NULL;
+    }
+
+  room = g_new0 (AicEchoRoom, 1);
+  room->playback = g_steal_pointer (&playback);
+  room->capture = g_steal_pointer (&capture);
+  room->speaker = gst_bin_get_by_name (GST_BIN (aic_audio_playback_get_pipeline (room->playback)), "speaker");
+  room->mic = gst_bin_get_by_name (GST_BIN (aic_audio_capture_get_pipeline (room->capture)), "mic");
   g_assert (room->speaker != NULL && room->mic != NULL);
   g_mutex_init (&room->lock);
   room->ahead = g_array_new (FALSE, TRUE, sizeof (gint32));
   room->noise = 1;
-  {
-    g_autoptr(GstClock) clock = gst_system_clock_obtain ();
-
-    room->mic_start = gst_clock_get_time (clock);
-  }
+  room->mic_start = gst_clock_get_time (clock);
   room->vad = aic_vad_new (0.5, 300, 500);
 
   gst_app_sink_set_callbacks (GST_APP_SINK (room->speaker), &callbacks, room, NULL);
-  g_signal_connect (capture, "frame", G_CALLBACK (frame_cb), room);
+  g_signal_connect (room->capture, "frame", G_CALLBACK (frame_cb), room);
   room->thread = g_thread_new ("echo-room", room_thread, room);
   return room;
+}
+
+AicAudioPlayback *
+aic_echo_room_get_playback (AicEchoRoom *room)
+{
+  return room->playback;
+}
+
+AicAudioCapture *
+aic_echo_room_get_capture (AicEchoRoom *room)
+{
+  return room->capture;
 }
 
 void
@@ -174,6 +204,8 @@ aic_echo_room_free (AicEchoRoom *room)
   g_signal_handlers_disconnect_by_data (room->capture, room);
   gst_object_unref (room->speaker);
   gst_object_unref (room->mic);
+  aic_audio_capture_stop (room->capture);
+  aic_audio_playback_stop (room->playback);
   g_object_unref (room->playback);
   g_object_unref (room->capture);
   aic_vad_free (room->vad);

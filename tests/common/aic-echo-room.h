@@ -23,9 +23,14 @@ G_BEGIN_DECLS
 
 typedef struct _AicEchoRoom AicEchoRoom;
 
-/* Both built with the descriptions above and already started. */
-AicEchoRoom *aic_echo_room_new        (AicAudioPlayback *playback,
-                                       AicAudioCapture  *capture);
+/* Builds playback and capture for the room and starts them: with echo
+ * cancellation or without, on one shared base time or each its own. */
+AicEchoRoom *aic_echo_room_new        (gboolean          cancel,
+                                       gboolean          shared_base_time,
+                                       GError          **error);
+AicAudioPlayback *aic_echo_room_get_playback (AicEchoRoom *room);
+AicAudioCapture  *aic_echo_room_get_capture  (AicEchoRoom *room);
+/* Stops the microphone thread and both pipelines. */
 void         aic_echo_room_free       (AicEchoRoom      *room);
 /* Hands @speech to playback as a server sends reply audio: 40 ms pieces,
  * all at once. */

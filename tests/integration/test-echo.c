@@ -34,26 +34,16 @@ played_out (gpointer data)
 static Heard
 second_reply (gboolean cancel)
 {
-  g_autoptr(AicAudioPlayback) playback = aic_audio_playback_new_pipeline (AIC_ECHO_ROOM_SPEAKER);
-  g_autoptr(AicAudioCapture) capture = aic_audio_capture_new_pipeline (AIC_ECHO_ROOM_MICROPHONE);
-  g_autoptr(GstClock) clock = gst_system_clock_obtain ();
-  GstClockTime base = gst_clock_get_time (clock);
   g_autoptr(GError) error = NULL;
   guint speech_ms = g_bytes_get_size (speech) / 48;
-  AicEchoRoom *room;
+  AicEchoRoom *room = aic_echo_room_new (cancel, TRUE, &error);
+  AicAudioPlayback *playback;
   Heard heard;
 
-  aic_audio_playback_set_echo_probe (playback, cancel);
-  aic_audio_capture_set_echo_cancel (capture, cancel);
+  g_assert_no_error (error);
+  playback = aic_echo_room_get_playback (room);
   /* scripts/setup installs webrtcdsp (gstreamer1.0-plugins-bad). */
-  g_assert_cmpint (aic_audio_capture_get_echo_cancel (capture), ==, cancel);
-  aic_audio_playback_set_base_time (playback, base);
-  aic_audio_capture_set_base_time (capture, base);
-  g_assert_true (aic_audio_playback_start (playback, &error));
-  g_assert_no_error (error);
-  g_assert_true (aic_audio_capture_start (capture, &error));
-  g_assert_no_error (error);
-  room = aic_echo_room_new (playback, capture);
+  g_assert_cmpint (aic_audio_capture_get_echo_cancel (aic_echo_room_get_capture (room)), ==, cancel);
 
   aic_echo_room_wait (500);
   aic_echo_room_play (room, speech);
@@ -69,8 +59,6 @@ second_reply (gboolean cancel)
   g_test_message ("%s: echo %.1f dBFS, %u turns", cancel ? "webrtcdsp" : "none", heard.level, heard.turns);
 
   aic_echo_room_free (room);
-  aic_audio_capture_stop (capture);
-  aic_audio_playback_stop (playback);
   return heard;
 }
 
