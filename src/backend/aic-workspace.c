@@ -13,7 +13,8 @@
  * Commands run with the workspace as their folder, in their own process
  * group, with a timeout that kills the whole group and a cap on the output
  * kept. A command is still a program of the user's: it is confined by the
- * approval the user gives, not by a sandbox (see help/C/agents.page).
+ * approval the user gives, not by a sandbox; the agents help page must
+ * say so when the Agent view lands.
  */
 #define _GNU_SOURCE   /* O_PATH */
 #include "config.h"
