@@ -76,6 +76,11 @@ backend_thread (gpointer data)
       g_warning ("The built-in backend keeps document jobs in memory only: %s", error->message);
       g_clear_error (&error);
     }
+  if (!aic_server_open_runs (server, self->data_dir, NULL, &error))
+    {
+      g_warning ("The built-in backend keeps agent runs in memory only: %s", error->message);
+      g_clear_error (&error);
+    }
   if (!aic_server_listen (server, "127.0.0.1", 0, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));

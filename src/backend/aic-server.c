@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "aic-agent-hub.h"
 #include "aic-chat-hub.h"
 #include "aic-error.h"
 #include "aic-job-hub.h"
@@ -29,6 +30,7 @@ struct _AicServer
   AicChatHub *chat;
   AicJobHub  *jobs;
   AicVoiceHub *voice;
+  AicAgentHub *agents;
   char       *token;            /* NULL with --no-auth */
   char      **allowed_origins;
   char       *host;
@@ -62,6 +64,11 @@ static void handle_analyze_cancel (AicServer *self, SoupServerMessage *message, 
 static void handle_tasks_start (AicServer *self, SoupServerMessage *message, const char *path);
 static void handle_tasks_status (AicServer *self, SoupServerMessage *message, const char *path);
 static void handle_tasks_stream (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_runs_create (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_runs_list (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_runs_status (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_runs_cancel (AicServer *self, SoupServerMessage *message, const char *path);
+static void handle_runs_tokens (AicServer *self, SoupServerMessage *message, const char *path);
 
 /* A "*" in a path matches one segment: an id of letters, digits, - and _. */
 static const Route routes[] = {
@@ -77,13 +84,18 @@ static const Route routes[] = {
   { "POST", "/api/tasks",                    handle_tasks_start },
   { "GET",  "/api/tasks/*",                  handle_tasks_status },
   { "GET",  "/api/tasks/*/stream",           handle_tasks_stream },
+  { "POST", "/api/runs",                     handle_runs_create },
+  { "GET",  "/api/runs",                     handle_runs_list },
+  { "GET",  "/api/runs/*",                   handle_runs_status },
+  { "POST", "/api/runs/*/cancel",            handle_runs_cancel },
+  { "GET",  "/api/runs/*/tokens",            handle_runs_tokens },
 };
 
 /* Where whole documents come in: these refuse a body of unknown length,
  * so that nothing past the limit is ever read. */
 static const char * const upload_paths[] = { "/api/analyze/start", "/api/tasks", NULL };
 
-static const char * const features[] = { "chat", "analyze", "voice", NULL };
+static const char * const features[] = { "chat", "analyze", "voice", "agent", NULL };
 
 /* Matches @path against @pattern; the "*" segment, if any, goes to @id. */
 static gboolean
@@ -226,6 +238,52 @@ handle_tasks_stream (AicServer         *self,
   g_autofree char *id = path_id ("/api/tasks/*/stream", path);
 
   aic_job_hub_events (self->jobs, message, id, AIC_JOB_API_TASKS);
+}
+
+static void
+handle_runs_create (AicServer         *self,
+                    SoupServerMessage *message,
+                    const char        *path)
+{
+  aic_agent_hub_create (self->agents, message);
+}
+
+static void
+handle_runs_list (AicServer         *self,
+                  SoupServerMessage *message,
+                  const char        *path)
+{
+  aic_agent_hub_list (self->agents, message);
+}
+
+static void
+handle_runs_status (AicServer         *self,
+                    SoupServerMessage *message,
+                    const char        *path)
+{
+  g_autofree char *id = path_id ("/api/runs/*", path);
+
+  aic_agent_hub_status (self->agents, message, id);
+}
+
+static void
+handle_runs_cancel (AicServer         *self,
+                    SoupServerMessage *message,
+                    const char        *path)
+{
+  g_autofree char *id = path_id ("/api/runs/*/cancel", path);
+
+  aic_agent_hub_cancel (self->agents, message, id);
+}
+
+static void
+handle_runs_tokens (AicServer         *self,
+                    SoupServerMessage *message,
+                    const char        *path)
+{
+  g_autofree char *id = path_id ("/api/runs/*/tokens", path);
+
+  aic_agent_hub_tokens (self->agents, message, id);
 }
 
 static void
@@ -549,6 +607,7 @@ aic_server_finalize (GObject *object)
   g_clear_object (&self->chat);
   g_clear_object (&self->jobs);
   g_clear_object (&self->voice);
+  g_clear_object (&self->agents);
   g_clear_object (&self->engine);
   g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
@@ -615,6 +674,54 @@ voice_cb (SoupServer              *server,
   aic_voice_hub_accept (self->voice, connection);
 }
 
+/* /ws/runs/{id} (the control plane of a run made over REST) and
+ * /ws/agent/{id} (the plainer shape, where connecting starts the run). */
+static void
+ws_early_gate (SoupServer        *server,
+               SoupServerMessage *message,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  AicServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  const char *upgrade = soup_message_headers_get_one (headers, "Upgrade");
+
+  if (!gate (self, message))
+    return;
+  if (!route_matches ("/ws/runs/*", path, NULL) && !route_matches ("/ws/agent/*", path, NULL))
+    {
+      g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
+      aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
+    }
+  else if (upgrade == NULL || g_ascii_strcasecmp (upgrade, "websocket") != 0)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (message), "Upgrade", "websocket");
+      aic_reply_error (message, 426, "upgrade_required",
+                       "A run's control channel is a WebSocket: connect with an Upgrade: websocket request.");
+    }
+}
+
+static void
+ws_cb (SoupServer              *server,
+       SoupServerMessage       *message,
+       const char              *path,
+       SoupWebsocketConnection *connection,
+       gpointer                 user_data)
+{
+  AicServer *self = user_data;
+  const char *query_text = g_uri_get_query (soup_server_message_get_uri (message));
+  g_autoptr(GHashTable) query = query_text ? g_uri_parse_params (query_text, -1, "&", G_URI_PARAMS_NONE, NULL) : NULL;
+  g_autofree char *id = NULL;
+
+  if (route_matches ("/ws/runs/*", path, &id))
+    aic_agent_hub_accept (self->agents, connection, id, FALSE, query);
+  else if (route_matches ("/ws/agent/*", path, &id))
+    aic_agent_hub_accept (self->agents, connection, id, TRUE, query);
+  else
+    soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+}
+
 /**
  * aic_server_new:
  * @token: (nullable): the bearer token; %NULL turns authentication off
@@ -636,9 +743,13 @@ aic_server_new (AicEngine  *engine,
   /* libsoup runs only the early handler of the path that matches best:
    * the upgrade passes the same gate as everything else. */
   soup_server_add_early_handler (self->soup, "/api/voice", voice_early_gate, self, NULL);
+  soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, ws_cb, self, NULL);
+  soup_server_add_early_handler (self->soup, "/ws", ws_early_gate, self, NULL);
   self->token = g_strdup (token);
   if (!aic_server_open_jobs (self, NULL, &error))
     g_error ("An in-memory job table could not be made: %s", error->message);
+  if (!aic_server_open_runs (self, NULL, NULL, &error))
+    g_error ("An in-memory run table could not be made: %s", error->message);
   return self;
 }
 
@@ -669,6 +780,50 @@ aic_server_open_jobs (AicServer   *self,
   self->jobs = aic_job_hub_new (queue);
   aic_job_hub_set_max_bytes (self->jobs, self->max_upload_bytes);
   return TRUE;
+}
+
+/**
+ * aic_server_open_runs:
+ * @data_dir: (nullable): where runs.db lives; %NULL keeps runs in memory
+ * @workspace: (nullable): the folder runs work in when they name none;
+ *   by default DATA-DIR/workspace
+ *
+ * Opens the run table and carries on with the runs a previous server
+ * left unfinished.
+ */
+gboolean
+aic_server_open_runs (AicServer   *self,
+                      const char  *data_dir,
+                      const char  *workspace,
+                      GError     **error)
+{
+  g_autofree char *path = data_dir ? g_build_filename (data_dir, "runs.db", NULL) : g_strdup (":memory:");
+  g_autofree char *folder = NULL;
+  g_autoptr(AicRunStore) store = NULL;
+
+  g_return_val_if_fail (AIC_IS_SERVER (self), FALSE);
+
+  if (workspace != NULL)
+    folder = g_strdup (workspace);
+  else if (data_dir != NULL)
+    folder = g_build_filename (data_dir, "workspace", NULL);
+  else
+    folder = g_build_filename (g_get_user_data_dir (), "ai-console", "workspace", NULL);
+
+  store = aic_run_store_open (path, error);
+  if (store == NULL)
+    return FALSE;
+  g_clear_object (&self->agents);
+  self->agents = aic_agent_hub_new (self->engine, store, folder);
+  aic_agent_hub_resume (self->agents);
+  return TRUE;
+}
+
+AicAgentHub *
+aic_server_get_agent_hub (AicServer *self)
+{
+  g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
+  return self->agents;
 }
 
 /**

@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 
+#include "aic-agent-hub.h"
 #include "aic-chat-hub.h"
 #include "aic-engine.h"
 #include "aic-job-hub.h"
@@ -39,5 +40,10 @@ void        aic_server_set_workers         (AicServer    *self,
                                             guint         n_workers);
 AicJobHub  *aic_server_get_job_hub         (AicServer    *self);
 AicVoiceHub *aic_server_get_voice_hub      (AicServer    *self);
+gboolean    aic_server_open_runs           (AicServer    *self,
+                                            const char   *data_dir,
+                                            const char   *workspace,
+                                            GError      **error);
+AicAgentHub *aic_server_get_agent_hub      (AicServer    *self);
 
 G_END_DECLS

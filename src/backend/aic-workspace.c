@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "aic-diff.h"
+#include "aic-source.h"
 #include "aic-workspace.h"
 
 #define MAX_SEARCH_FILE  (1024 * 1024)
@@ -750,7 +751,7 @@ command_free (gpointer data)
 {
   Command *command = data;
 
-  g_clear_handle_id (&command->timeout_id, g_source_remove);
+  g_clear_handle_id (&command->timeout_id, aic_source_remove);
   if (command->cancellable != NULL)
     g_cancellable_disconnect (command->cancellable, command->cancelled_id);
   g_clear_object (&command->cancellable);
@@ -836,7 +837,7 @@ wait_cb (GObject      *source,
 
   g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
   command->exited = TRUE;
-  g_clear_handle_id (&command->timeout_id, g_source_remove);
+  g_clear_handle_id (&command->timeout_id, aic_source_remove);
   /* Whatever the group left running goes with it. */
   kill_group (command);
   maybe_finish (task);
@@ -929,7 +930,7 @@ aic_workspace_run_command_async (AicWorkspace        *self,
   g_output_stream_close (g_subprocess_get_stdin_pipe (command->process), NULL, NULL);
   command->output = g_object_ref (g_subprocess_get_stdout_pipe (command->process));
   if (timeout_ms > 0)
-    command->timeout_id = g_timeout_add (timeout_ms, timeout_cb, task);
+    command->timeout_id = aic_timeout_add (timeout_ms, timeout_cb, task);
   if (cancellable != NULL)
     {
       command->cancellable = g_object_ref (cancellable);

@@ -11,6 +11,7 @@
 #include "aic-engine.h"
 #include "aic-server.h"
 #include "aic-token.h"
+#include "aic-workspace.h"
 
 static char *opt_host = NULL;
 static int opt_port = AIC_SERVER_DEFAULT_PORT;
@@ -25,6 +26,10 @@ static gboolean opt_version = FALSE;
 static int opt_demo_delay = -1;
 static gint64 opt_max_upload = AIC_SERVER_DEFAULT_MAX_UPLOAD;
 static int opt_workers = AIC_JOB_QUEUE_DEFAULT_WORKERS;
+static char *opt_workspace = NULL;
+static char *opt_agent_policy = NULL;
+static int opt_agent_deadline = AIC_AGENT_DEFAULT_DEADLINE_S;
+static int opt_command_timeout = AIC_AGENT_DEFAULT_COMMAND_MS / 1000;
 
 static const GOptionEntry entries[] = {
   { "host", 0, 0, G_OPTION_ARG_STRING, &opt_host, N_("Address to listen on (default 127.0.0.1)"), N_("ADDRESS") },
@@ -39,6 +44,10 @@ static const GOptionEntry entries[] = {
   { "demo-delay", 0, 0, G_OPTION_ARG_INT, &opt_demo_delay, N_("Milliseconds between the demo engine’s tokens (default 30)"), N_("MS") },
   { "max-upload-bytes", 0, 0, G_OPTION_ARG_INT64, &opt_max_upload, N_("Largest document or request body accepted (default 25 MiB)"), N_("BYTES") },
   { "workers", 0, 0, G_OPTION_ARG_INT, &opt_workers, N_("Document jobs worked on at once (default 2)"), N_("N") },
+  { "workspace", 0, 0, G_OPTION_ARG_FILENAME, &opt_workspace, N_("Folder agent runs work in when they name none (default DATA-DIR/workspace)"), N_("DIR") },
+  { "agent-policy", 0, 0, G_OPTION_ARG_STRING, &opt_agent_policy, N_("What agent tools may do unasked, such as “read=allow,write=ask,execute=ask” (the default); answers allow, ask, deny"), N_("POLICY") },
+  { "agent-deadline", 0, 0, G_OPTION_ARG_INT, &opt_agent_deadline, N_("Seconds a run waits for an answer before it is cancelled (default 1800)"), N_("SECONDS") },
+  { "command-timeout", 0, 0, G_OPTION_ARG_INT, &opt_command_timeout, N_("Seconds an agent’s command may run (default 60)"), N_("SECONDS") },
   { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
   { NULL }
 };
@@ -127,6 +136,11 @@ main (int   argc,
       g_printerr (_("--max-upload-bytes must be a positive number.\n"));
       return 2;
     }
+  if (opt_agent_deadline < 1 || opt_command_timeout < 1)
+    {
+      g_printerr (_("--agent-deadline and --command-timeout must be positive.\n"));
+      return 2;
+    }
   if (opt_workers < 1 || opt_workers > 64)
     {
       g_printerr (_("--workers must be between 1 and 64.\n"));
@@ -189,11 +203,21 @@ main (int   argc,
   aic_server_set_allowed_origins (server, (const char * const *) opt_origins);
   aic_server_set_max_upload_bytes (server, opt_max_upload);
   aic_server_set_workers (server, opt_workers);
-  if (!aic_server_open_jobs (server, opt_data_dir, &error))
+  if (!aic_server_open_jobs (server, opt_data_dir, &error) ||
+      !aic_server_open_runs (server, opt_data_dir, opt_workspace, &error))
     {
       g_printerr ("%s\n", error->message);
       return 1;
     }
+  if (opt_agent_policy != NULL &&
+      !aic_agent_hub_set_policy_string (aic_server_get_agent_hub (server), opt_agent_policy, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+  aic_agent_hub_set_deadline (aic_server_get_agent_hub (server), (guint) opt_agent_deadline * 1000);
+  aic_agent_hub_set_command_limits (aic_server_get_agent_hub (server), (guint) opt_command_timeout * 1000,
+                                    AIC_WORKSPACE_MAX_OUTPUT);
   if (!aic_server_listen (server, opt_host, opt_port, &error))
     {
       g_printerr (_("Could not listen on %s port %d: %s\n"), opt_host, opt_port, error->message);

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-backend"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "aic-agent-planner.h"
+#include "aic-error.h"
+#include "aic-http.h"
+#include "aic-json.h"
+#include "aic-source.h"
+
+/* Where an agent run's next move comes from. The openai engine asks the
+ * upstream with OpenAI-compatible tool calling; the demo engine follows a
+ * fixed plan over the workspace (look around, read a file, maybe run a
+ * command or ask a question when the goal says so, propose NOTES.md), so
+ * that approvals can be tried and tested with no model at all. */
+
+#define MAX_REPLY_BYTES (4 * 1024 * 1024)
+
+static const char system_prompt[] =
+  "You are an agent working inside one folder, the workspace. Use the tools "
+  "to look around, read, search, write files and run commands there; paths "
+  "are relative to the workspace. The user approves every write and command. "
+  "When an action is refused, do not try it again: carry on without it or "
+  "finish. Ask the user with ask_user only when you cannot go on without an "
+  "answer. When you are done, reply with a short summary of what you did.";
+
+static const char tools_json[] =
+  "["
+  "{\"type\":\"function\",\"function\":{\"name\":\"list_dir\","
+  "\"description\":\"List a folder of the workspace.\","
+  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+  "\"description\":\"A folder relative to the workspace; . for its top.\"}},\"required\":[\"path\"]}}},"
+  "{\"type\":\"function\",\"function\":{\"name\":\"read_file\","
+  "\"description\":\"Read a text file of the workspace.\","
+  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}},\"required\":[\"path\"]}}},"
+  "{\"type\":\"function\",\"function\":{\"name\":\"search_text\","
+  "\"description\":\"Find lines containing some text, ignoring case, in the files under a folder.\","
+  "\"parameters\":{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\"},"
+  "\"path\":{\"type\":\"string\",\"description\":\"Where to look; . for everywhere.\"}},\"required\":[\"query\"]}}},"
+  "{\"type\":\"function\",\"function\":{\"name\":\"write_file\","
+  "\"description\":\"Create or replace a text file of the workspace. The user sees the change first.\","
+  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
+  "\"content\":{\"type\":\"string\"}},\"required\":[\"path\",\"content\"]}}},"
+  "{\"type\":\"function\",\"function\":{\"name\":\"run_command\","
+  "\"description\":\"Run a program in the workspace (no shell: no pipes or redirections) and get its output.\","
+  "\"parameters\":{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"}},\"required\":[\"command\"]}}},"
+  "{\"type\":\"function\",\"function\":{\"name\":\"ask_user\","
+  "\"description\":\"Ask the user a question and wait for the answer.\","
+  "\"parameters\":{\"type\":\"object\",\"properties\":{\"question\":{\"type\":\"string\"}},\"required\":[\"question\"]}}}"
+  "]";
+
+void
+aic_tool_call_free (AicToolCall *call)
+{
+  if (call == NULL)
+    return;
+  g_free (call->id);
+  g_free (call->name);
+  g_free (call->arguments);
+  g_free (call);
+}
+
+void
+aic_agent_turn_free (AicAgentTurn *turn)
+{
+  if (turn == NULL)
+    return;
+  g_free (turn->content);
+  g_clear_pointer (&turn->calls, g_ptr_array_unref);
+  g_free (turn);
+}
+
+static AicAgentTurn *
+turn_new (const char *content)
+{
+  AicAgentTurn *turn = g_new0 (AicAgentTurn, 1);
+
+  turn->content = g_strdup (content);
+  turn->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_tool_call_free);
+  return turn;
+}
+
+static void
+turn_add_call (AicAgentTurn *turn,
+               const char   *id,
+               const char   *name,
+               const char   *arguments)
+{
+  AicToolCall *call = g_new0 (AicToolCall, 1);
+
+  call->id = g_strdup (id);
+  call->name = g_strdup (name);
+  call->arguments = g_strdup (arguments);
+  g_ptr_array_add (turn->calls, call);
+}
+
+const char *
+aic_agent_system_prompt (void)
+{
+  return system_prompt;
+}
+
+/**
+ * aic_agent_tools_schema:
+ * Returns: (transfer full): the "tools" array of an OpenAI request
+ */
+JsonNode *
+aic_agent_tools_schema (void)
+{
+  return json_from_string (tools_json, NULL);
+}
+
+/**
+ * aic_agent_tool_risk:
+ * Returns: "read", "write", "execute", "question", or %NULL for a tool
+ *   there is none of
+ */
+const char *
+aic_agent_tool_risk (const char *name)
+{
+  if (g_strcmp0 (name, "list_dir") == 0 ||
+      g_strcmp0 (name, "read_file") == 0 ||
+      g_strcmp0 (name, "search_text") == 0)
+    return "read";
+  if (g_strcmp0 (name, "write_file") == 0)
+    return "write";
+  if (g_strcmp0 (name, "run_command") == 0)
+    return "execute";
+  if (g_strcmp0 (name, "ask_user") == 0)
+    return "question";
+  return NULL;
+}
+
+/* ---- the demo plan ---- */
+
+typedef struct
+{
+  const char *goal;
+  GHashTable *called;       /* tool name → its result (JSON text) */
+  guint       n_calls;
+} DemoView;
+
+static JsonObject *
+result_object (DemoView   *view,
+               const char *tool)
+{
+  const char *text = g_hash_table_lookup (view->called, tool);
+  g_autoptr(JsonNode) node = text ? json_from_string (text, NULL) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* The text after "PREFIX:" on a line of the goal, if any. */
+static char *
+goal_directive (const char *goal,
+                const char *prefix)
+{
+  g_auto(GStrv) lines = g_strsplit (goal, "\n", -1);
+  gsize len = strlen (prefix);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = lines[i];
+
+      while (g_ascii_isspace (*line))
+        line++;
+      if (g_ascii_strncasecmp (line, prefix, len) == 0 && line[len] == ':')
+        return g_strstrip (g_strdup (line + len + 1));
+    }
+  return NULL;
+}
+
+/* README first, then any other file the notes would not replace. */
+static char *
+file_to_read (DemoView *view)
+{
+  g_autoptr(JsonObject) listing = result_object (view, "list_dir");
+  JsonArray *entries;
+  const char *chosen = NULL;
+
+  if (listing == NULL || !json_object_has_member (listing, "entries"))
+    return NULL;
+  entries = json_object_get_array_member (listing, "entries");
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (entries, i);
+      const char *name = json_object_get_string_member_with_default (entry, "name", "");
+      const char *type = json_object_get_string_member_with_default (entry, "type", "");
+
+      if (strcmp (type, "file") != 0 || strcmp (name, "NOTES.md") == 0)
+        continue;
+      if (g_ascii_strncasecmp (name, "README", 6) == 0)
+        return g_strdup (name);
+      if (chosen == NULL)
+        chosen = name;
+    }
+  return g_strdup (chosen);
+}
+
+static gboolean
+was_refused (DemoView   *view,
+             const char *tool)
+{
+  g_autoptr(JsonObject) result = result_object (view, tool);
+
+  return result != NULL &&
+         g_strcmp0 (json_object_get_string_member_with_default (result, "error", NULL), "refused") == 0;
+}
+
+static char *
+demo_notes (DemoView *view)
+{
+  g_autoptr(GString) notes = g_string_new ("# Notes\n\n");
+  g_autoptr(JsonObject) listing = result_object (view, "list_dir");
+  g_autoptr(JsonObject) reading = result_object (view, "read_file");
+  g_autoptr(JsonObject) command = result_object (view, "run_command");
+  g_autoptr(JsonObject) answer = result_object (view, "ask_user");
+  g_autofree char *first_line = NULL;
+
+  g_string_append_printf (notes, "Goal: %s\n\n", view->goal);
+  if (listing != NULL && json_object_has_member (listing, "entries"))
+    {
+      JsonArray *entries = json_object_get_array_member (listing, "entries");
+
+      g_string_append (notes, "The workspace holds:");
+      for (guint i = 0; i < json_array_get_length (entries); i++)
+        g_string_append_printf (notes, " %s",
+                                json_object_get_string_member_with_default (json_array_get_object_element (entries, i),
+                                                                            "name", "?"));
+      if (json_array_get_length (entries) == 0)
+        g_string_append (notes, " nothing yet");
+      g_string_append (notes, ".\n");
+    }
+  if (reading != NULL && json_object_has_member (reading, "content"))
+    {
+      const char *content = json_object_get_string_member_with_default (reading, "content", "");
+      const char *end = strchr (content, '\n');
+
+      first_line = end ? g_strndup (content, end - content) : g_strdup (content);
+      g_string_append_printf (notes, "%s begins: %s\n",
+                              json_object_get_string_member_with_default (reading, "path", "?"), first_line);
+    }
+  if (command != NULL && json_object_has_member (command, "exit_status"))
+    g_string_append_printf (notes, "The command exited with status %" G_GINT64_FORMAT ".\n",
+                            json_object_get_int_member (command, "exit_status"));
+  if (answer != NULL && json_object_has_member (answer, "answer"))
+    g_string_append_printf (notes, "You said: %s\n",
+                            json_object_get_string_member_with_default (answer, "answer", ""));
+  return g_string_free (g_steal_pointer (&notes), FALSE);
+}
+
+static char *
+json_args (const char *member,
+           const char *value,
+           const char *member2,
+           const char *value2)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, member);
+  json_builder_add_string_value (builder, value);
+  if (member2 != NULL)
+    {
+      json_builder_set_member_name (builder, member2);
+      json_builder_add_string_value (builder, value2);
+    }
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  return aic_json_to_string (root, FALSE);
+}
+
+static AicAgentTurn *
+demo_next (DemoView *view)
+{
+  g_autofree char *id = g_strdup_printf ("call-%u", view->n_calls + 1);
+  g_autofree char *command = goal_directive (view->goal, "run");
+  g_autofree char *question = goal_directive (view->goal, "ask");
+  g_autofree char *args = NULL;
+  AicAgentTurn *turn;
+
+  if (!g_hash_table_contains (view->called, "list_dir"))
+    {
+      turn = turn_new ("I will look at what the workspace holds first.");
+      args = json_args ("path", ".", NULL, NULL);
+      turn_add_call (turn, id, "list_dir", args);
+      return turn;
+    }
+  if (!g_hash_table_contains (view->called, "read_file"))
+    {
+      g_autofree char *name = file_to_read (view);
+
+      if (name != NULL)
+        {
+          g_autofree char *text = g_strdup_printf ("Reading %s to see what this is about.", name);
+
+          turn = turn_new (text);
+          args = json_args ("path", name, NULL, NULL);
+          turn_add_call (turn, id, "read_file", args);
+          return turn;
+        }
+    }
+  if (command != NULL && command[0] != '\0' && !g_hash_table_contains (view->called, "run_command"))
+    {
+      turn = turn_new ("The goal asks for a command; I would like to run it.");
+      args = json_args ("command", command, NULL, NULL);
+      turn_add_call (turn, id, "run_command", args);
+      return turn;
+    }
+  if (question != NULL && question[0] != '\0' && !g_hash_table_contains (view->called, "ask_user"))
+    {
+      turn = turn_new ("I need to ask you something first.");
+      args = json_args ("question", question, NULL, NULL);
+      turn_add_call (turn, id, "ask_user", args);
+      return turn;
+    }
+  if (!g_hash_table_contains (view->called, "write_file"))
+    {
+      g_autofree char *notes = demo_notes (view);
+
+      turn = turn_new ("I would like to write what I found to NOTES.md.");
+      args = json_args ("path", "NOTES.md", "content", notes);
+      turn_add_call (turn, id, "write_file", args);
+      return turn;
+    }
+  if (was_refused (view, "write_file"))
+    return turn_new ("Writing NOTES.md was refused, so I changed nothing. "
+                     "This was the demo engine: connect a model for real work.");
+  return turn_new ("I wrote my notes on the workspace to NOTES.md. "
+                   "This was the demo engine: connect a model for real work.");
+}
+
+static AicAgentTurn *
+demo_plan (JsonArray *messages)
+{
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  DemoView view = { "", NULL, 0 };
+  guint n = json_array_get_length (messages);
+
+  view.called = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *message = json_array_get_object_element (messages, i);
+      const char *role = json_object_get_string_member_with_default (message, "role", "");
+
+      if (strcmp (role, "user") == 0 && view.goal[0] == '\0')
+        view.goal = json_object_get_string_member_with_default (message, "content", "");
+      else if (strcmp (role, "assistant") == 0 && json_object_has_member (message, "tool_calls"))
+        {
+          JsonArray *calls = json_object_get_array_member (message, "tool_calls");
+
+          for (guint j = 0; j < json_array_get_length (calls); j++)
+            {
+              JsonObject *call = json_array_get_object_element (calls, j);
+              JsonObject *function = json_object_get_object_member (call, "function");
+
+              g_hash_table_replace (names, g_strdup (json_object_get_string_member (call, "id")),
+                                    g_strdup (json_object_get_string_member (function, "name")));
+              view.n_calls++;
+            }
+        }
+      else if (strcmp (role, "tool") == 0)
+        {
+          const char *name = g_hash_table_lookup (names, json_object_get_string_member_with_default (message, "tool_call_id", ""));
+
+          if (name != NULL)
+            g_hash_table_replace (view.called, g_strdup (name),
+                                  g_strdup (json_object_get_string_member_with_default (message, "content", "")));
+        }
+    }
+
+  {
+    AicAgentTurn *turn = demo_next (&view);
+
+    g_hash_table_unref (view.called);
+    return turn;
+  }
+}
+
+static gboolean
+demo_ready_cb (gpointer data)
+{
+  GTask *task = data;
+
+  g_task_return_pointer (task, demo_plan (g_task_get_task_data (task)), (GDestroyNotify) aic_agent_turn_free);
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- the openai engine ---- */
+
+static gboolean
+read_turn (JsonNode      *root,
+           AicAgentTurn **out_turn,
+           GError       **error)
+{
+  g_autoptr(AicAgentTurn) turn = NULL;
+  JsonObject *object, *choice, *message;
+  JsonArray *choices;
+  JsonNode *content, *calls;
+
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    goto malformed;
+  object = json_node_get_object (root);
+  if (!json_object_has_member (object, "choices") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (object, "choices")))
+    goto malformed;
+  choices = json_object_get_array_member (object, "choices");
+  if (json_array_get_length (choices) == 0 ||
+      !JSON_NODE_HOLDS_OBJECT (json_array_get_element (choices, 0)))
+    goto malformed;
+  choice = json_array_get_object_element (choices, 0);
+  if (!json_object_has_member (choice, "message") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (choice, "message")))
+    goto malformed;
+  message = json_object_get_object_member (choice, "message");
+
+  content = json_object_get_member (message, "content");
+  if (content != NULL && !JSON_NODE_HOLDS_NULL (content) &&
+      json_node_get_value_type (content) != G_TYPE_STRING)
+    goto malformed;
+  turn = turn_new (content && !JSON_NODE_HOLDS_NULL (content) ? json_node_get_string (content) : NULL);
+
+  calls = json_object_get_member (message, "tool_calls");
+  if (calls != NULL && JSON_NODE_HOLDS_ARRAY (calls))
+    {
+      JsonArray *array = json_node_get_array (calls);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *node = json_array_get_element (array, i);
+          JsonObject *call, *function;
+          const char *id = NULL, *name = NULL, *arguments = NULL;
+
+          if (!JSON_NODE_HOLDS_OBJECT (node))
+            goto malformed;
+          call = json_node_get_object (node);
+          if (!aic_json_get_string (call, "id", FALSE, &id, NULL) ||
+              !aic_json_get_object (call, "function", TRUE, &function, NULL) ||
+              !aic_json_get_string (function, "name", TRUE, &name, NULL) ||
+              !aic_json_get_string (function, "arguments", FALSE, &arguments, NULL))
+            goto malformed;
+          {
+            g_autofree char *fallback = g_strdup_printf ("call-%u", i + 1);
+
+            turn_add_call (turn, id ? id : fallback, name, arguments ? arguments : "{}");
+          }
+        }
+    }
+  else if (calls != NULL && !JSON_NODE_HOLDS_NULL (calls))
+    goto malformed;
+
+  *out_turn = g_steal_pointer (&turn);
+  return TRUE;
+
+malformed:
+  g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+               "The model’s answer was not a chat completion this agent can read.");
+  return FALSE;
+}
+
+static void
+completion_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = aic_http_get_json_finish (result, &error);
+  AicAgentTurn *turn = NULL;
+
+  if (root == NULL || !read_turn (root, &turn, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_pointer (task, turn, (GDestroyNotify) aic_agent_turn_free);
+}
+
+/**
+ * aic_agent_plan_async:
+ * @messages: the conversation so far, in OpenAI's shape
+ *
+ * Asks for the model's next move.
+ */
+void
+aic_agent_plan_async (AicEngine           *engine,
+                      const char          *model,
+                      JsonArray           *messages,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (AIC_IS_ENGINE (engine));
+
+  task = g_task_new (engine, cancellable, callback, user_data);
+  g_task_set_source_tag (task, aic_agent_plan_async);
+
+  if (aic_engine_get_kind (engine) == AIC_ENGINE_KIND_DEMO)
+    {
+      g_task_set_task_data (task, json_array_ref (messages), (GDestroyNotify) json_array_unref);
+      /* A pause, so that a run unfolds at a pace people can follow. */
+      aic_timeout_add (aic_engine_get_demo_delay (engine) * 5, demo_ready_cb, g_steal_pointer (&task));
+      return;
+    }
+
+  {
+    g_autoptr(AicClient) upstream = aic_engine_new_upstream_client (engine);
+    g_autoptr(SoupMessage) message = aic_client_new_message (upstream, "POST", "/chat/completions");
+    g_autofree char *resolved = aic_engine_resolve_model (engine, model);
+    g_autoptr(JsonBuilder) builder = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *body = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+    gsize length;
+
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "model");
+    json_builder_add_string_value (builder, resolved);
+    json_builder_set_member_name (builder, "messages");
+    json_builder_add_value (builder, json_node_init_array (json_node_alloc (), messages));
+    json_builder_set_member_name (builder, "tools");
+    json_builder_add_value (builder, aic_agent_tools_schema ());
+    json_builder_set_member_name (builder, "tool_choice");
+    json_builder_add_string_value (builder, "auto");
+    json_builder_set_member_name (builder, "stream");
+    json_builder_add_boolean_value (builder, FALSE);
+    json_builder_end_object (builder);
+    root = json_builder_get_root (builder);
+    body = aic_json_to_string (root, FALSE);
+    length = strlen (body);
+    bytes = g_bytes_new_take (g_steal_pointer (&body), length);
+
+    soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    g_task_set_task_data (task, g_object_ref (upstream), g_object_unref);
+    aic_http_get_json_async (aic_client_get_session (upstream), message, MAX_REPLY_BYTES, cancellable,
+                             completion_cb, g_steal_pointer (&task));
+  }
+}
+
+AicAgentTurn *
+aic_agent_plan_finish (AicEngine     *engine,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, engine), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
