@@ -30,6 +30,7 @@
 #define MAX_CLIENT_MESSAGE  (1024 * 1024)
 #define MAX_TOOL_SUMMARY    160
 #define TOKEN_RETRY_MS      1000
+#define KEEP_ALIVE_MS       15000
 
 struct _AicAgentHub
 {
@@ -44,6 +45,7 @@ struct _AicAgentHub
   guint           deadline_ms;
   guint           command_ms;
   gsize           command_output;
+  guint           keep_alive_source;
 };
 
 G_DEFINE_FINAL_TYPE (AicAgentHub, aic_agent_hub, G_TYPE_OBJECT)
@@ -322,19 +324,21 @@ tool_result (Run        *run,
              const char *summary)
 {
   JsonArray *queue = memory_array (run, "queue");
+  /* @call_id may belong to the queued call, which goes first. */
+  g_autofree char *id = g_strdup (call_id);
   g_autoptr(JsonObject) tool_message = json_object_new ();
   g_autoptr(JsonObject) message = json_object_new ();
   g_autofree char *text = object_to_string (content);
 
   json_object_set_string_member (tool_message, "role", "tool");
-  json_object_set_string_member (tool_message, "tool_call_id", call_id);
+  json_object_set_string_member (tool_message, "tool_call_id", id);
   json_object_set_string_member (tool_message, "content", text);
   json_array_add_object_element (memory_array (run, "messages"), g_steal_pointer (&tool_message));
   if (json_array_get_length (queue) > 0)
     json_array_remove_element (queue, 0);
   run_save (run);
 
-  json_object_set_string_member (message, "call_id", call_id);
+  json_object_set_string_member (message, "call_id", id);
   json_object_set_string_member (message, "summary", summary);
   run_send (run, "tool_result", message, TRUE);
 }
@@ -612,6 +616,7 @@ ask (Run        *run,
   g_autofree char *token = aic_token_generate ();
   gboolean question = strcmp (name, "ask_user") == 0;
 
+  json_object_set_string_member (message, "type", "need_input");
   json_object_set_string_member (message, "run_id", run->record->id);
   json_object_set_string_member (message, "resume_token", token);
   if (question)
@@ -622,9 +627,10 @@ ask (Run        *run,
   else
     {
       JsonObject *tool = json_object_new ();
+      g_autofree char *prompt = describe_request (name, args);
 
       json_object_set_string_member (message, "kind", "approval");
-      json_object_set_string_member (message, "prompt", describe_request (name, args));
+      json_object_set_string_member (message, "prompt", prompt);
       json_object_set_string_member (tool, "name", name);
       json_object_set_object_member (tool, "args", json_object_ref (args));
       json_object_set_object_member (message, "tool", tool);
@@ -1252,6 +1258,24 @@ find_live (AicAgentHub *self,
   return g_hash_table_lookup (self->runs, id);
 }
 
+/**
+ * aic_agent_hub_knows:
+ * Whether there is (or was) a run of that id.
+ */
+gboolean
+aic_agent_hub_knows (AicAgentHub *self,
+                     const char  *run_id)
+{
+  g_autoptr(AicRunRecord) record = NULL;
+
+  g_return_val_if_fail (AIC_IS_AGENT_HUB (self), FALSE);
+
+  if (find_live (self, run_id) != NULL)
+    return TRUE;
+  record = aic_run_store_get (self->store, run_id, NULL);
+  return record != NULL;
+}
+
 static void
 unknown_run (SoupServerMessage *message,
              const char        *id)
@@ -1777,6 +1801,28 @@ aic_agent_hub_accept (AicAgentHub             *self,
 
 /* ---- the hub ---- */
 
+/* A run may wait half an hour for an answer; proxies and clients must not
+ * take its quiet token streams for dead ones. */
+static gboolean
+keep_alive_cb (gpointer data)
+{
+  AicAgentHub *self = data;
+  static const char comment[] = ": keep-alive\n\n";
+  g_autoptr(GBytes) bytes = g_bytes_new_static (comment, sizeof comment - 1);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->runs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Run *run = value;
+
+      for (guint i = 0; i < run->token_streams->len; i++)
+        aic_reply_write (g_ptr_array_index (run->token_streams, i), bytes);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 aic_agent_hub_dispose (GObject *object)
 {
@@ -1784,6 +1830,7 @@ aic_agent_hub_dispose (GObject *object)
   GHashTableIter iter;
   gpointer value;
 
+  g_clear_handle_id (&self->keep_alive_source, aic_source_remove);
   if (self->runs != NULL)
     {
       g_hash_table_iter_init (&iter, self->runs);
@@ -1858,6 +1905,7 @@ aic_agent_hub_new (AicEngine   *engine,
   self->engine = g_object_ref (engine);
   self->store = g_object_ref (store);
   self->default_workspace = g_strdup (default_workspace);
+  self->keep_alive_source = aic_timeout_add (KEEP_ALIVE_MS, keep_alive_cb, self);
   return self;
 }
 

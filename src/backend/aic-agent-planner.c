@@ -139,7 +139,8 @@ aic_agent_tool_risk (const char *name)
 typedef struct
 {
   const char *goal;
-  GHashTable *called;       /* tool name → its result (JSON text) */
+  GHashTable *called;       /* tool name → its last result (JSON text) */
+  GHashTable *counts;       /* tool name → how many results it gave */
   guint       n_calls;
 } DemoView;
 
@@ -155,10 +156,11 @@ result_object (DemoView   *view,
   return json_object_ref (json_node_get_object (node));
 }
 
-/* The text after "PREFIX:" on a line of the goal, if any. */
+/* The text after "PREFIX:" on the @nth such line of the goal, if any. */
 static char *
 goal_directive (const char *goal,
-                const char *prefix)
+                const char *prefix,
+                guint       nth)
 {
   g_auto(GStrv) lines = g_strsplit (goal, "\n", -1);
   gsize len = strlen (prefix);
@@ -169,10 +171,17 @@ goal_directive (const char *goal,
 
       while (g_ascii_isspace (*line))
         line++;
-      if (g_ascii_strncasecmp (line, prefix, len) == 0 && line[len] == ':')
+      if (g_ascii_strncasecmp (line, prefix, len) == 0 && line[len] == ':' && nth-- == 0)
         return g_strstrip (g_strdup (line + len + 1));
     }
   return NULL;
+}
+
+static guint
+count_of (DemoView   *view,
+          const char *tool)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (view->counts, tool));
 }
 
 /* README first, then any other file the notes would not replace. */
@@ -280,8 +289,8 @@ static AicAgentTurn *
 demo_next (DemoView *view)
 {
   g_autofree char *id = g_strdup_printf ("call-%u", view->n_calls + 1);
-  g_autofree char *command = goal_directive (view->goal, "run");
-  g_autofree char *question = goal_directive (view->goal, "ask");
+  g_autofree char *command = goal_directive (view->goal, "run", count_of (view, "run_command"));
+  g_autofree char *question = goal_directive (view->goal, "ask", 0);
   g_autofree char *args = NULL;
   AicAgentTurn *turn;
 
@@ -306,7 +315,7 @@ demo_next (DemoView *view)
           return turn;
         }
     }
-  if (command != NULL && command[0] != '\0' && !g_hash_table_contains (view->called, "run_command"))
+  if (command != NULL && command[0] != '\0')
     {
       turn = turn_new ("The goal asks for a command; I would like to run it.");
       args = json_args ("command", command, NULL, NULL);
@@ -340,10 +349,11 @@ static AicAgentTurn *
 demo_plan (JsonArray *messages)
 {
   g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  DemoView view = { "", NULL, 0 };
+  DemoView view = { "", NULL, NULL, 0 };
   guint n = json_array_get_length (messages);
 
   view.called = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  view.counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint i = 0; i < n; i++)
     {
@@ -371,8 +381,12 @@ demo_plan (JsonArray *messages)
           const char *name = g_hash_table_lookup (names, json_object_get_string_member_with_default (message, "tool_call_id", ""));
 
           if (name != NULL)
-            g_hash_table_replace (view.called, g_strdup (name),
-                                  g_strdup (json_object_get_string_member_with_default (message, "content", "")));
+            {
+              g_hash_table_replace (view.called, g_strdup (name),
+                                    g_strdup (json_object_get_string_member_with_default (message, "content", "")));
+              g_hash_table_replace (view.counts, g_strdup (name),
+                                    GUINT_TO_POINTER (count_of (&view, name) + 1));
+            }
         }
     }
 
@@ -380,6 +394,7 @@ demo_plan (JsonArray *messages)
     AicAgentTurn *turn = demo_next (&view);
 
     g_hash_table_unref (view.called);
+    g_hash_table_unref (view.counts);
     return turn;
   }
 }

@@ -686,12 +686,18 @@ ws_early_gate (SoupServer        *server,
   AicServer *self = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
   const char *upgrade = soup_message_headers_get_one (headers, "Upgrade");
+  g_autofree char *id = NULL;
 
   if (!gate (self, message))
     return;
   if (!route_matches ("/ws/runs/*", path, NULL) && !route_matches ("/ws/agent/*", path, NULL))
     {
       g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
+      aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
+    }
+  else if (route_matches ("/ws/runs/*", path, &id) && !aic_agent_hub_knows (self->agents, id))
+    {
+      g_autofree char *text = g_strdup_printf ("There is no run %s.", id);
       aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
     }
   else if (upgrade == NULL || g_ascii_strcasecmp (upgrade, "websocket") != 0)

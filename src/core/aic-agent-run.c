@@ -382,9 +382,11 @@ handle_message (AicAgentRun *self,
     {
       const char *state = member_string (object, "state");
 
-      if (state != NULL && strcmp (state, "connected") != 0 && !state_is_final (state))
-        set_state (self, state);
-      if (g_strcmp0 (state, "waiting") != 0 && self->pending != NULL)
+      if (state == NULL || strcmp (state, "connected") == 0 || state_is_final (state))
+        return;
+      set_state (self, state);
+      /* The request on screen was answered elsewhere. */
+      if (strcmp (state, "waiting") != 0)
         g_clear_pointer (&self->pending, aic_agent_request_free);
     }
   else if (g_strcmp0 (type, "step") == 0)
@@ -694,8 +696,13 @@ use_run_id (AicAgentRun *self,
   g_autofree char *ws = g_strdup_printf ("/ws/runs/%s", escaped);
   g_autofree char *tokens = g_strdup_printf ("/api/runs/%s/tokens", escaped);
 
-  g_free (self->run_id);
-  self->run_id = g_strdup (run_id);
+  if (run_id != self->run_id)
+    {
+      g_free (self->run_id);
+      self->run_id = g_strdup (run_id);
+    }
+  g_free (self->ws_path);
+  g_free (self->tokens_path);
   self->ws_path = derived_path (reply, "ws_url", ws);
   self->tokens_path = derived_path (reply, "tokens_url", tokens);
 }
