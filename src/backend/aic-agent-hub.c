@@ -1583,7 +1583,7 @@ socket_closed_cb (SoupWebsocketConnection *connection,
 static void
 socket_greet (Socket *socket,
               Run    *run,
-              gint64  after)
+              gint64  after)  /* -1: nothing again */
 {
   g_autoptr(JsonObject) connected = json_object_new ();
   g_autoptr(JsonObject) status = json_object_new ();
@@ -1592,9 +1592,10 @@ socket_greet (Socket *socket,
   json_object_set_string_member (connected, "type", "status");
   json_object_set_string_member (connected, "run_id", run->record->id);
   json_object_set_string_member (connected, "state", "connected");
+  json_object_set_string_member (connected, "goal", run->record->goal);
   socket_send_object (socket, connected);
 
-  if (after > 0)
+  if (after >= 0)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(GPtrArray) events = aic_run_store_events (run->hub->store, run->record->id, "control", after, &error);
@@ -1693,7 +1694,7 @@ socket_message_cb (SoupWebsocketConnection *connection,
             send_error (socket, "invalid_request", error->message);
             return;
           }
-        socket_attach (socket, created, 0);
+        socket_attach (socket, created, -1);
       }
       return;
     }
@@ -1735,7 +1736,8 @@ aic_agent_hub_accept (AicAgentHub             *self,
   Socket *socket = g_new0 (Socket, 1);
   const char *after_text = query ? g_hash_table_lookup (query, "after") : NULL;
   const char *goal = query ? g_hash_table_lookup (query, "goal") : NULL;
-  guint64 after = 0;
+  guint64 after_value = 0;
+  gint64 after = -1;
   Run *run;
 
   socket->hub = self;
@@ -1745,8 +1747,9 @@ aic_agent_hub_accept (AicAgentHub             *self,
   soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_CLIENT_MESSAGE);
   g_signal_connect (connection, "message", G_CALLBACK (socket_message_cb), socket);
   g_signal_connect (connection, "closed", G_CALLBACK (socket_closed_cb), socket);
-  if (after_text != NULL)
-    g_ascii_string_to_unsigned (after_text, 10, 0, G_MAXINT64, &after, NULL);
+  /* ?after=N asks for the kept messages after N again (0: all). */
+  if (after_text != NULL && g_ascii_string_to_unsigned (after_text, 10, 0, G_MAXINT64, &after_value, NULL))
+    after = (gint64) after_value;
 
   run = find_live (self, run_id);
   if (run != NULL)
@@ -1761,10 +1764,32 @@ aic_agent_hub_accept (AicAgentHub             *self,
 
     if (record != NULL)
       {
-        /* An ended run: how it ended, and goodbye. */
+        /* An ended run: its history if asked for, how it ended, and
+         * goodbye. */
         g_autoptr(JsonObject) done = json_object_new ();
         g_autoptr(JsonNode) result = parse_json (record->result);
 
+        json_object_set_string_member (done, "type", "status");
+        json_object_set_string_member (done, "run_id", record->id);
+        json_object_set_string_member (done, "state", "connected");
+        json_object_set_string_member (done, "goal", record->goal);
+        socket_send_object (socket, done);
+        json_object_remove_member (done, "goal");
+        if (after >= 0)
+          {
+            g_autoptr(GPtrArray) events = aic_run_store_events (self->store, run_id, "control", after, NULL);
+
+            for (guint i = 0; events != NULL && i < events->len; i++)
+              {
+                AicRunEvent *event = g_ptr_array_index (events, i);
+                g_autoptr(JsonObject) again = parse_object (event->body);
+
+                if (again == NULL || g_strcmp0 (json_object_get_string_member_with_default (again, "type", ""), "done") == 0)
+                  continue;
+                json_object_set_int_member (again, "seq", event->seq);
+                socket_send_object (socket, again);
+              }
+          }
         json_object_set_string_member (done, "type", "done");
         json_object_set_string_member (done, "run_id", record->id);
         json_object_set_string_member (done, "state", record->state);
@@ -1786,7 +1811,7 @@ aic_agent_hub_accept (AicAgentHub             *self,
           if (created == NULL)
             send_error (socket, "invalid_request", error->message);
           else
-            socket_attach (socket, created, 0);
+            socket_attach (socket, created, -1);
         }
       return;
     }

@@ -49,6 +49,7 @@ struct _AicAgentRun
   char                    *summary;
   gboolean                 plain;           /* /ws/agent/{id}, no REST */
   gboolean                 started;         /* the plain run's goal was sent */
+  gboolean                 replay;          /* asks for the run's history */
 
   GCancellable            *cancellable;
   GTask                   *start_task;
@@ -382,6 +383,11 @@ handle_message (AicAgentRun *self,
     {
       const char *state = member_string (object, "state");
 
+      if (member_string (object, "goal") != NULL && self->goal[0] == '\0')
+        {
+          g_free (self->goal);
+          self->goal = g_strdup (member_string (object, "goal"));
+        }
       if (state == NULL || strcmp (state, "connected") == 0 || state_is_final (state))
         return;
       set_state (self, state);
@@ -594,7 +600,7 @@ open_control (AicAgentRun *self)
     return;
   /* Only the console backend numbers its messages and can send the ones
    * a reconnection missed. */
-  if (self->last_seq > 0 && !self->plain)
+  if ((self->replay || self->last_seq > 0) && !self->plain)
     path = g_strdup_printf ("%s%safter=%" G_GINT64_FORMAT, self->ws_path,
                             strchr (self->ws_path, '?') ? "&" : "?", self->last_seq);
   else
@@ -1026,7 +1032,8 @@ aic_agent_run_new (AicClient  *client,
 
 /**
  * aic_agent_run_new_for_id:
- * A run made earlier, to follow again (after the app was restarted).
+ * A run made earlier, to follow again (after the app was restarted): its
+ * steps so far come again as signals, then whatever is new.
  */
 AicAgentRun *
 aic_agent_run_new_for_id (AicClient  *client,
@@ -1041,6 +1048,7 @@ aic_agent_run_new_for_id (AicClient  *client,
   self->client = g_object_ref (client);
   self->goal = g_strdup ("");
   self->run_id = g_strdup (run_id);
+  self->replay = TRUE;
   return self;
 }
 
@@ -1106,4 +1114,98 @@ aic_agent_run_get_reconnects (AicAgentRun *self)
 {
   g_return_val_if_fail (AIC_IS_AGENT_RUN (self), 0);
   return self->reconnects;
+}
+
+/* ---- the list of runs ---- */
+
+void
+aic_agent_run_info_free (AicAgentRunInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->run_id);
+  g_free (info->goal);
+  g_free (info->state);
+  g_free (info);
+}
+
+static void
+listed_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = aic_http_get_json_finish (result, &error);
+  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_agent_run_info_free);
+  JsonNode *runs;
+
+  if (root == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  runs = JSON_NODE_HOLDS_OBJECT (root) ? json_object_get_member (json_node_get_object (root), "runs") : NULL;
+  if (runs == NULL || !JSON_NODE_HOLDS_ARRAY (runs))
+    {
+      g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_WRONG_SERVER,
+                               _("The server’s list of runs could not be read."));
+      return;
+    }
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (runs)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (runs), i);
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      AicAgentRunInfo *info;
+      const char *created;
+
+      if (member_string (entry, "run_id") == NULL)
+        continue;
+      info = g_new0 (AicAgentRunInfo, 1);
+      info->run_id = g_strdup (member_string (entry, "run_id"));
+      info->goal = g_strdup (member_string (entry, "goal") ? member_string (entry, "goal") : "");
+      info->state = g_strdup (member_string (entry, "state") ? member_string (entry, "state") : "");
+      created = member_string (entry, "created_at");
+      if (created != NULL)
+        {
+          g_autoptr(GDateTime) time = g_date_time_new_from_iso8601 (created, NULL);
+
+          if (time != NULL)
+            info->created_at = g_date_time_to_unix (time);
+        }
+      g_ptr_array_add (infos, info);
+    }
+  g_task_return_pointer (task, g_steal_pointer (&infos), (GDestroyNotify) g_ptr_array_unref);
+}
+
+/**
+ * aic_agent_list_runs_async:
+ * Asks a console backend for its runs, newest first (GET /api/runs).
+ */
+void
+aic_agent_list_runs_async (AicClient           *client,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(SoupMessage) message = NULL;
+  GTask *task;
+
+  g_return_if_fail (AIC_IS_CLIENT (client));
+
+  task = g_task_new (client, cancellable, callback, user_data);
+  g_task_set_source_tag (task, aic_agent_list_runs_async);
+  message = aic_client_new_message (client, "GET", "/api/runs");
+  aic_http_get_json_async (aic_client_get_session (client), message, 0, cancellable, listed_cb, task);
+}
+
+/**
+ * aic_agent_list_runs_finish:
+ * Returns: (transfer full) (element-type AicAgentRunInfo): the runs
+ */
+GPtrArray *
+aic_agent_list_runs_finish (GAsyncResult  *result,
+                            GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

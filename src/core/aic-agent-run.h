@@ -66,4 +66,21 @@ gboolean         aic_agent_run_is_plain     (AicAgentRun         *self);
 const AicAgentRequest *aic_agent_run_get_pending (AicAgentRun    *self);
 guint            aic_agent_run_get_reconnects (AicAgentRun       *self);
 
+/* One line of the server's list of runs. */
+typedef struct
+{
+  char   *run_id;
+  char   *goal;
+  char   *state;
+  gint64  created_at;    /* seconds since the epoch, 0 when not said */
+} AicAgentRunInfo;
+
+void             aic_agent_run_info_free    (AicAgentRunInfo     *info);
+void             aic_agent_list_runs_async  (AicClient           *client,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+GPtrArray       *aic_agent_list_runs_finish (GAsyncResult        *result,
+                                             GError             **error);
+
 G_END_DECLS

@@ -365,6 +365,34 @@ test_allow_once (Fixture       *f,
   g_assert_cmpuint (json_array_get_length (steps), >=, 10);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (steps, json_array_get_length (steps) - 1), "type"),
                    ==, "done");
+
+  /* Listed, and followed again later: the whole timeline comes back. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GPtrArray) runs = NULL;
+    g_autoptr(AicAgentRun) again = aic_agent_run_new_for_id (f->client, aic_agent_run_get_id (run));
+    g_auto(Recorder) replay = { 0 };
+    AicAgentRunInfo *info;
+
+    aic_agent_list_runs_async (f->client, NULL, aic_test_store_result_cb, &result);
+    runs = aic_agent_list_runs_finish (aic_test_wait_result (&result, 5000), NULL);
+    g_assert_cmpuint (runs->len, ==, 1);
+    info = g_ptr_array_index (runs, 0);
+    g_assert_cmpstr (info->run_id, ==, aic_agent_run_get_id (run));
+    g_assert_cmpstr (info->state, ==, "completed");
+    g_assert_cmpstr (info->goal, ==, "Take notes on this project");
+    g_assert_cmpint (info->created_at, >, 0);
+    g_clear_object (&result);
+
+    recorder_init (&replay, again);
+    aic_agent_run_start_async (again, NULL, aic_test_store_result_cb, &result);
+    aic_test_wait_result (&result, 5000);
+    wait_done (&replay);
+    g_assert_cmpstr (replay.done_state, ==, "completed");
+    g_assert_cmpstr (aic_agent_run_get_goal (again), ==, "Take notes on this project");
+    g_assert_true (timeline_has (&replay, "tool_call: list_dir"));
+    g_assert_true (timeline_has (&replay, "tool_result: Wrote NOTES.md"));
+  }
 }
 
 static gboolean
