@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "aic-agent-page.h"
 #include "aic-chat-page.h"
 #include "aic-documents-page.h"
 #include "aic-voice-page.h"
@@ -21,6 +22,7 @@ struct _AicWindow
   AicChatPage          *chat_page;
   AicDocumentsPage     *documents_page;
   AicVoicePage         *voice_page;
+  AicAgentPage         *agent_page;
   GtkRevealer          *banner_revealer;
   AdwViewStack         *stack;
   AdwViewSwitcherTitle *switcher_title;
@@ -73,6 +75,7 @@ client_changed (AicWindow *self)
 
   aic_chat_page_set_client (self->chat_page, aic_application_get_client (app));
   aic_voice_page_set_client (self->voice_page, aic_application_get_client (app));
+  aic_agent_page_set_client (self->agent_page, aic_application_get_client (app));
 }
 
 static void
@@ -143,6 +146,7 @@ aic_window_setup (AicWindow      *self,
       aic_window_show_error (self, message);
     }
   aic_documents_page_set_manager (self->documents_page, aic_application_get_job_manager (app));
+  aic_agent_page_set_settings (self->agent_page, self->settings);
   g_signal_connect_object (app, "notify::client", G_CALLBACK (client_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (app, "notify::models", G_CALLBACK (models_changed), self, G_CONNECT_SWAPPED);
   client_changed (self);
@@ -174,6 +178,7 @@ aic_window_class_init (AicWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicWindow, chat_page);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, documents_page);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, voice_page);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, agent_page);
   gtk_widget_class_bind_template_callback (widget_class, on_show_error);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, switcher_title);
@@ -211,6 +216,7 @@ aic_window_init (AicWindow *self)
   g_type_ensure (AIC_TYPE_CHAT_PAGE);
   g_type_ensure (AIC_TYPE_DOCUMENTS_PAGE);
   g_type_ensure (AIC_TYPE_VOICE_PAGE);
+  g_type_ensure (AIC_TYPE_AGENT_PAGE);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);

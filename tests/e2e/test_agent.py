@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End to end, through the accessibility tree: give the built-in backend's
+agent (the demo engine) a goal; it asks before writing, the dialog
+appears, Allow Once lets the run finish and the file is written. A second
+run is denied: it completes, says so, and the file is left alone. TAP out."""
+
+import os
+import sys
+import tempfile
+
+from aictest import check, click, launch, nodes, report, stop_app, wait_for  # sets dogtail up: import it first
+
+APP = sys.argv[1]
+
+
+def button(root, label):
+    # GTK 4.8 names a button with a mnemonic "_Label Label".
+    found = [n for n in nodes(root, "push button") if n.name == label or n.name.endswith(" " + label)]
+    return found[0] if found else None
+
+
+def labels(root):
+    return [n.name for n in nodes(root, "label") if n.name]
+
+
+def start_run(app, goal):
+    entry = wait_for(lambda: nodes(app, "text", name="Goal")[0], 10)
+    entry.text = goal
+    start = wait_for(lambda: button(app, "Start"), 10)
+    return wait_for(lambda: start.sensitive, 5) and click(start)
+
+
+def dialog_button(app, label):
+    """The approval dialog is a window of its own; its buttons are found
+    from the application."""
+    return wait_for(lambda: button(app, label), 30)
+
+
+with tempfile.TemporaryDirectory() as data_home:
+    workspace = os.path.join(data_home, "ai-console", "builtin", "workspace")
+    os.makedirs(workspace)
+    with open(os.path.join(workspace, "README.md"), "w") as f:
+        f.write("# Tide tables\nPredicts high water for the harbour.\n")
+    notes = os.path.join(workspace, "NOTES.md")
+
+    proc, app = launch(APP, data_home)
+    try:
+        check("the app starts", app is not None)
+        view = wait_for(lambda: nodes(app, "page tab", name="Agent")[0], 10)
+        check("the Agent view can be chosen", bool(view) and click(view))
+
+        check("a first run starts", start_run(app, "Take notes on this project"))
+        allow = dialog_button(app, "Allow Once")
+        check("it asks before writing: the dialog offers Allow Once", allow is not None)
+        check("with Deny and Allow for This Run", button(app, "Deny") is not None
+              and button(app, "Allow for This Run") is not None)
+        check("and shows the change as a diff",
+              bool(nodes(app, contains="+++ b/NOTES.md")) or
+              any("+++ b/NOTES.md" in (n.text or "") for n in nodes(app, "text")),
+              [n.name for n in nodes(app, "text")])
+        check("Allow Once is pressed", allow is not None and click(allow))
+        done = wait_for(lambda: "Completed" in labels(app), 30)
+        check("the run finishes", bool(done), labels(app)[-20:])
+        check("the file is written", wait_for(lambda: os.path.exists(notes), 10))
+        check("the timeline says it was allowed", "You allowed this once" in labels(app), labels(app)[-30:])
+        with open(notes) as f:
+            first = f.read() if os.path.exists(notes) else ""
+        check("with the agent's notes", "Goal: Take notes on this project" in first, first)
+
+        check("a second run starts", start_run(app, "Take different notes"))
+        deny = dialog_button(app, "Deny")
+        check("it asks again", deny is not None)
+        check("Deny is pressed", deny is not None and click(deny))
+        refused = wait_for(lambda: [t for t in labels(app) if "was refused" in t], 30)
+        check("the run completes and reports the refusal", bool(refused), labels(app)[-20:])
+        check("the timeline says it was denied", "You denied this" in labels(app), labels(app)[-30:])
+        with open(notes) as f:
+            check("the file is left as it was", f.read() == first)
+        runs = wait_for(lambda: len([n for n in nodes(app, "list", name="Past runs")[0].children]) >= 2, 10)
+        check("both runs are listed as past runs", bool(runs))
+    except Exception as error:
+        check("the steps ran", False, repr(error))
+    finally:
+        code, output = stop_app(proc)
+    check("the app quits cleanly", code in (0, -15), output[-2000:])
+    if not all(ok for _, ok, _ in __import__("aictest").results):
+        print("# app output:\n# " + output[-3000:].replace("\n", "\n# "))
+
+report()
