@@ -38,6 +38,9 @@ struct _AicAgentPage
   guint              tick_id;
   GHashTable        *call_rows;      /* call id → row */
   GtkWidget         *request_row;
+  gboolean           follow;         /* keep the newest row in view */
+  gboolean           scrolling;      /* ...which is being done now */
+  guint              follow_tick;
 
   /* Template widgets */
   GtkWidget         *content;
@@ -152,6 +155,43 @@ scroll_to_end (AicAgentPage *self)
   gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
 }
 
+/* The timeline follows the run while it is scrolled to its end: rows
+ * grow after they are added, so this waits for the new height. */
+static gboolean
+follow_tick_cb (GtkWidget     *widget,
+                GdkFrameClock *clock,
+                gpointer       data)
+{
+  AicAgentPage *self = AIC_AGENT_PAGE (widget);
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->timeline_scroller);
+
+  self->follow_tick = 0;
+  self->scrolling = TRUE;
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  self->scrolling = FALSE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+upper_changed_cb (GtkAdjustment *adjustment,
+                  GParamSpec    *pspec,
+                  AicAgentPage  *self)
+{
+  if (self->follow && self->follow_tick == 0)
+    self->follow_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), follow_tick_cb, NULL, NULL);
+}
+
+/* Scrolling up stops following; back at the end, it starts again. */
+static void
+value_changed_cb (GtkAdjustment *adjustment,
+                  AicAgentPage  *self)
+{
+  if (self->scrolling)
+    return;
+  self->follow = gtk_adjustment_get_value (adjustment) + gtk_adjustment_get_page_size (adjustment)
+                 >= gtk_adjustment_get_upper (adjustment) - 24;
+}
+
 static GtkWidget *
 add_row (AicAgentPage *self,
          const char   *icon,
@@ -254,6 +294,7 @@ clear_timeline (AicAgentPage *self)
   self->request_row = NULL;
   g_string_truncate (self->pending_text, 0);
   g_hash_table_remove_all (self->call_rows);
+  self->follow = TRUE;
   gtk_stack_set_visible_child_name (self->timeline_stack, "empty");
 }
 
@@ -798,6 +839,9 @@ aic_agent_page_dispose (GObject *object)
   if (self->tick_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
   self->tick_id = 0;
+  if (self->follow_tick != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->follow_tick);
+  self->follow_tick = 0;
   if (self->chooser != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->chooser, self);
@@ -867,6 +911,11 @@ aic_agent_page_init (AicAgentPage *self)
   self->pending_text = g_string_new (NULL);
   self->call_rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->follow = TRUE;
+  g_signal_connect (gtk_scrolled_window_get_vadjustment (self->timeline_scroller), "notify::upper",
+                    G_CALLBACK (upper_changed_cb), self);
+  g_signal_connect (gtk_scrolled_window_get_vadjustment (self->timeline_scroller), "value-changed",
+                    G_CALLBACK (value_changed_cb), self);
   update_workspace (self);
   update_controls (self);
 }

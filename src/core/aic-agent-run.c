@@ -33,6 +33,7 @@
 #define MAX_RECONNECTS     8
 #define TOKEN_IDLE_S       90
 #define STALE_CODE         "stale_resume_token"
+#define GAP_WAIT_MS        400
 
 struct _AicAgentRun
 {
@@ -59,6 +60,12 @@ struct _AicAgentRun
   guint                    attempts;
   guint                    reconnects;
   gint64                   last_seq;
+  /* The console backend numbers control messages and tokens in one
+   * sequence; they come by two connections, and are put back in order
+   * here so that text and tool calls show as they happened. */
+  GTree                   *held;            /* seq → Held */
+  gint64                   released;        /* every seq up to this one is out */
+  guint                    gap_source;
 
   AicAgentRequest         *pending;
   char                    *last_reply;      /* the JSON sent for... */
@@ -78,6 +85,111 @@ enum { STEP, TOOL_CALL, TOOL_RESULT, PROGRESS, NEED_INPUT, TOKEN, PROBLEM, DONE,
 static guint signals[N_SIGNALS];
 
 static void open_control (AicAgentRun *self);
+static void handle_message (AicAgentRun *self, JsonObject *object);
+
+typedef struct
+{
+  JsonObject *control;   /* or */
+  char       *text;      /* a token; NULL with no control: the stream's end */
+} Held;
+
+static void
+held_free (Held *held)
+{
+  g_clear_pointer (&held->control, json_object_unref);
+  g_free (held->text);
+  g_free (held);
+}
+
+static gint
+compare_seq (gconstpointer a,
+             gconstpointer b,
+             gpointer      data)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static void release_held (AicAgentRun *self);
+
+static gboolean
+gap_cb (gpointer data)
+{
+  AicAgentRun *self = data;
+  GTreeNode *first;
+
+  self->gap_source = 0;
+  /* What was missing is not coming: go on past it. */
+  first = g_tree_node_first (self->held);
+  if (first != NULL)
+    self->released = *(gint64 *) g_tree_node_key (first) - 1;
+  release_held (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+release_held (AicAgentRun *self)
+{
+  g_autoptr(AicAgentRun) hold = g_object_ref (self);
+  GTreeNode *first;
+
+  g_clear_handle_id (&self->gap_source, aic_source_remove);
+  while ((first = g_tree_node_first (self->held)) != NULL &&
+         *(gint64 *) g_tree_node_key (first) == self->released + 1)
+    {
+      gint64 *key = (gint64 *) g_tree_node_key (first);
+      gint64 seq = *key;
+      Held *held = g_tree_node_value (first);
+
+      g_tree_steal (self->held, key);
+      g_free (key);
+
+      self->released = seq;
+      if (held->control != NULL)
+        handle_message (self, held->control);
+      else if (held->text != NULL)
+        g_signal_emit (self, signals[TOKEN], 0, held->text);
+      held_free (held);
+      if (self->held == NULL)
+        return;
+    }
+  if (self->held != NULL && g_tree_nnodes (self->held) > 0)
+    self->gap_source = aic_timeout_add (GAP_WAIT_MS, gap_cb, self);
+}
+
+static void
+flush_held (AicAgentRun *self)
+{
+  GTreeNode *first;
+
+  while (self->held != NULL && (first = g_tree_node_first (self->held)) != NULL)
+    {
+      self->released = *(gint64 *) g_tree_node_key (first) - 1;
+      release_held (self);
+    }
+  g_clear_handle_id (&self->gap_source, aic_source_remove);
+}
+
+/* Takes a numbered message or token in its turn; FALSE when @seq has
+ * been seen already. */
+static gboolean
+hold_in_order (AicAgentRun *self,
+      gint64       seq,
+      JsonObject  *control,
+      const char  *text)
+{
+  Held *held;
+
+  if (seq <= self->released || g_tree_lookup (self->held, &seq) != NULL)
+    return FALSE;
+  held = g_new0 (Held, 1);
+  held->control = control ? json_object_ref (control) : NULL;
+  held->text = g_strdup (text);
+  g_tree_insert (self->held, g_memdup2 (&seq, sizeof seq), held);
+  release_held (self);
+  return TRUE;
+}
 
 AicAgentRequest *
 aic_agent_request_copy (const AicAgentRequest *request)
@@ -467,7 +579,22 @@ message_cb (SoupWebsocketConnection *ws,
       g_debug ("Run %s: a control message that is not a JSON object", self->run_id);
       return;
     }
-  handle_message (self, json_node_get_object (root));
+  {
+    JsonObject *object = json_node_get_object (root);
+    JsonNode *seq = json_object_get_member (object, "seq");
+
+    /* In order with the text, when the text has a stream of its own. */
+    if (seq != NULL && json_node_get_value_type (seq) == G_TYPE_INT64 && self->tokens != NULL)
+      {
+        self->last_seq = MAX (self->last_seq, json_node_get_int (seq));
+        hold_in_order (self, json_node_get_int (seq), object, NULL);
+        return;
+      }
+    /* An end without a number comes after everything numbered. */
+    if (g_strcmp0 (member_string (object, "type"), "done") == 0)
+      flush_held (self);
+    handle_message (self, object);
+  }
 }
 
 /* ---- the control connection ---- */
@@ -629,19 +756,23 @@ token_event_cb (AicSseClient *sse,
   g_autoptr(JsonNode) root = aic_json_parse_bytes (bytes, NULL);
   JsonObject *object = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   const char *kind = type;
+  guint64 seq = 0;
+  gboolean numbered = id != NULL && g_ascii_string_to_unsigned (id, 10, 1, G_MAXINT64, &seq, NULL);
+  const char *text = NULL;
 
   if (object == NULL)
     return;
   if (g_strcmp0 (type, "message") == 0 && member_string (object, "type") != NULL)
     kind = member_string (object, "type");
+  if ((g_strcmp0 (kind, "token") == 0 || g_strcmp0 (kind, "message") == 0))
+    text = member_string (object, "content");
+
+  if (numbered && self->held != NULL)
+    hold_in_order (self, (gint64) seq, NULL, text);
+  else if (text != NULL)
+    g_signal_emit (self, signals[TOKEN], 0, text);
   if (g_strcmp0 (kind, "done") == 0)
-    {
-      aic_sse_client_stop (sse);
-      return;
-    }
-  if ((g_strcmp0 (kind, "token") == 0 || g_strcmp0 (kind, "message") == 0) &&
-      member_string (object, "content") != NULL)
-    g_signal_emit (self, signals[TOKEN], 0, member_string (object, "content"));
+    aic_sse_client_stop (sse);
 }
 
 static void
@@ -659,6 +790,9 @@ tokens_done_cb (GObject      *object,
   g_signal_handlers_disconnect_by_data (object, self);
   if (self->tokens == AIC_SSE_CLIENT (object))
     g_clear_object (&self->tokens);
+  /* No more text is coming: nothing waits for it. */
+  if (self->held != NULL && g_tree_nnodes (self->held) > 0 && !self->gap_source)
+    self->gap_source = aic_timeout_add (GAP_WAIT_MS, gap_cb, self);
 }
 
 static void
@@ -912,6 +1046,8 @@ aic_agent_run_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->retry_source, aic_source_remove);
+  g_clear_handle_id (&self->gap_source, aic_source_remove);
+  g_clear_pointer (&self->held, g_tree_unref);
   close_control (self);
   if (self->tokens != NULL)
     g_signal_handlers_disconnect_by_data (self->tokens, self);
@@ -1002,6 +1138,7 @@ aic_agent_run_init (AicAgentRun *self)
 {
   self->cancellable = g_cancellable_new ();
   self->allowed_here = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->held = g_tree_new_full (compare_seq, NULL, g_free, (GDestroyNotify) held_free);
   self->state = g_strdup ("new");
 }
 

@@ -36,6 +36,7 @@ typedef struct
   GPtrArray       *requests;    /* AicAgentRequest */
   GPtrArray       *problems;
   GString         *text;
+  GString         *order;       /* T a token, C a tool call, D the end */
   char            *done_state;
   char            *summary;
 } Recorder;
@@ -139,6 +140,7 @@ static void
 tool_call_cb (AicAgentRun *run, const char *call_id, const char *name, const char *args, Recorder *rec)
 {
   add_line (rec, "tool_call", name);
+  g_string_append_c (rec->order, 'C');
 }
 
 static void
@@ -158,6 +160,7 @@ static void
 token_cb (AicAgentRun *run, const char *text, Recorder *rec)
 {
   g_string_append (rec->text, text);
+  g_string_append_c (rec->order, 'T');
 }
 
 static void
@@ -170,6 +173,7 @@ static void
 done_cb (AicAgentRun *run, const char *state, const char *summary, Recorder *rec)
 {
   g_assert_null (rec->done_state);
+  g_string_append_c (rec->order, 'D');
   rec->done_state = g_strdup (state);
   rec->summary = g_strdup (summary);
 }
@@ -182,6 +186,7 @@ recorder_init (Recorder    *rec,
   rec->requests = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_agent_request_free);
   rec->problems = g_ptr_array_new_with_free_func (g_free);
   rec->text = g_string_new (NULL);
+  rec->order = g_string_new (NULL);
   g_set_weak_pointer (&rec->run, run);
   g_signal_connect (run, "step", G_CALLBACK (step_cb), rec);
   g_signal_connect (run, "tool-call", G_CALLBACK (tool_call_cb), rec);
@@ -203,6 +208,7 @@ recorder_clear (Recorder *rec)
   g_ptr_array_unref (rec->requests);
   g_ptr_array_unref (rec->problems);
   g_string_free (rec->text, TRUE);
+  g_string_free (rec->order, TRUE);
   g_free (rec->done_state);
   g_free (rec->summary);
 }
@@ -411,8 +417,11 @@ test_tokens (Fixture       *f,
 
   aic_agent_run_reply (run, request->resume_token, AIC_AGENT_DECISION_ALLOW_ONCE, NULL);
   wait_done (&rec);
-  /* The token stream carries the model's words, the last included. */
-  aic_test_wait_for (text_has_summary, &rec, 5000);
+  /* The token stream carries the model's words, the last included, and
+   * they come in their place between the tool calls, although they take
+   * another connection: each turn's words, then its call. */
+  g_assert_true (text_has_summary (&rec));
+  g_assert_true (g_regex_match_simple ("^T+CT+CT+CT+D$", rec.order->str, 0, 0));
   g_assert_nonnull (strstr (rec.text->str, "I will look at what the workspace holds first."));
   g_assert_nonnull (strstr (rec.text->str, "Reading README.md"));
 }
