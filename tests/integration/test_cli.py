@@ -420,9 +420,52 @@ check("sse - reads a stream from stdin", result.returncode == 0 and [json.loads(
 result = subprocess.run([CLI, "sse", "--max-line", "8", "-"], input="data: much too long\n\n", capture_output=True, text=True, timeout=10)
 check("sse - refuses lines over --max-line in words", result.returncode == 1 and "larger than" in result.stderr, result.stderr)
 
+# agent: runs on the real server, approvals from flags and from the terminal.
+with tempfile.TemporaryDirectory() as home:
+    workspace = os.path.join(home, "work")
+    os.makedirs(workspace)
+    with open(os.path.join(workspace, "README.md"), "w") as f:
+        f.write("# Tide tables\nPredicts high water.\n")
+    notes = os.path.join(workspace, "NOTES.md")
+    proc, url = start_server("--no-auth", "--data-dir", os.path.join(home, "data"), "--demo-delay", "1")
+    try:
+        def agent(*args, stdin=""):
+            return subprocess.run([CLI, "agent", "--url", url, "--workspace", workspace, *args], input=stdin,
+                                  capture_output=True, text=True, timeout=30, env=cli_env())
+
+        result = agent("--approve", "no", "Take notes")
+        check("agent --approve no: the run completes and reports the refusal", result.returncode == 0
+              and "refused" in result.stdout and not os.path.exists(notes), result.stdout + result.stderr)
+        check("agent prints the timeline to stderr", "→ list_dir" in result.stderr and "Denied (--approve no)" in result.stderr
+              and "+++ b/NOTES.md" in result.stderr, result.stderr)
+        result = agent("--approve", "yes", "Take notes")
+        check("agent --approve yes: the file is written, the result on stdout", result.returncode == 0
+              and "I wrote my notes" in result.stdout and os.path.exists(notes), result.stdout + result.stderr)
+        os.unlink(notes)
+        result = agent("Take notes\nrun: true\nrun: echo again", stdin="a\nn\n")
+        check("agent asks on the terminal; 'a' allows the command for the run", result.returncode == 0
+              and result.stderr.count("Allow? ") == 2 and result.stderr.count("Exit status 0") == 2
+              and "Refused by the user" in result.stderr and not os.path.exists(notes), result.stderr)
+        result = agent("Take notes\nask: Which colour?", stdin="teal\ny\n")
+        written = open(notes).read() if os.path.exists(notes) else ""
+        check("agent answers a question from the terminal", result.returncode == 0 and "You said: teal" in written,
+              result.stderr)
+        os.unlink(notes)
+        result = agent("Take notes", stdin="")
+        check("agent: the end of the input denies, never allows", result.returncode == 0
+              and "No answer on the standard input: denied" in result.stderr and not os.path.exists(notes), result.stderr)
+        result = agent("--approve", "maybe", "Take notes")
+        check("agent --approve takes ask, yes or no", result.returncode == 2 and "ask, yes or no" in result.stderr, result.stderr)
+        result = subprocess.run([CLI, "agent", "--url", url, "--workspace", os.path.join(home, "nowhere"), "x"],
+                                capture_output=True, text=True, timeout=10, env=cli_env())
+        check("agent refuses a workspace that is not a folder", result.returncode == 2 and "is not a folder" in result.stderr,
+              result.stderr)
+    finally:
+        stop(proc)
+
 result = cli("--help")
 check("cli --help exits 0 and lists its commands", result.returncode == 0 and all(
-    name in result.stdout for name in ("health", "sse", "chat", "analyze", "voice")), result.stdout)
+    name in result.stdout for name in ("health", "sse", "chat", "analyze", "voice", "agent")), result.stdout)
 result = cli("health", "--help")
 check("cli health --help lists --url and --token", result.returncode == 0 and "--url" in result.stdout and "--token" in result.stdout)
 result = cli("frobnicate")
