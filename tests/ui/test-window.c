@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aic-application.h"
+#include "aic-agent-page.h"
 #include "aic-chat-page.h"
 #include "aic-documents-page.h"
 #include "aic-voice-page.h"
@@ -45,7 +46,7 @@ test_window (void)
   window = aic_window_new (app);
   gtk_window_present (GTK_WINDOW (window));
 
-  /* Four views in this order: Chat, Documents, Voice, and a status page for now. */
+  /* Four views in this order: Chat, Documents, Voice, Agent. */
   stack = ADW_VIEW_STACK (child (window, "stack"));
   pages = G_LIST_MODEL (adw_view_stack_get_pages (stack));
   g_assert_cmpuint (g_list_model_get_n_items (pages), ==, 4);
@@ -63,7 +64,7 @@ test_window (void)
       else if (i == 2)
         g_assert_true (AIC_IS_VOICE_PAGE (adw_view_stack_page_get_child (page)));
       else
-        g_assert_true (ADW_IS_STATUS_PAGE (adw_view_stack_page_get_child (page)));
+        g_assert_true (AIC_IS_AGENT_PAGE (adw_view_stack_page_get_child (page)));
     }
   g_assert_true (adw_view_switcher_title_get_stack (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))) == stack);
 
