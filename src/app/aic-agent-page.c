@@ -608,8 +608,11 @@ detach_run (AicAgentPage *self)
   close_dialog (self);
   g_clear_pointer (&self->request, aic_agent_request_free);
   if (self->run != NULL)
-    g_signal_handlers_disconnect_by_data (self->run, self);
-  /* A live run goes on at the server; the list can bring it back. */
+    {
+      g_signal_handlers_disconnect_by_data (self->run, self);
+      /* A live run goes on at the server; the list can bring it back. */
+      aic_agent_run_close (self->run);
+    }
   g_clear_object (&self->run);
   if (self->tick_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
@@ -849,7 +852,10 @@ aic_agent_page_dispose (GObject *object)
       g_clear_object (&self->chooser);
     }
   if (self->run != NULL)
-    g_signal_handlers_disconnect_by_data (self->run, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->run, self);
+      aic_agent_run_close (self->run);
+    }
   g_clear_object (&self->run);
   g_clear_pointer (&self->request, aic_agent_request_free);
   g_clear_object (&self->client);

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "aic-agent-hub.h"
@@ -46,6 +47,7 @@ struct _AicAgentHub
   guint           command_ms;
   gsize           command_output;
   guint           keep_alive_source;
+  char          **roots;             /* where a run may name its workspace; NULL: anywhere */
 };
 
 G_DEFINE_FINAL_TYPE (AicAgentHub, aic_agent_hub, G_TYPE_OBJECT)
@@ -458,7 +460,9 @@ tool_thread (GTask        *task,
     {
       const char *content = arg_string (work->args, "content", NULL);
 
-      if (content == NULL)
+      if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+        ;
+      else if (content == NULL)
         g_set_error (&error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_INVALID, "write_file needs a content string.");
       else if (aic_workspace_write_file (workspace, path, content, &error))
         {
@@ -544,6 +548,15 @@ tool_execute (Run        *run,
               JsonObject *args)
 {
   ToolWork *work = g_new0 (ToolWork, 1);
+  JsonArray *queue = memory_array (run, "queue");
+
+  /* Marked before it starts: after a restart, a call that was under way
+   * is reported as interrupted, never run a second time. */
+  if (json_array_get_length (queue) > 0)
+    {
+      json_object_set_boolean_member (json_array_get_object_element (queue, 0), "executing", TRUE);
+      run_save (run);
+    }
 
   work->call_id = g_strdup (call_id);
   work->name = g_strdup (name);
@@ -561,7 +574,7 @@ tool_execute (Run        *run,
     }
 
   {
-    g_autoptr(GTask) task = g_task_new (run->workspace, NULL, tool_thread_cb, run_ref (run));
+    g_autoptr(GTask) task = g_task_new (run->workspace, run->cancellable, tool_thread_cb, run_ref (run));
 
     g_task_set_task_data (task, work, (GDestroyNotify) tool_work_free);
     g_task_run_in_thread (task, tool_thread);
@@ -577,7 +590,9 @@ deadline_cb (gpointer data)
   run->deadline_source = 0;
   json_object_set_string_member (json_node_get_object (result), "reason", "deadline");
   json_object_set_string_member (json_node_get_object (result), "message",
-                                 "Nobody answered the run’s request before its deadline.");
+                                 run->record->pending != NULL
+                                 ? "Nobody answered the run’s request before its deadline."
+                                 : "No client connected to the run before its deadline.");
   run_finish (run, "cancelled", result);
   return G_SOURCE_REMOVE;
 }
@@ -651,6 +666,14 @@ ask (Run        *run,
   arm_deadline (run);
   run_send_status (run);
   run_send (run, "need_input", message, TRUE);
+  /* Asked again after a reconnection, it keeps its number. */
+  if (json_object_has_member (message, "seq"))
+    {
+      json_object_set_object_member (pending, "message", json_object_ref (message));
+      g_free (run->record->pending);
+      run->record->pending = object_to_string (pending);
+      run_save (run);
+    }
 }
 
 static gboolean
@@ -690,6 +713,16 @@ run_next_call (Run *run)
       run_send (run, "tool_call", announce, TRUE);
     }
 
+  if (json_object_get_boolean_member_with_default (call, "executing", FALSE))
+    {
+      g_autoptr(JsonObject) content =
+        error_content ("interrupted", "The server stopped while this ran; it may or may not have finished. "
+                                      "Check before trying again.");
+
+      tool_result (run, call_id, content, "Interrupted by a server restart");
+      run_advance (run);
+      return;
+    }
   if (args == NULL)
     {
       g_autoptr(JsonObject) content = error_content ("invalid_arguments", "The arguments were not a JSON object.");
@@ -1112,6 +1145,35 @@ valid_run_id (const char *id)
   return TRUE;
 }
 
+/* Whether @path (an existing folder) is one of the allowed roots or lies
+ * under one, after every link is resolved. */
+static gboolean
+workspace_allowed (AicAgentHub  *self,
+                   const char   *path,
+                   GError      **error)
+{
+  g_autofree char *real = NULL;
+
+  if (self->roots == NULL)
+    return TRUE;
+  real = realpath (path, NULL);
+  if (real != NULL)
+    for (guint i = 0; self->roots[i] != NULL; i++)
+      {
+        g_autofree char *root = realpath (self->roots[i], NULL);
+        gsize len = root ? strlen (root) : 0;
+
+        if (root != NULL &&
+            (strcmp (real, root) == 0 ||
+             (strncmp (real, root, len) == 0 && (real[len] == '/' || strcmp (root, "/") == 0))))
+          return TRUE;
+      }
+  g_set_error (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_OUTSIDE,
+               "This server does not let runs work in %s; its operator allows folders under: %s.",
+               path, self->roots[0] ? self->roots[0] : "(none)");
+  return FALSE;
+}
+
 /* Makes a run; @id may be given (the plainer WebSocket names its own). */
 static Run *
 run_create (AicAgentHub  *self,
@@ -1176,12 +1238,17 @@ run_create (AicAgentHub  *self,
                    "The workspace %s is not a folder on the server.", record->workspace);
       return NULL;
     }
+  if (workspace != self->default_workspace && !workspace_allowed (self, record->workspace, error))
+    return NULL;
   run = run_wrap (self, record, error);
   if (run == NULL)
     return NULL;
   record = NULL;
+  /* Until a client connects, the run waits; not for ever. */
+  run->record->deadline_at = g_get_real_time () + (gint64) self->deadline_ms * 1000;
   if (!aic_run_store_insert (self->store, run->record, error))
     return NULL;
+  arm_deadline (run);
   g_hash_table_insert (self->runs, g_strdup (run->record->id), run_ref (run));
   return g_steal_pointer (&run);
 }
@@ -1194,6 +1261,8 @@ run_start (Run *run)
   if (json_object_get_boolean_member_with_default (run->memory, "started", FALSE))
     return;
   json_object_set_boolean_member (run->memory, "started", TRUE);
+  run->record->deadline_at = 0;
+  g_clear_handle_id (&run->deadline_source, aic_source_remove);
   run_save (run);
   run_advance (run);
 }
@@ -1244,9 +1313,10 @@ aic_agent_hub_resume (AicAgentHub *self)
           continue;
         }
       g_hash_table_insert (self->runs, g_strdup (run->record->id), run_ref (run));
-      if (run->record->pending != NULL)
+      if (run->record->pending != NULL ||
+          !json_object_get_boolean_member_with_default (run->memory, "started", FALSE))
         arm_deadline (run);
-      else if (json_object_get_boolean_member_with_default (run->memory, "started", FALSE))
+      else
         run_advance (run);
     }
 }
@@ -1328,10 +1398,13 @@ aic_agent_hub_create (AicAgentHub       *self,
   run = run_create (self, NULL, goal, model, workspace, &error);
   if (run == NULL)
     {
-      aic_reply_error (message, SOUP_STATUS_UNPROCESSABLE_ENTITY,
-                       g_error_matches (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_INVALID)
-                       ? "invalid_request" : "invalid_workspace",
-                       error->message);
+      if (g_error_matches (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_OUTSIDE))
+        aic_reply_error (message, SOUP_STATUS_FORBIDDEN, "workspace_not_allowed", error->message);
+      else
+        aic_reply_error (message, SOUP_STATUS_UNPROCESSABLE_ENTITY,
+                         g_error_matches (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_INVALID)
+                         ? "invalid_request" : "invalid_workspace",
+                         error->message);
       return;
     }
 
@@ -1769,6 +1842,8 @@ aic_agent_hub_accept (AicAgentHub             *self,
         g_autoptr(JsonObject) done = json_object_new ();
         g_autoptr(JsonNode) result = parse_json (record->result);
 
+        gboolean told = FALSE;
+
         json_object_set_string_member (done, "type", "status");
         json_object_set_string_member (done, "run_id", record->id);
         json_object_set_string_member (done, "state", "connected");
@@ -1779,16 +1854,23 @@ aic_agent_hub_accept (AicAgentHub             *self,
           {
             g_autoptr(GPtrArray) events = aic_run_store_events (self->store, run_id, "control", after, NULL);
 
+            /* The kept "done" comes numbered, in its place after the text. */
             for (guint i = 0; events != NULL && i < events->len; i++)
               {
                 AicRunEvent *event = g_ptr_array_index (events, i);
                 g_autoptr(JsonObject) again = parse_object (event->body);
 
-                if (again == NULL || g_strcmp0 (json_object_get_string_member_with_default (again, "type", ""), "done") == 0)
+                if (again == NULL)
                   continue;
                 json_object_set_int_member (again, "seq", event->seq);
                 socket_send_object (socket, again);
+                told |= g_strcmp0 (json_object_get_string_member_with_default (again, "type", ""), "done") == 0;
               }
+          }
+        if (told)
+          {
+            soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+            return;
           }
         json_object_set_string_member (done, "type", "done");
         json_object_set_string_member (done, "run_id", record->id);
@@ -1885,6 +1967,7 @@ aic_agent_hub_finalize (GObject *object)
   AicAgentHub *self = AIC_AGENT_HUB (object);
 
   g_free (self->default_workspace);
+  g_strfreev (self->roots);
 
   G_OBJECT_CLASS (aic_agent_hub_parent_class)->finalize (object);
 }
@@ -1994,6 +2077,21 @@ aic_agent_hub_set_deadline (AicAgentHub *self,
 {
   g_return_if_fail (AIC_IS_AGENT_HUB (self));
   self->deadline_ms = MAX (milliseconds, 1);
+}
+
+/**
+ * aic_agent_hub_set_workspace_roots:
+ * @roots: (nullable): folders under which runs may name their workspace;
+ *   %NULL allows any folder (the built-in backend, whose only client is
+ *   the app itself). The default workspace is always allowed.
+ */
+void
+aic_agent_hub_set_workspace_roots (AicAgentHub        *self,
+                                   const char * const *roots)
+{
+  g_return_if_fail (AIC_IS_AGENT_HUB (self));
+  g_strfreev (self->roots);
+  self->roots = g_strdupv ((char **) roots);
 }
 
 void

@@ -34,6 +34,8 @@ void         aic_agent_hub_set_policy     (AicAgentHub        *self,
                                            AicAgentPolicy      policy);
 void         aic_agent_hub_set_deadline   (AicAgentHub        *self,
                                            guint               milliseconds);
+void         aic_agent_hub_set_workspace_roots (AicAgentHub   *self,
+                                           const char * const *roots);
 void         aic_agent_hub_set_command_limits (AicAgentHub    *self,
                                            guint               timeout_ms,
                                            gsize               max_output);

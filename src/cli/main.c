@@ -1058,6 +1058,7 @@ typedef struct
   GCancellable     *input_cancellable;
   AicAgentRequest  *asking;
   gboolean          text_open;     /* streamed text without its newline yet */
+  gboolean          reading;       /* a line is being read */
   GError           *error;
   gboolean          done;
 } AgentRun;
@@ -1068,6 +1069,28 @@ agent_end_text (AgentRun *run)
   if (run->text_open)
     g_printerr ("\n");
   run->text_open = FALSE;
+}
+
+/* What the model wrote goes to a terminal: no control characters, so it
+ * cannot move the cursor or rewrite what is shown above a prompt. */
+static char *
+printable (const char *text,
+           gboolean    keep_newlines)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = text; p != NULL && *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if ((c == '\n' && keep_newlines) || c == '\t')
+        g_string_append_unichar (out, c);
+      else if (g_unichar_iscntrl (c) || c == 0x9b)
+        g_string_append_unichar (out, 0xfffd);
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
 }
 
 static char *
@@ -1084,8 +1107,10 @@ one_line (const char *text)
 static void
 agent_step_cb (AicAgentRun *agent, const char *name, AgentRun *run)
 {
+  g_autofree char *clean = printable (name, FALSE);
+
   agent_end_text (run);
-  g_printerr ("▸ %s\n", name);
+  g_printerr ("▸ %s\n", clean);
 }
 
 static void
@@ -1093,7 +1118,9 @@ agent_tool_call_cb (AicAgentRun *agent, const char *call_id, const char *name, c
 {
   g_autoptr(JsonNode) node = json_from_string (args, NULL);
   g_autofree char *compact = node ? aic_json_to_string (node, FALSE) : g_strdup (args);
-  g_autofree char *line = one_line (compact);
+  g_autofree char *joined = one_line (compact);
+  g_autofree char *line = printable (joined, FALSE);
+  g_autofree char *clean_name = printable (name, FALSE);
 
   agent_end_text (run);
   if (g_utf8_strlen (line, -1) > 200)
@@ -1102,28 +1129,34 @@ agent_tool_call_cb (AicAgentRun *agent, const char *call_id, const char *name, c
 
       strcpy (cut, "…");
     }
-  g_printerr ("→ %s %s\n", name, line);
+  g_printerr ("→ %s %s\n", clean_name, line);
 }
 
 static void
 agent_tool_result_cb (AicAgentRun *agent, const char *call_id, const char *summary, AgentRun *run)
 {
+  g_autofree char *clean = printable (summary, FALSE);
+
   agent_end_text (run);
-  g_printerr ("← %s\n", summary);
+  g_printerr ("← %s\n", clean);
 }
 
 static void
 agent_token_cb (AicAgentRun *agent, const char *text, AgentRun *run)
 {
-  g_printerr ("%s", text);
+  g_autofree char *clean = printable (text, TRUE);
+
+  g_printerr ("%s", clean);
   run->text_open = text[0] != '\0' && text[strlen (text) - 1] != '\n';
 }
 
 static void
 agent_problem_cb (AicAgentRun *agent, const char *text, AgentRun *run)
 {
+  g_autofree char *clean = printable (text, FALSE);
+
   agent_end_text (run);
-  g_printerr (_("Problem: %s\n"), text);
+  g_printerr (_("Problem: %s\n"), clean);
 }
 
 static void
@@ -1146,11 +1179,22 @@ agent_answer_cb (GObject      *object,
   AgentRun *run = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (object), result, NULL, &error);
-  g_autoptr(AicAgentRequest) request = g_steal_pointer (&run->asking);
+  g_autoptr(AicAgentRequest) request = NULL;
   g_autofree char *answer = NULL;
 
-  if (request == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  run->reading = FALSE;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  /* The answer is for the newest request, the one last shown. */
+  request = g_steal_pointer (&run->asking);
+  if (request == NULL)
+    return;
+  if (line == NULL && error != NULL)
+    {
+      g_printerr (_("The standard input could not be read: %s\n"), error->message);
+      aic_agent_run_reply (run->run, request->resume_token, AIC_AGENT_DECISION_DENY, NULL);
+      return;
+    }
   if (line == NULL)
     {
       /* No more input: never an implied yes. */
@@ -1192,6 +1236,10 @@ agent_read_answer (AgentRun *run)
     g_printerr (_("Your answer: "));
   else
     g_printerr (_("Allow? [y]es once, [a]lways in this run, [N]o: "));
+  /* One read at a time; a read under way answers the newest request. */
+  if (run->reading)
+    return;
+  run->reading = TRUE;
   g_data_input_stream_read_line_async (run->input, G_PRIORITY_DEFAULT, run->input_cancellable,
                                        agent_answer_cb, run);
 }
@@ -1199,16 +1247,22 @@ agent_read_answer (AgentRun *run)
 static void
 agent_need_input_cb (AicAgentRun *agent, AicAgentRequest *request, AgentRun *run)
 {
+  g_autofree char *prompt = printable (request->prompt, FALSE);
+  g_autofree char *risk = printable (request->risk, FALSE);
+  g_autofree char *diff = printable (request->diff, TRUE);
+  g_autofree char *command = printable (request->command, FALSE);
+  g_autofree char *args = printable (request->args, TRUE);
+
   agent_end_text (run);
-  g_printerr ("? %s\n", request->prompt);
+  g_printerr ("? %s\n", prompt);
   if (request->risk != NULL)
-    g_printerr (_("  Risk: %s\n"), request->risk);
+    g_printerr (_("  Risk: %s\n"), risk);
   if (request->diff != NULL)
-    g_printerr ("%s", request->diff);
+    g_printerr ("%s", diff);
   else if (request->command != NULL)
-    g_printerr ("  $ %s\n", request->command);
+    g_printerr ("  $ %s\n", command);
   else if (request->args != NULL)
-    g_printerr ("%s\n", request->args);
+    g_printerr ("%s\n", args);
 
   if (!aic_agent_request_is_question (request) && run->mode != APPROVE_ASK)
     {
@@ -1218,9 +1272,6 @@ agent_need_input_cb (AicAgentRun *agent, AicAgentRequest *request, AgentRun *run
       return;
     }
   /* A new request replaces one still being asked about. */
-  g_cancellable_cancel (run->input_cancellable);
-  g_clear_object (&run->input_cancellable);
-  run->input_cancellable = g_cancellable_new ();
   g_clear_pointer (&run->asking, aic_agent_request_free);
   run->asking = aic_agent_request_copy (request);
   agent_read_answer (run);
@@ -1301,15 +1352,12 @@ cmd_agent (int    argc,
       g_printerr (_("--approve takes ask, yes or no.\n"));
       return 2;
     }
-  if (workspace != NULL)
+  /* The folder is on the server's machine, which checks it; a relative
+   * one is taken from here, for a server on this machine. */
+  if (workspace != NULL && !g_path_is_absolute (workspace))
     {
       g_autofree char *absolute = g_canonicalize_filename (workspace, NULL);
 
-      if (!g_file_test (absolute, G_FILE_TEST_IS_DIR))
-        {
-          g_printerr (_("“%s” is not a folder.\n"), workspace);
-          return 2;
-        }
       g_free (workspace);
       workspace = g_steal_pointer (&absolute);
     }

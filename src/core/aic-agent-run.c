@@ -64,6 +64,9 @@ struct _AicAgentRun
    * sequence; they come by two connections, and are put back in order
    * here so that text and tool calls show as they happened. */
   GTree                   *held;            /* seq → Held */
+  GHashTable              *seen;            /* every seq taken */
+  gboolean                 numbered;        /* a console backend: order by seq */
+  gboolean                 done_held;       /* the end has come, its text may lag */
   gint64                   released;        /* every seq up to this one is out */
   guint                    gap_source;
 
@@ -86,6 +89,7 @@ static guint signals[N_SIGNALS];
 
 static void open_control (AicAgentRun *self);
 static void handle_message (AicAgentRun *self, JsonObject *object);
+static const char *member_string (JsonObject *object, const char *member);
 
 typedef struct
 {
@@ -120,6 +124,13 @@ gap_cb (gpointer data)
   GTreeNode *first;
 
   self->gap_source = 0;
+  /* While the control line is down, what is missing may still come with
+   * the messages it asks for again: wait. */
+  if (self->ws == NULL && !self->finished && !self->done_held && g_tree_nnodes (self->held) > 0)
+    {
+      self->gap_source = aic_timeout_add (GAP_WAIT_MS, gap_cb, self);
+      return G_SOURCE_REMOVE;
+    }
   /* What was missing is not coming: go on past it. */
   first = g_tree_node_first (self->held);
   if (first != NULL)
@@ -134,7 +145,6 @@ release_held (AicAgentRun *self)
   g_autoptr(AicAgentRun) hold = g_object_ref (self);
   GTreeNode *first;
 
-  g_clear_handle_id (&self->gap_source, aic_source_remove);
   while ((first = g_tree_node_first (self->held)) != NULL &&
          *(gint64 *) g_tree_node_key (first) == self->released + 1)
     {
@@ -154,7 +164,12 @@ release_held (AicAgentRun *self)
       if (self->held == NULL)
         return;
     }
-  if (self->held != NULL && g_tree_nnodes (self->held) > 0)
+  if (self->held == NULL)
+    return;
+  /* One wait per gap, not one per arrival. */
+  if (g_tree_nnodes (self->held) == 0)
+    g_clear_handle_id (&self->gap_source, aic_source_remove);
+  else if (self->gap_source == 0)
     self->gap_source = aic_timeout_add (GAP_WAIT_MS, gap_cb, self);
 }
 
@@ -172,17 +187,31 @@ flush_held (AicAgentRun *self)
 }
 
 /* Takes a numbered message or token in its turn; FALSE when @seq has
- * been seen already. */
+ * been seen already. One that comes after its turn was given up on is
+ * delivered at once: late, but not lost. */
 static gboolean
 hold_in_order (AicAgentRun *self,
-      gint64       seq,
-      JsonObject  *control,
-      const char  *text)
+               gint64       seq,
+               JsonObject  *control,
+               const char  *text)
 {
   Held *held;
 
-  if (seq <= self->released || g_tree_lookup (self->held, &seq) != NULL)
+  if (g_hash_table_contains (self->seen, &seq))
     return FALSE;
+  g_hash_table_add (self->seen, g_memdup2 (&seq, sizeof seq));
+  if (seq <= self->released)
+    {
+      g_autoptr(AicAgentRun) hold = g_object_ref (self);
+
+      if (control != NULL)
+        handle_message (self, control);
+      else if (text != NULL)
+        g_signal_emit (self, signals[TOKEN], 0, text);
+      return TRUE;
+    }
+  if (control != NULL && g_strcmp0 (member_string (control, "type"), "done") == 0)
+    self->done_held = TRUE;
   held = g_new0 (Held, 1);
   held->control = control ? json_object_ref (control) : NULL;
   held->text = g_strdup (text);
@@ -386,10 +415,15 @@ aic_agent_run_reply (AicAgentRun      *self,
   g_return_if_fail (resume_token != NULL);
 
   question = self->pending != NULL && aic_agent_request_is_question (self->pending);
-  if (self->plain && decision == AIC_AGENT_DECISION_ALLOW_RUN && self->pending != NULL)
-    g_hash_table_add (self->allowed_here, allow_key (self->pending));
   if (self->pending != NULL && g_strcmp0 (self->pending->resume_token, resume_token) == 0)
-    g_clear_pointer (&self->pending, aic_agent_request_free);
+    {
+      /* A plainer server only hears "yes": the client remembers the rest
+       * of the answer, for a tool and risk it was told. */
+      if (self->plain && decision == AIC_AGENT_DECISION_ALLOW_RUN &&
+          self->pending->tool_name != NULL && self->pending->risk != NULL)
+        g_hash_table_add (self->allowed_here, allow_key (self->pending));
+      g_clear_pointer (&self->pending, aic_agent_request_free);
+    }
 
   if (question)
     send_reply (self, resume_token, text ? text : "", NULL);
@@ -450,7 +484,9 @@ handle_need_input (AicAgentRun *self,
     }
 
   key = allow_key (request);
-  if (self->plain && !aic_agent_request_is_question (request) && g_hash_table_contains (self->allowed_here, key))
+  if (self->plain && !aic_agent_request_is_question (request) &&
+      request->tool_name != NULL && request->risk != NULL &&
+      g_hash_table_contains (self->allowed_here, key))
     {
       send_reply (self, request->resume_token, "yes", NULL);
       return;
@@ -583,11 +619,16 @@ message_cb (SoupWebsocketConnection *ws,
     JsonObject *object = json_node_get_object (root);
     JsonNode *seq = json_object_get_member (object, "seq");
 
-    /* In order with the text, when the text has a stream of its own. */
-    if (seq != NULL && json_node_get_value_type (seq) == G_TYPE_INT64 && self->tokens != NULL)
+    /* In order with the text, when both come numbered from a console
+     * backend. A pending request sent again after a reconnection is
+     * handled even though its number was seen: that is how an answer
+     * lost with the line gets sent again. */
+    if (seq != NULL && json_node_get_value_type (seq) == G_TYPE_INT64 && self->numbered && self->held != NULL)
       {
         self->last_seq = MAX (self->last_seq, json_node_get_int (seq));
-        hold_in_order (self, json_node_get_int (seq), object, NULL);
+        if (!hold_in_order (self, json_node_get_int (seq), object, NULL) &&
+            g_strcmp0 (member_string (object, "type"), "need_input") == 0)
+          handle_message (self, object);
         return;
       }
     /* An end without a number comes after everything numbered. */
@@ -645,7 +686,8 @@ closed_cb (SoupWebsocketConnection *ws,
   g_autoptr(AicAgentRun) hold = g_object_ref (self);
   gushort code = soup_websocket_connection_get_close_code (ws);
 
-  if (self->finished)
+  /* The server said goodbye after "done", which waits for its text. */
+  if (self->finished || self->done_held)
     {
       close_control (self);
       return;
@@ -680,7 +722,10 @@ connected_cb (GObject      *object,
   if (ws == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
+        {
+          finish_start (self, g_steal_pointer (&error));
+          return;
+        }
       if (soup_message_get_status (message) >= 400)
         lost (self, aic_http_error_from_status (message, NULL));
       else
@@ -767,9 +812,10 @@ token_event_cb (AicSseClient *sse,
   if ((g_strcmp0 (kind, "token") == 0 || g_strcmp0 (kind, "message") == 0))
     text = member_string (object, "content");
 
-  if (numbered && self->held != NULL)
-    hold_in_order (self, (gint64) seq, NULL, text);
-  else if (text != NULL)
+  /* Text is never dropped: a number seen twice (a server that repeats
+   * its last id) just goes out unordered. */
+  if (!(numbered && self->numbered && self->held != NULL && hold_in_order (self, (gint64) seq, NULL, text)) &&
+      text != NULL)
     g_signal_emit (self, signals[TOKEN], 0, text);
   if (g_strcmp0 (kind, "done") == 0)
     aic_sse_client_stop (sse);
@@ -902,6 +948,9 @@ created_cb (GObject      *object,
       return;
     }
   use_run_id (self, run_id, reply);
+  /* The console backend names its stream; plainer servers do not, and
+   * their numbers, if any, mean nothing across the two channels. */
+  self->numbered = member_string (reply, "tokens_url") != NULL;
   open_control (self);
   open_tokens (self);
 }
@@ -930,6 +979,8 @@ aic_agent_run_start_async (AicAgentRun         *self,
 
   if (self->run_id != NULL)
     {
+      /* Only the console backend lists runs to open again. */
+      self->numbered = TRUE;
       use_run_id (self, self->run_id, NULL);
       open_control (self);
       open_tokens (self);
@@ -976,6 +1027,8 @@ cancel_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) root = aic_http_get_json_finish (result, &error);
 
+  const char *state;
+
   if (root == NULL)
     {
       g_autofree char *text = g_strdup_printf (_("The run could not be cancelled: %s"), error->message);
@@ -983,7 +1036,12 @@ cancel_cb (GObject      *object,
       problem (self, text);
       return;
     }
-  finish (self, "cancelled", _("The run was cancelled."));
+  /* It may have ended by itself first. */
+  state = JSON_NODE_HOLDS_OBJECT (root) ? member_string (json_node_get_object (root), "state") : NULL;
+  if (state_is_final (state) && g_strcmp0 (state, "cancelled") != 0)
+    finish (self, state, "");
+  else
+    finish (self, "cancelled", _("The run was cancelled."));
 }
 
 /**
@@ -1037,6 +1095,27 @@ aic_agent_run_reconnect (AicAgentRun *self)
   open_control (self);
 }
 
+/**
+ * aic_agent_run_close:
+ * Stops following the run: both connections close and no more signals
+ * come. The run itself goes on at the server; cancel it first to stop it.
+ */
+void
+aic_agent_run_close (AicAgentRun *self)
+{
+  g_return_if_fail (AIC_IS_AGENT_RUN (self));
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->retry_source, aic_source_remove);
+  g_clear_handle_id (&self->gap_source, aic_source_remove);
+  close_control (self);
+  if (self->tokens != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->tokens, self);
+      aic_sse_client_stop (self->tokens);
+    }
+}
+
 /* ---- GObject ---- */
 
 static void
@@ -1074,6 +1153,7 @@ aic_agent_run_finalize (GObject *object)
   g_free (self->last_reply_token);
   g_clear_pointer (&self->pending, aic_agent_request_free);
   g_clear_pointer (&self->allowed_here, g_hash_table_unref);
+  g_clear_pointer (&self->seen, g_hash_table_unref);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (aic_agent_run_parent_class)->finalize (object);
@@ -1139,6 +1219,7 @@ aic_agent_run_init (AicAgentRun *self)
   self->cancellable = g_cancellable_new ();
   self->allowed_here = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->held = g_tree_new_full (compare_seq, NULL, g_free, (GDestroyNotify) held_free);
+  self->seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->state = g_strdup ("new");
 }
 

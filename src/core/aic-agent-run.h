@@ -57,6 +57,7 @@ void             aic_agent_run_reply        (AicAgentRun         *self,
                                              const char          *text);
 void             aic_agent_run_cancel       (AicAgentRun         *self);
 void             aic_agent_run_reconnect    (AicAgentRun         *self);
+void             aic_agent_run_close        (AicAgentRun         *self);
 const char      *aic_agent_run_get_id       (AicAgentRun         *self);
 const char      *aic_agent_run_get_goal     (AicAgentRun         *self);
 const char      *aic_agent_run_get_state    (AicAgentRun         *self);

@@ -27,6 +27,7 @@ static int opt_demo_delay = -1;
 static gint64 opt_max_upload = AIC_SERVER_DEFAULT_MAX_UPLOAD;
 static int opt_workers = AIC_JOB_QUEUE_DEFAULT_WORKERS;
 static char *opt_workspace = NULL;
+static char **opt_workspace_roots = NULL;
 static char *opt_agent_policy = NULL;
 static int opt_agent_deadline = AIC_AGENT_DEFAULT_DEADLINE_S;
 static int opt_command_timeout = AIC_AGENT_DEFAULT_COMMAND_MS / 1000;
@@ -45,6 +46,7 @@ static const GOptionEntry entries[] = {
   { "max-upload-bytes", 0, 0, G_OPTION_ARG_INT64, &opt_max_upload, N_("Largest document or request body accepted (default 25 MiB)"), N_("BYTES") },
   { "workers", 0, 0, G_OPTION_ARG_INT, &opt_workers, N_("Document jobs worked on at once (default 2)"), N_("N") },
   { "workspace", 0, 0, G_OPTION_ARG_FILENAME, &opt_workspace, N_("Folder agent runs work in when they name none (default DATA-DIR/workspace)"), N_("DIR") },
+  { "workspace-root", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_workspace_roots, N_("Let runs name a workspace under DIR (repeatable); without it, runs use only the --workspace folder"), N_("DIR") },
   { "agent-policy", 0, 0, G_OPTION_ARG_STRING, &opt_agent_policy, N_("What agent tools may do unasked, such as “read=allow,write=ask,execute=ask” (the default); answers allow, ask, deny"), N_("POLICY") },
   { "agent-deadline", 0, 0, G_OPTION_ARG_INT, &opt_agent_deadline, N_("Seconds a run waits for an answer before it is cancelled (default 1800)"), N_("SECONDS") },
   { "command-timeout", 0, 0, G_OPTION_ARG_INT, &opt_command_timeout, N_("Seconds an agent’s command may run (default 60)"), N_("SECONDS") },
@@ -216,6 +218,16 @@ main (int   argc,
       return 2;
     }
   aic_agent_hub_set_deadline (aic_server_get_agent_hub (server), (guint) opt_agent_deadline * 1000);
+  /* A token opens the agent's file tools: by default only the server's
+   * own folder may be worked in. */
+  {
+    g_autofree char *own = opt_workspace ? g_strdup (opt_workspace) : g_build_filename (opt_data_dir, "workspace", NULL);
+    const char *only_own[] = { own, NULL };
+
+    g_mkdir_with_parents (own, 0700);
+    aic_agent_hub_set_workspace_roots (aic_server_get_agent_hub (server),
+                                       opt_workspace_roots ? (const char * const *) opt_workspace_roots : only_own);
+  }
   aic_agent_hub_set_command_limits (aic_server_get_agent_hub (server), (guint) opt_command_timeout * 1000,
                                     AIC_WORKSPACE_MAX_OUTPUT);
   if (!aic_server_listen (server, opt_host, opt_port, &error))

@@ -323,6 +323,8 @@ get_run (Fixture    *f,
   return json_object_ref (json_node_get_object (answer.body));
 }
 
+static void post_json (Fixture *f, const char *body, guint status, const char *code);
+
 /* ---- approvals ---- */
 
 static void
@@ -398,6 +400,8 @@ test_allow_once (Fixture       *f,
     g_assert_cmpstr (aic_agent_run_get_goal (again), ==, "Take notes on this project");
     g_assert_true (timeline_has (&replay, "tool_call: list_dir"));
     g_assert_true (timeline_has (&replay, "tool_result: Wrote NOTES.md"));
+    /* Its history and its text come by two channels, shown in order. */
+    g_assert_true (g_regex_match_simple ("^T+CT+CT+CT+D$", replay.order->str, 0, 0));
   }
 }
 
@@ -726,6 +730,93 @@ test_command_limits (Fixture       *f,
   wait_done (&rec);
 }
 
+static gboolean
+saw_interruption (gpointer data)
+{
+  return timeline_has (data, "tool_result: Interrupted by a server restart");
+}
+
+/* A command under way when the server stops is not run a second time
+ * after the restart: the model hears it was interrupted. */
+static void
+test_restart_mid_command (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_auto(Recorder) rec = { 0 };
+  g_autoptr(AicAgentRun) run = NULL;
+  g_autofree char *marker = g_build_filename (f->workspace, "count", NULL);
+  g_autofree char *goal = g_strdup_printf ("Count\nrun: sh -c 'echo x >> count; sleep 30'");
+  g_autofree char *count = NULL;
+
+  aic_agent_hub_set_policy (aic_server_get_agent_hub (f->server), "execute", AIC_AGENT_POLICY_ALLOW);
+  run = start_run (f->client, goal, NULL, &rec);
+  while (!g_file_test (marker, G_FILE_TEST_EXISTS))
+    g_main_context_iteration (NULL, TRUE);
+
+  stop_server (f);
+  f->server = start_server (f);
+  aic_agent_hub_set_policy (aic_server_get_agent_hub (f->server), "execute", AIC_AGENT_POLICY_ALLOW);
+  aic_test_wait_for (saw_interruption, &rec, 10000);
+  wait_request (&rec, 1);
+  g_assert_true (g_file_get_contents (marker, &count, NULL, NULL));
+  g_assert_cmpstr (count, ==, "x\n");
+  aic_agent_run_cancel (run);
+  wait_done (&rec);
+}
+
+static void
+test_unstarted_deadline (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(SoupSession) session = aic_http_session_new (10);
+  g_autofree char *url = g_strdup_printf ("%s/api/runs", f->url);
+  g_autoptr(SoupMessage) message = soup_message_new ("POST", url);
+  g_autoptr(GBytes) body = g_bytes_new_static ("{\"goal\": \"x\"}", 13);
+  g_auto(AicTestAnswer) answer = { 0 };
+  const char *run_id;
+  g_autoptr(JsonObject) stored = NULL;
+  gint64 until;
+
+  /* Made, never connected to: it does not wait for ever. */
+  aic_agent_hub_set_deadline (aic_server_get_agent_hub (f->server), 200);
+  soup_message_set_request_body_from_bytes (message, "application/json", body);
+  aic_test_send (session, message, &answer);
+  g_assert_cmpuint (answer.status, ==, 201);
+  run_id = json_object_get_string_member (json_node_get_object (answer.body), "run_id");
+  until = g_get_monotonic_time () + 600 * 1000;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+  stored = get_run (f, run_id);
+  g_assert_cmpstr (json_object_get_string_member (stored, "state"), ==, "cancelled");
+  g_assert_nonnull (strstr (json_object_get_string_member (json_object_get_object_member (stored, "result"), "message"),
+                            "No client connected"));
+}
+
+static void
+test_workspace_roots (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *roots[] = { NULL, NULL };
+  g_autofree char *inner = g_build_filename (f->workspace, "sub", NULL);
+  g_autofree char *escape = g_build_filename (f->workspace, "up", NULL);
+  g_autofree char *body = NULL;
+
+  roots[0] = f->workspace;
+  aic_agent_hub_set_workspace_roots (aic_server_get_agent_hub (f->server), roots);
+  g_mkdir (inner, 0700);
+  g_assert_cmpint (symlink (f->dir, escape), ==, 0);
+
+  body = g_strdup_printf ("{\"goal\": \"x\", \"workspace\": \"%s\"}", f->dir);
+  post_json (f, body, 403, "workspace_not_allowed");
+  g_free (body);
+  /* A link inside the root that leads out is judged by where it leads. */
+  body = g_strdup_printf ("{\"goal\": \"x\", \"workspace\": \"%s\"}", escape);
+  post_json (f, body, 403, "workspace_not_allowed");
+  g_free (body);
+  body = g_strdup_printf ("{\"goal\": \"x\", \"workspace\": \"%s\"}", inner);
+  post_json (f, body, 201, NULL);
+}
+
 static void
 test_policy_deny (Fixture       *f,
                   gconstpointer  data)
@@ -854,8 +945,9 @@ post_json (Fixture    *f,
   soup_message_set_request_body_from_bytes (message, "application/json", bytes);
   aic_test_send (session, message, &answer);
   g_assert_cmpuint (answer.status, ==, status);
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (json_node_get_object (answer.body), "error"), "code"),
-                   ==, code);
+  if (code != NULL)
+    g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (json_node_get_object (answer.body), "error"), "code"),
+                     ==, code);
 }
 
 static void
@@ -1126,6 +1218,9 @@ main (int   argc,
   ADD ("/agent/deadline-and-cancel", test_deadline_and_cancel);
   ADD ("/agent/command-limits", test_command_limits);
   ADD ("/agent/policy-deny", test_policy_deny);
+  ADD ("/agent/restart-mid-command", test_restart_mid_command);
+  ADD ("/agent/unstarted-deadline", test_unstarted_deadline);
+  ADD ("/agent/workspace-roots", test_workspace_roots);
   ADD ("/agent/escapes", test_escapes);
   ADD ("/agent/bad-requests", test_bad_requests);
   ADD ("/agent/plain-websocket", test_plain_websocket);

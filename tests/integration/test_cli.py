@@ -427,7 +427,8 @@ with tempfile.TemporaryDirectory() as home:
     with open(os.path.join(workspace, "README.md"), "w") as f:
         f.write("# Tide tables\nPredicts high water.\n")
     notes = os.path.join(workspace, "NOTES.md")
-    proc, url = start_server("--no-auth", "--data-dir", os.path.join(home, "data"), "--demo-delay", "1")
+    proc, url = start_server("--no-auth", "--data-dir", os.path.join(home, "data"), "--demo-delay", "1",
+                             "--workspace-root", workspace)
     try:
         def agent(*args, stdin=""):
             return subprocess.run([CLI, "agent", "--url", url, "--workspace", workspace, *args], input=stdin,
@@ -456,10 +457,16 @@ with tempfile.TemporaryDirectory() as home:
               and "No answer on the standard input: denied" in result.stderr and not os.path.exists(notes), result.stderr)
         result = agent("--approve", "maybe", "Take notes")
         check("agent --approve takes ask, yes or no", result.returncode == 2 and "ask, yes or no" in result.stderr, result.stderr)
-        result = subprocess.run([CLI, "agent", "--url", url, "--workspace", os.path.join(home, "nowhere"), "x"],
+        result = subprocess.run([CLI, "agent", "--url", url, "--workspace", os.path.join(workspace, "nowhere"), "x"],
                                 capture_output=True, text=True, timeout=10, env=cli_env())
-        check("agent refuses a workspace that is not a folder", result.returncode == 2 and "is not a folder" in result.stderr,
-              result.stderr)
+        check("agent reports a workspace that is not a folder in words", result.returncode == 1
+              and "is not a folder on the server" in result.stderr, result.stderr)
+        result = subprocess.run([CLI, "agent", "--url", url, "--workspace", home, "x"],
+                                capture_output=True, text=True, timeout=10, env=cli_env())
+        check("agent: the server refuses a workspace outside its --workspace-root", result.returncode == 1
+              and "does not let runs work in" in result.stderr, result.stderr)
+        result = agent("--approve", "no", "Take notes\nrun: printf \033[2J\033[1Aevil")
+        check("agent keeps terminal control characters out of the timeline", "\x1b" not in result.stderr, repr(result.stderr[-400:]))
     finally:
         stop(proc)
 
