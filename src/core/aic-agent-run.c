@@ -1026,7 +1026,6 @@ cancel_cb (GObject      *object,
   g_autoptr(AicAgentRun) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) root = aic_http_get_json_finish (result, &error);
-
   const char *state;
 
   if (root == NULL)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include <libsecret/secret.h>
 #include <string.h>
 
@@ -217,4 +219,23 @@ aic_test_answer_clear (AicTestAnswer *answer)
 {
   g_clear_pointer (&answer->body, json_node_unref);
   g_clear_pointer (&answer->headers, soup_message_headers_unref);
+}
+
+/* Removes a folder and what it holds; links are removed, not followed. */
+void
+aic_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        aic_test_remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
 }

@@ -25,6 +25,7 @@ void        aic_test_store_result_cb  (GObject             *object,
                                        GAsyncResult        *result,
                                        gpointer             user_data);
 gboolean    aic_test_have_keyring     (void);
+void        aic_test_remove_tree      (const char          *path);
 
 /* A whole answer, whatever its status: the body parsed when it is JSON. */
 typedef struct

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "aic-diff.h"
-#include "aic-workspace.h"
 #include "aic-test-util.h"
+#include "aic-workspace.h"
 
 /* The agent's tools in a real folder: nothing leaves the workspace, by
  * "..", an absolute path or a symbolic link; limits are kept and said. */
@@ -71,29 +71,11 @@ fixture_set_up (Fixture       *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
   g_clear_object (&fixture->workspace);
-  remove_tree (fixture->base);
+  aic_test_remove_tree (fixture->base);
   g_free (fixture->root);
   g_free (fixture->base);
 }
