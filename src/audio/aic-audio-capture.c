@@ -42,6 +42,8 @@ struct _AicAudioCapture
   gint64        frame_time;       /* when the last frame left the pipeline */
   GstClockTime  base_time;        /* shared with playback, or NONE */
   gint64        held_until;       /* no frames before this (monotonic µs) */
+  gint64        quiet_until;      /* frames under quiet_floor go out silent until this */
+  double        quiet_floor;      /* mean square, of full scale squared */
   gboolean      running;
 };
 
@@ -203,9 +205,24 @@ deliver_frame (gpointer data)
 {
   Delivery *delivery = data;
 
-  if (delivery->self->running && !delivery->self->muted &&
-      g_get_monotonic_time () >= delivery->self->held_until)
+  gint64 now = g_get_monotonic_time ();
+
+  if (delivery->self->running && !delivery->self->muted && now >= delivery->self->held_until)
     {
+      if (now < delivery->self->quiet_until)
+        {
+          gsize size;
+          const gint16 *samples = g_bytes_get_data (delivery->frame, &size);
+          double energy = 0;
+
+          for (gsize i = 0; i < size / 2; i++)
+            energy += (double) samples[i] * samples[i];
+          if (size > 0 && energy / (size / 2) / (32768.0 * 32768.0) < delivery->self->quiet_floor)
+            {
+              g_bytes_unref (delivery->frame);
+              delivery->frame = g_bytes_new_take (g_malloc0 (size), size);
+            }
+        }
       delivery->self->frames++;
       delivery->self->frame_time = delivery->pulled_at;
       g_signal_emit (delivery->self, signals[FRAME], 0, delivery->frame);
@@ -351,7 +368,7 @@ static char *
 pipeline_description (AicAudioCapture *self)
 {
   const char *echo = self->echo_cancel
-    ? "audio/x-raw,rate=48000,channels=1 ! webrtcdsp probe=aic-echo-probe echo-cancel=true noise-suppression=true gain-control=false ! "
+    ? "audio/x-raw,rate=48000,channels=1 ! webrtcdsp probe=aic-echo-probe echo-cancel=true echo-suppression-level=high noise-suppression=true gain-control=false ! "
       "audioconvert ! audioresample ! "
     : "";
 
@@ -506,6 +523,25 @@ aic_audio_capture_hold (AicAudioCapture *self,
 {
   g_return_if_fail (AIC_IS_AUDIO_CAPTURE (self));
   self->held_until = MAX (self->held_until, g_get_monotonic_time () + (gint64) milliseconds * 1000);
+}
+
+/**
+ * aic_audio_capture_quiet_below:
+ * @dbfs: a frame's RMS level, such as -32
+ *
+ * For @milliseconds from now, frames quieter than @dbfs are delivered as
+ * silence. While a canceller is still settling on a new reply, what is
+ * left of the echo comes in short bursts that a server's VAD would take
+ * for the user; someone speaking to the microphone is louder and passes.
+ */
+void
+aic_audio_capture_quiet_below (AicAudioCapture *self,
+                               guint            milliseconds,
+                               double           dbfs)
+{
+  g_return_if_fail (AIC_IS_AUDIO_CAPTURE (self));
+  self->quiet_until = MAX (self->quiet_until, g_get_monotonic_time () + (gint64) milliseconds * 1000);
+  self->quiet_floor = pow (10.0, dbfs / 10.0);
 }
 
 /**

@@ -31,5 +31,8 @@ void             aic_audio_capture_set_base_time  (AicAudioCapture  *self,
                                                    GstClockTime      base_time);
 void             aic_audio_capture_hold           (AicAudioCapture  *self,
                                                    guint             milliseconds);
+void              aic_audio_capture_quiet_below   (AicAudioCapture     *self,
+                                                   guint                milliseconds,
+                                                   double               dbfs);
 
 G_END_DECLS

@@ -72,9 +72,14 @@ reply_audio_cb (AicVoiceSession *session,
       self->pushed_ms = self->item_start_ms;
       self->new_reply = FALSE;
       /* While the echo canceller learns this reply's echo, the
-       * microphone's frames are held back. */
+       * microphone's frames are held back, and for a while after only
+       * speech louder than what is left of the echo goes through
+       * (bench-echo measures both). */
       if (self->echo_warmup_ms > 0)
-        aic_audio_capture_hold (self->capture, self->echo_warmup_ms);
+        {
+          aic_audio_capture_hold (self->capture, self->echo_warmup_ms);
+          aic_audio_capture_quiet_below (self->capture, AIC_VOICE_CALL_SETTLE_MS, AIC_VOICE_CALL_SETTLE_DBFS);
+        }
     }
   self->pushed_ms += g_bytes_get_size (pcm) / aic_pcm_bytes_for_ms (1);
   aic_audio_playback_push (self->playback, pcm);
@@ -229,7 +234,9 @@ aic_voice_call_barge_in (AicVoiceCall *self)
  * With echo cancellation, the first moments of a reply pass the canceller
  * before it has learnt the echo, enough for a server's VAD to take the
  * reply for the user speaking. The microphone is held for @milliseconds
- * at the start of each reply (0, the default, for none).
+ * at the start of each reply (0, the default, for none), and until
+ * AIC_VOICE_CALL_SETTLE_MS only frames louder than
+ * AIC_VOICE_CALL_SETTLE_DBFS go through.
  */
 void
 aic_voice_call_set_echo_warmup (AicVoiceCall *self,

@@ -7,6 +7,11 @@
 
 G_BEGIN_DECLS
 
+/* After a reply starts, the canceller takes a moment to settle: until
+ * then, quieter frames (its leftovers) are sent as silence. */
+#define AIC_VOICE_CALL_SETTLE_MS    2000
+#define AIC_VOICE_CALL_SETTLE_DBFS  (-32.0)
+
 #define AIC_TYPE_VOICE_CALL (aic_voice_call_get_type ())
 
 G_DECLARE_FINAL_TYPE (AicVoiceCall, aic_voice_call, AIC, VOICE_CALL, GObject)

@@ -33,6 +33,7 @@ struct _AicEchoRoom
 
   AicVad           *vad;
   guint             turns;
+  gint64            first_turn;  /* monotonic µs, 0 before any */
   gint64            level_from;  /* monotonic µs */
   double            energy;
   guint64           samples;
@@ -126,7 +127,10 @@ frame_cb (AicAudioCapture *capture,
   const gint16 *samples = g_bytes_get_data (frame, &size);
 
   if (aic_vad_feed (room->vad, samples, size / 2) == AIC_VAD_SPEECH_STARTED)
-    room->turns++;
+    {
+      if (room->turns++ == 0)
+        room->first_turn = g_get_monotonic_time ();
+    }
   if (g_get_monotonic_time () >= room->level_from)
     {
       for (gsize i = 0; i < size / 2; i++)
@@ -229,6 +233,41 @@ aic_echo_room_play (AicEchoRoom *room,
     }
 }
 
+/**
+ * aic_echo_room_speak:
+ * @speech: PCM16 mono at AIC_AUDIO_RATE: the user, close to the microphone
+ * @after_ms: when they start, from now
+ *
+ * Adds someone speaking to what the microphone hears, at full level, on
+ * top of any echo: double talk, as when the user interrupts a reply.
+ */
+void
+aic_echo_room_speak (AicEchoRoom *room,
+                     GBytes      *speech,
+                     guint        after_ms)
+{
+  g_autoptr(GstClock) clock = gst_system_clock_obtain ();
+  gsize size;
+  const gint16 *samples = g_bytes_get_data (speech, &size);
+  guint factor = ROOM_RATE / AIC_AUDIO_RATE;
+  GstClockTime at = gst_clock_get_time (clock) + (GstClockTime) after_ms * GST_MSECOND;
+  gint64 index;
+
+  g_mutex_lock (&room->lock);
+  index = (gint64) gst_util_uint64_scale (at - MIN (at, room->mic_start), ROOM_RATE, GST_SECOND) -
+          (gint64) room->mic_next;
+  for (gsize i = 0; i < size / 2; i++)
+    for (guint j = 0; j < factor; j++, index++)
+      {
+        if (index < 0)
+          continue;
+        if ((guint) index >= room->ahead->len)
+          g_array_set_size (room->ahead, index + 1);
+        g_array_index (room->ahead, gint32, index) += samples[i];
+      }
+  g_mutex_unlock (&room->lock);
+}
+
 void
 aic_echo_room_listen (AicEchoRoom *room,
                       guint        settle_ms)
@@ -236,6 +275,7 @@ aic_echo_room_listen (AicEchoRoom *room,
   aic_vad_free (room->vad);
   room->vad = aic_vad_new (0.5, 300, 500);
   room->turns = 0;
+  room->first_turn = 0;
   room->energy = 0;
   room->samples = 0;
   room->level_from = g_get_monotonic_time () + (gint64) settle_ms * 1000;
@@ -251,6 +291,14 @@ guint
 aic_echo_room_get_turns (AicEchoRoom *room)
 {
   return room->turns;
+}
+
+/* When the first turn since aic_echo_room_listen() started (monotonic
+ * µs), or 0. */
+gint64
+aic_echo_room_get_first_turn (AicEchoRoom *room)
+{
+  return room->first_turn;
 }
 
 static gboolean

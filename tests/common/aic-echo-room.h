@@ -38,10 +38,14 @@ void         aic_echo_room_play       (AicEchoRoom      *room,
                                        GBytes           *speech);
 /* Forgets what was heard so far: turns are counted from now, the level
  * from @settle_ms from now. */
+void         aic_echo_room_speak      (AicEchoRoom      *room,
+                                       GBytes           *speech,
+                                       guint             after_ms);
 void         aic_echo_room_listen     (AicEchoRoom      *room,
                                        guint             settle_ms);
 double       aic_echo_room_get_level  (AicEchoRoom      *room);
 guint        aic_echo_room_get_turns  (AicEchoRoom      *room);
+gint64       aic_echo_room_get_first_turn (AicEchoRoom  *room);
 /* Runs the default main context for @milliseconds. */
 void         aic_echo_room_wait       (guint             milliseconds);
 
