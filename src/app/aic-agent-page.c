@@ -584,13 +584,24 @@ on_done (AicAgentRun  *run,
 {
   GtkWidget *row;
   const char *icon = g_str_equal (state, "completed") ? "emblem-ok-symbolic" : "dialog-warning-symbolic";
+  gboolean said = FALSE;
 
+  /* The summary is often the model's last words, just shown. */
+  flush_text (self);
+  if (self->text_row != NULL)
+    {
+      GtkLabel *label = g_object_get_data (G_OBJECT (self->text_row), "title-label");
+      g_autofree char *last = g_strstrip (g_strdup (gtk_label_get_label (label)));
+      g_autofree char *wanted = g_strstrip (g_strdup (summary));
+
+      said = g_str_equal (last, wanted);
+    }
   end_text (self);
   close_dialog (self);
   if (self->request_row != NULL)
     request_answered (self, _("This request is no longer waiting"));
   g_clear_pointer (&self->request, aic_agent_request_free);
-  row = add_row (self, icon, state_text (state), summary, FALSE);
+  row = add_row (self, icon, state_text (state), said ? NULL : summary, FALSE);
   gtk_widget_add_css_class (g_object_get_data (G_OBJECT (row), "title-label"), "heading");
   update_controls (self);
   refresh_runs (self);
