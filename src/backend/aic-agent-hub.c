@@ -1217,15 +1217,7 @@ run_create (AicAgentHub  *self,
   json_object_set_array_member (memory, "allowed", json_array_new ());
   json_object_set_int_member (memory, "steps", 0);
 
-  if (id != NULL)
-    record->id = g_strdup (id);
-  else
-    {
-      g_autofree char *random = aic_token_generate ();
-
-      random[22] = '\0';
-      record->id = g_strdup_printf ("r-%s", random);
-    }
+  record->id = id != NULL ? g_strdup (id) : aic_token_new_id ("r");
   record->goal = g_strdup (goal);
   record->model = g_strdup (model);
   record->workspace = g_canonicalize_filename (workspace, NULL);

@@ -391,16 +391,6 @@ read_turns (JsonObject  *object,
   return g_steal_pointer (&turns);
 }
 
-/* Unguessable, so one client cannot read another's stream by counting. */
-static char *
-new_stream_id (void)
-{
-  g_autofree char *random = aic_token_generate ();
-
-  random[22] = '\0';   /* 132 bits are plenty */
-  return g_strdup_printf ("s-%s", random);
-}
-
 /**
  * aic_chat_hub_start:
  * Handles POST /api/chat/stream. Errors before the stream starts are plain
@@ -448,7 +438,7 @@ aic_chat_hub_start (AicChatHub        *self,
 
   run = g_new0 (Run, 1);
   run->hub = self;
-  run->id = new_stream_id ();
+  run->id = aic_token_new_id ("s");
   run->events = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   run->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) subscriber_free);
   run->cancellable = g_cancellable_new ();

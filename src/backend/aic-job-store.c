@@ -190,15 +190,6 @@ find_by_key (AicJobStore  *self,
   return NULL;
 }
 
-static char *
-new_job_id (void)
-{
-  g_autofree char *random = aic_token_generate ();
-
-  random[22] = '\0';
-  return g_strdup_printf ("j-%s", random);
-}
-
 /**
  * aic_job_store_insert:
  * @record: the new job's fields; id, version and times are filled in
@@ -241,7 +232,7 @@ aic_job_store_insert (AicJobStore         *self,
 
   stored = aic_job_record_copy (record);
   g_free (stored->id);
-  stored->id = new_job_id ();
+  stored->id = aic_token_new_id ("j");
   stored->status = AIC_JOB_QUEUED;
   stored->version = 1;
   stored->created_at = stored->updated_at = g_get_real_time ();

@@ -49,6 +49,23 @@ aic_token_generate (void)
 }
 
 /**
+ * aic_token_new_id:
+ * @prefix: such as "j" for a job
+ *
+ * Returns: (transfer full): "PREFIX-" and 22 random base64url characters
+ *   (132 bits): unguessable, so one client cannot reach another's stream,
+ *   job or run by counting
+ */
+char *
+aic_token_new_id (const char *prefix)
+{
+  g_autofree char *random = aic_token_generate ();
+
+  random[22] = '\0';
+  return g_strdup_printf ("%s-%s", prefix, random);
+}
+
+/**
  * aic_token_load_or_create:
  * Reads the token in @path, or writes a new one there with mode 0600.
  * A token file that others can read is refused, as ssh refuses such keys.

@@ -6,6 +6,7 @@
 G_BEGIN_DECLS
 
 char     *aic_token_generate         (void);
+char     *aic_token_new_id           (const char  *prefix);
 char     *aic_token_load_or_create   (const char  *path,
                                       gboolean    *out_created,
                                       GError     **error);

@@ -19,6 +19,20 @@ test_generate (void)
   g_assert_cmpuint (strspn (a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), ==, 43);
 }
 
+/* Ids for streams, jobs and runs: the prefix, then 22 unguessable
+ * base64url characters. */
+static void
+test_new_id (void)
+{
+  g_autofree char *a = aic_token_new_id ("r");
+  g_autofree char *b = aic_token_new_id ("r");
+
+  g_assert_cmpuint (strlen (a), ==, 24);
+  g_assert_true (g_str_has_prefix (a, "r-"));
+  g_assert_cmpuint (strspn (a + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), ==, 22);
+  g_assert_cmpstr (a, !=, b);
+}
+
 static void
 test_equal (void)
 {
@@ -94,6 +108,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/token/generate", test_generate);
+  g_test_add_func ("/token/new-id", test_new_id);
   g_test_add_func ("/token/equal", test_equal);
   g_test_add_func ("/token/file", test_file);
 
