@@ -207,6 +207,43 @@ socket_send_object (Socket     *socket,
   socket_send (socket, text);
 }
 
+/* Gives @message its "type", keeps it in the run's history and numbers
+ * it ("seq"). */
+static void
+run_keep (Run        *run,
+          const char *type,
+          JsonObject *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *body = NULL;
+  gint64 seq;
+
+  json_object_set_string_member (message, "type", type);
+  body = object_to_string (message);
+  seq = aic_run_store_append (run->hub->store, run->record->id, "control", body, &error);
+  if (seq == 0)
+    g_warning ("Run %s: a message could not be kept: %s", run->record->id, error->message);
+  else
+    json_object_set_int_member (message, "seq", seq);
+}
+
+/* Sends @message to every control connection of the run. */
+static void
+run_broadcast (Run        *run,
+               JsonObject *message)
+{
+  g_autofree char *text = object_to_string (message);
+  GPtrArray *sockets = run->hub->sockets;
+
+  for (guint i = 0; i < sockets->len; i++)
+    {
+      Socket *socket = g_ptr_array_index (sockets, i);
+
+      if (g_strcmp0 (socket->run_id, run->record->id) == 0)
+        socket_send (socket, text);
+    }
+}
+
 /* Sends @message (which gets its "type") to every control connection of
  * the run; with @keep, it is numbered and kept for the run's history. */
 static void
@@ -215,29 +252,11 @@ run_send (Run        *run,
           JsonObject *message,
           gboolean    keep)
 {
-  g_autofree char *text = NULL;
-  GPtrArray *sockets = run->hub->sockets;
-
-  json_object_set_string_member (message, "type", type);
   if (keep)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autofree char *body = object_to_string (message);
-      gint64 seq = aic_run_store_append (run->hub->store, run->record->id, "control", body, &error);
-
-      if (seq == 0)
-        g_warning ("Run %s: a message could not be kept: %s", run->record->id, error->message);
-      else
-        json_object_set_int_member (message, "seq", seq);
-    }
-  text = object_to_string (message);
-  for (guint i = 0; i < sockets->len; i++)
-    {
-      Socket *socket = g_ptr_array_index (sockets, i);
-
-      if (g_strcmp0 (socket->run_id, run->record->id) == 0)
-        socket_send (socket, text);
-    }
+    run_keep (run, type, message);
+  else
+    json_object_set_string_member (message, "type", type);
+  run_broadcast (run, message);
 }
 
 static void
@@ -262,21 +281,35 @@ run_set_state (Run        *run,
   run_send_status (run);
 }
 
-static void
-token_stream_write (SoupServerMessage *message,
-                    gint64             seq,
-                    const char        *body)
+/* One kept token-channel event as SSE, its name from its "type". */
+static GBytes *
+token_event (gint64      seq,
+             JsonObject *event)
 {
-  g_autoptr(JsonNode) root = parse_json (body);
-  const char *name = "token";
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), event);
 
-  if (root == NULL)
-    return;
-  if (JSON_NODE_HOLDS_OBJECT (root))
-    name = json_object_get_string_member_with_default (json_node_get_object (root), "type", "token");
-  bytes = aic_reply_format_event (seq, name, root, 0);
-  aic_reply_write (message, bytes);
+  return aic_reply_format_event (seq, json_object_get_string_member_with_default (event, "type", "token"), root, 0);
+}
+
+/* Keeps @event on the token channel and sends it to every open stream. */
+static gint64
+run_emit_event (Run        *run,
+                JsonObject *event)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *body = object_to_string (event);
+  g_autoptr(GBytes) bytes = NULL;
+  gint64 seq = aic_run_store_append (run->hub->store, run->record->id, "token", body, &error);
+
+  if (seq == 0)
+    {
+      g_warning ("Run %s: text could not be kept: %s", run->record->id, error->message);
+      return 0;
+    }
+  bytes = token_event (seq, event);
+  for (guint i = 0; i < run->token_streams->len; i++)
+    aic_reply_write (g_ptr_array_index (run->token_streams, i), bytes);
+  return seq;
 }
 
 /* Text from the model, in pieces of a word each, as the data plane's
@@ -291,10 +324,7 @@ run_emit_text (Run        *run,
     {
       const char *end = p;
       g_autofree char *piece = NULL;
-      g_autofree char *body = NULL;
       g_autoptr(JsonObject) event = json_object_new ();
-      g_autoptr(GError) error = NULL;
-      gint64 seq;
 
       while (*end != '\0' && g_ascii_isspace (*end))
         end++;
@@ -305,15 +335,7 @@ run_emit_text (Run        *run,
 
       json_object_set_string_member (event, "type", "token");
       json_object_set_string_member (event, "content", piece);
-      body = object_to_string (event);
-      seq = aic_run_store_append (run->hub->store, run->record->id, "token", body, &error);
-      if (seq == 0)
-        {
-          g_warning ("Run %s: text could not be kept: %s", run->record->id, error->message);
-          continue;
-        }
-      for (guint i = 0; i < run->token_streams->len; i++)
-        token_stream_write (g_ptr_array_index (run->token_streams, i), seq, body);
+      run_emit_event (run, event);
     }
 }
 
@@ -354,6 +376,21 @@ error_content (const char *code,
   json_object_set_string_member (content, "error", code);
   json_object_set_string_member (content, "message", text);
   return content;
+}
+
+/* A call that ends without running: the model is told why (@code,
+ * @text), the timeline gets @summary, and the loop goes on. */
+static void
+skip_call (Run        *run,
+           const char *call_id,
+           const char *code,
+           const char *text,
+           const char *summary)
+{
+  g_autoptr(JsonObject) content = error_content (code, text);
+
+  tool_result (run, call_id, content, summary);
+  run_advance (run);
 }
 
 static const char *
@@ -631,7 +668,6 @@ ask (Run        *run,
   g_autofree char *token = aic_token_generate ();
   gboolean question = strcmp (name, "ask_user") == 0;
 
-  json_object_set_string_member (message, "type", "need_input");
   json_object_set_string_member (message, "run_id", run->record->id);
   json_object_set_string_member (message, "resume_token", token);
   if (question)
@@ -655,6 +691,9 @@ ask (Run        *run,
     }
   json_object_set_string_member (message, "call_id", call_id);
 
+  /* Kept and numbered first: asked again after a reconnection, the
+   * request keeps its number. Saved before anyone is told. */
+  run_keep (run, "need_input", message);
   json_object_set_object_member (pending, "message", json_object_ref (message));
   json_object_set_string_member (pending, "call_id", call_id);
   g_free (run->record->pending);
@@ -665,15 +704,7 @@ ask (Run        *run,
   run_save (run);
   arm_deadline (run);
   run_send_status (run);
-  run_send (run, "need_input", message, TRUE);
-  /* Asked again after a reconnection, it keeps its number. */
-  if (json_object_has_member (message, "seq"))
-    {
-      json_object_set_object_member (pending, "message", json_object_ref (message));
-      g_free (run->record->pending);
-      run->record->pending = object_to_string (pending);
-      run_save (run);
-    }
+  run_broadcast (run, message);
 }
 
 static gboolean
@@ -715,29 +746,22 @@ run_next_call (Run *run)
 
   if (json_object_get_boolean_member_with_default (call, "executing", FALSE))
     {
-      g_autoptr(JsonObject) content =
-        error_content ("interrupted", "The server stopped while this ran; it may or may not have finished. "
-                                      "Check before trying again.");
-
-      tool_result (run, call_id, content, "Interrupted by a server restart");
-      run_advance (run);
+      skip_call (run, call_id, "interrupted",
+                 "The server stopped while this ran; it may or may not have finished. Check before trying again.",
+                 "Interrupted by a server restart");
       return;
     }
   if (args == NULL)
     {
-      g_autoptr(JsonObject) content = error_content ("invalid_arguments", "The arguments were not a JSON object.");
-
-      tool_result (run, call_id, content, "Failed: the arguments were not a JSON object");
-      run_advance (run);
+      skip_call (run, call_id, "invalid_arguments", "The arguments were not a JSON object.",
+                 "Failed: the arguments were not a JSON object");
       return;
     }
   if (risk == NULL)
     {
       g_autofree char *text = g_strdup_printf ("There is no tool called %s.", name);
-      g_autoptr(JsonObject) content = error_content ("unknown_tool", text);
 
-      tool_result (run, call_id, content, "Failed: no such tool");
-      run_advance (run);
+      skip_call (run, call_id, "unknown_tool", text, "Failed: no such tool");
       return;
     }
   if (strcmp (risk, "question") == 0)
@@ -753,10 +777,8 @@ run_next_call (Run *run)
 
   if (policy == AIC_AGENT_POLICY_DENY)
     {
-      g_autoptr(JsonObject) content = error_content ("refused", "This server’s policy does not allow this action.");
-
-      tool_result (run, call_id, content, "Refused by the server’s policy");
-      run_advance (run);
+      skip_call (run, call_id, "refused", "This server’s policy does not allow this action.",
+                 "Refused by the server’s policy");
       return;
     }
   if (policy == AIC_AGENT_POLICY_ASK)
@@ -775,11 +797,9 @@ run_next_call (Run *run)
             diff = aic_workspace_preview_write (run->workspace, arg_string (args, "path", ""), content, &error);
           if (diff == NULL)
             {
-              g_autoptr(JsonObject) result = error_content (workspace_error_code (error), error->message);
               g_autofree char *summary = g_strdup_printf ("Failed: %s", error->message);
 
-              tool_result (run, call_id, result, summary);
-              run_advance (run);
+              skip_call (run, call_id, workspace_error_code (error), error->message, summary);
               return;
             }
         }
@@ -938,9 +958,6 @@ run_finish (Run        *run,
   AicAgentHub *self = run->hub;
   g_autoptr(JsonObject) message = json_object_new ();
   g_autoptr(JsonObject) done = json_object_new ();
-  g_autofree char *done_body = NULL;
-  g_autoptr(GError) error = NULL;
-  gint64 seq;
 
   if (run->ended)
     return;
@@ -963,14 +980,12 @@ run_finish (Run        *run,
 
   json_object_set_string_member (done, "type", "done");
   json_object_set_string_member (done, "state", state);
-  done_body = object_to_string (done);
-  seq = aic_run_store_append (self->store, run->record->id, "token", done_body, &error);
+  run_emit_event (run, done);
   for (guint i = 0; i < run->token_streams->len; i++)
     {
       SoupServerMessage *stream = g_ptr_array_index (run->token_streams, i);
 
       g_signal_handlers_disconnect_by_data (stream, run);
-      token_stream_write (stream, seq, done_body);
       aic_reply_end (stream);
     }
   g_ptr_array_set_size (run->token_streams, 0);
@@ -1001,6 +1016,15 @@ text_means (const char         *text,
   g_autofree char *clean = g_strstrip (g_ascii_strdown (text ? text : "", -1));
 
   return g_strv_contains (words, clean);
+}
+
+/* The request is answered: nothing waits any more. */
+static void
+clear_pending (Run *run)
+{
+  g_clear_pointer (&run->record->pending, g_free);
+  run->record->deadline_at = 0;
+  g_clear_handle_id (&run->deadline_source, aic_source_remove);
 }
 
 static void
@@ -1052,9 +1076,7 @@ run_reply (Run        *run,
         }
       json_object_set_string_member (content, "answer", text);
       summary = g_strdup_printf ("Answered: %s", text);
-      g_clear_pointer (&run->record->pending, g_free);
-      run->record->deadline_at = 0;
-      g_clear_handle_id (&run->deadline_source, aic_source_remove);
+      clear_pending (run);
       tool_result (run, call_id, content, summary);
       run_set_state (run, "running");
       run_advance (run);
@@ -1081,9 +1103,7 @@ run_reply (Run        *run,
       return;
     }
 
-  g_clear_pointer (&run->record->pending, g_free);
-  run->record->deadline_at = 0;
-  g_clear_handle_id (&run->deadline_source, aic_source_remove);
+  clear_pending (run);
 
   if (strcmp (decision, "deny") == 0)
     {
@@ -1174,37 +1194,15 @@ workspace_allowed (AicAgentHub  *self,
   return FALSE;
 }
 
-/* Makes a run; @id may be given (the plainer WebSocket names its own). */
-static Run *
-run_create (AicAgentHub  *self,
-            const char   *id,
-            const char   *goal,
-            const char   *model,
-            const char   *workspace,
-            GError      **error)
+/* A new run's loop state: the conversation so far (the system prompt
+ * and the goal), no calls to do, nothing allowed, no steps. */
+static JsonObject *
+new_memory (const char *goal)
 {
-  g_autoptr(AicRunRecord) record = g_new0 (AicRunRecord, 1);
-  g_autoptr(JsonObject) memory = json_object_new ();
+  JsonObject *memory = json_object_new ();
   JsonArray *messages = json_array_new ();
   JsonObject *system = json_object_new ();
   JsonObject *user = json_object_new ();
-  g_autoptr(Run) run = NULL;
-
-  g_autofree char *trimmed = g_strstrip (g_strdup (goal ? goal : ""));
-
-  if (trimmed[0] == '\0')
-    {
-      g_set_error (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_INVALID, "A run needs a goal.");
-      json_array_unref (messages);
-      json_object_unref (system);
-      json_object_unref (user);
-      return NULL;
-    }
-  if (workspace == NULL)
-    {
-      workspace = self->default_workspace;
-      g_mkdir_with_parents (workspace, 0700);
-    }
 
   json_object_set_string_member (system, "role", "system");
   json_object_set_string_member (system, "content", aic_agent_system_prompt ());
@@ -1216,6 +1214,36 @@ run_create (AicAgentHub  *self,
   json_object_set_array_member (memory, "queue", json_array_new ());
   json_object_set_array_member (memory, "allowed", json_array_new ());
   json_object_set_int_member (memory, "steps", 0);
+  return memory;
+}
+
+/* Makes a run; @id may be given (the plainer WebSocket names its own). */
+static Run *
+run_create (AicAgentHub  *self,
+            const char   *id,
+            const char   *goal,
+            const char   *model,
+            const char   *workspace,
+            GError      **error)
+{
+  g_autofree char *trimmed = g_strstrip (g_strdup (goal ? goal : ""));
+  g_autoptr(AicRunRecord) record = NULL;
+  g_autoptr(JsonObject) memory = NULL;
+  g_autoptr(Run) run = NULL;
+
+  if (trimmed[0] == '\0')
+    {
+      g_set_error (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_INVALID, "A run needs a goal.");
+      return NULL;
+    }
+  if (workspace == NULL)
+    {
+      workspace = self->default_workspace;
+      g_mkdir_with_parents (workspace, 0700);
+    }
+
+  memory = new_memory (goal);
+  record = g_new0 (AicRunRecord, 1);
 
   record->id = id != NULL ? g_strdup (id) : aic_token_new_id ("r");
   record->goal = g_strdup (goal);
@@ -1609,8 +1637,14 @@ aic_agent_hub_tokens (AicAgentHub       *self,
   for (guint i = 0; i < events->len; i++)
     {
       AicRunEvent *event = g_ptr_array_index (events, i);
+      g_autoptr(JsonObject) object = parse_object (event->body);
 
-      token_stream_write (message, event->seq, event->body);
+      if (object != NULL)
+        {
+          g_autoptr(GBytes) bytes = token_event (event->seq, object);
+
+          aic_reply_write (message, bytes);
+        }
     }
 
   run = find_live (self, run_id);
