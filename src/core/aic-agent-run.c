@@ -117,11 +117,31 @@ compare_seq (gconstpointer a,
 
 static void release_held (AicAgentRun *self);
 
+static void
+deliver (AicAgentRun *self,
+         JsonObject  *control,
+         const char  *text)
+{
+  if (control != NULL)
+    handle_message (self, control);
+  else if (text != NULL)
+    g_signal_emit (self, signals[TOKEN], 0, text);
+}
+
+/* Gives up waiting for what is missing before the first held item. */
+static void
+skip_gap (AicAgentRun *self)
+{
+  GTreeNode *first = g_tree_node_first (self->held);
+
+  if (first != NULL)
+    self->released = *(gint64 *) g_tree_node_key (first) - 1;
+}
+
 static gboolean
 gap_cb (gpointer data)
 {
   AicAgentRun *self = data;
-  GTreeNode *first;
 
   self->gap_source = 0;
   /* While the control line is down, what is missing may still come with
@@ -132,9 +152,7 @@ gap_cb (gpointer data)
       return G_SOURCE_REMOVE;
     }
   /* What was missing is not coming: go on past it. */
-  first = g_tree_node_first (self->held);
-  if (first != NULL)
-    self->released = *(gint64 *) g_tree_node_key (first) - 1;
+  skip_gap (self);
   release_held (self);
   return G_SOURCE_REMOVE;
 }
@@ -156,10 +174,7 @@ release_held (AicAgentRun *self)
       g_free (key);
 
       self->released = seq;
-      if (held->control != NULL)
-        handle_message (self, held->control);
-      else if (held->text != NULL)
-        g_signal_emit (self, signals[TOKEN], 0, held->text);
+      deliver (self, held->control, held->text);
       held_free (held);
       if (self->held == NULL)
         return;
@@ -176,11 +191,9 @@ release_held (AicAgentRun *self)
 static void
 flush_held (AicAgentRun *self)
 {
-  GTreeNode *first;
-
-  while (self->held != NULL && (first = g_tree_node_first (self->held)) != NULL)
+  while (self->held != NULL && g_tree_nnodes (self->held) > 0)
     {
-      self->released = *(gint64 *) g_tree_node_key (first) - 1;
+      skip_gap (self);
       release_held (self);
     }
   g_clear_handle_id (&self->gap_source, aic_source_remove);
@@ -204,10 +217,7 @@ hold_in_order (AicAgentRun *self,
     {
       g_autoptr(AicAgentRun) hold = g_object_ref (self);
 
-      if (control != NULL)
-        handle_message (self, control);
-      else if (text != NULL)
-        g_signal_emit (self, signals[TOKEN], 0, text);
+      deliver (self, control, text);
       return TRUE;
     }
   if (control != NULL && g_strcmp0 (member_string (control, "type"), "done") == 0)
@@ -522,10 +532,6 @@ handle_message (AicAgentRun *self,
                 JsonObject  *object)
 {
   const char *type = member_string (object, "type");
-  JsonNode *seq = json_object_get_member (object, "seq");
-
-  if (seq != NULL && json_node_get_value_type (seq) == G_TYPE_INT64)
-    self->last_seq = MAX (self->last_seq, json_node_get_int (seq));
 
   if (g_strcmp0 (type, "status") == 0)
     {
@@ -618,14 +624,17 @@ message_cb (SoupWebsocketConnection *ws,
   {
     JsonObject *object = json_node_get_object (root);
     JsonNode *seq = json_object_get_member (object, "seq");
+    gboolean numbered = seq != NULL && json_node_get_value_type (seq) == G_TYPE_INT64;
 
+    /* A reconnection asks for what came after the newest one seen. */
+    if (numbered)
+      self->last_seq = MAX (self->last_seq, json_node_get_int (seq));
     /* In order with the text, when both come numbered from a console
      * backend. A pending request sent again after a reconnection is
      * handled even though its number was seen: that is how an answer
      * lost with the line gets sent again. */
-    if (seq != NULL && json_node_get_value_type (seq) == G_TYPE_INT64 && self->numbered && self->held != NULL)
+    if (numbered && self->numbered && self->held != NULL)
       {
-        self->last_seq = MAX (self->last_seq, json_node_get_int (seq));
         if (!hold_in_order (self, json_node_get_int (seq), object, NULL) &&
             g_strcmp0 (member_string (object, "type"), "need_input") == 0)
           handle_message (self, object);
@@ -1122,13 +1131,8 @@ aic_agent_run_dispose (GObject *object)
 {
   AicAgentRun *self = AIC_AGENT_RUN (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_handle_id (&self->retry_source, aic_source_remove);
-  g_clear_handle_id (&self->gap_source, aic_source_remove);
+  aic_agent_run_close (self);
   g_clear_pointer (&self->held, g_tree_unref);
-  close_control (self);
-  if (self->tokens != NULL)
-    g_signal_handlers_disconnect_by_data (self->tokens, self);
   g_clear_object (&self->tokens);
   g_clear_object (&self->client);
 
