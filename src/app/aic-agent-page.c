@@ -36,18 +36,15 @@ struct _AicAgentPage
   GtkWidget         *text_row;       /* the row the model's text goes to */
   GString           *pending_text;   /* text not yet drawn */
   guint              tick_id;
-  GHashTable        *call_rows;      /* call id → row */
   GtkWidget         *request_row;
   gboolean           follow;         /* keep the newest row in view */
   gboolean           scrolling;      /* ...which is being done now */
   guint              follow_tick;
 
   /* Template widgets */
-  GtkWidget         *content;
   GtkEntry          *goal_entry;
   GtkButton         *start_button;
   GtkButton         *cancel_button;
-  GtkButton         *workspace_button;
   GtkLabel          *workspace_label;
   GtkButton         *workspace_reset_button;
   GtkLabel          *state_label;
@@ -293,7 +290,6 @@ clear_timeline (AicAgentPage *self)
   self->text_row = NULL;
   self->request_row = NULL;
   g_string_truncate (self->pending_text, 0);
-  g_hash_table_remove_all (self->call_rows);
   self->follow = TRUE;
   gtk_stack_set_visible_child_name (self->timeline_stack, "empty");
 }
@@ -318,7 +314,6 @@ on_tool_call (AicAgentRun  *run,
               const char   *args,
               AicAgentPage *self)
 {
-  GtkWidget *row;
   g_autofree char *shown = NULL;
 
   end_text (self);
@@ -331,8 +326,7 @@ on_tool_call (AicAgentRun  *run,
     }
   else
     shown = g_strdup (args);
-  row = add_row (self, "system-run-symbolic", name, shown, TRUE);
-  g_hash_table_replace (self->call_rows, g_strdup (call_id), row);
+  add_row (self, "system-run-symbolic", name, shown, TRUE);
 }
 
 static void
@@ -882,7 +876,6 @@ aic_agent_page_finalize (GObject *object)
   AicAgentPage *self = AIC_AGENT_PAGE (object);
 
   g_string_free (self->pending_text, TRUE);
-  g_hash_table_unref (self->call_rows);
 
   G_OBJECT_CLASS (aic_agent_page_parent_class)->finalize (object);
 }
@@ -902,11 +895,9 @@ aic_agent_page_class_init (AicAgentPageClass *klass)
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-agent-page.ui");
-  gtk_widget_class_bind_template_child (widget_class, AicAgentPage, content);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, goal_entry);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, cancel_button);
-  gtk_widget_class_bind_template_child (widget_class, AicAgentPage, workspace_button);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, workspace_label);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, workspace_reset_button);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, state_label);
@@ -926,7 +917,6 @@ static void
 aic_agent_page_init (AicAgentPage *self)
 {
   self->pending_text = g_string_new (NULL);
-  self->call_rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gtk_widget_init_template (GTK_WIDGET (self));
   self->follow = TRUE;
   g_signal_connect (gtk_scrolled_window_get_vadjustment (self->timeline_scroller), "notify::upper",
