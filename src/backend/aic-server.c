@@ -551,6 +551,32 @@ early_gate (SoupServer        *server,
 }
 
 static void
+reply_nothing_at (SoupServerMessage *message,
+                  const char        *path)
+{
+  g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
+
+  aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
+}
+
+/* A WebSocket path answers anything but an upgrade with 426, in JSON like
+ * every other route, instead of libsoup's page. */
+static gboolean
+is_upgrade (SoupServerMessage *message,
+            const char        *what)
+{
+  const char *upgrade = soup_message_headers_get_one (soup_server_message_get_request_headers (message), "Upgrade");
+  g_autofree char *text = NULL;
+
+  if (upgrade != NULL && g_ascii_strcasecmp (upgrade, "websocket") == 0)
+    return TRUE;
+  text = g_strdup_printf ("%s is a WebSocket: connect with an Upgrade: websocket request.", what);
+  soup_message_headers_replace (soup_server_message_get_response_headers (message), "Upgrade", "websocket");
+  aic_reply_error (message, 426, "upgrade_required", text);
+  return FALSE;
+}
+
+static void
 dispatch (SoupServer        *server,
           SoupServerMessage *message,
           const char        *path,
@@ -590,10 +616,7 @@ dispatch (SoupServer        *server,
       return;
     }
 
-  {
-    g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
-    aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
-  }
+  reply_nothing_at (message, path);
 }
 
 static void
@@ -643,22 +666,13 @@ voice_early_gate (SoupServer        *server,
                   gpointer           user_data)
 {
   AicServer *self = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
-  const char *upgrade = soup_message_headers_get_one (headers, "Upgrade");
 
   if (!gate (self, message))
     return;
   if (strcmp (path, "/api/voice") != 0)
-    {
-      g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
-      aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
-    }
-  else if (upgrade == NULL || g_ascii_strcasecmp (upgrade, "websocket") != 0)
-    {
-      soup_message_headers_replace (soup_server_message_get_response_headers (message), "Upgrade", "websocket");
-      aic_reply_error (message, 426, "upgrade_required",
-                       "/api/voice is a WebSocket: connect with an Upgrade: websocket request.");
-    }
+    reply_nothing_at (message, path);
+  else
+    is_upgrade (message, "/api/voice");
 }
 
 /* The gate has passed the upgrade request already (early handler). */
@@ -684,28 +698,19 @@ ws_early_gate (SoupServer        *server,
                gpointer           user_data)
 {
   AicServer *self = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
-  const char *upgrade = soup_message_headers_get_one (headers, "Upgrade");
   g_autofree char *id = NULL;
 
   if (!gate (self, message))
     return;
   if (!route_matches ("/ws/runs/*", path, NULL) && !route_matches ("/ws/agent/*", path, NULL))
-    {
-      g_autofree char *text = g_strdup_printf ("There is nothing at %s.", path);
-      aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
-    }
+    reply_nothing_at (message, path);
   else if (route_matches ("/ws/runs/*", path, &id) && !aic_agent_hub_knows (self->agents, id))
     {
       g_autofree char *text = g_strdup_printf ("There is no run %s.", id);
       aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "not_found", text);
     }
-  else if (upgrade == NULL || g_ascii_strcasecmp (upgrade, "websocket") != 0)
-    {
-      soup_message_headers_replace (soup_server_message_get_response_headers (message), "Upgrade", "websocket");
-      aic_reply_error (message, 426, "upgrade_required",
-                       "A run's control channel is a WebSocket: connect with an Upgrade: websocket request.");
-    }
+  else
+    is_upgrade (message, "A run's control channel");
 }
 
 static void
