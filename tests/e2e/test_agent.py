@@ -8,6 +8,7 @@ run is denied: it completes, says so, and the file is left alone. TAP out."""
 import os
 import sys
 import tempfile
+import time
 
 from aictest import check, click, launch, nodes, report, stop_app, wait_for  # sets dogtail up: import it first
 
@@ -29,6 +30,13 @@ def start_run(app, goal):
     entry.text = goal
     start = wait_for(lambda: button(app, "Start"), 10)
     return wait_for(lambda: start.sensitive, 5) and click(start)
+
+
+def settle():
+    """GTK 4.8's accessibility bridge can be asked about the dialog while
+    it is being destroyed (a GLib-CRITICAL in the app, then no answers):
+    let it go before walking the tree again."""
+    time.sleep(1.5)
 
 
 def dialog_button(app, label):
@@ -60,6 +68,7 @@ with tempfile.TemporaryDirectory() as data_home:
               any("+++ b/NOTES.md" in (n.text or "") for n in nodes(app, "text")),
               [n.name for n in nodes(app, "text")])
         check("Allow Once is pressed", allow is not None and click(allow))
+        settle()
         done = wait_for(lambda: "Completed" in labels(app), 30)
         check("the run finishes", bool(done), labels(app)[-20:])
         check("the file is written", wait_for(lambda: os.path.exists(notes), 10))
@@ -72,6 +81,7 @@ with tempfile.TemporaryDirectory() as data_home:
         deny = dialog_button(app, "Deny")
         check("it asks again", deny is not None)
         check("Deny is pressed", deny is not None and click(deny))
+        settle()
         refused = wait_for(lambda: [t for t in labels(app) if "was refused" in t], 30)
         check("the run completes and reports the refusal", bool(refused), labels(app)[-20:])
         check("the timeline says it was denied", "You denied this" in labels(app), labels(app)[-30:])
