@@ -42,6 +42,7 @@ struct _AicAgentPage
   guint              follow_tick;
 
   /* Template widgets */
+  GtkWidget         *content;        /* bound so that dispose_template unparents it */
   GtkEntry          *goal_entry;
   GtkButton         *start_button;
   GtkButton         *cancel_button;
@@ -895,6 +896,7 @@ aic_agent_page_class_init (AicAgentPageClass *klass)
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-agent-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, AicAgentPage, content);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, goal_entry);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, start_button);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, cancel_button);
