@@ -23,6 +23,8 @@ struct _AicEngine
   char          *upstream;
   char          *provider_name;
   char          *api_key;
+  char          *speech_url;   /* a second, OpenAI-compatible server for /audio */
+  char          *speech_key;
 
   GMutex         lock;    /* models are read by request handlers */
   char         **models;
@@ -42,6 +44,8 @@ aic_engine_finalize (GObject *object)
   g_clear_pointer (&self->upstream, g_free);
   g_clear_pointer (&self->provider_name, g_free);
   g_clear_pointer (&self->api_key, g_free);
+  g_clear_pointer (&self->speech_url, g_free);
+  g_clear_pointer (&self->speech_key, g_free);
   g_clear_pointer (&self->models, g_strfreev);
   g_mutex_clear (&self->lock);
 
@@ -96,6 +100,52 @@ aic_engine_new_openai (const char *upstream,
   return self;
 }
 
+/**
+ * aic_engine_new_anthropic:
+ * @upstream: base URL of the Messages API without "/v1", such as
+ *   "https://api.anthropic.com"
+ * @api_key: (nullable): the key, sent as x-api-key
+ */
+AicEngine *
+aic_engine_new_anthropic (const char *upstream,
+                          const char *api_key)
+{
+  AicEngine *self;
+
+  g_return_val_if_fail (upstream != NULL, NULL);
+
+  self = g_object_new (AIC_TYPE_ENGINE, NULL);
+  self->kind = AIC_ENGINE_KIND_ANTHROPIC;
+  self->upstream = g_strdup (upstream);
+  self->provider_name = g_strdup ("Anthropic");
+  self->api_key = g_strdup (api_key);
+  self->models = g_new0 (char *, 1);
+  return self;
+}
+
+/**
+ * aic_engine_set_speech:
+ * @url: (nullable): an OpenAI-compatible base URL that serves
+ *   /audio/transcriptions and /audio/speech, or %NULL to use the
+ *   upstream's own (when it is OpenAI-compatible)
+ * @api_key: (nullable): its key
+ *
+ * Speech may come from another server than the text: a local Whisper-style
+ * server beside Ollama, say. Set before the engine is shared.
+ */
+void
+aic_engine_set_speech (AicEngine  *self,
+                       const char *url,
+                       const char *api_key)
+{
+  g_return_if_fail (AIC_IS_ENGINE (self));
+
+  g_free (self->speech_url);
+  self->speech_url = g_strdup (url);
+  g_free (self->speech_key);
+  self->speech_key = g_strdup (api_key);
+}
+
 gboolean
 aic_engine_kind_from_string (const char    *string,
                              AicEngineKind *out_kind)
@@ -104,6 +154,8 @@ aic_engine_kind_from_string (const char    *string,
     *out_kind = AIC_ENGINE_KIND_DEMO;
   else if (g_strcmp0 (string, "openai") == 0)
     *out_kind = AIC_ENGINE_KIND_OPENAI;
+  else if (g_strcmp0 (string, "anthropic") == 0)
+    *out_kind = AIC_ENGINE_KIND_ANTHROPIC;
   else
     return FALSE;
   return TRUE;
@@ -120,7 +172,26 @@ const char *
 aic_engine_get_kind_string (AicEngine *self)
 {
   g_return_val_if_fail (AIC_IS_ENGINE (self), NULL);
-  return self->kind == AIC_ENGINE_KIND_OPENAI ? "openai" : "demo";
+
+  switch (self->kind)
+    {
+    case AIC_ENGINE_KIND_OPENAI:    return "openai";
+    case AIC_ENGINE_KIND_ANTHROPIC: return "anthropic";
+    case AIC_ENGINE_KIND_DEMO:
+    default:                        return "demo";
+    }
+}
+
+/* The engine's upstream as core's client sees it: the same dialect for
+ * chat, models and the tool loop. */
+static AicClient *
+new_client (AicEngine *self)
+{
+  AicConnectionKind kind = self->kind == AIC_ENGINE_KIND_ANTHROPIC
+    ? AIC_CONNECTION_KIND_ANTHROPIC : AIC_CONNECTION_KIND_OPENAI;
+  g_autoptr(AicConnection) connection = aic_connection_new (NULL, "upstream", kind, self->upstream);
+
+  return aic_client_new (connection, self->api_key);
 }
 
 const char *
@@ -211,7 +282,6 @@ aic_engine_refresh_async (AicEngine           *self,
                           gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
 
   g_return_if_fail (AIC_IS_ENGINE (self));
@@ -225,8 +295,7 @@ aic_engine_refresh_async (AicEngine           *self,
       return;
     }
 
-  connection = aic_connection_new (NULL, "upstream", AIC_CONNECTION_KIND_OPENAI, self->upstream);
-  client = aic_client_new (connection, self->api_key);
+  client = new_client (self);
   aic_client_set_timeout (client, 10);
   aic_client_check_async (client, cancellable, refresh_cb, g_steal_pointer (&task));
 }
@@ -475,7 +544,7 @@ demo_chat (AicEngine          *self,
     }
 }
 
-/* ---- openai engine: any OpenAI-compatible upstream, through core ---- */
+/* ---- openai and anthropic engines: the upstream, through core ---- */
 
 typedef struct
 {
@@ -524,8 +593,7 @@ upstream_chat (AicEngine          *self,
                AicEngineTokenFunc  on_token,
                gpointer            token_data)
 {
-  g_autoptr(AicConnection) connection = aic_connection_new (NULL, "upstream", AIC_CONNECTION_KIND_OPENAI, self->upstream);
-  g_autoptr(AicClient) client = aic_client_new (connection, self->api_key);
+  g_autoptr(AicClient) client = new_client (self);
   g_autoptr(AicChatStream) stream = aic_chat_stream_new (client);
   g_autofree char *resolved = aic_engine_resolve_model (self, model);
   UpstreamState *state = g_new0 (UpstreamState, 1);
@@ -594,18 +662,39 @@ aic_engine_chat_finish (AicEngine     *self,
 
 /**
  * aic_engine_new_upstream_client:
- * Returns: (transfer full) (nullable): a client for the upstream's other
- *   endpoints (speech, transcription), or %NULL for the demo engine
+ * Returns: (transfer full) (nullable): a client for the upstream (in its
+ *   own dialect: see aic_client_get_connection()), or %NULL for the demo
+ *   engine
  */
 AicClient *
 aic_engine_new_upstream_client (AicEngine *self)
+{
+  g_return_val_if_fail (AIC_IS_ENGINE (self), NULL);
+
+  if (self->kind == AIC_ENGINE_KIND_DEMO)
+    return NULL;
+  return new_client (self);
+}
+
+/**
+ * aic_engine_new_speech_client:
+ * Returns: (transfer full) (nullable): an OpenAI-compatible client for
+ *   /audio/transcriptions and /audio/speech: the speech server when one
+ *   was set, else the upstream when it is OpenAI-compatible, else %NULL
+ */
+AicClient *
+aic_engine_new_speech_client (AicEngine *self)
 {
   g_autoptr(AicConnection) connection = NULL;
 
   g_return_val_if_fail (AIC_IS_ENGINE (self), NULL);
 
+  if (self->speech_url != NULL)
+    {
+      connection = aic_connection_new (NULL, "speech", AIC_CONNECTION_KIND_OPENAI, self->speech_url);
+      return aic_client_new (connection, self->speech_key);
+    }
   if (self->kind != AIC_ENGINE_KIND_OPENAI)
     return NULL;
-  connection = aic_connection_new (NULL, "upstream", AIC_CONNECTION_KIND_OPENAI, self->upstream);
-  return aic_client_new (connection, self->api_key);
+  return new_client (self);
 }

@@ -11,6 +11,7 @@ typedef enum
 {
   AIC_ENGINE_KIND_DEMO,
   AIC_ENGINE_KIND_OPENAI,
+  AIC_ENGINE_KIND_ANTHROPIC,
 } AicEngineKind;
 
 #define AIC_TYPE_ENGINE (aic_engine_get_type ())
@@ -20,6 +21,11 @@ G_DECLARE_FINAL_TYPE (AicEngine, aic_engine, AIC, ENGINE, GObject)
 AicEngine           *aic_engine_new_demo          (void);
 AicEngine           *aic_engine_new_openai        (const char           *upstream,
                                                    const char           *provider_name,
+                                                   const char           *api_key);
+AicEngine           *aic_engine_new_anthropic     (const char           *upstream,
+                                                   const char           *api_key);
+void                 aic_engine_set_speech        (AicEngine            *self,
+                                                   const char           *url,
                                                    const char           *api_key);
 gboolean             aic_engine_kind_from_string  (const char           *string,
                                                    AicEngineKind        *out_kind);
@@ -41,6 +47,7 @@ void                 aic_engine_set_demo_delay    (AicEngine            *self,
                                                    guint                 milliseconds);
 guint                aic_engine_get_demo_delay    (AicEngine            *self);
 AicClient           *aic_engine_new_upstream_client (AicEngine          *self);
+AicClient           *aic_engine_new_speech_client (AicEngine            *self);
 
 /* One reply. Tokens arrive through @on_token on the caller's context. */
 typedef void (*AicEngineTokenFunc) (const char *text,

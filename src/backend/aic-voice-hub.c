@@ -805,7 +805,7 @@ aic_voice_hub_accept (AicVoiceHub             *self,
   session->vad = aic_vad_new (0.5, 300, 500);
   session->buffer = g_byte_array_new ();
   session->history = g_ptr_array_new_with_free_func (g_free);
-  session->upstream = aic_engine_new_upstream_client (self->engine);
+  session->upstream = aic_engine_new_speech_client (self->engine);
   g_ptr_array_add (self->sessions, session);
 
   soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE);
