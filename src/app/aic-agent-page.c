@@ -80,11 +80,12 @@ run_active (AicAgentPage *self)
   return self->run != NULL && !aic_agent_run_is_finished (self->run);
 }
 
+/* The client is always an AI Console backend (built-in, driving the
+ * user's provider, or remote): agents need only that it is there. */
 static gboolean
 connection_supports_agents (AicAgentPage *self)
 {
-  return self->client != NULL &&
-         aic_connection_get_kind (aic_client_get_connection (self->client)) == AIC_CONNECTION_KIND_CONSOLE;
+  return self->client != NULL;
 }
 
 static const char *
@@ -119,7 +120,7 @@ update_controls (AicAgentPage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), active);
   gtk_widget_set_sensitive (GTK_WIDGET (self->goal_entry), usable);
   if (!usable)
-    gtk_label_set_label (self->state_label, _("Agents need a console backend: the built-in one or ai-console-server"));
+    gtk_label_set_label (self->state_label, _("Starting the built-in backend…"));
   else
     gtk_label_set_label (self->state_label, self->run ? state_text (aic_agent_run_get_state (self->run)) : "");
 }

@@ -35,6 +35,7 @@ struct _AicVoicePage
   GtkWidget         parent_instance;
 
   AicClient        *client;
+  char             *path;       /* where on @client the session is */
   AicVoiceCall     *call;
   AicVoiceSession  *session;
   AicAudioCapture  *capture;
@@ -268,23 +269,9 @@ start (AicVoicePage *self)
   g_autoptr(GError) error = NULL;
   gboolean real_audio = input == NULL && output == NULL;
 
-  g_autofree char *path = NULL;
-  AicConnection *connection = self->client ? aic_client_get_connection (self->client) : NULL;
-
-  /* A console backend's /api/voice, or a Realtime service on an
-   * OpenAI-compatible connection (the same vocabulary). */
-  if (connection != NULL && aic_connection_get_kind (connection) == AIC_CONNECTION_KIND_CONSOLE)
-    path = g_strdup ("/api/voice");
-  else if (connection != NULL && aic_connection_get_kind (connection) == AIC_CONNECTION_KIND_OPENAI)
+  if (self->client == NULL)
     {
-      const char *model = aic_connection_get_model (connection);
-      g_autofree char *escaped = g_uri_escape_string (model && model[0] ? model : "gpt-realtime", NULL, FALSE);
-
-      path = g_strdup_printf ("/realtime?model=%s", escaped);
-    }
-  else
-    {
-      show_message (self, _("Voice needs an AI Console backend, such as the built-in one, or a Realtime service; this connection has neither."));
+      show_message (self, _("Voice is not ready yet: the backend is still starting."));
       gtk_toggle_button_set_active (self->talk_button, FALSE);
       return;
     }
@@ -311,7 +298,7 @@ start (AicVoicePage *self)
       g_clear_object (&self->playback);
     }
 
-  self->session = aic_voice_session_new (self->client, path);
+  self->session = aic_voice_session_new (self->client, self->path);
   if (self->push_to_talk)
     aic_voice_session_set_turn_detection (self->session, FALSE, 0, 0, 0);
   self->call = aic_voice_call_new (self->session, self->capture, self->playback);
@@ -450,6 +437,7 @@ aic_voice_page_dispose (GObject *object)
   if (self->talk_button != NULL)
     aic_voice_page_stop (self);
   g_clear_object (&self->client);
+  g_clear_pointer (&self->path, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_VOICE_PAGE);
 
   G_OBJECT_CLASS (aic_voice_page_parent_class)->dispose (object);
@@ -500,16 +488,25 @@ aic_voice_page_init (AicVoicePage *self)
   gtk_widget_add_controller (GTK_WIDGET (self), keys);
 }
 
+/**
+ * aic_voice_page_set_client:
+ * @client: (nullable): where to talk, or %NULL while nothing is ready
+ * @path: (nullable): the session's path there: the backend's /api/voice
+ *   or a Realtime service's
+ */
 void
 aic_voice_page_set_client (AicVoicePage *self,
-                           AicClient    *client)
+                           AicClient    *client,
+                           const char   *path)
 {
   g_return_if_fail (AIC_IS_VOICE_PAGE (self));
 
-  if (self->client == client)
+  if (self->client == client && g_strcmp0 (self->path, path) == 0)
     return;
   aic_voice_page_stop (self);
   g_set_object (&self->client, client);
+  g_free (self->path);
+  self->path = g_strdup (path);
 }
 
 gboolean

@@ -12,7 +12,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (AicVoicePage, aic_voice_page, AIC, VOICE_PAGE, GtkWidget)
 
 void      aic_voice_page_set_client  (AicVoicePage *self,
-                                      AicClient    *client);
+                                      AicClient    *client,
+                                      const char   *path);
 gboolean  aic_voice_page_is_active   (AicVoicePage *self);
 void      aic_voice_page_stop        (AicVoicePage *self);
 

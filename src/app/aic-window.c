@@ -16,6 +16,7 @@ struct _AicWindow
   AdwApplicationWindow  parent_instance;
 
   GSettings            *settings;
+  AicSession           *session;
 
   /* Template widgets */
   GtkLabel             *banner_label;
@@ -36,23 +37,17 @@ static const char * const views[] = { "chat", "documents", "voice", "agent" };
 static void
 update_backend (AicWindow *self)
 {
-  AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-  AicBackendState state;
-  const char *detail;
+  AicSessionState state = aic_session_get_state (self->session);
+  const char *detail = aic_session_get_detail (self->session);
 
-  if (app == NULL)
-    return;
+  adw_view_switcher_title_set_subtitle (self->switcher_title, aic_session_get_summary (self->session));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->switcher_title), detail);
 
-  state = aic_application_get_backend_state (app);
-  detail = aic_application_get_backend_detail (app);
-
-  adw_view_switcher_title_set_subtitle (self->switcher_title,
-                                        aic_application_get_backend_summary (app));
-
-  /* While the built-in backend serves the views, say so right under the
-   * header bar (the subtitle only shows in narrow windows) and offer a real
-   * provider. A connection someone chose needs no such reminder. */
-  if (state != AIC_BACKEND_STATE_CONNECTION && detail != NULL)
+  /* While the built-in backend serves the views on its own, say so right
+   * under the header bar (the subtitle only shows in narrow windows) and
+   * offer a real provider. A connection someone chose needs no such
+   * reminder. */
+  if (state != AIC_SESSION_STATE_PROVIDER && state != AIC_SESSION_STATE_SERVER && detail != NULL)
     {
       gtk_label_set_label (self->banner_label, detail);
       gtk_revealer_set_reveal_child (self->banner_revealer, TRUE);
@@ -69,30 +64,25 @@ on_show_error (AicWindow  *self,
 }
 
 static void
-client_changed (AicWindow *self)
+clients_changed (AicWindow *self)
 {
-  AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-
-  aic_chat_page_set_client (self->chat_page, aic_application_get_client (app));
-  aic_voice_page_set_client (self->voice_page, aic_application_get_client (app));
-  aic_agent_page_set_client (self->agent_page, aic_application_get_client (app));
+  aic_chat_page_set_client (self->chat_page, aic_session_get_chat_client (self->session));
+  aic_voice_page_set_client (self->voice_page, aic_session_get_voice_client (self->session),
+                             aic_session_get_voice_path (self->session));
+  aic_agent_page_set_client (self->agent_page, aic_session_get_backend_client (self->session));
 }
 
 static void
 models_changed (AicWindow *self)
 {
-  AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-
-  aic_chat_page_set_models (self->chat_page, aic_application_get_models (app));
+  aic_chat_page_set_models (self->chat_page, aic_session_get_models (self->session));
 }
 
 static void
 backend_failed_toast (AicWindow *self)
 {
-  AicApplication *app = AIC_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-
-  if (app != NULL && aic_application_get_backend_state (app) == AIC_BACKEND_STATE_FAILED)
-    aic_window_show_error (self, aic_application_get_backend_detail (app));
+  if (aic_session_get_state (self->session) == AIC_SESSION_STATE_FAILED)
+    aic_window_show_error (self, aic_session_get_detail (self->session));
 }
 
 static void
@@ -112,15 +102,13 @@ visible_child_changed_cb (AicWindow *self)
     g_settings_set_string (self->settings, "last-view", name);
 }
 
-/* "application" is not a construct property, so this runs from
- * aic_window_new() rather than from constructed(). */
 static void
-aic_window_setup (AicWindow      *self,
-                  AicApplication *app)
+aic_window_setup (AicWindow  *self,
+                  const char *store_error)
 {
   g_autofree char *last_view = NULL;
+  AicStore *store = aic_session_get_store (self->session);
 
-  self->settings = g_object_ref (aic_application_get_settings (app));
   g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
@@ -130,26 +118,28 @@ aic_window_setup (AicWindow      *self,
   g_signal_connect_object (self->stack, "notify::visible-child-name",
                            G_CALLBACK (visible_child_changed_cb), self, G_CONNECT_SWAPPED);
 
-  g_signal_connect_object (app, "notify::backend-summary", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (app, "notify::backend-detail", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (app, "notify::backend-state", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (app, "notify::backend-state", G_CALLBACK (backend_failed_toast), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::summary", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::detail", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::state", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::state", G_CALLBACK (backend_failed_toast), self, G_CONNECT_SWAPPED);
   update_backend (self);
 
-  if (aic_application_get_store (app) != NULL)
-    aic_chat_page_set_store (self->chat_page, aic_application_get_store (app));
+  if (store != NULL)
+    aic_chat_page_set_store (self->chat_page, store);
   else
     {
       g_autofree char *message = g_strdup_printf (_("Conversations cannot be kept: %s"),
-                                                  aic_application_get_store_error (app));
+                                                  store_error ? store_error : "");
       gtk_widget_set_sensitive (GTK_WIDGET (self->chat_page), FALSE);
       aic_window_show_error (self, message);
     }
-  aic_documents_page_set_manager (self->documents_page, aic_application_get_job_manager (app));
+  aic_documents_page_set_manager (self->documents_page, aic_session_get_job_manager (self->session));
   aic_agent_page_set_settings (self->agent_page, self->settings);
-  g_signal_connect_object (app, "notify::client", G_CALLBACK (client_changed), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (app, "notify::models", G_CALLBACK (models_changed), self, G_CONNECT_SWAPPED);
-  client_changed (self);
+  g_signal_connect_object (self->session, "notify::chat-client", G_CALLBACK (clients_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::backend-client", G_CALLBACK (clients_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::voice-client", G_CALLBACK (clients_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::models", G_CALLBACK (models_changed), self, G_CONNECT_SWAPPED);
+  clients_changed (self);
   models_changed (self);
 }
 
@@ -160,6 +150,7 @@ aic_window_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_WINDOW);
   g_clear_object (&self->settings);
+  g_clear_object (&self->session);
 
   G_OBJECT_CLASS (aic_window_parent_class)->dispose (object);
 }
@@ -227,15 +218,28 @@ aic_window_init (AicWindow *self)
     gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
 }
 
+/**
+ * aic_window_new:
+ * @session: who answers the views, and the history
+ * @settings: the app's settings
+ * @store_error: (nullable): why the history could not be opened
+ */
 AicWindow *
-aic_window_new (AicApplication *application)
+aic_window_new (GtkApplication *application,
+                AicSession     *session,
+                GSettings      *settings,
+                const char     *store_error)
 {
   AicWindow *self;
 
-  g_return_val_if_fail (AIC_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (GTK_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (AIC_IS_SESSION (session), NULL);
+  g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
 
   self = g_object_new (AIC_TYPE_WINDOW, "application", application, NULL);
-  aic_window_setup (self, application);
+  self->session = g_object_ref (session);
+  self->settings = g_object_ref (settings);
+  aic_window_setup (self, store_error);
   return self;
 }
 

@@ -3,8 +3,8 @@
 
 #include <adwaita.h>
 
-#include "aic-application.h"
 #include "aic-documents-page.h"
+#include "aic-session.h"
 
 G_BEGIN_DECLS
 
@@ -12,7 +12,10 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (AicWindow, aic_window, AIC, WINDOW, AdwApplicationWindow)
 
-AicWindow  *aic_window_new         (AicApplication *application);
+AicWindow  *aic_window_new         (GtkApplication *application,
+                                    AicSession     *session,
+                                    GSettings      *settings,
+                                    const char     *store_error);
 void        aic_window_show_error  (AicWindow      *self,
                                     const char     *message);
 void        aic_window_show_view   (AicWindow      *self,

@@ -28,9 +28,9 @@ struct _AicEmbeddedBackend
   gboolean      demo;
   gboolean      started;       /* main thread only: set by start_finish() */
 
-  /* Only for the start-up hand-over. */
-  char         *upstream;
-  char         *provider_name;
+  /* Only for the start-up hand-over; the backend thread owns the engine
+   * from then on. */
+  AicEngine    *engine;
   char         *data_dir;
   GTask        *start_task;
 };
@@ -55,7 +55,7 @@ static gpointer
 backend_thread (gpointer data)
 {
   AicEmbeddedBackend *self = data;
-  g_autoptr(AicEngine) engine = NULL;
+  g_autoptr(AicEngine) engine = g_steal_pointer (&self->engine);
   g_autoptr(AicServer) server = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -63,11 +63,6 @@ backend_thread (gpointer data)
   gboolean refresh_pending = TRUE;
 
   g_main_context_push_thread_default (self->context);
-
-  if (self->upstream != NULL)
-    engine = aic_engine_new_openai (self->upstream, self->provider_name, NULL);
-  else
-    engine = aic_engine_new_demo ();
 
   server = aic_server_new (engine, self->token);
   /* Jobs outlive the app: the built-in backend keeps them on disk. */
@@ -133,8 +128,7 @@ aic_embedded_backend_finalize (GObject *object)
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->engine_label, g_free);
-  g_clear_pointer (&self->upstream, g_free);
-  g_clear_pointer (&self->provider_name, g_free);
+  g_clear_object (&self->engine);
   g_clear_pointer (&self->data_dir, g_free);
 
   G_OBJECT_CLASS (aic_embedded_backend_parent_class)->finalize (object);
@@ -152,25 +146,33 @@ aic_embedded_backend_class_init (AicEmbeddedBackendClass *klass)
 static void
 aic_embedded_backend_init (AicEmbeddedBackend *self)
 {
-  self->data_dir = g_build_filename (g_get_user_data_dir (), "ai-console", "builtin", NULL);
 }
 
+/**
+ * aic_embedded_backend_new:
+ * @data_dir: where the backend keeps its jobs and runs; every backend
+ *   started there takes up what an earlier one left
+ */
 AicEmbeddedBackend *
-aic_embedded_backend_new (void)
+aic_embedded_backend_new (const char *data_dir)
 {
-  return g_object_new (AIC_TYPE_EMBEDDED_BACKEND, NULL);
+  AicEmbeddedBackend *self;
+
+  g_return_val_if_fail (data_dir != NULL, NULL);
+
+  self = g_object_new (AIC_TYPE_EMBEDDED_BACKEND, NULL);
+  self->data_dir = g_strdup (data_dir);
+  return self;
 }
 
 /**
  * aic_embedded_backend_start_async:
- * @upstream: (nullable): an OpenAI-compatible base URL to use as the
- *   engine, or %NULL for the offline demo engine
- * @provider_name: (nullable): what to call the upstream, such as "Ollama"
+ * @engine: what answers: the user's provider, a local server, or the
+ *   demo; from here on it belongs to the backend's thread
  */
 void
 aic_embedded_backend_start_async (AicEmbeddedBackend  *self,
-                                  const char          *upstream,
-                                  const char          *provider_name,
+                                  AicEngine           *engine,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
@@ -178,6 +180,7 @@ aic_embedded_backend_start_async (AicEmbeddedBackend  *self,
   g_autoptr(GTask) task = NULL;
 
   g_return_if_fail (AIC_IS_EMBEDDED_BACKEND (self));
+  g_return_if_fail (AIC_IS_ENGINE (engine));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, aic_embedded_backend_start_async);
@@ -190,8 +193,7 @@ aic_embedded_backend_start_async (AicEmbeddedBackend  *self,
       return;
     }
 
-  self->upstream = g_strdup (upstream);
-  self->provider_name = g_strdup (provider_name);
+  self->engine = g_object_ref (engine);
   self->token = aic_token_generate ();
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);

@@ -3,16 +3,17 @@
 
 #include <gio/gio.h>
 
+#include "aic-engine.h"
+
 G_BEGIN_DECLS
 
 #define AIC_TYPE_EMBEDDED_BACKEND (aic_embedded_backend_get_type ())
 
 G_DECLARE_FINAL_TYPE (AicEmbeddedBackend, aic_embedded_backend, AIC, EMBEDDED_BACKEND, GObject)
 
-AicEmbeddedBackend *aic_embedded_backend_new              (void);
+AicEmbeddedBackend *aic_embedded_backend_new              (const char           *data_dir);
 void                aic_embedded_backend_start_async      (AicEmbeddedBackend   *self,
-                                                           const char           *upstream,
-                                                           const char           *provider_name,
+                                                           AicEngine            *engine,
                                                            GCancellable         *cancellable,
                                                            GAsyncReadyCallback   callback,
                                                            gpointer              user_data);

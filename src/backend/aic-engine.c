@@ -23,6 +23,7 @@ struct _AicEngine
   char          *upstream;
   char          *provider_name;
   char          *api_key;
+  char          *default_model;
   char          *speech_url;   /* a second, OpenAI-compatible server for /audio */
   char          *speech_key;
 
@@ -44,6 +45,7 @@ aic_engine_finalize (GObject *object)
   g_clear_pointer (&self->upstream, g_free);
   g_clear_pointer (&self->provider_name, g_free);
   g_clear_pointer (&self->api_key, g_free);
+  g_clear_pointer (&self->default_model, g_free);
   g_clear_pointer (&self->speech_url, g_free);
   g_clear_pointer (&self->speech_key, g_free);
   g_clear_pointer (&self->models, g_strfreev);
@@ -121,6 +123,22 @@ aic_engine_new_anthropic (const char *upstream,
   self->api_key = g_strdup (api_key);
   self->models = g_new0 (char *, 1);
   return self;
+}
+
+/**
+ * aic_engine_set_default_model:
+ * @model: (nullable): the model to use when a request names none (the
+ *   one the user picked for the connection); %NULL or "" for the
+ *   upstream's first. Set before the engine is shared.
+ */
+void
+aic_engine_set_default_model (AicEngine  *self,
+                              const char *model)
+{
+  g_return_if_fail (AIC_IS_ENGINE (self));
+
+  g_free (self->default_model);
+  self->default_model = model && model[0] ? g_strdup (model) : NULL;
 }
 
 /**
@@ -327,6 +345,8 @@ aic_engine_resolve_model (AicEngine  *self,
     return g_strdup ("demo");
   if (requested != NULL && requested[0] != '\0')
     return g_strdup (requested);
+  if (self->default_model != NULL)
+    return g_strdup (self->default_model);
   models = aic_engine_dup_models (self);
   return g_strdup (models[0] ? models[0] : "");
 }

@@ -24,6 +24,8 @@ AicEngine           *aic_engine_new_openai        (const char           *upstrea
                                                    const char           *api_key);
 AicEngine           *aic_engine_new_anthropic     (const char           *upstream,
                                                    const char           *api_key);
+void                 aic_engine_set_default_model (AicEngine            *self,
+                                                   const char           *model);
 void                 aic_engine_set_speech        (AicEngine            *self,
                                                    const char           *url,
                                                    const char           *api_key);

@@ -33,6 +33,7 @@ enum {
   PROP_0,
   PROP_SETTINGS,
   PROP_ACTIVE,
+  PROP_SPEECH,
   N_PROPS
 };
 
@@ -99,6 +100,7 @@ load_connection (AicConnectionStore *self,
 
   connection = aic_connection_new (id, name, kind, base_url);
   aic_connection_set_model (connection, model);
+  aic_connection_set_realtime_voice (connection, g_settings_get_boolean (settings, "realtime-voice"));
   return connection;
 }
 
@@ -168,6 +170,12 @@ active_changed_cb (AicConnectionStore *self)
 }
 
 static void
+speech_changed_cb (AicConnectionStore *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPEECH]);
+}
+
+static void
 aic_connection_store_constructed (GObject *object)
 {
   AicConnectionStore *self = AIC_CONNECTION_STORE (object);
@@ -177,6 +185,8 @@ aic_connection_store_constructed (GObject *object)
   g_object_get (self->settings, "path", &self->path, NULL);
   g_signal_connect_object (self->settings, "changed::" AIC_SETTINGS_KEY_ACTIVE_CONNECTION,
                            G_CALLBACK (active_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::" AIC_SETTINGS_KEY_SPEECH_CONNECTION,
+                           G_CALLBACK (speech_changed_cb), self, G_CONNECT_SWAPPED);
   reload (self);
 }
 
@@ -204,6 +214,7 @@ aic_connection_store_get_property (GObject    *object,
     {
     case PROP_SETTINGS: g_value_set_object (value, self->settings); break;
     case PROP_ACTIVE:   g_value_set_object (value, aic_connection_store_get_active (self)); break;
+    case PROP_SPEECH:   g_value_set_object (value, aic_connection_store_get_speech (self)); break;
     default:            G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -239,6 +250,11 @@ aic_connection_store_class_init (AicConnectionStoreClass *klass)
   /* The connection the views use, or NULL for the built-in backend. */
   properties[PROP_ACTIVE] =
     g_param_spec_object ("active", NULL, NULL, AIC_TYPE_CONNECTION,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The connection Voice turns speech into text and back with, or NULL
+   * for the active connection's own. */
+  properties[PROP_SPEECH] =
+    g_param_spec_object ("speech", NULL, NULL, AIC_TYPE_CONNECTION,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -300,6 +316,7 @@ aic_connection_store_save (AicConnectionStore  *self,
   g_settings_set_string (settings, "kind", aic_connection_kind_to_string (aic_connection_get_kind (connection)));
   g_settings_set_string (settings, "base-url", aic_connection_get_base_url (connection));
   g_settings_set_string (settings, "model", aic_connection_get_model (connection));
+  g_settings_set_boolean (settings, "realtime-voice", aic_connection_get_realtime_voice (connection));
   g_settings_apply (settings);
 
   if (find (self, aic_connection_get_id (connection), &position))
@@ -381,6 +398,10 @@ aic_connection_store_remove (AicConnectionStore *self,
   active = g_settings_get_string (self->settings, AIC_SETTINGS_KEY_ACTIVE_CONNECTION);
   if (g_strcmp0 (active, id) == 0)
     aic_connection_store_set_active (self, NULL);
+  g_clear_pointer (&active, g_free);
+  active = g_settings_get_string (self->settings, AIC_SETTINGS_KEY_SPEECH_CONNECTION);
+  if (g_strcmp0 (active, id) == 0)
+    aic_connection_store_set_speech (self, NULL);
 
   aic_secrets_clear_async (id, NULL, clear_secret_cb, g_strdup (id));
   return TRUE;
@@ -408,4 +429,28 @@ aic_connection_store_set_active (AicConnectionStore *self,
 {
   g_return_if_fail (AIC_IS_CONNECTION_STORE (self));
   g_settings_set_string (self->settings, AIC_SETTINGS_KEY_ACTIVE_CONNECTION, id ? id : "");
+}
+
+/**
+ * aic_connection_store_get_speech:
+ * Returns: (transfer none) (nullable): the connection chosen for speech to
+ *   text and text to speech, or %NULL for the active connection's own
+ */
+AicConnection *
+aic_connection_store_get_speech (AicConnectionStore *self)
+{
+  g_autofree char *id = NULL;
+
+  g_return_val_if_fail (AIC_IS_CONNECTION_STORE (self), NULL);
+
+  id = g_settings_get_string (self->settings, AIC_SETTINGS_KEY_SPEECH_CONNECTION);
+  return aic_connection_store_lookup (self, id);
+}
+
+void
+aic_connection_store_set_speech (AicConnectionStore *self,
+                                 const char         *id)
+{
+  g_return_if_fail (AIC_IS_CONNECTION_STORE (self));
+  g_settings_set_string (self->settings, AIC_SETTINGS_KEY_SPEECH_CONNECTION, id ? id : "");
 }

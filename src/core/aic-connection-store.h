@@ -9,6 +9,7 @@ G_BEGIN_DECLS
 
 #define AIC_SETTINGS_KEY_CONNECTIONS        "connections"
 #define AIC_SETTINGS_KEY_ACTIVE_CONNECTION  "active-connection"
+#define AIC_SETTINGS_KEY_SPEECH_CONNECTION  "speech-connection"
 #define AIC_CONNECTION_SCHEMA_ID            BASE_APP_ID ".Connection"
 
 #define AIC_TYPE_CONNECTION_STORE (aic_connection_store_get_type ())
@@ -28,6 +29,9 @@ gboolean            aic_connection_store_remove     (AicConnectionStore  *self,
                                                      const char          *id);
 AicConnection      *aic_connection_store_get_active (AicConnectionStore  *self);
 void                aic_connection_store_set_active (AicConnectionStore  *self,
+                                                     const char          *id);
+AicConnection      *aic_connection_store_get_speech (AicConnectionStore  *self);
+void                aic_connection_store_set_speech (AicConnectionStore  *self,
                                                      const char          *id);
 
 G_END_DECLS

@@ -21,6 +21,7 @@ struct _AicConnection
   char              *base_url;
   char              *model;
   AicConnectionKind  kind;
+  gboolean           realtime_voice;
 };
 
 G_DEFINE_FINAL_TYPE (AicConnection, aic_connection, G_TYPE_OBJECT)
@@ -37,6 +38,7 @@ enum {
   PROP_KIND,
   PROP_BASE_URL,
   PROP_MODEL,
+  PROP_REALTIME_VOICE,
   N_PROPS
 };
 
@@ -123,6 +125,7 @@ aic_connection_get_property (GObject    *object,
     case PROP_KIND:     g_value_set_enum (value, self->kind); break;
     case PROP_BASE_URL: g_value_set_string (value, self->base_url); break;
     case PROP_MODEL:    g_value_set_string (value, self->model); break;
+    case PROP_REALTIME_VOICE: g_value_set_boolean (value, self->realtime_voice); break;
     default:            G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -142,6 +145,7 @@ aic_connection_set_property (GObject      *object,
     case PROP_KIND:     aic_connection_set_kind (self, g_value_get_enum (value)); break;
     case PROP_BASE_URL: aic_connection_set_base_url (self, g_value_get_string (value)); break;
     case PROP_MODEL:    aic_connection_set_model (self, g_value_get_string (value)); break;
+    case PROP_REALTIME_VOICE: aic_connection_set_realtime_voice (self, g_value_get_boolean (value)); break;
     default:            G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -186,6 +190,9 @@ aic_connection_class_init (AicConnectionClass *klass)
   properties[PROP_MODEL] =
     g_param_spec_string ("model", NULL, NULL, "",
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_REALTIME_VOICE] =
+    g_param_spec_boolean ("realtime-voice", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -304,6 +311,32 @@ aic_connection_set_model (AicConnection *self,
 {
   g_return_if_fail (AIC_IS_CONNECTION (self));
   set_string (self, &self->model, model, properties[PROP_MODEL]);
+}
+
+/**
+ * aic_connection_get_realtime_voice:
+ * Returns: whether Voice talks to the provider's own Realtime service
+ *   (OpenAI's /realtime) instead of the backend's speech cascade; only
+ *   ever chosen by the user, never guessed from the kind
+ */
+gboolean
+aic_connection_get_realtime_voice (AicConnection *self)
+{
+  g_return_val_if_fail (AIC_IS_CONNECTION (self), FALSE);
+  return self->realtime_voice;
+}
+
+void
+aic_connection_set_realtime_voice (AicConnection *self,
+                                   gboolean       realtime_voice)
+{
+  g_return_if_fail (AIC_IS_CONNECTION (self));
+
+  realtime_voice = !!realtime_voice;
+  if (self->realtime_voice == realtime_voice)
+    return;
+  self->realtime_voice = realtime_voice;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REALTIME_VOICE]);
 }
 
 /**

@@ -42,6 +42,9 @@ void               aic_connection_set_base_url (AicConnection      *self,
 const char        *aic_connection_get_model    (AicConnection      *self);
 void               aic_connection_set_model    (AicConnection      *self,
                                                 const char         *model);
+gboolean           aic_connection_get_realtime_voice (AicConnection *self);
+void               aic_connection_set_realtime_voice (AicConnection *self,
+                                                      gboolean       realtime_voice);
 char              *aic_connection_build_url    (AicConnection      *self,
                                                 const char         *path);
 gboolean           aic_connection_validate     (AicConnection      *self,

@@ -359,10 +359,22 @@ test_listen_errors (void)
   g_assert_nonnull (error);
 }
 
+static char *
+new_data_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("aic-embedded-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
 static void
 test_embedded (void)
 {
-  g_autoptr(AicEmbeddedBackend) backend = aic_embedded_backend_new ();
+  g_autofree char *data_dir = new_data_dir ();
+  g_autoptr(AicEmbeddedBackend) backend = aic_embedded_backend_new (data_dir);
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
   g_autoptr(GAsyncResult) started = NULL;
   g_autoptr(GAsyncResult) checked = NULL;
   g_autoptr(GError) error = NULL;
@@ -372,7 +384,7 @@ test_embedded (void)
   g_autoptr(AicClient) anonymous = NULL;
   g_autoptr(AicServiceInfo) info = NULL;
 
-  aic_embedded_backend_start_async (backend, NULL, NULL, NULL, aic_test_store_result_cb, &started);
+  aic_embedded_backend_start_async (backend, engine, NULL, aic_test_store_result_cb, &started);
   aic_test_wait_result (&started, 10000);
   g_assert_true (aic_embedded_backend_start_finish (backend, started, &error));
   g_assert_no_error (error);
@@ -407,6 +419,7 @@ test_embedded (void)
   aic_embedded_backend_stop (backend);
   g_assert_false (aic_embedded_backend_is_running (backend));
   aic_embedded_backend_stop (backend);
+  aic_test_remove_tree (data_dir);
 }
 
 static AicServiceInfo *
@@ -431,7 +444,9 @@ check_embedded (AicEmbeddedBackend *backend)
 static void
 test_embedded_with_upstream (void)
 {
-  g_autoptr(AicEmbeddedBackend) backend = aic_embedded_backend_new ();
+  g_autofree char *data_dir = new_data_dir ();
+  g_autoptr(AicEmbeddedBackend) backend = aic_embedded_backend_new (data_dir);
+  g_autoptr(AicEngine) engine = NULL;
   g_autoptr(GAsyncResult) started = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *upstream_url = NULL;
@@ -442,7 +457,8 @@ test_embedded_with_upstream (void)
   aic_test_serve_models (upstream, "{\"object\": \"list\", \"data\": [{\"id\": \"llama3\"}, {\"id\": \"qwen\"}]}");
   base = g_strconcat (upstream_url, "/v1", NULL);
 
-  aic_embedded_backend_start_async (backend, base, "Ollama", NULL, aic_test_store_result_cb, &started);
+  engine = aic_engine_new_openai (base, "Ollama", NULL);
+  aic_embedded_backend_start_async (backend, engine, NULL, aic_test_store_result_cb, &started);
   aic_test_wait_result (&started, 10000);
   g_assert_true (aic_embedded_backend_start_finish (backend, started, &error));
   g_assert_false (aic_embedded_backend_is_demo (backend));
@@ -466,6 +482,7 @@ test_embedded_with_upstream (void)
 
   aic_embedded_backend_stop (backend);
   soup_server_disconnect (upstream);
+  aic_test_remove_tree (data_dir);
 }
 
 int

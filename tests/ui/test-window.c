@@ -22,10 +22,20 @@ child (gpointer    window,
   return gtk_widget_get_template_child (GTK_WIDGET (window), AIC_TYPE_WINDOW, name);
 }
 
+static AicSessionState wanted;
+
 static gboolean
-backend_settled (gpointer data)
+session_in_wanted_state (gpointer data)
 {
-  return aic_application_get_backend_state (data) != AIC_BACKEND_STATE_STARTING;
+  return aic_session_get_state (data) == wanted;
+}
+
+static void
+wait_for_state (AicSession      *session,
+                AicSessionState  state)
+{
+  wanted = state;
+  aic_test_wait_for (session_in_wanted_state, session, 10000);
 }
 
 static void
@@ -35,6 +45,7 @@ test_window (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GListModel) pages = NULL;
   AicWindow *window;
+  AicSession *session;
   AdwViewStack *stack;
   const char *names[] = { "chat", "documents", "voice", "agent" };
   const char *titles[] = { "Chat", "Documents", "Voice", "Agent" };
@@ -43,7 +54,8 @@ test_window (void)
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
   g_assert_no_error (error);
 
-  window = aic_window_new (app);
+  session = aic_application_get_session (app);
+  window = aic_window_new (GTK_APPLICATION (app), session, aic_application_get_settings (app), NULL);
   gtk_window_present (GTK_WINDOW (window));
 
   /* Four views in this order: Chat, Documents, Voice, Agent. */
@@ -89,8 +101,7 @@ test_window (void)
 
   /* With no connection, the built-in backend starts on the demo engine and
    * the window says so, with a way to connect a real provider. */
-  aic_test_wait_for (backend_settled, app, 10000);
-  g_assert_cmpint (aic_application_get_backend_state (app), ==, AIC_BACKEND_STATE_BUILTIN_DEMO);
+  wait_for_state (session, AIC_SESSION_STATE_BUILTIN_DEMO);
   g_assert_cmpstr (adw_view_switcher_title_get_subtitle (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))),
                    ==, "Built-in · Demo engine");
   g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
@@ -101,15 +112,37 @@ test_window (void)
     AicConnectionStore *store = aic_application_get_connections (app);
     g_autoptr(AicConnection) connection = aic_connection_new (NULL, "My Server", AIC_CONNECTION_KIND_CONSOLE, "http://127.0.0.1:9");
 
+    g_autoptr(AicConnection) provider = aic_connection_new (NULL, "My Ollama", AIC_CONNECTION_KIND_OPENAI, "http://127.0.0.1:9/v1");
+    AicClient *backend;
+
+    /* An AI Console server serves every view itself. */
     g_assert_true (aic_connection_store_add (store, connection, &error));
     aic_connection_store_set_active (store, aic_connection_get_id (connection));
-    g_assert_cmpint (aic_application_get_backend_state (app), ==, AIC_BACKEND_STATE_CONNECTION);
+    wait_for_state (session, AIC_SESSION_STATE_SERVER);
     g_assert_cmpstr (adw_view_switcher_title_get_subtitle (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))), ==, "My Server");
     g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
+    g_assert_true (aic_session_get_backend_client (session) == aic_session_get_chat_client (session));
+    g_assert_cmpstr (aic_connection_get_base_url (aic_client_get_connection (aic_session_get_backend_client (session))),
+                     ==, "http://127.0.0.1:9");
 
-    /* And back to the built-in backend, which is still running. */
+    /* A provider becomes the built-in backend's engine: chat goes to it,
+     * documents, voice and agents to the backend. */
+    g_assert_true (aic_connection_store_add (store, provider, &error));
+    aic_connection_store_set_active (store, aic_connection_get_id (provider));
+    wait_for_state (session, AIC_SESSION_STATE_PROVIDER);
+    g_assert_cmpstr (adw_view_switcher_title_get_subtitle (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))), ==, "My Ollama");
+    g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
+    g_assert_cmpstr (aic_connection_get_base_url (aic_client_get_connection (aic_session_get_chat_client (session))),
+                     ==, "http://127.0.0.1:9/v1");
+    backend = aic_session_get_backend_client (session);
+    g_assert_cmpint (aic_connection_get_kind (aic_client_get_connection (backend)), ==, AIC_CONNECTION_KIND_CONSOLE);
+    g_assert_cmpstr (aic_connection_get_id (aic_client_get_connection (backend)), ==, "builtin");
+    g_assert_true (aic_session_get_voice_client (session) == backend);
+    g_assert_cmpstr (aic_session_get_voice_path (session), ==, "/api/voice");
+
+    /* And back to the built-in backend on its own. */
     aic_connection_store_set_active (store, NULL);
-    g_assert_cmpint (aic_application_get_backend_state (app), ==, AIC_BACKEND_STATE_BUILTIN_DEMO);
+    wait_for_state (session, AIC_SESSION_STATE_BUILTIN_DEMO);
     g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
   }
 
