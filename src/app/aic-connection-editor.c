@@ -27,6 +27,8 @@ struct _AicConnectionEditor
   AdwPasswordEntryRow *key_row;
   AdwEntryRow        *model_row;
   AdwEntryRow        *name_row;
+  AdwActionRow       *realtime_row;
+  GtkSwitch          *realtime_switch;
   AdwPreferencesGroup *remove_group;
   GtkButton          *save_button;
   AdwActionRow       *test_row;
@@ -42,6 +44,7 @@ enum {
   PROP_0,
   PROP_STORE,
   PROP_CONNECTION,
+  PROP_KIND,
   N_PROPS
 };
 
@@ -93,6 +96,8 @@ on_kind_changed (AicConnectionEditor *self)
   const char *url = entry_text (self->url_row);
   const char *name = entry_text (self->name_row);
 
+  /* Only OpenAI's API has a Realtime service to choose. */
+  gtk_widget_set_visible (GTK_WIDGET (self->realtime_row), new_kind == AIC_CONNECTION_KIND_OPENAI);
   if (old_kind == new_kind)
     return;
   self->kind = new_kind;
@@ -133,6 +138,9 @@ connection_from_form (AicConnectionEditor *self)
                                    selected_kind (self),
                                    entry_text (self->url_row));
   aic_connection_set_model (connection, entry_text (self->model_row));
+  aic_connection_set_realtime_voice (connection,
+                                     selected_kind (self) == AIC_CONNECTION_KIND_OPENAI &&
+                                     gtk_switch_get_active (self->realtime_switch));
   return connection;
 }
 
@@ -316,6 +324,8 @@ aic_connection_editor_constructed (GObject *object)
 {
   AicConnectionEditor *self = AIC_CONNECTION_EDITOR (object);
   g_autoptr(GtkStringList) kinds = gtk_string_list_new (NULL);
+  /* Setting the model selects its first kind and runs on_kind_changed(). */
+  AicConnectionKind initial_kind = self->kind;
 
   G_OBJECT_CLASS (aic_connection_editor_parent_class)->constructed (object);
 
@@ -331,6 +341,7 @@ aic_connection_editor_constructed (GObject *object)
       gtk_editable_set_text (GTK_EDITABLE (self->name_row), aic_connection_get_name (self->connection));
       gtk_editable_set_text (GTK_EDITABLE (self->url_row), aic_connection_get_base_url (self->connection));
       gtk_editable_set_text (GTK_EDITABLE (self->model_row), aic_connection_get_model (self->connection));
+      gtk_switch_set_active (self->realtime_switch, aic_connection_get_realtime_voice (self->connection));
       gtk_widget_set_visible (GTK_WIDGET (self->remove_group), TRUE);
       aic_secrets_lookup_async (aic_connection_get_id (self->connection), self->cancellable,
                                 key_loaded_cb, g_object_ref (self));
@@ -338,12 +349,13 @@ aic_connection_editor_constructed (GObject *object)
   else
     {
       gtk_window_set_title (GTK_WINDOW (self), _("Add Connection"));
-      self->kind = AIC_CONNECTION_KIND_CONSOLE;
+      self->kind = initial_kind;
       adw_combo_row_set_selected (self->kind_row, self->kind);
       gtk_editable_set_text (GTK_EDITABLE (self->name_row), aic_connection_kind_get_label (self->kind));
       gtk_editable_set_text (GTK_EDITABLE (self->url_row), aic_connection_kind_get_default_url (self->kind));
     }
 
+  gtk_widget_set_visible (GTK_WIDGET (self->realtime_row), self->kind == AIC_CONNECTION_KIND_OPENAI);
   update_actions (self);
 }
 
@@ -392,6 +404,7 @@ aic_connection_editor_set_property (GObject      *object,
     {
     case PROP_STORE:      self->store = g_value_dup_object (value); break;
     case PROP_CONNECTION: self->connection = g_value_dup_object (value); break;
+    case PROP_KIND:       self->kind = g_value_get_enum (value); break;
     default:              G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -408,6 +421,7 @@ aic_connection_editor_get_property (GObject    *object,
     {
     case PROP_STORE:      g_value_set_object (value, self->store); break;
     case PROP_CONNECTION: g_value_set_object (value, self->connection); break;
+    case PROP_KIND:       g_value_set_enum (value, self->kind); break;
     default:              G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -432,6 +446,10 @@ aic_connection_editor_class_init (AicConnectionEditorClass *klass)
   properties[PROP_CONNECTION] =
     g_param_spec_object ("connection", NULL, NULL, AIC_TYPE_CONNECTION,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /* The kind a new connection starts as. */
+  properties[PROP_KIND] =
+    g_param_spec_enum ("kind", NULL, NULL, AIC_TYPE_CONNECTION_KIND, AIC_CONNECTION_KIND_OPENAI,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-connection-editor.ui");
@@ -439,6 +457,8 @@ aic_connection_editor_class_init (AicConnectionEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, kind_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, model_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, name_row);
+  gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, realtime_row);
+  gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, realtime_switch);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, remove_group);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, save_button);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, test_row);
@@ -465,15 +485,19 @@ aic_connection_editor_init (AicConnectionEditor *self)
 /**
  * aic_connection_editor_new:
  * @connection: (nullable): the connection to edit, or %NULL to add one
+ * @kind: what a new connection starts as: a model provider, or an AI
+ *   Console server
  */
 AicConnectionEditor *
 aic_connection_editor_new (AicConnectionStore *store,
-                           AicConnection      *connection)
+                           AicConnection      *connection,
+                           AicConnectionKind   kind)
 {
   g_return_val_if_fail (AIC_IS_CONNECTION_STORE (store), NULL);
 
   return g_object_new (AIC_TYPE_CONNECTION_EDITOR,
                        "store", store,
                        "connection", connection,
+                       "kind", kind,
                        NULL);
 }

@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (AicConnectionEditor, aic_connection_editor, AIC, CONNECTION_EDITOR, AdwWindow)
 
 AicConnectionEditor *aic_connection_editor_new (AicConnectionStore *store,
-                                                AicConnection      *connection);
+                                                AicConnection      *connection,
+                                                AicConnectionKind   kind);
 
 G_END_DECLS

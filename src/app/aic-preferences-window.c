@@ -14,9 +14,14 @@ struct _AicPreferencesWindow
 
   AicConnectionStore   *store;
 
+  GPtrArray            *speech_ids;     /* the speech row's choices; NULL first */
+  gboolean              syncing_speech;
+
   /* Template widgets */
   GtkCheckButton       *builtin_check;
-  GtkListBox           *connections_list;
+  GtkListBox           *providers_list;
+  GtkListBox           *servers_list;
+  AdwComboRow          *speech_row;
 };
 
 G_DEFINE_FINAL_TYPE (AicPreferencesWindow, aic_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -38,9 +43,10 @@ is_active (AicPreferencesWindow *self,
 
 static void
 open_editor (AicPreferencesWindow *self,
-             AicConnection        *connection)
+             AicConnection        *connection,
+             AicConnectionKind     kind)
 {
-  AicConnectionEditor *editor = aic_connection_editor_new (self->store, connection);
+  AicConnectionEditor *editor = aic_connection_editor_new (self->store, connection, kind);
 
   gtk_window_set_transient_for (GTK_WINDOW (editor), GTK_WINDOW (self));
   gtk_window_present (GTK_WINDOW (editor));
@@ -52,7 +58,7 @@ edit_clicked_cb (GtkButton            *button,
 {
   AicConnection *connection = g_object_get_data (G_OBJECT (button), "connection");
 
-  open_editor (self, connection);
+  open_editor (self, connection, aic_connection_get_kind (connection));
 }
 
 static void
@@ -144,11 +150,104 @@ sync_builtin_check (AicPreferencesWindow *self)
 }
 
 static void
-add_connection_action (GtkWidget  *widget,
-                       const char *action_name,
-                       GVariant   *parameter)
+add_provider_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
 {
-  open_editor (AIC_PREFERENCES_WINDOW (widget), NULL);
+  open_editor (AIC_PREFERENCES_WINDOW (widget), NULL, AIC_CONNECTION_KIND_OPENAI);
+}
+
+static void
+add_server_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  open_editor (AIC_PREFERENCES_WINDOW (widget), NULL, AIC_CONNECTION_KIND_CONSOLE);
+}
+
+static gboolean
+is_provider (gpointer item,
+             gpointer user_data)
+{
+  return aic_connection_get_kind (item) != AIC_CONNECTION_KIND_CONSOLE;
+}
+
+static gboolean
+is_server (gpointer item,
+           gpointer user_data)
+{
+  return aic_connection_get_kind (item) == AIC_CONNECTION_KIND_CONSOLE;
+}
+
+static void
+bind_list (AicPreferencesWindow *self,
+           GtkListBox           *list,
+           GtkCustomFilterFunc   keep)
+{
+  GtkFilter *filter = GTK_FILTER (gtk_custom_filter_new (keep, NULL, NULL));
+  g_autoptr(GtkFilterListModel) model = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->store)), filter);
+
+  gtk_list_box_bind_model (list, G_LIST_MODEL (model), create_row, self, NULL);
+}
+
+/* The speech row offers the provider's own speech and every
+ * OpenAI-compatible connection: only those have the /audio routes. The
+ * list is rebuilt only when the connections change, never from inside a
+ * change of selection. */
+static void
+sync_speech (AicPreferencesWindow *self)
+{
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  AicConnection *chosen = aic_connection_store_get_speech (self->store);
+  gboolean same = FALSE;
+  guint selected = 0;
+
+  gtk_string_list_append (names, _("The Provider’s Own"));
+  g_ptr_array_add (ids, NULL);
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->store)); i++)
+    {
+      g_autoptr(AicConnection) connection = g_list_model_get_item (G_LIST_MODEL (self->store), i);
+
+      if (aic_connection_get_kind (connection) != AIC_CONNECTION_KIND_OPENAI)
+        continue;
+      if (connection == chosen)
+        selected = ids->len;
+      gtk_string_list_append (names, aic_connection_get_name (connection));
+      g_ptr_array_add (ids, g_strdup (aic_connection_get_id (connection)));
+    }
+
+  if (ids->len == self->speech_ids->len)
+    {
+      GListModel *shown = adw_combo_row_get_model (self->speech_row);
+
+      same = shown != NULL;
+      for (guint i = 0; same && i < ids->len; i++)
+        same = g_strcmp0 (g_ptr_array_index (ids, i), g_ptr_array_index (self->speech_ids, i)) == 0 &&
+               g_strcmp0 (gtk_string_list_get_string (names, i),
+                          gtk_string_list_get_string (GTK_STRING_LIST (shown), i)) == 0;
+    }
+
+  self->syncing_speech = TRUE;
+  if (!same)
+    {
+      g_ptr_array_unref (self->speech_ids);
+      self->speech_ids = g_steal_pointer (&ids);
+      adw_combo_row_set_model (self->speech_row, G_LIST_MODEL (names));
+    }
+  if (adw_combo_row_get_selected (self->speech_row) != selected)
+    adw_combo_row_set_selected (self->speech_row, selected);
+  self->syncing_speech = FALSE;
+}
+
+static void
+speech_selected_cb (AicPreferencesWindow *self)
+{
+  guint selected = adw_combo_row_get_selected (self->speech_row);
+
+  if (self->syncing_speech || selected >= self->speech_ids->len)
+    return;
+  aic_connection_store_set_speech (self->store, g_ptr_array_index (self->speech_ids, selected));
 }
 
 static void
@@ -158,9 +257,13 @@ aic_preferences_window_constructed (GObject *object)
 
   G_OBJECT_CLASS (aic_preferences_window_parent_class)->constructed (object);
 
-  gtk_list_box_bind_model (self->connections_list, G_LIST_MODEL (self->store),
-                           create_row, self, NULL);
+  bind_list (self, self->providers_list, is_provider);
+  bind_list (self, self->servers_list, is_server);
   sync_builtin_check (self);
+  sync_speech (self);
+  g_signal_connect_object (self->store, "items-changed", G_CALLBACK (sync_speech), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->store, "notify::speech", G_CALLBACK (sync_speech), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->speech_row, "notify::selected", G_CALLBACK (speech_selected_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->builtin_check, "toggled",
                            G_CALLBACK (builtin_toggled_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->store, "notify::active",
@@ -174,6 +277,7 @@ aic_preferences_window_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_PREFERENCES_WINDOW);
   g_clear_object (&self->store);
+  g_clear_pointer (&self->speech_ids, g_ptr_array_unref);
 
   G_OBJECT_CLASS (aic_preferences_window_parent_class)->dispose (object);
 }
@@ -226,14 +330,18 @@ aic_preferences_window_class_init (AicPreferencesWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, builtin_check);
-  gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, connections_list);
+  gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, providers_list);
+  gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, servers_list);
+  gtk_widget_class_bind_template_child (widget_class, AicPreferencesWindow, speech_row);
 
-  gtk_widget_class_install_action (widget_class, "preferences.add-connection", NULL, add_connection_action);
+  gtk_widget_class_install_action (widget_class, "preferences.add-provider", NULL, add_provider_action);
+  gtk_widget_class_install_action (widget_class, "preferences.add-server", NULL, add_server_action);
 }
 
 static void
 aic_preferences_window_init (AicPreferencesWindow *self)
 {
+  self->speech_ids = g_ptr_array_new_with_free_func (g_free);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
@@ -244,9 +352,13 @@ aic_preferences_window_new (AicConnectionStore *store)
   return g_object_new (AIC_TYPE_PREFERENCES_WINDOW, "store", store, NULL);
 }
 
+/**
+ * aic_preferences_window_add_connection:
+ * Opens the editor for a new model provider, what most people connect.
+ */
 void
 aic_preferences_window_add_connection (AicPreferencesWindow *self)
 {
   g_return_if_fail (AIC_IS_PREFERENCES_WINDOW (self));
-  open_editor (self, NULL);
+  open_editor (self, NULL, AIC_CONNECTION_KIND_OPENAI);
 }

@@ -26,6 +26,7 @@
 #include "aic-store.h"
 #include "aic-voice-call.h"
 #include "aic-voice-session.h"
+#include "aic-session.h"
 
 /* ai-console-cli: the app's client code for terminals and scripts. Results
  * go to stdout, progress and errors to stderr; exit 0 on success, 1 on a
@@ -108,6 +109,152 @@ token_from_environment (char **token)
   { "url", 0, 0, G_OPTION_ARG_STRING, &variable, N_("Base URL of the backend"), N_("URL") }
 #define TOKEN_ENTRY(variable) \
   { "token", 0, 0, G_OPTION_ARG_STRING, &variable, N_("Bearer token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") }
+
+/* Where analyze, voice and agent go: an AI Console server at --url, or,
+ * with --kind openai|anthropic, the built-in backend run in this process
+ * with that provider as its engine: the same path as the app's. */
+typedef struct
+{
+  char       *url;
+  char       *token;
+  char       *kind;
+  char       *model;
+  char       *key_env;
+  char       *speech_url;
+  char       *speech_key_env;
+  AicSession *session;
+} Target;
+
+#define TARGET_ENTRIES(target) \
+  { "url", 0, 0, G_OPTION_ARG_STRING, &(target).url, N_("Base URL of the backend, or of the provider with --kind"), N_("URL") }, \
+  { "token", 0, 0, G_OPTION_ARG_STRING, &(target).token, N_("Bearer token or key (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") }, \
+  { "kind", 0, 0, G_OPTION_ARG_STRING, &(target).kind, N_("console (an AI Console server, the default), or openai or anthropic (a provider, driven by a built-in backend run here)"), N_("KIND") }, \
+  { "api-key-env", 0, 0, G_OPTION_ARG_STRING, &(target).key_env, N_("Take the provider’s key from this environment variable"), N_("VAR") }
+
+static void
+target_clear (Target *target)
+{
+  g_clear_pointer (&target->url, g_free);
+  g_clear_pointer (&target->token, g_free);
+  g_clear_pointer (&target->kind, g_free);
+  g_clear_pointer (&target->model, g_free);
+  g_clear_pointer (&target->key_env, g_free);
+  g_clear_pointer (&target->speech_url, g_free);
+  g_clear_pointer (&target->speech_key_env, g_free);
+  if (target->session != NULL)
+    aic_session_shutdown (target->session);
+  g_clear_object (&target->session);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Target, target_clear)
+
+static gboolean
+key_from_environment (const char  *variable,
+                      char       **key)
+{
+  const char *value;
+
+  if (variable == NULL)
+    return TRUE;
+  value = g_getenv (variable);
+  if (value == NULL)
+    {
+      g_printerr (_("The environment variable %s is not set.\n"), variable);
+      return FALSE;
+    }
+  g_free (*key);
+  *key = g_strdup (value);
+  return TRUE;
+}
+
+static void
+session_ready_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  aic_session_wait_finish (AIC_SESSION (object), result, &wait->error);
+  g_main_loop_quit (wait->loop);
+}
+
+/* Checks the target's options; 0 when they are fine, else the exit status. */
+static int
+target_check (Target *target)
+{
+  AicConnectionKind kind = AIC_CONNECTION_KIND_CONSOLE;
+  g_autoptr(GError) error = NULL;
+
+  if (target->kind != NULL && !aic_connection_kind_from_string (target->kind, &kind))
+    {
+      g_printerr (_("Unknown kind “%s”: use console, openai or anthropic.\n"), target->kind);
+      return 2;
+    }
+  if (!aic_connection_check_url (target->url, &error) ||
+      (target->speech_url != NULL && !aic_connection_check_url (target->speech_url, &error)))
+    {
+      g_printerr (_("Error: %s\n"), error->message);
+      return 2;
+    }
+  if (!key_from_environment (target->key_env, &target->token))
+    return 2;
+  token_from_environment (&target->token);
+  return 0;
+}
+
+/**
+ * target_connect:
+ * Returns: (transfer full) (nullable): a client of the AI Console backend
+ *   to use; %NULL, said on stderr, when the built-in one could not start
+ */
+static AicClient *
+target_connect (Target *target)
+{
+  AicConnectionKind kind = AIC_CONNECTION_KIND_CONSOLE;
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(AicConnection) speech = NULL;
+  g_autofree char *speech_key = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  Wait wait = { 0 };
+
+  if (target->kind != NULL)
+    aic_connection_kind_from_string (target->kind, &kind);
+
+  if (kind == AIC_CONNECTION_KIND_CONSOLE)
+    {
+      /* The URL is the connection's identity: analyze --resume takes up
+       * only the jobs that went to the same server. */
+      connection = aic_connection_new (target->url, "cli", AIC_CONNECTION_KIND_CONSOLE, target->url);
+      aic_connection_set_model (connection, target->model);
+      return aic_client_new (connection, target->token);
+    }
+
+  connection = aic_connection_new (NULL, aic_connection_kind_get_label (kind), kind, target->url);
+  aic_connection_set_model (connection, target->model);
+  if (target->speech_url != NULL)
+    {
+      speech = aic_connection_new (NULL, target->speech_url, AIC_CONNECTION_KIND_OPENAI, target->speech_url);
+      if (!key_from_environment (target->speech_key_env, &speech_key))
+        return NULL;
+    }
+
+  data_dir = g_build_filename (g_get_user_data_dir (), "ai-console", "cli-builtin", NULL);
+  target->session = aic_session_new (data_dir);
+  aic_session_use (target->session, connection, target->token, speech, speech_key);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  wait.loop = loop;
+  aic_session_wait_async (target->session, NULL, session_ready_cb, &wait);
+  g_main_loop_run (loop);
+  if (wait.error != NULL)
+    {
+      g_printerr (_("Error: %s\n"), wait.error->message);
+      g_error_free (wait.error);
+      return NULL;
+    }
+  return g_object_ref (aic_session_get_backend_client (target->session));
+}
 
 static char *
 usage_text (void)
@@ -659,20 +806,18 @@ static int
 cmd_analyze (int    argc,
              char **argv)
 {
-  g_autofree char *url = NULL;
-  g_autofree char *token = NULL;
+  g_auto(Target) target = { 0 };
   g_autofree char *instructions = NULL;
   gboolean json = FALSE, resume = FALSE;
   const GOptionEntry entries[] = {
-    URL_ENTRY (url),
-    TOKEN_ENTRY (token),
+    TARGET_ENTRIES (target),
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &target.model, N_("The provider’s model (default: its first)"), N_("MODEL") },
     { "instructions", 'i', 0, G_OPTION_ARG_STRING, &instructions, N_("What the summary should pay attention to"), N_("TEXT") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print each job’s result as one line of JSON"), NULL },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, N_("Also follow the jobs an earlier, interrupted run left unfinished"), NULL },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
   g_autoptr(AicStore) store = NULL;
   g_autoptr(AicJobManager) manager = NULL;
@@ -680,29 +825,26 @@ cmd_analyze (int    argc,
   g_autofree char *store_path = NULL;
   AnalyzeRun run = { 0 };
   guint signal_source;
+  int status;
 
   if (!parse_options (&argc, &argv, entries, _("FILE… — summarise documents"),
                       _("Progress goes to the standard error, summaries to the standard output. "
                                                "Jobs are remembered: if this command is interrupted, run it again with "
                                                "--resume to follow them to the end. Exit status 0 means every job finished.")))
     return 2;
-  if (url == NULL || (argc < 2 && !resume))
+  if (target.url == NULL || (argc < 2 && !resume))
     {
       g_printerr (_("analyze needs --url URL and at least one FILE (or --resume).\n"));
       return 2;
     }
-  if (!aic_connection_check_url (url, &error))
-    {
-      g_printerr (_("Error: %s\n"), error->message);
-      return 2;
-    }
+  if ((status = target_check (&target)) != 0)
+    return status;
   for (int i = 1; i < argc; i++)
     if (!g_file_test (argv[i], G_FILE_TEST_IS_REGULAR))
       {
         g_printerr (_("“%s” is not a file.\n"), argv[i]);
         return 2;
       }
-  token_from_environment (&token);
 
   store_path = aic_store_default_path ();
   store = aic_store_open (store_path, &error);
@@ -712,10 +854,8 @@ cmd_analyze (int    argc,
       return 1;
     }
 
-  /* The URL is the connection's identity: --resume takes up only the
-   * jobs that went to the same server. */
-  connection = aic_connection_new (url, "cli", AIC_CONNECTION_KIND_CONSOLE, url);
-  client = aic_client_new (connection, token);
+  if ((client = target_connect (&target)) == NULL)
+    return 1;
   manager = aic_job_manager_new (store, "cli");
   loop = g_main_loop_new (NULL, FALSE);
   run.loop = loop;
@@ -735,7 +875,7 @@ cmd_analyze (int    argc,
         g_printerr (_("Resuming %u unfinished job(s)\n"), aic_job_manager_get_n_active (manager));
       else if (argc < 2)
         {
-          g_printerr (_("No unfinished jobs to resume for %s.\n"), url);
+          g_printerr (_("No unfinished jobs to resume for %s.\n"), target.url);
           return 0;
         }
     }
@@ -922,14 +1062,15 @@ static int
 cmd_voice (int    argc,
            char **argv)
 {
-  g_autofree char *url = NULL;
-  g_autofree char *token = NULL;
+  g_auto(Target) target = { 0 };
   g_autofree char *input = NULL;
   g_autofree char *output = NULL;
   gboolean fast = FALSE, push_to_talk = FALSE;
   const GOptionEntry entries[] = {
-    URL_ENTRY (url),
-    TOKEN_ENTRY (token),
+    TARGET_ENTRIES (target),
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &target.model, N_("The provider’s model (default: its first)"), N_("MODEL") },
+    { "speech-url", 0, 0, G_OPTION_ARG_STRING, &target.speech_url, N_("With --kind: an OpenAI-compatible server for speech to text and text to speech"), N_("URL") },
+    { "speech-key-env", 0, 0, G_OPTION_ARG_STRING, &target.speech_key_env, N_("Take the speech server’s key from this environment variable"), N_("VAR") },
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input, N_("A WAV file to use as the microphone"), N_("IN.wav") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Where to write the replies’ audio (WAV)"), N_("OUT.wav") },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &fast, N_("Send the input as fast as possible, not at the pace of speech"), NULL },
@@ -937,7 +1078,6 @@ cmd_voice (int    argc,
     { NULL }
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
   g_autoptr(AicVoiceSession) session = NULL;
   g_autoptr(AicAudioCapture) capture = NULL;
@@ -952,7 +1092,7 @@ cmd_voice (int    argc,
                       _("Transcripts of both sides go to the standard output. The command ends "
                                                "once the input is used up and the last reply has finished.")))
     return 2;
-  if (url == NULL || input == NULL || output == NULL)
+  if (target.url == NULL || input == NULL || output == NULL)
     {
       g_printerr (_("voice needs --url URL, --input IN.wav and --output OUT.wav.\n"));
       return 2;
@@ -962,15 +1102,16 @@ cmd_voice (int    argc,
       g_printerr (_("“%s” is not a file.\n"), input);
       return 2;
     }
-  if (!aic_connection_check_url (url, &error) || !aic_audio_init (&error))
+  if ((status = target_check (&target)) != 0)
+    return status;
+  if (!aic_audio_init (&error))
     {
       g_printerr (_("Error: %s\n"), error->message);
       return 2;
     }
-  token_from_environment (&token);
 
-  connection = aic_connection_new (url, "cli", AIC_CONNECTION_KIND_CONSOLE, url);
-  client = aic_client_new (connection, token);
+  if ((client = target_connect (&target)) == NULL)
+    return 1;
   session = aic_voice_session_new (client, "/api/voice");
   if (push_to_talk)
     aic_voice_session_set_turn_detection (session, FALSE, 0, 0, 0);
@@ -1307,23 +1448,18 @@ static int
 cmd_agent (int    argc,
            char **argv)
 {
-  g_autofree char *url = NULL;
-  g_autofree char *token = NULL;
+  g_auto(Target) target = { 0 };
   g_autofree char *workspace = NULL;
   g_autofree char *approve = NULL;
-  g_autofree char *model = NULL;
   g_auto(GStrv) rest = NULL;
   const GOptionEntry entries[] = {
-    URL_ENTRY (url),
-    TOKEN_ENTRY (token),
+    TARGET_ENTRIES (target),
     { "workspace", 'w', 0, G_OPTION_ARG_FILENAME, &workspace, N_("The folder the agent works in (default: the server’s)"), N_("DIR") },
     { "approve", 0, 0, G_OPTION_ARG_STRING, &approve, N_("How to answer approvals: ask (on the terminal, the default), yes or no"), N_("ask|yes|no") },
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("The model (default: the server’s)"), N_("MODEL") },
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &target.model, N_("The model (default: the server’s)"), N_("MODEL") },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("GOAL") },
     { NULL }
   };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
   g_autoptr(GInputStream) stdin_stream = NULL;
   g_autofree char *goal = NULL;
@@ -1336,7 +1472,7 @@ cmd_agent (int    argc,
                         "Requests are answered on the terminal (or from the standard input); the end of "
                         "the input denies. Exit status 0 when the run completed, 1 otherwise.")))
     return 2;
-  if (url == NULL || rest == NULL || rest[0] == NULL)
+  if (target.url == NULL || rest == NULL || rest[0] == NULL)
     {
       g_printerr (_("agent needs --url URL and a GOAL.\n"));
       return 2;
@@ -1361,21 +1497,17 @@ cmd_agent (int    argc,
       g_free (workspace);
       workspace = g_steal_pointer (&absolute);
     }
-  if (!aic_connection_check_url (url, &error))
-    {
-      g_printerr (_("Error: %s\n"), error->message);
-      return 2;
-    }
-  token_from_environment (&token);
+  if ((status = target_check (&target)) != 0)
+    return status;
   goal = g_strjoinv (" ", rest);
 
-  connection = aic_connection_new (url, "cli", AIC_CONNECTION_KIND_CONSOLE, url);
-  client = aic_client_new (connection, token);
+  if ((client = target_connect (&target)) == NULL)
+    return 1;
   stdin_stream = g_unix_input_stream_new (STDIN_FILENO, FALSE);
   run.input = g_data_input_stream_new (stdin_stream);
   run.input_cancellable = g_cancellable_new ();
   run.loop = g_main_loop_new (NULL, FALSE);
-  run.run = aic_agent_run_new (client, goal, workspace, model);
+  run.run = aic_agent_run_new (client, goal, workspace, target.model);
   g_signal_connect (run.run, "step", G_CALLBACK (agent_step_cb), &run);
   g_signal_connect (run.run, "tool-call", G_CALLBACK (agent_tool_call_cb), &run);
   g_signal_connect (run.run, "tool-result", G_CALLBACK (agent_tool_result_cb), &run);

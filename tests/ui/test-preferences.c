@@ -75,6 +75,20 @@ no_windows_but (gpointer data)
   return TRUE;
 }
 
+static AicConnectionEditor *
+find_editor (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+      if (AIC_IS_CONNECTION_EDITOR (window))
+        return AIC_CONNECTION_EDITOR (window);
+    }
+  return NULL;
+}
+
 static AdwMessageDialog *
 find_message_dialog (void)
 {
@@ -111,12 +125,25 @@ test_add_edit_remove (void)
 
   prefs = aic_preferences_window_new (store);
   gtk_window_present (GTK_WINDOW (prefs));
-  list = GTK_LIST_BOX (prefs_child (prefs, "connections_list"));
+  list = GTK_LIST_BOX (prefs_child (prefs, "providers_list"));
   g_assert_null (gtk_list_box_get_row_at_index (list, 0));
+  g_assert_null (gtk_list_box_get_row_at_index (GTK_LIST_BOX (prefs_child (prefs, "servers_list")), 0));
   g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (prefs_child (prefs, "builtin_check"))));
 
-  /* Adding: the form starts filled for a console backend. */
-  editor = aic_connection_editor_new (store, NULL);
+  /* Adding a model provider, what most people connect: the form starts
+   * as an OpenAI-compatible one, with the choice of a Realtime voice. */
+  aic_preferences_window_add_connection (prefs);
+  editor = find_editor ();
+  g_assert_nonnull (editor);
+  g_assert_cmpint (adw_combo_row_get_selected (ADW_COMBO_ROW (editor_child (editor, "kind_row"))), ==, AIC_CONNECTION_KIND_OPENAI);
+  g_assert_cmpstr (get_text (editor, "url_row"), ==, "https://api.openai.com/v1");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (editor_child (editor, "realtime_row"))));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (editor_child (editor, "kind_row")), AIC_CONNECTION_KIND_ANTHROPIC);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (editor_child (editor, "realtime_row"))));
+  gtk_window_destroy (GTK_WINDOW (editor));
+
+  /* Adding an AI Console server: the form starts filled for one. */
+  editor = aic_connection_editor_new (store, NULL, AIC_CONNECTION_KIND_CONSOLE);
   gtk_window_set_transient_for (GTK_WINDOW (editor), GTK_WINDOW (prefs));
   gtk_window_present (GTK_WINDOW (editor));
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (editor)), ==, "Add Connection");
@@ -165,6 +192,21 @@ test_add_edit_remove (void)
   g_assert_cmpstr (aic_connection_get_base_url (connection), ==, base);
   g_assert_cmpstr (aic_connection_get_model (connection), ==, "b");
 
+  g_assert_false (aic_connection_get_realtime_voice (connection));
+
+  /* The speech row offers the provider's own speech, and every
+   * OpenAI-compatible connection. */
+  {
+    AdwComboRow *speech_row = ADW_COMBO_ROW (prefs_child (prefs, "speech_row"));
+
+    g_assert_cmpuint (g_list_model_get_n_items (adw_combo_row_get_model (speech_row)), ==, 2);
+    g_assert_cmpuint (adw_combo_row_get_selected (speech_row), ==, 0);
+    adw_combo_row_set_selected (speech_row, 1);
+    g_assert_true (aic_connection_store_get_speech (store) == connection);
+    adw_combo_row_set_selected (speech_row, 0);
+    g_assert_null (aic_connection_store_get_speech (store));
+  }
+
   /* The first connection added becomes the one in use. */
   g_assert_true (aic_connection_store_get_active (store) == connection);
   g_assert_false (gtk_check_button_get_active (GTK_CHECK_BUTTON (prefs_child (prefs, "builtin_check"))));
@@ -191,9 +233,12 @@ test_add_edit_remove (void)
     g_test_message ("No Secret Service: the key part of this test was not run");
 
   /* Editing: the stored values, the key from the keyring, and Remove. */
-  editor = aic_connection_editor_new (store, connection);
+  editor = aic_connection_editor_new (store, connection, AIC_CONNECTION_KIND_CONSOLE);
   gtk_window_present (GTK_WINDOW (editor));
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (editor)), ==, "Edit Connection");
+  g_assert_cmpint (adw_combo_row_get_selected (ADW_COMBO_ROW (editor_child (editor, "kind_row"))), ==, AIC_CONNECTION_KIND_OPENAI);
+  /* A Realtime voice is the user's explicit choice, and kept. */
+  gtk_switch_set_active (GTK_SWITCH (editor_child (editor, "realtime_switch")), TRUE);
   g_assert_cmpstr (get_text (editor, "name_row"), ==, "Local Models");
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (editor_child (editor, "remove_group"))));
   set_text (editor, "name_row", "Renamed");
@@ -203,11 +248,12 @@ test_add_edit_remove (void)
   connection = g_list_model_get_item (G_LIST_MODEL (store), 0);
   g_object_unref (connection);
   g_assert_cmpstr (aic_connection_get_name (connection), ==, "Renamed");
+  g_assert_true (aic_connection_get_realtime_voice (connection));
   row = gtk_list_box_get_row_at_index (list, 0);
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Renamed");
 
   /* Remove asks first; Cancel keeps it, Remove removes it. */
-  editor = aic_connection_editor_new (store, connection);
+  editor = aic_connection_editor_new (store, connection, AIC_CONNECTION_KIND_OPENAI);
   gtk_window_present (GTK_WINDOW (editor));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.remove", NULL));
   dialog = find_message_dialog ();
