@@ -87,6 +87,11 @@ on_field_changed (AicConnectionEditor *self)
   update_actions (self);
 }
 
+/* A new model provider starts as the one most people have on their own
+ * computer; the kind's own address is one switch away. */
+#define LOCAL_PROVIDER_NAME "Ollama"
+#define LOCAL_PROVIDER_URL  "http://127.0.0.1:11434/v1"
+
 /* Switching the kind refills fields the person has not made their own. */
 static void
 on_kind_changed (AicConnectionEditor *self)
@@ -102,9 +107,11 @@ on_kind_changed (AicConnectionEditor *self)
     return;
   self->kind = new_kind;
 
-  if (url[0] == '\0' || g_strcmp0 (url, aic_connection_kind_get_default_url (old_kind)) == 0)
+  if (url[0] == '\0' || g_strcmp0 (url, aic_connection_kind_get_default_url (old_kind)) == 0 ||
+      g_strcmp0 (url, LOCAL_PROVIDER_URL) == 0)
     gtk_editable_set_text (GTK_EDITABLE (self->url_row), aic_connection_kind_get_default_url (new_kind));
-  if (name[0] == '\0' || g_strcmp0 (name, aic_connection_kind_get_label (old_kind)) == 0)
+  if (name[0] == '\0' || g_strcmp0 (name, aic_connection_kind_get_label (old_kind)) == 0 ||
+      g_strcmp0 (name, LOCAL_PROVIDER_NAME) == 0)
     gtk_editable_set_text (GTK_EDITABLE (self->name_row), aic_connection_kind_get_label (new_kind));
 }
 
@@ -348,11 +355,15 @@ aic_connection_editor_constructed (GObject *object)
     }
   else
     {
+      gboolean local = initial_kind == AIC_CONNECTION_KIND_OPENAI;
+
       gtk_window_set_title (GTK_WINDOW (self), _("Add Connection"));
       self->kind = initial_kind;
       adw_combo_row_set_selected (self->kind_row, self->kind);
-      gtk_editable_set_text (GTK_EDITABLE (self->name_row), aic_connection_kind_get_label (self->kind));
-      gtk_editable_set_text (GTK_EDITABLE (self->url_row), aic_connection_kind_get_default_url (self->kind));
+      gtk_editable_set_text (GTK_EDITABLE (self->name_row),
+                             local ? LOCAL_PROVIDER_NAME : aic_connection_kind_get_label (self->kind));
+      gtk_editable_set_text (GTK_EDITABLE (self->url_row),
+                             local ? LOCAL_PROVIDER_URL : aic_connection_kind_get_default_url (self->kind));
     }
 
   gtk_widget_set_visible (GTK_WIDGET (self->realtime_row), self->kind == AIC_CONNECTION_KIND_OPENAI);

@@ -105,7 +105,7 @@ try:
                 check("the editor can test the connection", test is not None)
                 if test is not None:
                     click(test)
-                    # Nothing listens on the default console port here.
+                    # A new provider starts at Ollama's address, where nothing listens here.
                     said = wait_for(lambda: [n for n in editor.findChildren(lambda n: "Nothing is listening" in (n.name or "") or "Nothing is listening" in (n.description or ""))], 20)
                     check("Test reports an unreachable server in words", bool(said))
 finally:

@@ -136,9 +136,12 @@ test_add_edit_remove (void)
   editor = find_editor ();
   g_assert_nonnull (editor);
   g_assert_cmpint (adw_combo_row_get_selected (ADW_COMBO_ROW (editor_child (editor, "kind_row"))), ==, AIC_CONNECTION_KIND_OPENAI);
-  g_assert_cmpstr (get_text (editor, "url_row"), ==, "https://api.openai.com/v1");
+  g_assert_cmpstr (get_text (editor, "name_row"), ==, "Ollama");
+  g_assert_cmpstr (get_text (editor, "url_row"), ==, "http://127.0.0.1:11434/v1");
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (editor_child (editor, "realtime_row"))));
   adw_combo_row_set_selected (ADW_COMBO_ROW (editor_child (editor, "kind_row")), AIC_CONNECTION_KIND_ANTHROPIC);
+  g_assert_cmpstr (get_text (editor, "url_row"), ==, "https://api.anthropic.com");
+  g_assert_cmpstr (get_text (editor, "name_row"), ==, "Anthropic");
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (editor_child (editor, "realtime_row"))));
   gtk_window_destroy (GTK_WINDOW (editor));
 
