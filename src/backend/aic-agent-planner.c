@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aic-agent-planner.h"
+#include "aic-agent-tools.h"
 #include "aic-error.h"
 #include "aic-http.h"
 #include "aic-json.h"
@@ -26,31 +27,6 @@ static const char system_prompt[] =
   "When an action is refused, do not try it again: carry on without it or "
   "finish. Ask the user with ask_user only when you cannot go on without an "
   "answer. When you are done, reply with a short summary of what you did.";
-
-static const char tools_json[] =
-  "["
-  "{\"type\":\"function\",\"function\":{\"name\":\"list_dir\","
-  "\"description\":\"List a folder of the workspace.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-  "\"description\":\"A folder relative to the workspace; . for its top.\"}},\"required\":[\"path\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"read_file\","
-  "\"description\":\"Read a text file of the workspace.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}},\"required\":[\"path\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"search_text\","
-  "\"description\":\"Find lines containing some text, ignoring case, in the files under a folder.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\"},"
-  "\"path\":{\"type\":\"string\",\"description\":\"Where to look; . for everywhere.\"}},\"required\":[\"query\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"write_file\","
-  "\"description\":\"Create or replace a text file of the workspace. The user sees the change first.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
-  "\"content\":{\"type\":\"string\"}},\"required\":[\"path\",\"content\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"run_command\","
-  "\"description\":\"Run a program in the workspace (no shell: no pipes or redirections) and get its output.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"}},\"required\":[\"command\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"ask_user\","
-  "\"description\":\"Ask the user a question and wait for the answer.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"question\":{\"type\":\"string\"}},\"required\":[\"question\"]}}}"
-  "]";
 
 void
 aic_tool_call_free (AicToolCall *call)
@@ -103,36 +79,7 @@ aic_agent_system_prompt (void)
   return system_prompt;
 }
 
-/**
- * aic_agent_tools_schema:
- * Returns: (transfer full): the "tools" array of an OpenAI request
- */
-JsonNode *
-aic_agent_tools_schema (void)
-{
-  return json_from_string (tools_json, NULL);
-}
-
-/**
- * aic_agent_tool_risk:
- * Returns: "read", "write", "execute", "question", or %NULL for a tool
- *   there is none of
- */
-const char *
-aic_agent_tool_risk (const char *name)
-{
-  if (g_strcmp0 (name, "list_dir") == 0 ||
-      g_strcmp0 (name, "read_file") == 0 ||
-      g_strcmp0 (name, "search_text") == 0)
-    return "read";
-  if (g_strcmp0 (name, "write_file") == 0)
-    return "write";
-  if (g_strcmp0 (name, "run_command") == 0)
-    return "execute";
-  if (g_strcmp0 (name, "ask_user") == 0)
-    return "question";
-  return NULL;
-}
+G_DEFINE_QUARK (aic-agent-plan-error-quark, aic_agent_plan_error)
 
 /* ---- the demo plan ---- */
 
@@ -509,6 +456,8 @@ void
 aic_agent_plan_async (AicEngine           *engine,
                       const char          *model,
                       JsonArray           *messages,
+                      AicAgentTokenFunc    on_token,
+                      gpointer             token_data,
                       GCancellable        *cancellable,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
@@ -544,7 +493,7 @@ aic_agent_plan_async (AicEngine           *engine,
     json_builder_set_member_name (builder, "messages");
     json_builder_add_value (builder, json_node_init_array (json_node_alloc (), messages));
     json_builder_set_member_name (builder, "tools");
-    json_builder_add_value (builder, aic_agent_tools_schema ());
+    json_builder_add_value (builder, aic_agent_tools_openai_schema ());
     json_builder_set_member_name (builder, "tool_choice");
     json_builder_add_string_value (builder, "auto");
     json_builder_set_member_name (builder, "stream");
