@@ -830,6 +830,57 @@ test_anthropic_overloaded (Fixture       *f,
   g_assert_null (workspace_file (f, "claude.txt"));
 }
 
+/* Errors in other shapes: inside an OpenAI stream that began with 200,
+ * and Anthropic's overload as an error body (HTTP 529). */
+static const Answer openai_stream_error_script[] = {
+  { 200, "text/event-stream",
+    OPENAI_CHUNK ("{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Sta\"}}]}")
+    OPENAI_CHUNK ("{\"error\":{\"message\":\"context length exceeded\",\"type\":\"invalid_request_error\"}}") },
+};
+
+static const Answer anthropic_529_script[] = {
+  { 529, "application/json",
+    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}" },
+};
+
+static void
+check_failure (Fixture      *f,
+               const char   *kind,
+               const Answer *script,
+               const char   *code,
+               const char   *words)
+{
+  g_auto(Recorder) rec = { 0 };
+  g_autoptr(JsonObject) stored = NULL;
+  JsonObject *result;
+
+  serve (f, kind, script, 1);
+  start_run (f, &rec, "Do something", "some-model");
+  aic_test_wait_for (is_done, &rec, 5000);
+  g_assert_cmpstr (rec.state, ==, "failed");
+  stored = get_run (f, aic_agent_run_get_id (rec.run));
+  result = json_object_get_object_member (stored, "result");
+  g_assert_cmpstr (json_object_get_string_member (result, "code"), ==, code);
+  g_assert_nonnull (strstr (json_object_get_string_member (result, "message"), words));
+  g_assert_cmpuint (f->upstream.requests->len, ==, 1);
+}
+
+static void
+test_openai_stream_error (Fixture       *f,
+                          gconstpointer  data)
+{
+  check_failure (f, "openai", openai_stream_error_script, "model_failed",
+                 "The model stopped with an error: context length exceeded");
+}
+
+static void
+test_anthropic_529 (Fixture       *f,
+                    gconstpointer  data)
+{
+  check_failure (f, "anthropic", anthropic_529_script, "model_busy",
+                 "Anthropic is overloaded at the moment (“Overloaded”)");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -846,6 +897,8 @@ main (int   argc,
   ADD ("/agent-providers/anthropic/allow", test_anthropic_allow);
   ADD ("/agent-providers/anthropic/deny", test_anthropic_deny);
   ADD ("/agent-providers/anthropic/overloaded", test_anthropic_overloaded);
+  ADD ("/agent-providers/openai/stream-error", test_openai_stream_error);
+  ADD ("/agent-providers/anthropic/overloaded-529", test_anthropic_529);
 #undef ADD
 
   return g_test_run ();
