@@ -289,7 +289,7 @@ start_run (Fixture    *f,
   g_signal_connect (rec->run, "token", G_CALLBACK (token_cb), rec);
   g_signal_connect (rec->run, "done", G_CALLBACK (done_cb), rec);
   aic_agent_run_start_async (rec->run, NULL, aic_test_store_result_cb, &result);
-  aic_test_wait_result (&result, 5000);
+  aic_test_wait_result (&result, 15000);
   g_assert_true (aic_agent_run_start_finish (rec->run, result, &error));
   g_assert_no_error (error);
 }
@@ -332,7 +332,7 @@ wait_text (Recorder   *rec,
 {
   TextWait wait = { rec, text };
 
-  aic_test_wait_for (text_is, &wait, 5000);
+  aic_test_wait_for (text_is, &wait, 15000);
 }
 
 static char *
@@ -456,12 +456,12 @@ run_openai_calls (Fixture          *f,
 
   /* The text reached the client while the provider still held its
    * answer open: real tokens, not a reply split afterwards. */
-  aic_test_wait_for (is_held, f, 5000);
+  aic_test_wait_for (is_held, f, 15000);
   wait_text (&rec, "Let me write it.");
   g_assert_cmpuint (rec.calls->len, ==, 0);
   f->upstream.released = TRUE;
 
-  aic_test_wait_for (has_request, &rec, 5000);
+  aic_test_wait_for (has_request, &rec, 15000);
   request = g_ptr_array_index (rec.requests, 0);
   /* The read went ahead; the write, its arguments put together from
    * pieces, asks first. */
@@ -472,7 +472,7 @@ run_openai_calls (Fixture          *f,
   g_assert_nonnull (strstr (request->diff, "+hél"));
   g_assert_null (workspace_file (f, "out.txt"));
   aic_agent_run_reply (rec.run, request->resume_token, decision, NULL);
-  aic_test_wait_for (is_done, &rec, 5000);
+  aic_test_wait_for (is_done, &rec, 15000);
 
   g_assert_cmpstr (rec.state, ==, "completed");
   g_assert_cmpstr (rec.summary, ==, "Done writing.");
@@ -551,7 +551,7 @@ test_openai_fallback (Fixture       *f,
 
   serve (f, "openai", fallback_script, G_N_ELEMENTS (fallback_script));
   start_run (f, &rec, "Say something", "old-server");
-  aic_test_wait_for (is_done, &rec, 5000);
+  aic_test_wait_for (is_done, &rec, 15000);
   g_assert_cmpstr (rec.state, ==, "completed");
   g_assert_cmpstr (rec.summary, ==, "All done here.");
   g_assert_cmpuint (f->upstream.requests->len, ==, 2);
@@ -563,7 +563,7 @@ test_openai_fallback (Fixture       *f,
   g_assert_cmpstr (tokens, ==, "All| done| here.|<done>");
 
   start_run (f, &again, "Say it again", "old-server");
-  aic_test_wait_for (is_done, &again, 5000);
+  aic_test_wait_for (is_done, &again, 15000);
   g_assert_cmpstr (again.summary, ==, "Again.");
   g_assert_cmpuint (f->upstream.requests->len, ==, 3);
   g_assert_false (json_object_get_boolean_member (request_object (f, 2), "stream"));
@@ -602,7 +602,7 @@ check_no_tools (Fixture      *f,
 
   serve (f, "openai", script, n_script);
   start_run (f, &rec, "List the files", "gemma:2b");
-  aic_test_wait_for (is_done, &rec, 5000);
+  aic_test_wait_for (is_done, &rec, 15000);
   g_assert_cmpstr (rec.state, ==, "failed");
   g_assert_cmpuint (f->upstream.requests->len, ==, n_script);
 
@@ -705,18 +705,18 @@ run_anthropic_calls (Fixture          *f,
   serve (f, "anthropic", anthropic_script, G_N_ELEMENTS (anthropic_script));
   start_run (f, &rec, "Write claude.txt", "claude-test");
 
-  aic_test_wait_for (is_held, f, 5000);
+  aic_test_wait_for (is_held, f, 15000);
   wait_text (&rec, "Reading, then writing.");
   g_assert_cmpuint (rec.calls->len, ==, 0);
   f->upstream.released = TRUE;
 
-  aic_test_wait_for (has_request, &rec, 5000);
+  aic_test_wait_for (has_request, &rec, 15000);
   request = g_ptr_array_index (rec.requests, 0);
   g_assert_cmpuint (rec.calls->len, ==, 2);
   g_assert_cmpstr (request->tool_name, ==, "write_file");
   g_assert_nonnull (strstr (request->diff, "+from claude"));
   aic_agent_run_reply (rec.run, request->resume_token, decision, NULL);
-  aic_test_wait_for (is_done, &rec, 5000);
+  aic_test_wait_for (is_done, &rec, 15000);
 
   g_assert_cmpstr (rec.state, ==, "completed");
   g_assert_cmpstr (rec.summary, ==, "Finished.");
@@ -818,7 +818,7 @@ test_anthropic_overloaded (Fixture       *f,
 
   serve (f, "anthropic", overloaded_script, G_N_ELEMENTS (overloaded_script));
   start_run (f, &rec, "Do something", "claude-test");
-  aic_test_wait_for (is_done, &rec, 5000);
+  aic_test_wait_for (is_done, &rec, 15000);
   g_assert_cmpstr (rec.state, ==, "failed");
 
   stored = get_run (f, aic_agent_run_get_id (rec.run));
@@ -856,7 +856,7 @@ check_failure (Fixture      *f,
 
   serve (f, kind, script, 1);
   start_run (f, &rec, "Do something", "some-model");
-  aic_test_wait_for (is_done, &rec, 5000);
+  aic_test_wait_for (is_done, &rec, 15000);
   g_assert_cmpstr (rec.state, ==, "failed");
   stored = get_run (f, aic_agent_run_get_id (rec.run));
   result = json_object_get_object_member (stored, "result");
