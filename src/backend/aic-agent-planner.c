@@ -5,19 +5,18 @@
 
 #include <string.h>
 
-#include "aic-agent-planner.h"
+#include "aic-agent-planner-private.h"
 #include "aic-error.h"
-#include "aic-http.h"
 #include "aic-json.h"
 #include "aic-source.h"
 
-/* Where an agent run's next move comes from. The openai engine asks the
- * upstream with OpenAI-compatible tool calling; the demo engine follows a
+/* Where an agent run's next move comes from: every engine plugs into the
+ * one tool loop here. The openai engine asks the upstream with
+ * OpenAI-compatible tool calling (aic-agent-openai.c), the anthropic
+ * engine with the Messages API (aic-agent-anthropic.c); the demo engine follows a
  * fixed plan over the workspace (look around, read a file, maybe run a
  * command or ask a question when the goal says so, propose NOTES.md), so
  * that approvals can be tried and tested with no model at all. */
-
-#define MAX_REPLY_BYTES (4 * 1024 * 1024)
 
 static const char system_prompt[] =
   "You are an agent working inside one folder, the workspace. Use the tools "
@@ -26,31 +25,6 @@ static const char system_prompt[] =
   "When an action is refused, do not try it again: carry on without it or "
   "finish. Ask the user with ask_user only when you cannot go on without an "
   "answer. When you are done, reply with a short summary of what you did.";
-
-static const char tools_json[] =
-  "["
-  "{\"type\":\"function\",\"function\":{\"name\":\"list_dir\","
-  "\"description\":\"List a folder of the workspace.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-  "\"description\":\"A folder relative to the workspace; . for its top.\"}},\"required\":[\"path\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"read_file\","
-  "\"description\":\"Read a text file of the workspace.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}},\"required\":[\"path\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"search_text\","
-  "\"description\":\"Find lines containing some text, ignoring case, in the files under a folder.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\"},"
-  "\"path\":{\"type\":\"string\",\"description\":\"Where to look; . for everywhere.\"}},\"required\":[\"query\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"write_file\","
-  "\"description\":\"Create or replace a text file of the workspace. The user sees the change first.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
-  "\"content\":{\"type\":\"string\"}},\"required\":[\"path\",\"content\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"run_command\","
-  "\"description\":\"Run a program in the workspace (no shell: no pipes or redirections) and get its output.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"}},\"required\":[\"command\"]}}},"
-  "{\"type\":\"function\",\"function\":{\"name\":\"ask_user\","
-  "\"description\":\"Ask the user a question and wait for the answer.\","
-  "\"parameters\":{\"type\":\"object\",\"properties\":{\"question\":{\"type\":\"string\"}},\"required\":[\"question\"]}}}"
-  "]";
 
 void
 aic_tool_call_free (AicToolCall *call)
@@ -73,8 +47,8 @@ aic_agent_turn_free (AicAgentTurn *turn)
   g_free (turn);
 }
 
-static AicAgentTurn *
-turn_new (const char *content)
+AicAgentTurn *
+aic_agent_turn_new (const char *content)
 {
   AicAgentTurn *turn = g_new0 (AicAgentTurn, 1);
 
@@ -83,8 +57,8 @@ turn_new (const char *content)
   return turn;
 }
 
-static void
-turn_add_call (AicAgentTurn *turn,
+void
+aic_agent_turn_add_call (AicAgentTurn *turn,
                const char   *id,
                const char   *name,
                const char   *arguments)
@@ -103,36 +77,7 @@ aic_agent_system_prompt (void)
   return system_prompt;
 }
 
-/**
- * aic_agent_tools_schema:
- * Returns: (transfer full): the "tools" array of an OpenAI request
- */
-JsonNode *
-aic_agent_tools_schema (void)
-{
-  return json_from_string (tools_json, NULL);
-}
-
-/**
- * aic_agent_tool_risk:
- * Returns: "read", "write", "execute", "question", or %NULL for a tool
- *   there is none of
- */
-const char *
-aic_agent_tool_risk (const char *name)
-{
-  if (g_strcmp0 (name, "list_dir") == 0 ||
-      g_strcmp0 (name, "read_file") == 0 ||
-      g_strcmp0 (name, "search_text") == 0)
-    return "read";
-  if (g_strcmp0 (name, "write_file") == 0)
-    return "write";
-  if (g_strcmp0 (name, "run_command") == 0)
-    return "execute";
-  if (g_strcmp0 (name, "ask_user") == 0)
-    return "question";
-  return NULL;
-}
+G_DEFINE_QUARK (aic-agent-plan-error-quark, aic_agent_plan_error)
 
 /* ---- the demo plan ---- */
 
@@ -296,9 +241,9 @@ demo_next (DemoView *view)
 
   if (!g_hash_table_contains (view->called, "list_dir"))
     {
-      turn = turn_new ("I will look at what the workspace holds first.");
+      turn = aic_agent_turn_new ("I will look at what the workspace holds first.");
       args = json_args ("path", ".", NULL, NULL);
-      turn_add_call (turn, id, "list_dir", args);
+      aic_agent_turn_add_call (turn, id, "list_dir", args);
       return turn;
     }
   if (!g_hash_table_contains (view->called, "read_file"))
@@ -309,39 +254,39 @@ demo_next (DemoView *view)
         {
           g_autofree char *text = g_strdup_printf ("Reading %s to see what this is about.", name);
 
-          turn = turn_new (text);
+          turn = aic_agent_turn_new (text);
           args = json_args ("path", name, NULL, NULL);
-          turn_add_call (turn, id, "read_file", args);
+          aic_agent_turn_add_call (turn, id, "read_file", args);
           return turn;
         }
     }
   if (command != NULL && command[0] != '\0')
     {
-      turn = turn_new ("The goal asks for a command; I would like to run it.");
+      turn = aic_agent_turn_new ("The goal asks for a command; I would like to run it.");
       args = json_args ("command", command, NULL, NULL);
-      turn_add_call (turn, id, "run_command", args);
+      aic_agent_turn_add_call (turn, id, "run_command", args);
       return turn;
     }
   if (question != NULL && question[0] != '\0' && !g_hash_table_contains (view->called, "ask_user"))
     {
-      turn = turn_new ("I need to ask you something first.");
+      turn = aic_agent_turn_new ("I need to ask you something first.");
       args = json_args ("question", question, NULL, NULL);
-      turn_add_call (turn, id, "ask_user", args);
+      aic_agent_turn_add_call (turn, id, "ask_user", args);
       return turn;
     }
   if (!g_hash_table_contains (view->called, "write_file"))
     {
       g_autofree char *notes = demo_notes (view);
 
-      turn = turn_new ("I would like to write what I found to NOTES.md.");
+      turn = aic_agent_turn_new ("I would like to write what I found to NOTES.md.");
       args = json_args ("path", "NOTES.md", "content", notes);
-      turn_add_call (turn, id, "write_file", args);
+      aic_agent_turn_add_call (turn, id, "write_file", args);
       return turn;
     }
   if (was_refused (view, "write_file"))
-    return turn_new ("Writing NOTES.md was refused, so I changed nothing. "
+    return aic_agent_turn_new ("Writing NOTES.md was refused, so I changed nothing. "
                      "This was the demo engine: connect a model for real work.");
-  return turn_new ("I wrote my notes on the workspace to NOTES.md. "
+  return aic_agent_turn_new ("I wrote my notes on the workspace to NOTES.md. "
                    "This was the demo engine: connect a model for real work.");
 }
 
@@ -409,96 +354,6 @@ demo_ready_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* ---- the openai engine ---- */
-
-static gboolean
-read_turn (JsonNode      *root,
-           AicAgentTurn **out_turn,
-           GError       **error)
-{
-  g_autoptr(AicAgentTurn) turn = NULL;
-  JsonObject *object, *choice, *message;
-  JsonArray *choices;
-  JsonNode *content, *calls;
-
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    goto malformed;
-  object = json_node_get_object (root);
-  if (!json_object_has_member (object, "choices") ||
-      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (object, "choices")))
-    goto malformed;
-  choices = json_object_get_array_member (object, "choices");
-  if (json_array_get_length (choices) == 0 ||
-      !JSON_NODE_HOLDS_OBJECT (json_array_get_element (choices, 0)))
-    goto malformed;
-  choice = json_array_get_object_element (choices, 0);
-  if (!json_object_has_member (choice, "message") ||
-      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (choice, "message")))
-    goto malformed;
-  message = json_object_get_object_member (choice, "message");
-
-  content = json_object_get_member (message, "content");
-  if (content != NULL && !JSON_NODE_HOLDS_NULL (content) &&
-      json_node_get_value_type (content) != G_TYPE_STRING)
-    goto malformed;
-  turn = turn_new (content && !JSON_NODE_HOLDS_NULL (content) ? json_node_get_string (content) : NULL);
-
-  calls = json_object_get_member (message, "tool_calls");
-  if (calls != NULL && JSON_NODE_HOLDS_ARRAY (calls))
-    {
-      JsonArray *array = json_node_get_array (calls);
-
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *node = json_array_get_element (array, i);
-          JsonObject *call, *function;
-          const char *id = NULL, *name = NULL, *arguments = NULL;
-
-          if (!JSON_NODE_HOLDS_OBJECT (node))
-            goto malformed;
-          call = json_node_get_object (node);
-          if (!aic_json_get_string (call, "id", FALSE, &id, NULL) ||
-              !aic_json_get_object (call, "function", TRUE, &function, NULL) ||
-              !aic_json_get_string (function, "name", TRUE, &name, NULL) ||
-              !aic_json_get_string (function, "arguments", FALSE, &arguments, NULL))
-            goto malformed;
-          {
-            g_autofree char *fallback = g_strdup_printf ("call-%u", i + 1);
-
-            turn_add_call (turn, id ? id : fallback, name, arguments ? arguments : "{}");
-          }
-        }
-    }
-  else if (calls != NULL && !JSON_NODE_HOLDS_NULL (calls))
-    goto malformed;
-
-  *out_turn = g_steal_pointer (&turn);
-  return TRUE;
-
-malformed:
-  g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
-               "The model’s answer was not a chat completion this agent can read.");
-  return FALSE;
-}
-
-static void
-completion_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = aic_http_get_json_finish (result, &error);
-  AicAgentTurn *turn = NULL;
-
-  if (root == NULL || !read_turn (root, &turn, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  g_task_return_pointer (task, turn, (GDestroyNotify) aic_agent_turn_free);
-}
-
 /**
  * aic_agent_plan_async:
  * @messages: the conversation so far, in OpenAI's shape
@@ -509,6 +364,8 @@ void
 aic_agent_plan_async (AicEngine           *engine,
                       const char          *model,
                       JsonArray           *messages,
+                      AicAgentTokenFunc    on_token,
+                      gpointer             token_data,
                       GCancellable        *cancellable,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
@@ -520,46 +377,21 @@ aic_agent_plan_async (AicEngine           *engine,
   task = g_task_new (engine, cancellable, callback, user_data);
   g_task_set_source_tag (task, aic_agent_plan_async);
 
-  if (aic_engine_get_kind (engine) == AIC_ENGINE_KIND_DEMO)
+  switch (aic_engine_get_kind (engine))
     {
+    case AIC_ENGINE_KIND_DEMO:
       g_task_set_task_data (task, json_array_ref (messages), (GDestroyNotify) json_array_unref);
       /* A pause, so that a run unfolds at a pace people can follow. */
       aic_timeout_add (aic_engine_get_demo_delay (engine) * 5, demo_ready_cb, g_steal_pointer (&task));
-      return;
+      break;
+    case AIC_ENGINE_KIND_ANTHROPIC:
+      aic_agent_anthropic_plan (engine, model, messages, on_token, token_data, g_steal_pointer (&task));
+      break;
+    case AIC_ENGINE_KIND_OPENAI:
+    default:
+      aic_agent_openai_plan (engine, model, messages, on_token, token_data, g_steal_pointer (&task));
+      break;
     }
-
-  {
-    g_autoptr(AicClient) upstream = aic_engine_new_upstream_client (engine);
-    g_autoptr(SoupMessage) message = aic_client_new_message (upstream, "POST", "/chat/completions");
-    g_autofree char *resolved = aic_engine_resolve_model (engine, model);
-    g_autoptr(JsonBuilder) builder = json_builder_new ();
-    g_autoptr(JsonNode) root = NULL;
-    g_autofree char *body = NULL;
-    g_autoptr(GBytes) bytes = NULL;
-    gsize length;
-
-    json_builder_begin_object (builder);
-    json_builder_set_member_name (builder, "model");
-    json_builder_add_string_value (builder, resolved);
-    json_builder_set_member_name (builder, "messages");
-    json_builder_add_value (builder, json_node_init_array (json_node_alloc (), messages));
-    json_builder_set_member_name (builder, "tools");
-    json_builder_add_value (builder, aic_agent_tools_schema ());
-    json_builder_set_member_name (builder, "tool_choice");
-    json_builder_add_string_value (builder, "auto");
-    json_builder_set_member_name (builder, "stream");
-    json_builder_add_boolean_value (builder, FALSE);
-    json_builder_end_object (builder);
-    root = json_builder_get_root (builder);
-    body = aic_json_to_string (root, FALSE);
-    length = strlen (body);
-    bytes = g_bytes_new_take (g_steal_pointer (&body), length);
-
-    soup_message_set_request_body_from_bytes (message, "application/json", bytes);
-    g_task_set_task_data (task, g_object_ref (upstream), g_object_unref);
-    aic_http_get_json_async (aic_client_get_session (upstream), message, MAX_REPLY_BYTES, cancellable,
-                             completion_cb, g_steal_pointer (&task));
-  }
 }
 
 AicAgentTurn *

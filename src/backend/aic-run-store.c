@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "aic-error.h"
+#include "aic-json.h"
 #include "aic-run-store.h"
 #include "aic-sqlite.h"
 
@@ -34,10 +35,9 @@ aic_run_record_free (AicRunRecord *record)
   g_free (record->goal);
   g_free (record->model);
   g_free (record->workspace);
-  g_free (record->state);
-  g_free (record->result);
-  g_free (record->memory);
-  g_free (record->pending);
+  g_clear_pointer (&record->result, json_node_unref);
+  aic_run_memory_free (record->memory);
+  aic_run_pending_free (record->pending);
   g_free (record);
 }
 
@@ -50,12 +50,48 @@ aic_run_event_free (AicRunEvent *event)
   g_free (event);
 }
 
-gboolean
-aic_run_state_is_final (const char *state)
+/* The typed state of a row. What cannot be read is logged and the run
+ * marked failed: one damaged row must not keep the others from loading. */
+static void
+read_state (AicRunRecord *record,
+            sqlite3_stmt *statement)
 {
-  return g_strcmp0 (state, "completed") == 0 ||
-         g_strcmp0 (state, "cancelled") == 0 ||
-         g_strcmp0 (state, "failed") == 0;
+  const char *state = (const char *) sqlite3_column_text (statement, 4);
+  const char *result = (const char *) sqlite3_column_text (statement, 5);
+  const char *memory = (const char *) sqlite3_column_text (statement, 6);
+  const char *pending = (const char *) sqlite3_column_text (statement, 7);
+  g_autoptr(GError) error = NULL;
+  gboolean damaged = FALSE;
+
+  if (!aic_run_state_from_string (state, &record->state))
+    {
+      g_warning ("Run %s has an unknown state “%s”", record->id, state ? state : "");
+      damaged = TRUE;
+    }
+  if (result != NULL)
+    record->result = json_from_string (result, NULL);
+  record->memory = aic_run_memory_from_json (memory, &error);
+  if (record->memory == NULL)
+    {
+      g_warning ("Run %s: its loop state cannot be read: %s", record->id, error->message);
+      g_clear_error (&error);
+      record->memory = aic_run_memory_new ();
+      damaged = TRUE;
+    }
+  if (pending != NULL)
+    {
+      record->pending = aic_run_pending_from_json (pending, &error);
+      if (record->pending == NULL)
+        {
+          g_warning ("Run %s: its pending request cannot be read: %s", record->id, error->message);
+          damaged = TRUE;
+        }
+    }
+  if (damaged && !aic_run_state_is_final (record->state))
+    {
+      record->state = AIC_RUN_STATE_FAILED;
+      g_clear_pointer (&record->pending, aic_run_pending_free);
+    }
 }
 
 static AicRunRecord *
@@ -67,10 +103,7 @@ read_record (sqlite3_stmt *statement)
   record->goal = aic_sqlite_dup_text (statement, 1);
   record->model = aic_sqlite_dup_text (statement, 2);
   record->workspace = aic_sqlite_dup_text (statement, 3);
-  record->state = aic_sqlite_dup_text (statement, 4);
-  record->result = aic_sqlite_dup_text (statement, 5);
-  record->memory = aic_sqlite_dup_text (statement, 6);
-  record->pending = aic_sqlite_dup_text (statement, 7);
+  read_state (record, statement);
   record->deadline_at = sqlite3_column_int64 (statement, 8);
   record->created_at = sqlite3_column_int64 (statement, 9);
   record->updated_at = sqlite3_column_int64 (statement, 10);
@@ -160,14 +193,18 @@ static void
 bind_record (sqlite3_stmt       *statement,
              const AicRunRecord *record)
 {
+  g_autofree char *result = record->result ? aic_json_to_string (record->result, FALSE) : NULL;
+  g_autofree char *memory = record->memory ? aic_run_memory_to_json (record->memory) : g_strdup ("{}");
+  g_autofree char *pending = record->pending ? aic_run_pending_to_json (record->pending) : NULL;
+
   aic_sqlite_bind_text (statement, 1, record->id);
   aic_sqlite_bind_text (statement, 2, record->goal);
   aic_sqlite_bind_text (statement, 3, record->model);
   aic_sqlite_bind_text (statement, 4, record->workspace);
-  aic_sqlite_bind_text (statement, 5, record->state);
-  aic_sqlite_bind_text (statement, 6, record->result);
-  aic_sqlite_bind_text (statement, 7, record->memory ? record->memory : "{}");
-  aic_sqlite_bind_text (statement, 8, record->pending);
+  aic_sqlite_bind_text (statement, 5, aic_run_state_to_string (record->state));
+  aic_sqlite_bind_text (statement, 6, result);
+  aic_sqlite_bind_text (statement, 7, memory);
+  aic_sqlite_bind_text (statement, 8, pending);
   sqlite3_bind_int64 (statement, 9, record->deadline_at);
   sqlite3_bind_int64 (statement, 10, record->created_at);
   sqlite3_bind_int64 (statement, 11, record->updated_at);

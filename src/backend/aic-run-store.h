@@ -3,25 +3,28 @@
 
 #include <gio/gio.h>
 
+#include "aic-run-state.h"
+
 G_BEGIN_DECLS
 
 /* One agent run as the backend keeps it. @memory is the loop's own state
  * (the conversation with the model, the tool calls still to do, what the
  * user allowed for the run) and @pending the request waiting for an
- * answer: with both on disk a restarted server carries on where it was. */
+ * answer: with both on disk a restarted server carries on where it was.
+ * The store writes them as JSON and reads them back typed. */
 typedef struct
 {
-  char   *id;
-  char   *goal;
-  char   *model;
-  char   *workspace;
-  char   *state;         /* planning, running, waiting, completed, cancelled, failed */
-  char   *result;        /* JSON, or NULL */
-  char   *memory;        /* JSON object */
-  char   *pending;       /* JSON object (the need_input message and its call), or NULL */
-  gint64  deadline_at;   /* µs since the epoch; 0 when nothing waits */
-  gint64  created_at;
-  gint64  updated_at;
+  char          *id;
+  char          *goal;
+  char          *model;
+  char          *workspace;
+  AicRunState    state;
+  JsonNode      *result;       /* or NULL */
+  AicRunMemory  *memory;       /* never NULL */
+  AicRunPending *pending;      /* or NULL */
+  gint64         deadline_at;  /* µs since the epoch; 0 when nothing waits */
+  gint64         created_at;
+  gint64         updated_at;
 } AicRunRecord;
 
 typedef struct
@@ -32,7 +35,6 @@ typedef struct
 
 void          aic_run_record_free (AicRunRecord *record);
 void          aic_run_event_free  (AicRunEvent  *event);
-gboolean      aic_run_state_is_final (const char *state);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AicRunRecord, aic_run_record_free)
 
