@@ -331,6 +331,85 @@ aic_engine_resolve_model (AicEngine  *self,
   return g_strdup (models[0] ? models[0] : "");
 }
 
+/* A server started before its upstream lists no models; a model can be
+ * removed or renamed upstream while we run. So a reply first lists the
+ * models again when it has none to choose from, and lists them once more
+ * when the upstream says the model is not there. The listing is short:
+ * a person or a job is waiting. */
+#define RESOLVE_REFRESH_TIMEOUT_S 5
+
+static void
+listed_for_resolve_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AicEngine *self = AIC_ENGINE (object);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *model = NULL;
+
+  if (!aic_engine_refresh_finish (self, result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  model = aic_engine_resolve_model (self, NULL);
+  if (model[0] == '\0')
+    {
+      g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
+                               "No model was named, and the upstream listed none.");
+      return;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&model), g_free);
+}
+
+/**
+ * aic_engine_resolve_model_async:
+ * @requested: (nullable): the model a client asked for
+ *
+ * Like aic_engine_resolve_model(), but when no model is named and none is
+ * known yet (the upstream was not there when the server started), the
+ * upstream is asked for its models first, with a short timeout. Fails
+ * with the listing's error (%AIC_ERROR_UNREACHABLE when nothing answers),
+ * or %AIC_ERROR_INVALID_ARGUMENT when the upstream lists no model.
+ */
+void
+aic_engine_resolve_model_async (AicEngine           *self,
+                                const char          *requested,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *model = NULL;
+
+  g_return_if_fail (AIC_IS_ENGINE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, aic_engine_resolve_model_async);
+
+  model = aic_engine_resolve_model (self, requested);
+  if (model[0] != '\0')
+    {
+      g_task_return_pointer (task, g_steal_pointer (&model), g_free);
+      return;
+    }
+  refresh_with_timeout (self, RESOLVE_REFRESH_TIMEOUT_S, cancellable, listed_for_resolve_cb, g_steal_pointer (&task));
+}
+
+/**
+ * aic_engine_resolve_model_finish:
+ * Returns: (transfer full): the model, never empty; %NULL on error
+ */
+char *
+aic_engine_resolve_model_finish (AicEngine     *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /**
  * aic_engine_set_demo_delay:
  * The demo engine's pause between tokens; 30 ms reads like a person
@@ -546,13 +625,6 @@ demo_chat (AicEngine          *self,
 
 /* ---- openai and anthropic engines: the upstream, through core ---- */
 
-/* A server started before its upstream lists no models; a model can be
- * removed or renamed upstream while we run. So a reply first lists the
- * models again when it has none to choose from, and lists them once more
- * when the upstream says the model is not there. The listing is short:
- * a person or a job is waiting. */
-#define RESOLVE_REFRESH_TIMEOUT_S 5
-
 typedef struct
 {
   GPtrArray          *turns;
@@ -602,28 +674,20 @@ engine_knows (AicEngine  *self,
 }
 
 static void
-listed_for_start_cb (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+resolved_for_start_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  AicEngine *self = AIC_ENGINE (object);
   UpstreamState *state = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
+  GError *error = NULL;
 
-  state->refreshed = TRUE;
-  if (!aic_engine_refresh_finish (self, result, &error))
+  g_free (state->model);
+  state->model = aic_engine_resolve_model_finish (AIC_ENGINE (object), result, &error);
+  if (state->model == NULL)
     {
       /* Unreachable stays unreachable: the caller may wait and try again. */
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  g_free (state->model);
-  state->model = aic_engine_resolve_model (self, NULL);
-  if (state->model[0] == '\0')
-    {
-      g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
-                               "No model was named, and the upstream listed none.");
+      g_task_return_error (task, error);
       return;
     }
   upstream_run (task);
@@ -744,8 +808,8 @@ upstream_chat (AicEngine          *self,
 
   if (state->model[0] == '\0')
     {
-      refresh_with_timeout (self, RESOLVE_REFRESH_TIMEOUT_S, g_task_get_cancellable (task),
-                            listed_for_start_cb, g_object_ref (task));
+      aic_engine_resolve_model_async (self, NULL, g_task_get_cancellable (task),
+                                      resolved_for_start_cb, g_object_ref (task));
       return;
     }
   upstream_run (task);
