@@ -530,7 +530,7 @@ start_response (Session    *session,
       g_autofree char *text = NULL;
 
       if (heard_words)
-        text = g_strdup_printf ("This is the demo engine, not a language model. I heard you say: %s. "
+        text = g_strdup_printf ("This is the demo engine, not a language model. You said: “%s” "
                                 "Connect a real model to talk about anything you like.", user_text);
       else
         text = g_strdup_printf ("This is the demo engine. I heard %.1f seconds of speech. "

@@ -665,6 +665,35 @@ test_voice_anthropic_alone (void)
   voice_stop (&v);
 }
 
+/* The demo engine with a speech server: it hears the words, and its
+ * honest reply repeats them, spoken by the speech server. */
+static void
+test_voice_demo_with_speech (void)
+{
+  g_autoptr(AicFakeProvider) speech = aic_fake_provider_new (AIC_FAKE_PROVIDER_OPENAI);
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  Voice v = { 0 };
+
+  aic_engine_set_speech (engine, aic_fake_provider_get_base_url (speech), NULL);
+  aic_fake_provider_start (speech);
+  voice_start (&v, engine);
+  if (!say_question (&v))
+    {
+      voice_stop (&v);
+      return;
+    }
+
+  g_assert_cmpuint (v.errors->len, ==, 0);
+  g_assert_cmpstr (v.user->str, ==, "What is the weather like?");
+  g_assert_cmpstr (v.reply->str, ==, "This is the demo engine, not a language model. "
+                   "You said: “What is the weather like?” Connect a real model to talk about anything you like.");
+  g_assert_cmpuint (aic_fake_provider_count (speech, "/v1/audio/speech"), ==, 2);
+  g_assert_cmpuint (aic_fake_provider_count (speech, "/v1/chat/completions"), ==, 0);
+  g_assert_cmpuint (v.audio, ==, 2 * aic_pcm_bytes_for_ms (250));
+
+  voice_stop (&v);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -684,6 +713,7 @@ main (int   argc,
   g_test_add_func ("/providers/voice/anthropic-with-speech-server", test_voice_anthropic_with_speech);
   g_test_add_func ("/providers/voice/ollama-without-speech", test_voice_ollama);
   g_test_add_func ("/providers/voice/anthropic-alone", test_voice_anthropic_alone);
+  g_test_add_func ("/providers/voice/demo-with-speech-server", test_voice_demo_with_speech);
 
   return g_test_run ();
 }
