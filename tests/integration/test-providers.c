@@ -22,7 +22,8 @@
  *    fetched when the engine has none and again when a model is gone;
  *  - a provider that starts after the backend, or goes away mid-job and
  *    comes back, still gets the document done; one that never comes
- *    fails it after the bounded wait; an overloaded one fails it clearly;
+ *    fails it after the bounded wait; an overloaded one is waited for too,
+ *    and fails the job in its own words if it stays overloaded;
  *  - a spoken turn (espeak-ng's WAV) is transcribed, answered and spoken
  *    by the provider, or by Anthropic and a separate speech server; with
  *    no speech-to-text anywhere the client is told so. */
@@ -321,24 +322,54 @@ test_provider_never_comes (void)
   backend_stop (&backend);
 }
 
-/* An error in the stream is the provider's answer, not an absence: the job
- * fails with its words. */
 static void
-test_anthropic_overloaded (void)
+recovered_cb (AicFakeProvider   *provider,
+              const char        *path,
+              SoupServerMessage *message,
+              guint             *n_requests)
 {
+  /* Overloaded for the first two requests, well again from the third. */
+  if (g_str_equal (path, "/v1/messages") && ++*n_requests == 3)
+    aic_fake_provider_set_overloaded (provider, FALSE);
+}
+
+/* Anthropic says it is overloaded (an error event in the stream): the job
+ * waits and tries again, and completes when the provider recovers; or
+ * fails with the provider's words when it does not within the bound. */
+static void
+test_anthropic_overloaded (gconstpointer data)
+{
+  gboolean recovers = GPOINTER_TO_INT (data);
   g_autoptr(AicFakeProvider) provider = aic_fake_provider_new (AIC_FAKE_PROVIDER_ANTHROPIC);
   g_autoptr(AicEngine) engine = engine_for (provider, AIC_FAKE_PROVIDER_ANTHROPIC);
   g_autoptr(AicJob) job = NULL;
   Backend backend = { 0 };
+  guint n_requests = 0;
 
+  aic_fake_provider_set_reply (provider, SUMMARY_REPLY);
   aic_fake_provider_set_overloaded (provider, TRUE);
+  if (recovers)
+    g_signal_connect (provider, "request", G_CALLBACK (recovered_cb), &n_requests);
   aic_fake_provider_start (provider);
   backend_start (&backend, engine);
+  if (!recovers)
+    aic_job_queue_set_upstream_wait (aic_job_hub_get_queue (aic_server_get_job_hub (backend.server)), 500, 100);
 
   job = summarize (&backend, 2);
-  g_assert_cmpint (aic_job_get_status (job), ==, AIC_JOB_FAILED);
-  g_assert_nonnull (strstr (aic_job_get_error (job), "Overloaded"));
-  g_assert_cmpuint (aic_fake_provider_count (provider, "/v1/messages"), ==, 1);
+  g_assert_true (saw_stage (&backend, "waiting"));
+  if (recovers)
+    {
+      g_assert_cmpstr (aic_job_get_error (job), ==, NULL);
+      g_assert_cmpint (aic_job_get_status (job), ==, AIC_JOB_DONE);
+      g_assert_cmpstr (aic_job_get_summary (job), ==, "The provider wrote this summary.");
+      g_assert_cmpuint (aic_fake_provider_count (provider, "/v1/messages"), ==, 3);
+    }
+  else
+    {
+      g_assert_cmpint (aic_job_get_status (job), ==, AIC_JOB_FAILED);
+      g_assert_nonnull (strstr (aic_job_get_error (job), "Overloaded"));
+      g_assert_cmpuint (aic_fake_provider_count (provider, "/v1/messages"), >=, 2);
+    }
 
   backend_stop (&backend);
 }
@@ -707,7 +738,8 @@ main (int   argc,
   g_test_add_func ("/providers/late-provider", test_late_provider);
   g_test_add_func ("/providers/provider-comes-back", test_provider_comes_back);
   g_test_add_func ("/providers/provider-never-comes", test_provider_never_comes);
-  g_test_add_func ("/providers/anthropic-overloaded", test_anthropic_overloaded);
+  g_test_add_data_func ("/providers/anthropic-overloaded/recovers", GINT_TO_POINTER (TRUE), test_anthropic_overloaded);
+  g_test_add_data_func ("/providers/anthropic-overloaded/stays", GINT_TO_POINTER (FALSE), test_anthropic_overloaded);
   g_test_add_data_func ("/providers/voice/openai", GINT_TO_POINTER (FALSE), test_voice_openai);
   g_test_add_data_func ("/providers/voice/openai-wav-only", GINT_TO_POINTER (TRUE), test_voice_openai);
   g_test_add_func ("/providers/voice/anthropic-with-speech-server", test_voice_anthropic_with_speech);
