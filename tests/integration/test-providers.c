@@ -40,6 +40,7 @@ typedef struct
   AicClient    *client;
   AicJobClient *jobs;
   GPtrArray    *stages;   /* every stage the job went through, in order */
+  char         *waiting;  /* the message of the last "waiting" step */
 } Backend;
 
 static void
@@ -52,6 +53,11 @@ job_changed_cb (AicJobQueue  *queue,
 
   if (g_strcmp0 (last, stage) != 0)
     g_ptr_array_add (backend->stages, g_strdup (stage));
+  if (g_str_equal (stage, "waiting"))
+    {
+      g_free (backend->waiting);
+      backend->waiting = g_strdup (record->message);
+    }
 }
 
 static void
@@ -83,6 +89,7 @@ backend_stop (Backend *backend)
   g_clear_object (&backend->client);
   g_clear_object (&backend->server);
   g_clear_pointer (&backend->stages, g_ptr_array_unref);
+  g_clear_pointer (&backend->waiting, g_free);
 }
 
 static gboolean
@@ -239,6 +246,8 @@ test_late_provider (void)
   g_assert_cmpint (aic_job_get_status (job), ==, AIC_JOB_DONE);
   g_assert_cmpstr (aic_job_get_summary (job), ==, "The provider wrote this summary.");
   g_assert_true (saw_stage (&backend, "waiting"));
+  /* The step says what it waits for, and why. */
+  g_assert_true (g_str_has_prefix (backend.waiting, "Waiting for the model server: Nothing is listening at 127.0.0.1:"));
 
   backend_stop (&backend);
 }
