@@ -38,7 +38,10 @@
  * server, or a server that answers 404 or 405 at /audio/transcriptions)
  * the client is told plainly: session.created and session.updated carry
  * "speech_to_text": false, and a turn that cannot be transcribed gets an
- * error with code "no_speech_to_text". The demo engine still answers such
+ * error with code "no_speech_to_text". So that the app can say so before
+ * the user speaks, the first session asks the speech client once: a POST
+ * to /audio/transcriptions without a file, which a server with the route
+ * refuses (400, 422) and one without it answers 404 or 405. The demo engine still answers such
  * a turn: its transcript says how long the user spoke and that no
  * speech-to-text is configured, and its spoken reply says what it is. */
 
@@ -55,9 +58,12 @@ struct _AicVoiceHub
 {
   GObject     parent_instance;
 
-  AicEngine  *engine;
-  GPtrArray  *sessions;
-  gboolean    no_speech_to_text;   /* the speech client said it has none */
+  AicEngine    *engine;
+  GPtrArray    *sessions;
+  gboolean      no_speech_to_text;   /* the speech client said it has none */
+  gboolean      probed;              /* the speech client answered the probe */
+  gboolean      probing;
+  GCancellable *cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (AicVoiceHub, aic_voice_hub, G_TYPE_OBJECT)
@@ -177,6 +183,74 @@ learn_no_speech_to_text (AicVoiceHub *hub)
   hub->no_speech_to_text = TRUE;
   for (guint i = 0; i < hub->sessions->len; i++)
     send_session (g_ptr_array_index (hub->sessions, i), "session.updated");
+}
+
+typedef struct
+{
+  AicVoiceHub *hub;          /* weak */
+  AicClient   *client;
+  SoupMessage *message;
+} Probe;
+
+static void
+probe_free (Probe *probe)
+{
+  g_clear_weak_pointer (&probe->hub);
+  g_object_unref (probe->client);
+  g_object_unref (probe->message);
+  g_free (probe);
+}
+
+static void
+probed_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Probe *probe = user_data;
+  AicVoiceHub *hub = probe->hub;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &error);
+  guint status = soup_message_get_status (probe->message);
+
+  if (hub == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      probe_free (probe);
+      return;
+    }
+  hub->probing = FALSE;
+  /* Nobody answered: the next session asks again. */
+  if (body != NULL)
+    {
+      hub->probed = TRUE;
+      if (status == SOUP_STATUS_NOT_FOUND || status == SOUP_STATUS_METHOD_NOT_ALLOWED)
+        {
+          g_message ("The speech server has no /audio/transcriptions (%u)", status);
+          learn_no_speech_to_text (hub);
+        }
+    }
+  probe_free (probe);
+}
+
+static void
+probe_speech_to_text (AicVoiceHub *hub,
+                      AicClient   *client)
+{
+  g_autoptr(SoupMultipart) multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+  g_autoptr(GBytes) body = NULL;
+  Probe *probe;
+
+  if (hub->probed || hub->probing || hub->no_speech_to_text)
+    return;
+  hub->probing = TRUE;
+  probe = g_new0 (Probe, 1);
+  g_set_weak_pointer (&probe->hub, hub);
+  probe->client = g_object_ref (client);
+  probe->message = aic_client_new_message (client, "POST", "/audio/transcriptions");
+  soup_multipart_append_form_string (multipart, "model", STT_MODEL);
+  soup_multipart_to_message (multipart, soup_message_get_request_headers (probe->message), &body);
+  soup_message_set_request_body_from_bytes (probe->message, NULL, body);
+  soup_session_send_and_read_async (aic_client_get_session (client), probe->message, G_PRIORITY_DEFAULT,
+                                    hub->cancellable, probed_cb, probe);
 }
 
 /* ---- replies ---- */
@@ -928,6 +1002,8 @@ aic_voice_hub_accept (AicVoiceHub             *self,
   g_signal_connect (connection, "message", G_CALLBACK (message_cb), session);
   g_signal_connect (connection, "closed", G_CALLBACK (closed_cb), session);
   send_session (session, "session.created");
+  if (session->upstream != NULL)
+    probe_speech_to_text (self, session->upstream);
 }
 
 guint
@@ -942,6 +1018,8 @@ aic_voice_hub_dispose (GObject *object)
 {
   AicVoiceHub *self = AIC_VOICE_HUB (object);
 
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   g_clear_pointer (&self->sessions, g_ptr_array_unref);
   g_clear_object (&self->engine);
 
@@ -958,6 +1036,7 @@ static void
 aic_voice_hub_init (AicVoiceHub *self)
 {
   self->sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) session_free);
+  self->cancellable = g_cancellable_new ();
 }
 
 AicVoiceHub *

@@ -638,8 +638,9 @@ stt_said (gpointer data)
   return ((Voice *) data)->stt_notifies > 0;
 }
 
-/* Ollama-style, no speech server: the first turn finds there is no
- * speech-to-text; the client is told, and the next session knows at once. */
+/* Ollama-style, no speech server: the backend finds out when the session
+ * opens and says so before the user speaks; a turn gets the error; the
+ * next session knows from the start. */
 static void
 test_voice_ollama (void)
 {
@@ -650,19 +651,21 @@ test_voice_ollama (void)
 
   aic_fake_provider_start (provider);
   voice_start (&v, engine);
+  aic_test_wait_for (stt_said, &v, 5000);
+  g_assert_false (aic_voice_session_get_speech_to_text (v.session));
+  g_assert_cmpuint (v.errors->len, ==, 0);
+  g_assert_cmpuint (aic_fake_provider_count (provider, "/v1/audio/transcriptions"), ==, 1);
+
   if (!say_question (&v))
     {
       voice_stop (&v);
       return;
     }
-  aic_test_wait_for (stt_said, &v, 5000);
-
   g_assert_cmpuint (v.errors->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (v.errors, 0), ==,
                    "no_speech_to_text: This connection cannot turn speech into text. "
                    "Choose a speech connection in Preferences.");
   g_assert_cmpuint (v.no_stt_errors, ==, 1);
-  g_assert_false (aic_voice_session_get_speech_to_text (v.session));
   g_assert_cmpuint (v.stt_notifies, ==, 1);
   /* No reply was made for the turn, and the session listens again. */
   g_assert_cmpuint (v.done->len, ==, 0);
@@ -673,7 +676,52 @@ test_voice_ollama (void)
   second = voice_connect (&v);
   aic_test_wait_for (stt_said, &v, 5000);
   g_assert_false (aic_voice_session_get_speech_to_text (second));
+  /* Asked once, not again for the turn or the second session. */
   g_assert_cmpuint (aic_fake_provider_count (provider, "/v1/audio/transcriptions"), ==, 1);
+
+  g_clear_object (&second);
+  voice_stop (&v);
+}
+
+static gboolean
+spun_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main context for @milliseconds, whatever happens. */
+static void
+spin (guint milliseconds)
+{
+  gboolean over = FALSE;
+
+  g_timeout_add (milliseconds, spun_cb, &over);
+  while (!over)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* The speech server is not there when the first session opens: nothing is
+ * concluded from that, and a session opened after it is up asks again. */
+static void
+test_voice_speech_server_late (void)
+{
+  g_autoptr(AicFakeProvider) provider = aic_fake_provider_new (AIC_FAKE_PROVIDER_OLLAMA);
+  g_autoptr(AicEngine) engine = engine_for (provider, AIC_FAKE_PROVIDER_OLLAMA);
+  g_autoptr(AicVoiceSession) second = NULL;
+  Voice v = { 0 };
+
+  voice_start (&v, engine);
+  /* Give the unanswered question time to fail. */
+  spin (500);
+  g_assert_true (aic_voice_session_get_speech_to_text (v.session));
+
+  aic_fake_provider_start (provider);
+  second = voice_connect (&v);
+  aic_test_wait_for (stt_said, &v, 5000);
+  g_assert_false (aic_voice_session_get_speech_to_text (second));
+  g_assert_false (aic_voice_session_get_speech_to_text (v.session));
+  g_assert_cmpuint (v.stt_notifies, ==, 2);
 
   g_clear_object (&second);
   voice_stop (&v);
@@ -753,6 +801,7 @@ main (int   argc,
   g_test_add_data_func ("/providers/voice/openai-wav-only", GINT_TO_POINTER (TRUE), test_voice_openai);
   g_test_add_func ("/providers/voice/anthropic-with-speech-server", test_voice_anthropic_with_speech);
   g_test_add_func ("/providers/voice/ollama-without-speech", test_voice_ollama);
+  g_test_add_func ("/providers/voice/speech-server-late", test_voice_speech_server_late);
   g_test_add_func ("/providers/voice/anthropic-alone", test_voice_anthropic_alone);
   g_test_add_func ("/providers/voice/demo-with-speech-server", test_voice_demo_with_speech);
 

@@ -351,7 +351,11 @@ upstream_cb (SoupServer        *server,
     aic_test_reply (message, 200, "application/json", "{\"data\": [{\"id\": \"m\"}]}");
   else if (g_str_equal (path, "/v1/audio/transcriptions"))
     {
-      upstream->transcriptions++;
+      g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (message));
+
+      /* Turns upload speech.wav; the hub's first question has no file. */
+      if (g_strstr_len (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "speech.wav") != NULL)
+        upstream->transcriptions++;
       aic_test_reply (message, 200, "application/json", "{\"text\": \"what is the weather\"}");
     }
   else if (g_str_equal (path, "/v1/audio/speech") && upstream->has_speech)
