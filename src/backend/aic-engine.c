@@ -704,6 +704,11 @@ listed_after_not_found_cb (GObject      *object,
   GError *first = g_object_steal_data (G_OBJECT (task), "aic-first-error");
   g_autofree char *again = NULL;
 
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_error_free (first);
+      return;
+    }
   if (!aic_engine_refresh_finish (self, result, NULL))
     {
       g_task_return_error (task, first);
