@@ -293,29 +293,29 @@ refresh_cb (GObject      *object,
  * aic_engine_refresh_async:
  * Asks the upstream for its models. The demo engine has nothing to ask.
  */
+static void refresh_with_timeout (AicEngine           *self,
+                                  guint                seconds,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data);
+
 void
 aic_engine_refresh_async (AicEngine           *self,
                           GCancellable        *cancellable,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(AicClient) client = NULL;
-
   g_return_if_fail (AIC_IS_ENGINE (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, aic_engine_refresh_async);
 
   if (self->kind == AIC_ENGINE_KIND_DEMO)
     {
+      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, aic_engine_refresh_async);
       g_task_return_boolean (task, TRUE);
       return;
     }
-
-  client = new_client (self);
-  aic_client_set_timeout (client, 10);
-  aic_client_check_async (client, cancellable, refresh_cb, g_steal_pointer (&task));
+  refresh_with_timeout (self, 10, cancellable, callback, user_data);
 }
 
 gboolean
@@ -349,6 +349,85 @@ aic_engine_resolve_model (AicEngine  *self,
     return g_strdup (self->default_model);
   models = aic_engine_dup_models (self);
   return g_strdup (models[0] ? models[0] : "");
+}
+
+/* A server started before its upstream lists no models; a model can be
+ * removed or renamed upstream while we run. So a reply first lists the
+ * models again when it has none to choose from, and lists them once more
+ * when the upstream says the model is not there. The listing is short:
+ * a person or a job is waiting. */
+#define RESOLVE_REFRESH_TIMEOUT_S 5
+
+static void
+listed_for_resolve_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AicEngine *self = AIC_ENGINE (object);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *model = NULL;
+
+  if (!aic_engine_refresh_finish (self, result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  model = aic_engine_resolve_model (self, NULL);
+  if (model[0] == '\0')
+    {
+      g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
+                               "No model was named, and the upstream listed none.");
+      return;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&model), g_free);
+}
+
+/**
+ * aic_engine_resolve_model_async:
+ * @requested: (nullable): the model a client asked for
+ *
+ * Like aic_engine_resolve_model(), but when no model is named and none is
+ * known yet (the upstream was not there when the server started), the
+ * upstream is asked for its models first, with a short timeout. Fails
+ * with the listing's error (%AIC_ERROR_UNREACHABLE when nothing answers),
+ * or %AIC_ERROR_INVALID_ARGUMENT when the upstream lists no model.
+ */
+void
+aic_engine_resolve_model_async (AicEngine           *self,
+                                const char          *requested,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *model = NULL;
+
+  g_return_if_fail (AIC_IS_ENGINE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, aic_engine_resolve_model_async);
+
+  model = aic_engine_resolve_model (self, requested);
+  if (model[0] != '\0')
+    {
+      g_task_return_pointer (task, g_steal_pointer (&model), g_free);
+      return;
+    }
+  refresh_with_timeout (self, RESOLVE_REFRESH_TIMEOUT_S, cancellable, listed_for_resolve_cb, g_steal_pointer (&task));
+}
+
+/**
+ * aic_engine_resolve_model_finish:
+ * Returns: (transfer full): the model, never empty; %NULL on error
+ */
+char *
+aic_engine_resolve_model_finish (AicEngine     *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -568,9 +647,108 @@ demo_chat (AicEngine          *self,
 
 typedef struct
 {
-  AicEngineTokenFunc on_token;
-  gpointer           token_data;
+  GPtrArray          *turns;
+  char               *requested;   /* as the caller named it, or NULL */
+  char               *model;       /* in use */
+  gboolean            refreshed;
+  gboolean            spoke;       /* tokens went out: too late to try again */
+  AicEngineTokenFunc  on_token;
+  gpointer            token_data;
 } UpstreamState;
+
+static void
+upstream_state_free (UpstreamState *state)
+{
+  g_ptr_array_unref (state->turns);
+  g_free (state->requested);
+  g_free (state->model);
+  g_free (state);
+}
+
+static void upstream_run (GTask *task);
+
+/* Thread-safe: the list is swapped under the lock, and each caller's
+ * callback runs in its own thread-default context. */
+static void
+refresh_with_timeout (AicEngine           *self,
+                      guint                seconds,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(AicClient) client = new_client (self);
+
+  g_task_set_source_tag (task, aic_engine_refresh_async);
+  aic_client_set_timeout (client, seconds);
+  aic_client_check_async (client, cancellable, refresh_cb, g_steal_pointer (&task));
+}
+
+static gboolean
+engine_knows (AicEngine  *self,
+              const char *model)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  return g_strv_contains ((const char * const *) self->models, model);
+}
+
+static void
+resolved_for_start_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  UpstreamState *state = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  g_free (state->model);
+  state->model = aic_engine_resolve_model_finish (AIC_ENGINE (object), result, &error);
+  if (state->model == NULL)
+    {
+      /* Unreachable stays unreachable: the caller may wait and try again. */
+      g_task_return_error (task, error);
+      return;
+    }
+  upstream_run (task);
+}
+
+static void
+listed_after_not_found_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AicEngine *self = AIC_ENGINE (object);
+  UpstreamState *state = g_task_get_task_data (task);
+  GError *first = g_object_steal_data (G_OBJECT (task), "aic-first-error");
+  g_autofree char *again = NULL;
+
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_error_free (first);
+      return;
+    }
+  if (!aic_engine_refresh_finish (self, result, NULL))
+    {
+      g_task_return_error (task, first);
+      return;
+    }
+  /* Worth a second try only if the list now offers something else: the
+   * named model itself, or (none named) a first model that changed. */
+  again = state->requested != NULL ? g_strdup (state->requested) : aic_engine_resolve_model (self, NULL);
+  if (again[0] == '\0' ||
+      (state->requested != NULL && !engine_knows (self, again)) ||
+      (state->requested == NULL && g_str_equal (again, state->model)))
+    {
+      g_task_return_error (task, first);
+      return;
+    }
+  g_error_free (first);
+  g_free (state->model);
+  state->model = g_steal_pointer (&again);
+  upstream_run (task);
+}
 
 static void
 upstream_token_cb (AicChatStream *stream,
@@ -579,6 +757,7 @@ upstream_token_cb (AicChatStream *stream,
 {
   UpstreamState *state = g_task_get_task_data (task);
 
+  state->spoke = TRUE;
   state->on_token (text, state->token_data);
 }
 
@@ -589,12 +768,25 @@ upstream_done_cb (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   AicChatStream *stream = AIC_CHAT_STREAM (object);
+  UpstreamState *state = g_task_get_task_data (task);
+  AicEngine *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
   AicEngineReply *reply;
 
   g_signal_handlers_disconnect_by_data (stream, task);
   if (!aic_chat_stream_run_finish (stream, result, &error))
     {
+      if (g_error_matches (error, AIC_ERROR, AIC_ERROR_NOT_FOUND) && !state->refreshed && !state->spoke &&
+          !g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+        {
+          /* The model may be gone or renamed: list them again, once. */
+          state->refreshed = TRUE;
+          g_object_set_data_full (G_OBJECT (task), "aic-first-error", g_steal_pointer (&error),
+                                  (GDestroyNotify) g_error_free);
+          refresh_with_timeout (self, RESOLVE_REFRESH_TIMEOUT_S, g_task_get_cancellable (task),
+                                listed_after_not_found_cb, g_object_ref (task));
+          return;
+        }
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -606,6 +798,21 @@ upstream_done_cb (GObject      *object,
 }
 
 static void
+upstream_run (GTask *task)
+{
+  AicEngine *self = g_task_get_source_object (task);
+  UpstreamState *state = g_task_get_task_data (task);
+  g_autoptr(AicClient) client = new_client (self);
+  g_autoptr(AicChatStream) stream = aic_chat_stream_new (client);
+
+  for (guint i = 0; i + 1 < state->turns->len; i += 2)
+    aic_chat_stream_add_turn (stream, g_ptr_array_index (state->turns, i), g_ptr_array_index (state->turns, i + 1));
+  aic_chat_stream_set_model (stream, state->model);
+  g_signal_connect (stream, "token", G_CALLBACK (upstream_token_cb), task);
+  aic_chat_stream_run_async (stream, g_task_get_cancellable (task), upstream_done_cb, g_object_ref (task));
+}
+
+static void
 upstream_chat (AicEngine          *self,
                GTask              *task,
                GPtrArray          *turns,
@@ -613,29 +820,24 @@ upstream_chat (AicEngine          *self,
                AicEngineTokenFunc  on_token,
                gpointer            token_data)
 {
-  g_autoptr(AicClient) client = new_client (self);
-  g_autoptr(AicChatStream) stream = aic_chat_stream_new (client);
-  g_autofree char *resolved = aic_engine_resolve_model (self, model);
   UpstreamState *state = g_new0 (UpstreamState, 1);
 
-  model = resolved;
-  if (model[0] == '\0')
-    {
-      g_free (state);
-      g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_INVALID_ARGUMENT,
-                               "No model was named, and the upstream listed none.");
-      return;
-    }
-
+  state->turns = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < turns->len; i++)
+    g_ptr_array_add (state->turns, g_strdup (g_ptr_array_index (turns, i)));
+  state->requested = model != NULL && model[0] != '\0' ? g_strdup (model) : NULL;
+  state->model = aic_engine_resolve_model (self, model);
   state->on_token = on_token;
   state->token_data = token_data;
-  g_task_set_task_data (task, state, g_free);
+  g_task_set_task_data (task, state, (GDestroyNotify) upstream_state_free);
 
-  for (guint i = 0; i + 1 < turns->len; i += 2)
-    aic_chat_stream_add_turn (stream, g_ptr_array_index (turns, i), g_ptr_array_index (turns, i + 1));
-  aic_chat_stream_set_model (stream, model);
-  g_signal_connect (stream, "token", G_CALLBACK (upstream_token_cb), task);
-  aic_chat_stream_run_async (stream, g_task_get_cancellable (task), upstream_done_cb, g_object_ref (task));
+  if (state->model[0] == '\0')
+    {
+      aic_engine_resolve_model_async (self, NULL, g_task_get_cancellable (task),
+                                      resolved_for_start_cb, g_object_ref (task));
+      return;
+    }
+  upstream_run (task);
 }
 
 /**
@@ -644,7 +846,11 @@ upstream_chat (AicEngine          *self,
  * @model: (nullable): the model to use; %NULL for the engine's default
  *
  * Produces one reply. Cancelling stops the generation itself: the demo's
- * timer, or the upstream request.
+ * timer, or the upstream request. With no model named and none listed
+ * yet, the upstream is asked for its models first; when it says the model
+ * is not found (before any text came), it is asked once more. An upstream
+ * that cannot be reached fails with %AIC_ERROR_UNREACHABLE, so that the
+ * caller can wait and try again.
  */
 void
 aic_engine_chat_async (AicEngine           *self,

@@ -45,6 +45,14 @@ gboolean             aic_engine_refresh_finish    (AicEngine            *self,
                                                    GError              **error);
 char                *aic_engine_resolve_model     (AicEngine            *self,
                                                    const char           *requested);
+void                 aic_engine_resolve_model_async (AicEngine          *self,
+                                                   const char           *requested,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+char                *aic_engine_resolve_model_finish (AicEngine         *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
 void                 aic_engine_set_demo_delay    (AicEngine            *self,
                                                    guint                 milliseconds);
 guint                aic_engine_get_demo_delay    (AicEngine            *self);

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <string.h>
 
 #include "aic-document.h"
@@ -26,6 +27,12 @@
 #define DEMO_SENTENCES_PER_PART 8
 #define DEMO_MAX_TOTAL_MS 10000
 #define DERIVED_DELAY G_MAXUINT
+/* A model server that is not there yet (started after us, restarting,
+ * busy) is waited for: 1 s, 2 s, 4 s … up to 30 s apart, for at most
+ * three minutes in a row before the job fails. */
+#define DEFAULT_UPSTREAM_WAIT_MS (3 * 60 * 1000)
+#define DEFAULT_FIRST_RETRY_MS 1000
+#define MAX_RETRY_MS 30000
 
 struct _AicJobQueue
 {
@@ -38,6 +45,8 @@ struct _AicJobQueue
   GHashTable  *active;          /* id → Work */
   guint        step_delay_ms;
   gsize        part_chars;
+  guint        upstream_wait_ms;
+  guint        first_retry_ms;
 };
 
 G_DEFINE_FINAL_TYPE (AicJobQueue, aic_job_queue, G_TYPE_OBJECT)
@@ -60,6 +69,8 @@ typedef struct
   GPtrArray    *gathered;       /* demo: chosen sentences; openai: part summaries */
   guint         part;
   guint         timeout;
+  gint64        waiting_since;  /* monotonic µs; 0 while the model answers */
+  guint         retry_ms;
 } Work;
 
 static void run_next (AicJobQueue *self);
@@ -260,6 +271,47 @@ static const char structured_format[] =
 static void model_call (Work *work, GPtrArray *turns, GAsyncReadyCallback done);
 static gboolean summarize_next (gpointer data);
 
+/* Whether @error means the model server is away for now rather than that
+ * it refused the work: nothing listening, no answer, or busy. */
+static gboolean
+upstream_is_away (const GError *error)
+{
+  return g_error_matches (error, AIC_ERROR, AIC_ERROR_UNREACHABLE) ||
+         g_error_matches (error, AIC_ERROR, AIC_ERROR_TIMEOUT) ||
+         g_error_matches (error, AIC_ERROR, AIC_ERROR_BUSY);
+}
+
+/* When the model server is away, the job waits for it and the step it was
+ * on runs again (the text gathered so far is kept); past the bound, it
+ * fails like any other error. Returns whether the job is waiting. */
+static gboolean
+wait_for_upstream (Work         *work,
+                   const GError *error)
+{
+  AicJobQueue *self = work->queue;
+  gint64 now = g_get_monotonic_time ();
+  guint delay;
+
+  if (!upstream_is_away (error))
+    return FALSE;
+  if (work->waiting_since == 0)
+    {
+      work->waiting_since = now;
+      work->retry_ms = self->first_retry_ms;
+    }
+  if ((now - work->waiting_since) / 1000 >= self->upstream_wait_ms)
+    return FALSE;
+
+  delay = work->retry_ms;
+  work->retry_ms = MIN (work->retry_ms * 2, MAX_RETRY_MS);
+  g_debug ("Job %s: the model server is away (%s); trying again in %u ms", work->record->id, error->message, delay);
+  set_step (work, "waiting", work->record->progress,
+            /* Translators: %s says why, such as "Nothing is listening at 127.0.0.1:11434. Is the server running?" */
+            g_strdup_printf (_("Waiting for the model server: %s"), error->message));
+  after_delay (work, delay, summarize_next);
+  return TRUE;
+}
+
 static char *
 instructions_line (Work *work)
 {
@@ -277,14 +329,25 @@ combined_cb (GObject      *object,
 {
   ModelCall *call = user_data;
   Work *work = call->work;
-  g_autoptr(AicEngineReply) reply = aic_engine_chat_finish (AIC_ENGINE (object), result, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicEngineReply) reply = aic_engine_chat_finish (AIC_ENGINE (object), result, &error);
   g_autoptr(GString) text = call->reply;
   g_autoptr(AicSummary) summary = NULL;
 
   g_free (call);
   if (!work_alive (work))
     return;
-  if (reply == NULL || text->len == 0)
+  if (reply == NULL && wait_for_upstream (work, error))
+    return;
+  work->waiting_since = 0;
+  if (reply == NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("The model failed when asked to combine the parts: %s",
+                                                  error->message);
+      work_fail (work, "engine_failed", message);
+      return;
+    }
+  if (text->len == 0)
     {
       work_fail (work, "engine_failed", "The model did not answer when asked to combine the parts.");
       return;
@@ -307,6 +370,9 @@ part_done_cb (GObject      *object,
   g_free (call);
   if (!work_alive (work))
     return;
+  if (reply == NULL && wait_for_upstream (work, error))
+    return;
+  work->waiting_since = 0;
   if (reply == NULL)
     {
       g_autofree char *message = g_strdup_printf ("The model failed on part %u of %u: %s",
@@ -627,6 +693,8 @@ aic_job_queue_init (AicJobQueue *self)
   self->active = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, cancel_work);
   self->step_delay_ms = DERIVED_DELAY;
   self->part_chars = DEFAULT_PART_CHARS;
+  self->upstream_wait_ms = DEFAULT_UPSTREAM_WAIT_MS;
+  self->first_retry_ms = DEFAULT_FIRST_RETRY_MS;
 }
 
 AicJobQueue *
@@ -791,4 +859,22 @@ aic_job_queue_set_part_size (AicJobQueue *self,
   g_return_if_fail (AIC_IS_JOB_QUEUE (self));
   g_return_if_fail (max_chars >= 256);
   self->part_chars = max_chars;
+}
+
+/**
+ * aic_job_queue_set_upstream_wait:
+ * @max_ms: how long a job waits, in a row, for a model server that cannot
+ *   be reached or is busy before it fails (default three minutes); 0 fails
+ *   at once
+ * @first_retry_ms: the first pause between tries (default 1 s); each next
+ *   one doubles, up to 30 s
+ */
+void
+aic_job_queue_set_upstream_wait (AicJobQueue *self,
+                                 guint        max_ms,
+                                 guint        first_retry_ms)
+{
+  g_return_if_fail (AIC_IS_JOB_QUEUE (self));
+  self->upstream_wait_ms = max_ms;
+  self->first_retry_ms = MAX (first_retry_ms, 1);
 }

@@ -37,5 +37,8 @@ void          aic_job_queue_set_step_delay (AicJobQueue         *self,
                                             guint                milliseconds);
 void          aic_job_queue_set_part_size  (AicJobQueue         *self,
                                             gsize                max_chars);
+void          aic_job_queue_set_upstream_wait (AicJobQueue      *self,
+                                            guint                max_ms,
+                                            guint                first_retry_ms);
 
 G_END_DECLS

@@ -45,6 +45,125 @@ aic_tts_resample (const gint16 *samples,
   return g_bytes_new_take (out, n_out * 2);
 }
 
+static guint16
+read16 (const guint8 *p)
+{
+  return (guint16) (p[0] | p[1] << 8);
+}
+
+static guint32
+read32 (const guint8 *p)
+{
+  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16 | (guint32) p[3] << 24;
+}
+
+/**
+ * aic_tts_is_wav:
+ * Returns: whether @data starts like a RIFF WAVE file
+ */
+gboolean
+aic_tts_is_wav (GBytes *data)
+{
+  gsize size;
+  const guint8 *p = g_bytes_get_data (data, &size);
+
+  return size >= 12 && memcmp (p, "RIFF", 4) == 0 && memcmp (p + 8, "WAVE", 4) == 0;
+}
+
+/**
+ * aic_tts_decode_wav:
+ * @wav: a WAV file: 16-bit integer or 32-bit float PCM, any rate, any
+ *   number of channels
+ *
+ * Speech servers answer /audio/speech with WAV when asked for it, and
+ * some whatever they were asked. Channels are mixed down and the rate
+ * converted to the wire format. A data chunk whose size is unknown (0 or
+ * 0xFFFFFFFF, as streamed WAV has it) runs to the end of the file.
+ * Returns: (transfer full): PCM16 mono 24 kHz, or %NULL with
+ *   %AIC_ERROR_PROTOCOL or %AIC_ERROR_UNSUPPORTED
+ */
+GBytes *
+aic_tts_decode_wav (GBytes  *wav,
+                    GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (wav, &size);
+  gsize offset = 12;
+  guint format = 0, channels = 0, rate = 0, bits = 0;
+  gboolean have_format = FALSE;
+  g_autofree gint16 *mono = NULL;
+  gsize n_frames, frame_bytes;
+
+  if (!aic_tts_is_wav (wav))
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL, "The speech server's answer is not a WAV file.");
+      return NULL;
+    }
+
+  while (offset + 8 <= size)
+    {
+      const guint8 *chunk = data + offset;
+      guint32 length = read32 (chunk + 4);
+      gsize available = size - offset - 8;
+
+      if (memcmp (chunk, "fmt ", 4) == 0 && length >= 16 && length <= available)
+        {
+          format = read16 (chunk + 8);
+          channels = read16 (chunk + 10);
+          rate = read32 (chunk + 12);
+          bits = read16 (chunk + 22);
+          /* WAVE_FORMAT_EXTENSIBLE names the real format in its GUID. */
+          if (format == 0xFFFE && length >= 40)
+            format = read16 (chunk + 32);
+          have_format = TRUE;
+        }
+      else if (memcmp (chunk, "data", 4) == 0)
+        {
+          if (!have_format || channels == 0 || rate == 0 ||
+              !((format == 1 && bits == 16) || (format == 3 && bits == 32)))
+            {
+              g_set_error (error, AIC_ERROR, AIC_ERROR_UNSUPPORTED,
+                           "The speech server's WAV is in a format that cannot be played "
+                           "(format %u, %u bits, %u channels, %u Hz).", format, bits, channels, rate);
+              return NULL;
+            }
+          if (length == 0 || length > available)
+            length = available;
+          frame_bytes = (gsize) channels * bits / 8;
+          n_frames = length / frame_bytes;
+          mono = g_new0 (gint16, MAX (n_frames, 1));
+          for (gsize i = 0; i < n_frames; i++)
+            {
+              const guint8 *frame = chunk + 8 + i * frame_bytes;
+              double sum = 0;
+
+              for (guint c = 0; c < channels; c++)
+                {
+                  if (format == 1)
+                    sum += (gint16) read16 (frame + 2 * c);
+                  else
+                    {
+                      guint32 raw = read32 (frame + 4 * c);
+                      float value;
+
+                      memcpy (&value, &raw, 4);
+                      sum += CLAMP (value, -1.0f, 1.0f) * 32767.0;
+                    }
+                }
+              mono[i] = (gint16) (sum / channels);
+            }
+          return aic_tts_resample (mono, n_frames, rate);
+        }
+      /* Chunks are padded to an even length. */
+      if ((gsize) length + (length & 1) > available)
+        break;
+      offset += 8 + length + (length & 1);
+    }
+
+  g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL, "The speech server's WAV file holds no audio.");
+  return NULL;
+}
+
 static int
 collect_cb (short        *wav,
             int           n_samples,

@@ -15,6 +15,9 @@ void      aic_tts_espeak_async           (const char          *text,
                                           gpointer             user_data);
 GBytes   *aic_tts_espeak_finish          (GAsyncResult        *result,
                                           GError             **error);
+gboolean  aic_tts_is_wav                 (GBytes              *data);
+GBytes   *aic_tts_decode_wav             (GBytes              *wav,
+                                          GError             **error);
 GBytes   *aic_tts_resample               (const gint16        *samples,
                                           gsize                n_samples,
                                           guint                from_rate);

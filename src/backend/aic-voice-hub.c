@@ -3,8 +3,10 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <string.h>
 
+#include "aic-error.h"
 #include "aic-http.h"
 #include "aic-json.h"
 #include "aic-pcm.h"
@@ -24,12 +26,24 @@
  * first audio leaves after the first sentence, not the whole reply.
  * Speech from the user while a reply is being made or played cancels it.
  *
- * With the openai engine, turns are transcribed by the upstream's
- * /audio/transcriptions and replies spoken by its /audio/speech (PCM at
- * 24 kHz, the wire format); an upstream without speech (Ollama, say) is
- * noticed on the first 404 and eSpeak NG speaks instead. The demo engine
- * cannot transcribe: its transcript says how long the user spoke and that
- * no speech-to-text is configured, and it answers with spoken audio. */
+ * Speech goes through the engine's speech client: the speech server when
+ * one is set, else an OpenAI-compatible upstream. Turns are transcribed by
+ * its /audio/transcriptions (a WAV upload) and replies spoken by its
+ * /audio/speech, asked for PCM at 24 kHz (the wire format); a server that
+ * answers with WAV anyway is decoded and resampled, and one that refuses
+ * "pcm" is asked for "wav". A server without /audio/speech (Ollama, say)
+ * is noticed on the first failure and eSpeak NG speaks instead.
+ *
+ * Without speech-to-text (no speech client, as with anthropic and no speech
+ * server, or a server that answers 404 or 405 at /audio/transcriptions)
+ * the client is told plainly: session.created and session.updated carry
+ * "speech_to_text": false, and a turn that cannot be transcribed gets an
+ * error with code "no_speech_to_text". So that the app can say so before
+ * the user speaks, the first session asks the speech client once: a POST
+ * to /audio/transcriptions without a file, which a server with the route
+ * refuses (400, 422) and one without it answers 404 or 405. The demo engine still answers such
+ * a turn: its transcript says how long the user spoke and that no
+ * speech-to-text is configured, and its spoken reply says what it is. */
 
 #define STT_MODEL "whisper-1"
 #define TTS_MODEL "tts-1"
@@ -44,8 +58,12 @@ struct _AicVoiceHub
 {
   GObject     parent_instance;
 
-  AicEngine  *engine;
-  GPtrArray  *sessions;
+  AicEngine    *engine;
+  GPtrArray    *sessions;
+  gboolean      no_speech_to_text;   /* the speech client said it has none */
+  gboolean      probed;              /* the speech client answered the probe */
+  gboolean      probing;
+  GCancellable *cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (AicVoiceHub, aic_voice_hub, G_TYPE_OBJECT)
@@ -77,8 +95,9 @@ struct _Session
   GPtrArray               *history;    /* role, content, role, content … */
   Response                *response;
   guint                    sequence;
-  AicClient               *upstream;   /* NULL with the demo engine */
+  AicClient               *upstream;   /* the speech client; NULL when there is none */
   gboolean                 espeak_only; /* the upstream has no speech */
+  const char              *speech_format;   /* "pcm", or "wav" when pcm was refused */
 };
 
 static void response_finish (Response *response, const char *status);
@@ -130,6 +149,108 @@ send_error (Session    *session,
 
   send_event (session, "{\"type\": \"error\", \"error\": {\"type\": \"invalid_request_error\", "
                        "\"code\": \"%s\", \"message\": %s}}", code, quoted);
+}
+
+static gboolean
+can_transcribe (Session *session)
+{
+  return session->upstream != NULL && !session->hub->no_speech_to_text;
+}
+
+static void
+send_session (Session    *session,
+              const char *type)
+{
+  send_event (session, "{\"type\": \"%s\", \"session\": {\"type\": \"realtime\", \"engine\": \"%s\", "
+                       "\"speech_to_text\": %s}}",
+              type, aic_engine_get_kind_string (session->hub->engine), can_transcribe (session) ? "true" : "false");
+}
+
+static void
+send_no_speech_to_text (Session *session)
+{
+  send_error (session, "no_speech_to_text",
+              _("This connection cannot turn speech into text. Choose a speech connection in Preferences."));
+}
+
+/* The speech client has no /audio/transcriptions: every session hears of
+ * it at once, not at its own next turn. */
+static void
+learn_no_speech_to_text (AicVoiceHub *hub)
+{
+  if (hub->no_speech_to_text)
+    return;
+  hub->no_speech_to_text = TRUE;
+  for (guint i = 0; i < hub->sessions->len; i++)
+    send_session (g_ptr_array_index (hub->sessions, i), "session.updated");
+}
+
+typedef struct
+{
+  AicVoiceHub *hub;          /* weak */
+  AicClient   *client;
+  SoupMessage *message;
+} Probe;
+
+static void
+probe_free (Probe *probe)
+{
+  g_clear_weak_pointer (&probe->hub);
+  g_object_unref (probe->client);
+  g_object_unref (probe->message);
+  g_free (probe);
+}
+
+static void
+probed_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Probe *probe = user_data;
+  AicVoiceHub *hub = probe->hub;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &error);
+  guint status = soup_message_get_status (probe->message);
+
+  if (hub == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      probe_free (probe);
+      return;
+    }
+  hub->probing = FALSE;
+  /* Nobody answered: the next session asks again. */
+  if (body != NULL)
+    {
+      hub->probed = TRUE;
+      if (status == SOUP_STATUS_NOT_FOUND || status == SOUP_STATUS_METHOD_NOT_ALLOWED)
+        {
+          g_message ("The speech server has no /audio/transcriptions (%u)", status);
+          learn_no_speech_to_text (hub);
+        }
+    }
+  probe_free (probe);
+}
+
+static void
+probe_speech_to_text (AicVoiceHub *hub,
+                      AicClient   *client)
+{
+  g_autoptr(SoupMultipart) multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+  g_autoptr(GBytes) body = NULL;
+  Probe *probe;
+
+  if (hub->probed || hub->probing || hub->no_speech_to_text)
+    return;
+  hub->probing = TRUE;
+  probe = g_new0 (Probe, 1);
+  g_set_weak_pointer (&probe->hub, hub);
+  probe->client = g_object_ref (client);
+  probe->message = aic_client_new_message (client, "POST", "/audio/transcriptions");
+  soup_multipart_append_form_string (multipart, "model", STT_MODEL);
+  soup_multipart_to_message (multipart, soup_message_get_request_headers (probe->message), &body);
+  soup_message_set_request_body_from_bytes (probe->message, NULL, body);
+  soup_session_send_and_read_async (aic_client_get_session (client), probe->message, G_PRIORITY_DEFAULT,
+                                    hub->cancellable, probed_cb, probe);
 }
 
 /* ---- replies ---- */
@@ -253,6 +374,22 @@ speech_free (Speech *speech)
   g_free (speech);
 }
 
+static void speak_upstream (Response *response, const char *sentence);
+
+/* What /audio/speech answered, as wire PCM: WAV decoded, raw PCM as is. */
+static GBytes *
+speech_to_pcm (Session     *session,
+               GBytes      *answer,
+               GError     **error)
+{
+  if (aic_tts_is_wav (answer))
+    return aic_tts_decode_wav (answer, error);
+  if (g_str_equal (session->speech_format, "pcm") && g_bytes_get_size (answer) % 2 == 0)
+    return g_bytes_ref (answer);
+  g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL, "The speech server's answer is not audio that can be played.");
+  return NULL;
+}
+
 static void
 upstream_spoken_cb (GObject      *object,
                     GAsyncResult *result,
@@ -260,8 +397,10 @@ upstream_spoken_cb (GObject      *object,
 {
   Speech *speech = user_data;
   Response *response = speech->response;
+  Session *session = response->session;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) pcm = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &error);
+  g_autoptr(GBytes) answer = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &error);
+  g_autoptr(GBytes) pcm = NULL;
   guint status = soup_message_get_status (speech->message);
 
   if (response->finished)
@@ -271,7 +410,9 @@ upstream_spoken_cb (GObject      *object,
       speech_free (speech);
       return;
     }
-  if (pcm != NULL && SOUP_STATUS_IS_SUCCESSFUL (status) && g_bytes_get_size (pcm) % 2 == 0)
+  if (answer != NULL && SOUP_STATUS_IS_SUCCESSFUL (status))
+    pcm = speech_to_pcm (session, answer, &error);
+  if (pcm != NULL)
     {
       response->speaking = FALSE;
       send_audio (response, pcm);
@@ -281,10 +422,22 @@ upstream_spoken_cb (GObject      *object,
       return;
     }
 
+  /* Some servers make only WAV (or MP3, …) and refuse "pcm": ask again. */
+  if (answer != NULL && (status == 400 || status == SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE || status == 422) &&
+      g_str_equal (session->speech_format, "pcm"))
+    {
+      g_debug ("The speech server refused PCM (%u); asking it for WAV", status);
+      session->speech_format = "wav";
+      speak_upstream (response, speech->sentence);
+      response_unref (response);
+      speech_free (speech);
+      return;
+    }
+
   /* No speech upstream (or it failed): eSpeak NG speaks from now on. */
-  g_message ("The upstream did not speak (%u%s%s); eSpeak NG speaks instead",
+  g_message ("The speech server did not speak (%u%s%s); eSpeak NG speaks instead",
              status, error ? ": " : "", error ? error->message : "");
-  response->session->espeak_only = TRUE;
+  session->espeak_only = TRUE;
   aic_tts_espeak_async (speech->sentence, NULL, NULL, spoken_cb, response);
   speech_free (speech);
 }
@@ -308,7 +461,7 @@ speak_upstream (Response   *response,
   json_builder_set_member_name (builder, "input");
   json_builder_add_string_value (builder, sentence);
   json_builder_set_member_name (builder, "response_format");
-  json_builder_add_string_value (builder, "pcm");
+  json_builder_add_string_value (builder, session->speech_format);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   body = aic_json_to_string (root, FALSE);
@@ -425,7 +578,8 @@ reply_done_cb (GObject      *object,
 static void
 start_response (Session    *session,
                 const char *user_text,
-                double      seconds)
+                double      seconds,
+                gboolean    heard_words)
 {
   Response *response = g_rc_box_new0 (Response);
 
@@ -447,9 +601,15 @@ start_response (Session    *session,
   if (aic_engine_get_kind (session->hub->engine) == AIC_ENGINE_KIND_DEMO)
     {
       /* The demo speaks a short, honest reply. */
-      g_autofree char *text = g_strdup_printf ("This is the demo engine. I heard %.1f seconds of speech. "
-                                               "No speech-to-text is configured, so I cannot tell what you said. "
-                                               "Connect a real model to talk about anything you like.", seconds);
+      g_autofree char *text = NULL;
+
+      if (heard_words)
+        text = g_strdup_printf ("This is the demo engine, not a language model. You said: “%s” "
+                                "Connect a real model to talk about anything you like.", user_text);
+      else
+        text = g_strdup_printf ("This is the demo engine. I heard %.1f seconds of speech. "
+                                "No speech-to-text is configured, so I cannot tell what you said. "
+                                "Connect a real model to talk about anything you like.", seconds);
       g_string_append (response->unspoken, text);
       take_sentences (response, TRUE);
       response->text_done = TRUE;
@@ -477,7 +637,8 @@ static void
 transcribed (Session    *session,
              const char *item,
              const char *transcript,
-             double      seconds)
+             double      seconds,
+             gboolean    heard_words)
 {
   g_autofree char *quoted = json_string (transcript);
 
@@ -485,7 +646,18 @@ transcribed (Session    *session,
                        "\"item_id\": \"%s\", \"content_index\": 0, \"transcript\": %s}", item, quoted);
   g_ptr_array_add (session->history, g_strdup ("user"));
   g_ptr_array_add (session->history, g_strdup (transcript));
-  start_response (session, transcript, seconds);
+  start_response (session, transcript, seconds, heard_words);
+}
+
+/* The demo engine answers even a turn nobody could transcribe. */
+static void
+demo_transcript (Session    *session,
+                 const char *item,
+                 double      seconds)
+{
+  g_autofree char *transcript = g_strdup_printf ("speech, %.1f s — no speech-to-text configured", seconds);
+
+  transcribed (session, item, transcript, seconds, FALSE);
 }
 
 typedef struct
@@ -516,9 +688,23 @@ transcribed_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) root = aic_http_get_json_finish (result, &error);
   const char *text = NULL;
+  guint status;
 
   if (transcription->hub == NULL || !g_ptr_array_find (transcription->hub->sessions, session, NULL))
     {
+      transcription_free (transcription);
+      return;
+    }
+  status = soup_message_get_status (transcription->message);
+  if (root == NULL && (status == SOUP_STATUS_NOT_FOUND || status == SOUP_STATUS_METHOD_NOT_ALLOWED))
+    {
+      /* Ollama and other text-only servers: no such route. */
+      g_message ("The speech server has no /audio/transcriptions (%u)", status);
+      learn_no_speech_to_text (transcription->hub);
+      if (aic_engine_get_kind (session->hub->engine) == AIC_ENGINE_KIND_DEMO)
+        demo_transcript (session, transcription->item, transcription->seconds);
+      else
+        send_no_speech_to_text (session);
       transcription_free (transcription);
       return;
     }
@@ -531,7 +717,7 @@ transcribed_cb (GObject      *object,
       transcription_free (transcription);
       return;
     }
-  transcribed (session, transcription->item, text, transcription->seconds);
+  transcribed (session, transcription->item, text, transcription->seconds, TRUE);
   transcription_free (transcription);
 }
 
@@ -545,10 +731,12 @@ end_turn (Session *session,
 
   send_event (session, "{\"type\": \"input_audio_buffer.committed\", \"item_id\": \"%s\"}", item);
 
-  if (session->upstream == NULL)
+  if (!can_transcribe (session))
     {
-      g_autofree char *transcript = g_strdup_printf ("speech, %.1f s — no speech-to-text configured", seconds);
-      transcribed (session, item, transcript, seconds);
+      if (aic_engine_get_kind (session->hub->engine) == AIC_ENGINE_KIND_DEMO)
+        demo_transcript (session, item, seconds);
+      else
+        send_no_speech_to_text (session);
       return;
     }
 
@@ -714,7 +902,7 @@ message_cb (SoupWebsocketConnection *ws,
       if (!read_turn_detection (session, object))
         send_error (session, "invalid_session", "session.update has members of the wrong type or out of range.");
       else
-        send_event (session, "{\"type\": \"session.updated\", \"session\": {\"type\": \"realtime\"}}");
+        send_session (session, "session.updated");
     }
   else if (g_str_equal (kind, "input_audio_buffer.append"))
     append_audio (session, object);
@@ -806,14 +994,16 @@ aic_voice_hub_accept (AicVoiceHub             *self,
   session->buffer = g_byte_array_new ();
   session->history = g_ptr_array_new_with_free_func (g_free);
   session->upstream = aic_engine_new_speech_client (self->engine);
+  session->speech_format = "pcm";
   g_ptr_array_add (self->sessions, session);
 
   soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE);
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
   g_signal_connect (connection, "message", G_CALLBACK (message_cb), session);
   g_signal_connect (connection, "closed", G_CALLBACK (closed_cb), session);
-  send_event (session, "{\"type\": \"session.created\", \"session\": {\"type\": \"realtime\", \"engine\": \"%s\"}}",
-              aic_engine_get_kind_string (self->engine));
+  send_session (session, "session.created");
+  if (session->upstream != NULL)
+    probe_speech_to_text (self, session->upstream);
 }
 
 guint
@@ -828,6 +1018,8 @@ aic_voice_hub_dispose (GObject *object)
 {
   AicVoiceHub *self = AIC_VOICE_HUB (object);
 
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   g_clear_pointer (&self->sessions, g_ptr_array_unref);
   g_clear_object (&self->engine);
 
@@ -844,6 +1036,7 @@ static void
 aic_voice_hub_init (AicVoiceHub *self)
 {
   self->sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) session_free);
+  self->cancellable = g_cancellable_new ();
 }
 
 AicVoiceHub *

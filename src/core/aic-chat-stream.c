@@ -377,7 +377,13 @@ handle_event (AicChatStream *self,
       break;
 
     case AIC_CHAT_EVENT_ERROR:
-      fail_stream (self, g_error_new (AIC_ERROR, AIC_ERROR_SERVER,
+      /* Overloaded or limiting is a busy server, not a broken one: the
+       * caller may try again later. */
+      fail_stream (self, g_error_new (AIC_ERROR,
+                                      g_strcmp0 (event->code, "overloaded_error") == 0 ||
+                                      g_strcmp0 (event->code, "rate_limit_error") == 0 ||
+                                      g_strcmp0 (event->code, "rate_limit_exceeded") == 0
+                                        ? AIC_ERROR_BUSY : AIC_ERROR_SERVER,
                                       /* Translators: %s is the server's own message */
                                       _("The server stopped with an error: %s"), event->text));
       break;

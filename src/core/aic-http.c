@@ -232,6 +232,7 @@ aic_http_error_from_status (SoupMessage *message,
         : _("The server needs a key or token.");
       break;
     case 429:  /* Too Many Requests; libsoup 3.2 has no name for it */
+    case 529:  /* Anthropic: overloaded */
     case SOUP_STATUS_SERVICE_UNAVAILABLE:
       code = AIC_ERROR_BUSY;
       sentence = _("The server is busy or limiting requests. Try again in a moment.");

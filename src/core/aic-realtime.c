@@ -138,6 +138,7 @@ aic_realtime_event_parse (const char  *json,
   object = json_node_get_object (root);
   event->type = g_strdup (type);
   event->audio_ms = -1;
+  event->speech_to_text = -1;
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (strcmp (type, names[i].type) == 0)
       event->kind = names[i].kind;
@@ -217,6 +218,26 @@ aic_realtime_event_parse (const char  *json,
 
     case AIC_REALTIME_SESSION_CREATED:
     case AIC_REALTIME_SESSION_UPDATED:
+      /* The console backend says whether it can turn speech into text;
+       * Realtime services do not say, and always can. */
+      if (!aic_json_get_object (object, "session", FALSE, &inner, NULL))
+        {
+          bad (error, type, "session");
+          return NULL;
+        }
+      if (inner != NULL && json_object_has_member (inner, "speech_to_text"))
+        {
+          JsonNode *node = json_object_get_member (inner, "speech_to_text");
+
+          if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+            {
+              bad (error, type, "speech_to_text");
+              return NULL;
+            }
+          event->speech_to_text = json_node_get_boolean (node) ? 1 : 0;
+        }
+      break;
+
     case AIC_REALTIME_UNKNOWN:
     default:
       break;

@@ -36,6 +36,7 @@ typedef struct
   gint64           audio_ms;      /* audio_start_ms / audio_end_ms, or -1 */
   char            *status;        /* response.done: completed, cancelled, failed */
   char            *error_code;
+  int              speech_to_text; /* session.created/updated: 1, 0, or -1 when not said */
 } AicRealtimeEvent;
 
 void              aic_realtime_event_free     (AicRealtimeEvent *event);

@@ -24,7 +24,15 @@
  * heard. Frames up to 16 MiB are accepted (libsoup's default of 128 KiB
  * would close the session on one long audio delta); pings go every 15 s;
  * a connection that drops is made again with backoff and the session
- * settings sent again. An `error` event is shown, not fatal. */
+ * settings sent again. An `error` event is shown, not fatal: ::server-error
+ * is emitted with the event's code as its detail.
+ *
+ * The console backend says in session.created and session.updated whether
+ * it can turn speech into text ("speech_to_text", PROTOCOL.md extension);
+ * :speech-to-text follows it, so the app can say so before the user
+ * speaks. A turn that could not be transcribed ends with an error
+ * ("no_speech_to_text" or "transcription_failed") and no response: the
+ * session listens again. */
 
 #define MAX_FRAME (16 * 1024 * 1024)
 #define KEEPALIVE_S 15
@@ -59,6 +67,8 @@ struct _AicVoiceSession
   gboolean                 closing;
   guint                    keepalive_s;
   guint                    pongs;
+  gboolean                 speech_to_text;
+  char                    *error_code;    /* of the last error event */
 };
 
 G_DEFINE_FINAL_TYPE (AicVoiceSession, aic_voice_session, G_TYPE_OBJECT)
@@ -66,6 +76,7 @@ G_DEFINE_FINAL_TYPE (AicVoiceSession, aic_voice_session, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_STATE,
+  PROP_SPEECH_TO_TEXT,
   N_PROPS
 };
 
@@ -164,10 +175,25 @@ handle_event (AicVoiceSession  *self,
       g_signal_emit (self, signals[RESPONSE_DONE], 0, event->status ? event->status : "completed");
       break;
     case AIC_REALTIME_ERROR:
-      g_signal_emit (self, signals[SERVER_ERROR], 0, event->text);
+      g_free (self->error_code);
+      self->error_code = g_strdup (event->error_code);
+      /* The turn was dropped before any reply: nothing more will come
+       * for it. */
+      if (self->state == AIC_VOICE_THINKING && !self->response_active &&
+          (g_strcmp0 (event->error_code, "no_speech_to_text") == 0 ||
+           g_strcmp0 (event->error_code, "transcription_failed") == 0))
+        set_state (self, AIC_VOICE_LISTENING);
+      g_signal_emit (self, signals[SERVER_ERROR],
+                     event->error_code != NULL ? g_quark_from_string (event->error_code) : 0, event->text);
       break;
     case AIC_REALTIME_SESSION_CREATED:
     case AIC_REALTIME_SESSION_UPDATED:
+      if (event->speech_to_text >= 0 && self->speech_to_text != (event->speech_to_text == 1))
+        {
+          self->speech_to_text = event->speech_to_text == 1;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPEECH_TO_TEXT]);
+        }
+      break;
     case AIC_REALTIME_AUDIO_DONE:
     case AIC_REALTIME_UNKNOWN:
     default:
@@ -192,6 +218,7 @@ message_cb (SoupWebsocketConnection *ws,
   if (event == NULL)
     {
       /* A bad message is reported; the conversation goes on. */
+      g_clear_pointer (&self->error_code, g_free);
       g_signal_emit (self, signals[SERVER_ERROR], 0, error->message);
       return;
     }
@@ -333,6 +360,7 @@ aic_voice_session_finalize (GObject *object)
   g_free (self->path);
   g_free (self->instructions);
   g_free (self->reply_item_id);
+  g_free (self->error_code);
   g_byte_array_unref (self->pending);
 
   G_OBJECT_CLASS (aic_voice_session_parent_class)->finalize (object);
@@ -351,6 +379,9 @@ aic_voice_session_get_property (GObject    *object,
     case PROP_STATE:
       g_value_set_int (value, self->state);
       break;
+    case PROP_SPEECH_TO_TEXT:
+      g_value_set_boolean (value, self->speech_to_text);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -368,6 +399,14 @@ aic_voice_session_class_init (AicVoiceSessionClass *klass)
   properties[PROP_STATE] =
     g_param_spec_int ("state", NULL, NULL, AIC_VOICE_DISCONNECTED, AIC_VOICE_SPEAKING, AIC_VOICE_DISCONNECTED,
                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * AicVoiceSession:speech-to-text:
+   * Whether the server can turn the user's speech into text. %TRUE until
+   * the server says otherwise (a Realtime service never does).
+   */
+  properties[PROP_SPEECH_TO_TEXT] =
+    g_param_spec_boolean ("speech-to-text", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* The server heard the user start speaking: time to stop any reply. */
@@ -394,9 +433,17 @@ aic_voice_session_class_init (AicVoiceSessionClass *klass)
   signals[RESPONSE_DONE] =
     g_signal_new ("response-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  /* An error event, or a message that could not be read: shown, not fatal. */
+  /**
+   * AicVoiceSession::server-error:
+   * @message: what went wrong, in words
+   *
+   * An error event, or a message that could not be read: shown, not
+   * fatal. The detail is the event's code, such as
+   * "server-error::no_speech_to_text"; aic_voice_session_get_error_code()
+   * gives it to a handler of every error.
+   */
   signals[SERVER_ERROR] =
-    g_signal_new ("server-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+    g_signal_new ("server-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /* The connection is gone for good (reconnecting gave up). */
   signals[DISCONNECTED] =
@@ -416,6 +463,7 @@ aic_voice_session_init (AicVoiceSession *self)
   self->max_reconnects = 5;
   self->reconnect_delay_ms = 500;
   self->keepalive_s = KEEPALIVE_S;
+  self->speech_to_text = TRUE;
 }
 
 /**
@@ -648,4 +696,29 @@ aic_voice_session_get_pongs (AicVoiceSession *self)
 {
   g_return_val_if_fail (AIC_IS_VOICE_SESSION (self), 0);
   return self->pongs;
+}
+
+/**
+ * aic_voice_session_get_speech_to_text:
+ * Returns: whether the server can turn speech into text (see
+ *   :speech-to-text)
+ */
+gboolean
+aic_voice_session_get_speech_to_text (AicVoiceSession *self)
+{
+  g_return_val_if_fail (AIC_IS_VOICE_SESSION (self), FALSE);
+  return self->speech_to_text;
+}
+
+/**
+ * aic_voice_session_get_error_code:
+ * Returns: (nullable): the code of the last error event, such as
+ *   "no_speech_to_text"; %NULL when it had none or the last error was a
+ *   message that could not be read
+ */
+const char *
+aic_voice_session_get_error_code (AicVoiceSession *self)
+{
+  g_return_val_if_fail (AIC_IS_VOICE_SESSION (self), NULL);
+  return self->error_code;
 }

@@ -53,5 +53,7 @@ void             aic_voice_session_set_keepalive  (AicVoiceSession  *self,
                                                    guint             seconds);
 guint            aic_voice_session_get_pongs      (AicVoiceSession  *self);
 guint64          aic_voice_session_get_sent_audio_ms (AicVoiceSession *self);
+gboolean         aic_voice_session_get_speech_to_text (AicVoiceSession *self);
+const char      *aic_voice_session_get_error_code (AicVoiceSession  *self);
 
 G_END_DECLS

@@ -136,6 +136,8 @@ test_turn (Fixture       *f,
   g_assert_cmpstr (f->user->str, ==, "speech, 1.8 s — no speech-to-text configured");
   g_assert_true (g_str_has_prefix (f->reply->str, "This is the demo engine. I heard 1.8 seconds of speech."));
   g_assert_cmpstr (g_ptr_array_index (f->done, 0), ==, "completed");
+  /* The demo said at the start that it cannot transcribe. */
+  g_assert_false (aic_voice_session_get_speech_to_text (f->session));
   /* Four sentences of speech: seconds of audio. */
   g_assert_cmpuint (f->audio, >, aic_pcm_bytes_for_ms (3000));
   g_assert_cmpuint (f->errors->len, ==, 0);
@@ -349,7 +351,11 @@ upstream_cb (SoupServer        *server,
     aic_test_reply (message, 200, "application/json", "{\"data\": [{\"id\": \"m\"}]}");
   else if (g_str_equal (path, "/v1/audio/transcriptions"))
     {
-      upstream->transcriptions++;
+      g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (message));
+
+      /* Turns upload speech.wav; the hub's first question has no file. */
+      if (g_strstr_len (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "speech.wav") != NULL)
+        upstream->transcriptions++;
       aic_test_reply (message, 200, "application/json", "{\"text\": \"what is the weather\"}");
     }
   else if (g_str_equal (path, "/v1/audio/speech") && upstream->has_speech)
@@ -433,6 +439,7 @@ run_upstream_turn (gboolean has_speech)
   aic_test_wait_for (replied, f, 20000);
 
   g_assert_cmpuint (upstream.transcriptions, ==, 1);
+  g_assert_true (aic_voice_session_get_speech_to_text (f->session));
   g_assert_cmpstr (f->user->str, ==, "what is the weather");
   g_assert_cmpstr (f->reply->str, ==, "It is sunny. Take a hat.");
   g_assert_cmpstr (g_ptr_array_index (f->done, 0), ==, "completed");

@@ -103,6 +103,8 @@ test_bad_events (void)
     "{\"type\": \"input_audio_buffer.speech_started\", \"audio_start_ms\": \"soon\"}",
     "{\"type\": \"response.done\", \"response\": \"done\"}",
     "{\"type\": \"error\", \"error\": {\"message\": 3}}",
+    "{\"type\": \"session.created\", \"session\": {\"speech_to_text\": \"no\"}}",
+    "{\"type\": \"session.updated\", \"session\": 1}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -113,6 +115,27 @@ test_bad_events (void)
       g_assert_null (event);
       g_assert_nonnull (error);
       g_assert_cmpuint (strlen (error->message), >, 10);
+    }
+}
+
+/* The console backend's extension: whether it can turn speech into text. */
+static void
+test_speech_to_text (void)
+{
+  const struct { const char *json; int expected; } cases[] = {
+    { "{\"type\": \"session.created\", \"session\": {\"type\": \"realtime\", \"speech_to_text\": false}}", 0 },
+    { "{\"type\": \"session.updated\", \"session\": {\"speech_to_text\": true}}", 1 },
+    { "{\"type\": \"session.created\", \"session\": {\"type\": \"realtime\"}}", -1 },
+    { "{\"type\": \"session.updated\"}", -1 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(AicRealtimeEvent) event = aic_realtime_event_parse (cases[i].json, strlen (cases[i].json), &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (event->speech_to_text, ==, cases[i].expected);
     }
 }
 
@@ -165,6 +188,7 @@ main (int   argc,
 
   g_test_add_func ("/realtime/ga-and-beta", test_ga_and_beta);
   g_test_add_func ("/realtime/bad-events", test_bad_events);
+  g_test_add_func ("/realtime/speech-to-text", test_speech_to_text);
   g_test_add_func ("/realtime/client-messages", test_client_messages);
 
   return g_test_run ();
