@@ -354,11 +354,60 @@ demo_ready_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* What a plan needs until its model is known. */
+typedef struct
+{
+  JsonArray         *messages;
+  AicAgentTokenFunc  on_token;
+  gpointer           token_data;
+} Pending;
+
+static void
+pending_free (Pending *pending)
+{
+  json_array_unref (pending->messages);
+  g_free (pending);
+}
+
+static void
+model_resolved_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AicEngine *engine = AIC_ENGINE (object);
+  Pending *pending = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *model = aic_engine_resolve_model_finish (engine, result, &error);
+  g_autoptr(JsonArray) messages = NULL;
+  AicAgentTokenFunc on_token;
+  gpointer token_data;
+
+  if (model == NULL)
+    {
+      g_task_return_new_error (task, AIC_AGENT_PLAN_ERROR, AIC_AGENT_PLAN_ERROR_UPSTREAM,
+                               "%s", error->message);
+      return;
+    }
+
+  /* The engine's plan takes the task over, task data included. */
+  messages = json_array_ref (pending->messages);
+  on_token = pending->on_token;
+  token_data = pending->token_data;
+  g_task_set_task_data (task, NULL, NULL);
+  if (aic_engine_get_kind (engine) == AIC_ENGINE_KIND_ANTHROPIC)
+    aic_agent_anthropic_plan (engine, model, messages, on_token, token_data, g_steal_pointer (&task));
+  else
+    aic_agent_openai_plan (engine, model, messages, on_token, token_data, g_steal_pointer (&task));
+}
+
 /**
  * aic_agent_plan_async:
  * @messages: the conversation so far, in OpenAI's shape
  *
- * Asks for the model's next move.
+ * Asks for the model's next move. With no model named, the upstream's
+ * models are listed first when none is known yet (a backend started
+ * before its upstream).
  */
 void
 aic_agent_plan_async (AicEngine           *engine,
@@ -385,11 +434,17 @@ aic_agent_plan_async (AicEngine           *engine,
       aic_timeout_add (aic_engine_get_demo_delay (engine) * 5, demo_ready_cb, g_steal_pointer (&task));
       break;
     case AIC_ENGINE_KIND_ANTHROPIC:
-      aic_agent_anthropic_plan (engine, model, messages, on_token, token_data, g_steal_pointer (&task));
-      break;
     case AIC_ENGINE_KIND_OPENAI:
     default:
-      aic_agent_openai_plan (engine, model, messages, on_token, token_data, g_steal_pointer (&task));
+      {
+        Pending *pending = g_new0 (Pending, 1);
+
+        pending->messages = json_array_ref (messages);
+        pending->on_token = on_token;
+        pending->token_data = token_data;
+        g_task_set_task_data (task, pending, (GDestroyNotify) pending_free);
+        aic_engine_resolve_model_async (engine, model, cancellable, model_resolved_cb, g_steal_pointer (&task));
+      }
       break;
     }
 }

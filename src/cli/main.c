@@ -17,6 +17,7 @@
 #include "aic-audio-capture.h"
 #include "aic-audio-playback.h"
 #include "aic-chat-stream.h"
+#include "aic-error.h"
 #include "aic-client.h"
 #include "aic-http.h"
 #include "aic-job-manager.h"
@@ -1007,6 +1008,14 @@ voice_server_error_cb (AicVoiceSession *session,
                        const char      *text,
                        VoiceRun        *run)
 {
+  /* No turn can ever be answered: say so once and stop. */
+  if (g_strcmp0 (aic_voice_session_get_error_code (session), "no_speech_to_text") == 0)
+    {
+      if (run->error == NULL)
+        run->error = g_error_new_literal (AIC_ERROR, AIC_ERROR_UNSUPPORTED, text);
+      g_main_loop_quit (run->loop);
+      return;
+    }
   g_printerr (_("The voice server says: %s\n"), text);
 }
 
