@@ -51,6 +51,7 @@ struct _AicVoicePage
   GtkToggleButton  *mute_button;
   GtkCheckButton   *push_to_talk_check;
   GtkLabel         *state_label;
+  GtkWidget        *speech_notice;
   GtkToggleButton  *talk_button;
   GtkListBox       *transcript;
   GtkScrolledWindow *transcript_scroller;
@@ -218,12 +219,33 @@ response_done_cb (AicVoiceSession *session,
   self->reply_row = NULL;
 }
 
+/* With nothing to turn speech into text, no turn can be answered: say so
+ * on the page, once, with the way to fix it, and end the conversation. */
+static void
+no_speech_to_text (AicVoicePage *self)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->speech_notice), TRUE);
+  aic_voice_page_stop (self);
+}
+
+static void
+speech_to_text_changed_cb (AicVoiceSession *session,
+                           GParamSpec      *pspec,
+                           AicVoicePage    *self)
+{
+  if (!aic_voice_session_get_speech_to_text (session))
+    no_speech_to_text (self);
+}
+
 static void
 server_error_cb (AicVoiceSession *session,
                  const char      *text,
                  AicVoicePage    *self)
 {
-  show_message (self, text);
+  if (g_strcmp0 (aic_voice_session_get_error_code (session), "no_speech_to_text") == 0)
+    no_speech_to_text (self);
+  else
+    show_message (self, text);
 }
 
 static void
@@ -311,6 +333,7 @@ start (AicVoicePage *self)
   g_signal_connect (self->session, "reply-audio", G_CALLBACK (reply_audio_cb), self);
   g_signal_connect (self->session, "response-done", G_CALLBACK (response_done_cb), self);
   g_signal_connect (self->session, "server-error", G_CALLBACK (server_error_cb), self);
+  g_signal_connect (self->session, "notify::speech-to-text", G_CALLBACK (speech_to_text_changed_cb), self);
   g_signal_connect (self->session, "disconnected", G_CALLBACK (disconnected_cb), self);
   g_signal_connect (self->capture, "level", G_CALLBACK (level_cb), self);
   g_signal_connect (self->capture, "failed", G_CALLBACK (capture_failed_cb), self);
@@ -466,6 +489,7 @@ aic_voice_page_class_init (AicVoicePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, mute_button);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, push_to_talk_check);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, state_label);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, speech_notice);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, talk_button);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, transcript);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, transcript_scroller);
@@ -504,6 +528,7 @@ aic_voice_page_set_client (AicVoicePage *self,
   if (self->client == client && g_strcmp0 (self->path, path) == 0)
     return;
   aic_voice_page_stop (self);
+  gtk_widget_set_visible (self->speech_notice, FALSE);
   g_set_object (&self->client, client);
   g_free (self->path);
   self->path = g_strdup (path);
