@@ -5,21 +5,17 @@ the CLI's process with a scripted provider as its engine, the same path as
 the app's. The provider records every request, so each check can say that
 the answer came from it, and how often it was asked."""
 
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from scripted_provider import SPOKEN_IN, SPOKEN_OUT, SUMMARY, completions, start_provider  # noqa: E402
 
 CLI = sys.argv[1]
 results = []
-
-SUMMARY = "The tide tables predict high water twice a day."
-SPOKEN_IN = "What time is high water?"
-SPOKEN_OUT = "High water is at noon."
-
 
 # GStreamer makes GLib replace its first quark block, which it never frees
 # on purpose; LeakSanitizer would call that a leak.
@@ -30,157 +26,6 @@ def check(name, condition, detail=""):
     results.append((name, bool(condition), detail))
 
 
-def sse(handler, events):
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/event-stream")
-    handler.send_header("Cache-Control", "no-cache")
-    # No length: the stream ends when the connection does.
-    handler.send_header("Connection", "close")
-    handler.close_connection = True
-    handler.end_headers()
-    for name, data in events:
-        block = ""
-        if name:
-            block += "event: %s\n" % name
-        block += "data: %s\n\n" % (data if isinstance(data, str) else json.dumps(data))
-        handler.wfile.write(block.encode())
-        handler.wfile.flush()
-
-
-def wav_bytes(seconds=1.0, rate=24000):
-    import struct
-    samples = int(seconds * rate)
-    data = b"\x00\x00" * samples
-    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack(
-        "<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", len(data))
-    return header + data
-
-
-def tool_wanted(body, tool_results):
-    """The script of an agent run: write NOTES.md once, then finish."""
-    return "tools" in body and not tool_results
-
-
-class Provider(BaseHTTPRequestHandler):
-    """OpenAI-compatible (/v1/...) or Anthropic (/v1/messages), by the
-    server's 'shape'."""
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body, content_type="application/json"):
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def record(self, body):
-        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-
-    def do_GET(self):
-        self.record(None)
-        if self.path == "/v1/models":
-            self.reply(200, {"object": "list", "data": [{"id": self.server.model, "type": "model"}]})
-        else:
-            self.reply(404, {"error": {"message": "not found"}})
-
-    def do_POST(self):
-        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        ctype = self.headers.get("Content-Type", "")
-        body = json.loads(raw) if ctype.startswith("application/json") else {"raw": len(raw)}
-        self.record(body)
-        shape = self.server.shape
-        if shape == "openai" and self.path == "/v1/chat/completions":
-            self.openai_chat(body)
-        elif shape == "openai" and self.path == "/v1/audio/transcriptions":
-            self.reply(200, {"text": SPOKEN_IN})
-        elif shape == "openai" and self.path == "/v1/audio/speech":
-            self.reply(200, wav_bytes(), "audio/wav")
-        elif shape == "anthropic" and self.path == "/v1/messages":
-            self.anthropic_messages(body)
-        else:
-            self.reply(404, {"error": {"message": "no route %s" % self.path}})
-
-    # ---- OpenAI-compatible ----
-
-    def openai_chat(self, body):
-        messages = body.get("messages", [])
-        tool_results = [m for m in messages if m.get("role") == "tool"]
-        text = SPOKEN_OUT if any(SPOKEN_IN in str(m.get("content")) for m in messages) else SUMMARY
-        if tool_wanted(body, tool_results):
-            args = json.dumps({"path": "NOTES.md", "content": "Notes from the provider.\n"})
-            call = {"id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": args}}
-            if body.get("stream"):
-                pieces = [args[i:i + 7] for i in range(0, len(args), 7)]
-                events = [(None, {"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [
-                    {"index": 0, "id": "call_1", "type": "function", "function": {"name": "write_file", "arguments": ""}}]}}]})]
-                events += [(None, {"choices": [{"index": 0, "delta": {"tool_calls": [
-                    {"index": 0, "function": {"arguments": p}}]}}]}) for p in pieces]
-                events += [(None, {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}), (None, "[DONE]")]
-                sse(self, events)
-            else:
-                self.reply(200, {"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-                    "role": "assistant", "content": None, "tool_calls": [call]}}]})
-            return
-        if tool_results:
-            text = "Done: " + str(tool_results[-1].get("content"))[:60]
-        if body.get("stream"):
-            words = text.split(" ")
-            events = [(None, {"model": self.server.model, "choices": [{"index": 0, "delta": {"content": w + (" " if i < len(words) - 1 else "")}}]})
-                      for i, w in enumerate(words)]
-            events += [(None, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}), (None, "[DONE]")]
-            sse(self, events)
-        else:
-            self.reply(200, {"model": self.server.model, "choices": [{"index": 0, "finish_reason": "stop",
-                                                                      "message": {"role": "assistant", "content": text}}]})
-
-    # ---- Anthropic ----
-
-    def anthropic_messages(self, body):
-        messages = body.get("messages", [])
-        tool_results = [b for m in messages if isinstance(m.get("content"), list)
-                        for b in m["content"] if b.get("type") == "tool_result"]
-        start = ("message_start", {"type": "message_start", "message": {
-            "id": "msg_1", "type": "message", "role": "assistant", "model": self.server.model, "content": [],
-            "usage": {"input_tokens": 10, "output_tokens": 1}}})
-        stop = [("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}}),
-                ("message_stop", {"type": "message_stop"})]
-        if tool_wanted(body, tool_results):
-            args = json.dumps({"path": "NOTES.md", "content": "Notes from the provider.\n"})
-            pieces = [args[i:i + 9] for i in range(0, len(args), 9)]
-            events = [start, ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
-                "type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}}}), ("ping", {"type": "ping"})]
-            events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                "delta": {"type": "input_json_delta", "partial_json": p}}) for p in pieces]
-            events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                       ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}}),
-                       ("message_stop", {"type": "message_stop"})]
-            sse(self, events)
-            return
-        text = "Done." if tool_results else SUMMARY
-        if any(SPOKEN_IN in json.dumps(m.get("content")) for m in messages):
-            text = SPOKEN_OUT
-        words = text.split(" ")
-        events = [start, ("content_block_start", {"type": "content_block_start", "index": 0,
-                                                  "content_block": {"type": "text", "text": ""}}), ("ping", {"type": "ping"})]
-        events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                            "delta": {"type": "text_delta", "text": w + (" " if i < len(words) - 1 else "")}})
-                   for i, w in enumerate(words)]
-        events += [("content_block_stop", {"type": "content_block_stop", "index": 0})] + stop
-        sse(self, events)
-
-
-def start_provider(shape, model):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
-    server.shape = shape
-    server.model = model
-    server.requests = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, "http://127.0.0.1:%d" % server.server_address[1]
-
 
 def cli(*args, home, env=None, stdin=""):
     full_env = dict(os.environ)
@@ -188,10 +33,6 @@ def cli(*args, home, env=None, stdin=""):
     full_env.update({"XDG_DATA_HOME": os.path.join(home, "data"), "PROVIDER_KEY": "sk-test-key"})
     full_env.update(env or {})
     return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60, env=full_env, input=stdin)
-
-
-def completions(server, path):
-    return [r for r in server.requests if r["path"] == path]
 
 
 for shape, model in (("openai", "llama3.1"), ("anthropic", "claude-test")):
