@@ -383,12 +383,21 @@ model_resolved_cb (GObject      *object,
   AicAgentTokenFunc on_token;
   gpointer token_data;
 
-  if (model == NULL)
+  if (model == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (model == NULL && g_error_matches (error, AIC_ERROR, AIC_ERROR_UNREACHABLE))
     {
       g_task_return_new_error (task, AIC_AGENT_PLAN_ERROR, AIC_AGENT_PLAN_ERROR_UPSTREAM,
                                "%s", error->message);
       return;
     }
+  /* A server with no model list (or an empty one) may still answer a
+   * request that names none: let it decide, as before the listing. */
+  if (model == NULL)
+    model = g_strdup ("");
 
   /* The engine's plan takes the task over, task data included. */
   messages = json_array_ref (pending->messages);

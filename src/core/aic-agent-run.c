@@ -586,8 +586,14 @@ handle_message (AicAgentRun *self,
     }
   else if (g_strcmp0 (type, "error") == 0)
     {
-      if (g_strcmp0 (member_string (object, "code"), STALE_CODE) == 0)
+      const char *code = member_string (object, "code");
+
+      if (g_strcmp0 (code, STALE_CODE) == 0)
         problem (self, _("That request had already been answered or was no longer waiting, so the answer was not used."));
+      else if (code != NULL && g_str_has_prefix (code, "model_"))
+        /* The model's failure ends the run, and the run's end says it in
+         * the same words: once is enough. */
+        g_debug ("The run ends: %s", member_string (object, "message"));
       else
         problem (self, member_string (object, "message") ? member_string (object, "message")
                                                           : _("The server reported a problem with the run."));

@@ -228,6 +228,7 @@ typedef struct
   GString     *text;
   char        *state;
   char        *summary;
+  guint        problems;   /* "problem" signals: what the app shows as toasts */
 } Recorder;
 
 static void
@@ -246,6 +247,12 @@ static void
 token_cb (AicAgentRun *run, const char *text, Recorder *rec)
 {
   g_string_append (rec->text, text);
+}
+
+static void
+problem_cb (AicAgentRun *run, const char *text, Recorder *rec)
+{
+  rec->problems++;
 }
 
 static void
@@ -288,6 +295,7 @@ start_run (Fixture    *f,
   g_signal_connect (rec->run, "tool-call", G_CALLBACK (tool_call_cb), rec);
   g_signal_connect (rec->run, "token", G_CALLBACK (token_cb), rec);
   g_signal_connect (rec->run, "done", G_CALLBACK (done_cb), rec);
+  g_signal_connect (rec->run, "problem", G_CALLBACK (problem_cb), rec);
   aic_agent_run_start_async (rec->run, NULL, aic_test_store_result_cb, &result);
   aic_test_wait_result (&result, 15000);
   g_assert_true (aic_agent_run_start_finish (rec->run, result, &error));
@@ -605,6 +613,9 @@ check_no_tools (Fixture      *f,
   aic_test_wait_for (is_done, &rec, 15000);
   g_assert_cmpstr (rec.state, ==, "failed");
   g_assert_cmpuint (f->upstream.requests->len, ==, n_script);
+  /* The app shows the sentence once, as the run's end. */
+  g_assert_cmpstr (rec.summary, ==, sentence);
+  g_assert_cmpuint (rec.problems, ==, 0);
 
   stored = get_run (f, aic_agent_run_get_id (rec.run));
   result = json_object_get_object_member (stored, "result");
