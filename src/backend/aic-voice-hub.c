@@ -170,7 +170,7 @@ static void
 send_no_speech_to_text (Session *session)
 {
   send_error (session, "no_speech_to_text",
-              _("This connection cannot turn speech into text. Choose a speech connection in Preferences."));
+              _("This connection cannot turn speech into text. Choose a speech server in Preferences."));
 }
 
 /* The speech client has no /audio/transcriptions: every session hears of

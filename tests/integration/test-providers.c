@@ -664,7 +664,7 @@ test_voice_ollama (void)
   g_assert_cmpuint (v.errors->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (v.errors, 0), ==,
                    "no_speech_to_text: This connection cannot turn speech into text. "
-                   "Choose a speech connection in Preferences.");
+                   "Choose a speech server in Preferences.");
   g_assert_cmpuint (v.no_stt_errors, ==, 1);
   g_assert_cmpuint (v.stt_notifies, ==, 1);
   /* No reply was made for the turn, and the session listens again. */
