@@ -37,8 +37,8 @@ static const GOptionEntry entries[] = {
   { "port", 'p', 0, G_OPTION_ARG_INT, &opt_port, N_("Port to listen on; 0 picks a free one (default 8765)"), N_("PORT") },
   { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_token_file, N_("Read the bearer token from FILE, or create it there (default DATA-DIR/token)"), N_("FILE") },
   { "no-auth", 0, 0, G_OPTION_ARG_NONE, &opt_no_auth, N_("Accept requests without a token (loopback only)"), NULL },
-  { "engine", 0, 0, G_OPTION_ARG_STRING, &opt_engine, N_("What answers: “demo” (offline) or “openai” (an upstream)"), N_("ENGINE") },
-  { "upstream", 0, 0, G_OPTION_ARG_STRING, &opt_upstream, N_("Base URL of the OpenAI-compatible upstream"), N_("URL") },
+  { "engine", 0, 0, G_OPTION_ARG_STRING, &opt_engine, N_("What answers: “demo” (offline), “openai” (an OpenAI-compatible upstream) or “anthropic”"), N_("ENGINE") },
+  { "upstream", 0, 0, G_OPTION_ARG_STRING, &opt_upstream, N_("Base URL of the upstream: ending in /v1 for openai, without it for anthropic"), N_("URL") },
   { "upstream-key-env", 0, 0, G_OPTION_ARG_STRING, &opt_upstream_key_env, N_("Environment variable holding the upstream’s API key"), N_("VAR") },
   { "allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_origins, N_("Accept requests from this browser origin (repeatable)"), N_("ORIGIN") },
   { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_data_dir, N_("Where jobs, runs and the token live"), N_("DIR") },
@@ -153,16 +153,16 @@ main (int   argc,
     opt_engine = g_strdup (opt_upstream ? "openai" : "demo");
   if (!aic_engine_kind_from_string (opt_engine, &engine_kind))
     {
-      g_printerr (_("Unknown engine “%s”: use “demo” or “openai”.\n"), opt_engine);
+      g_printerr (_("Unknown engine “%s”: use “demo”, “openai” or “anthropic”.\n"), opt_engine);
       return 2;
     }
-  if (engine_kind == AIC_ENGINE_KIND_OPENAI)
+  if (engine_kind != AIC_ENGINE_KIND_DEMO)
     {
       const char *key = opt_upstream_key_env ? g_getenv (opt_upstream_key_env) : NULL;
 
       if (opt_upstream == NULL)
         {
-          g_printerr (_("The openai engine needs --upstream URL.\n"));
+          g_printerr (_("The %s engine needs --upstream URL.\n"), opt_engine);
           return 2;
         }
       if (opt_upstream_key_env != NULL && key == NULL)
@@ -170,7 +170,8 @@ main (int   argc,
           g_printerr (_("The environment variable %s is not set.\n"), opt_upstream_key_env);
           return 2;
         }
-      engine = aic_engine_new_openai (opt_upstream, NULL, key);
+      engine = engine_kind == AIC_ENGINE_KIND_ANTHROPIC ? aic_engine_new_anthropic (opt_upstream, key)
+                                                        : aic_engine_new_openai (opt_upstream, NULL, key);
     }
   else
     engine = aic_engine_new_demo ();
@@ -248,7 +249,7 @@ main (int   argc,
   loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, quit_cb, loop);
   g_unix_signal_add (SIGTERM, quit_cb, loop);
-  if (engine_kind == AIC_ENGINE_KIND_OPENAI)
+  if (engine_kind != AIC_ENGINE_KIND_DEMO)
     aic_engine_refresh_async (engine, NULL, refresh_cb, NULL);
   g_main_loop_run (loop);
 

@@ -14,7 +14,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from scripted_provider import SPOKEN_IN, SPOKEN_OUT, SUMMARY, completions, start_provider  # noqa: E402
 
-CLI = sys.argv[1]
+CLI, SERVER = sys.argv[1], sys.argv[2]
 results = []
 
 # GStreamer makes GLib replace its first quark block, which it never frees
@@ -115,6 +115,29 @@ for shape, model in (("openai", "llama3.1"), ("anthropic", "claude-test")):
             speech_server.shutdown()
 
         provider.shutdown()
+
+# ai-console-server with the anthropic engine: a remote AI Console server
+# that drives Anthropic, asked by the CLI as a console server.
+with tempfile.TemporaryDirectory() as home:
+    import re
+    anthropic, anthropic_base = start_provider("anthropic", "claude-test")
+    env = {k: v for k, v in os.environ.items() if k != "G_DEBUG"}
+    env["PROVIDER_KEY"] = "sk-server-key"
+    server = subprocess.Popen([SERVER, "--port", "0", "--no-auth", "--data-dir", os.path.join(home, "server"),
+                               "--engine", "anthropic", "--upstream", anthropic_base, "--upstream-key-env", "PROVIDER_KEY"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    match = re.match(r"Listening on (http://\S+)", server.stdout.readline())
+    doc = os.path.join(home, "tides.md")
+    with open(doc, "w") as f:
+        f.write("# Tides\n\nHigh water comes twice a day.\n")
+    result = cli("analyze", "--url", match.group(1) if match else "http://127.0.0.1:9", "--json", doc, home=home)
+    asked = completions(anthropic, "/v1/messages")
+    check("ai-console-server --engine anthropic summarises through Anthropic with its key",
+          result.returncode == 0 and SUMMARY in result.stdout and asked
+          and asked[0]["headers"].get("x-api-key") == "sk-server-key", result.stdout + result.stderr)
+    server.terminate()
+    server.communicate(timeout=10)
+    anthropic.shutdown()
 
 # Options are checked before anything starts.
 with tempfile.TemporaryDirectory() as home:
