@@ -39,6 +39,12 @@ def pointer_click(node):
     time.sleep(0.5)
 
 
+def visible(node):
+    import pyatspi
+    node.clear_cache()
+    return node.getState().contains(pyatspi.STATE_VISIBLE)
+
+
 def main_window(app):
     return [n for n in app.children if n.name == "AI Console"][0]
 
@@ -205,6 +211,26 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
         reply = chat(app, "And what about Anthropic", SUMMARY)
         check("anthropic: Chat answers with the provider's words", bool(reply)
               and bool(completions(anthropic, "/v1/messages")))
+        # Voice with Anthropic alone: nothing can turn speech into text,
+        # and the page says so once, with the way to Preferences.
+        notice_text = "This connection cannot turn speech into text. Choose a speech server in Preferences."
+        view = wait_for(lambda: nodes(app, "page tab", name="Voice")[0], 10)
+        click(view)
+        talk = wait_for(lambda: nodes(app, "push button", name="Talk")[0], 10)
+
+        def notice_shown():
+            # GTK 4.8 leaves hidden widgets out of the tree, or marks them
+            # not visible: either way, not shown.
+            return any(visible(n) for n in nodes(app, "label", name=notice_text))
+
+        check("anthropic: no speech notice before talking", not notice_shown())
+        click(talk)
+        check("anthropic: Voice says plainly that this connection cannot hear", bool(wait_for(notice_shown, 20)),
+              [n.name for n in nodes(app, "label") if "speech" in (n.name or "")])
+        check("anthropic: and offers Preferences", button(app, "Preferences") is not None)
+        check("anthropic: the conversation ends by itself",
+              bool(wait_for(lambda: nodes(app, "label", name="Press the button to start talking"), 10)))
+
         doc2 = os.path.join(files, "tides-again.md")
         with open(doc2, "w") as f:
             f.write(DOCUMENT)
