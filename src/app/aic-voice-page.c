@@ -220,7 +220,8 @@ response_done_cb (AicVoiceSession *session,
 }
 
 /* With nothing to turn speech into text, no turn can be answered: say so
- * on the page, once, with the way to fix it, and end the conversation. */
+ * on the page, once, with the way to fix it, and end the conversation
+ * (the server's own error says the same, so no toast as well). */
 static void
 no_speech_to_text (AicVoicePage *self)
 {
@@ -228,13 +229,16 @@ no_speech_to_text (AicVoicePage *self)
   aic_voice_page_stop (self);
 }
 
+/* Known as the session starts, before anyone speaks: say it then. The
+ * demo engine still answers (without knowing what was said), so the
+ * conversation goes on until a turn cannot be answered. */
 static void
 speech_to_text_changed_cb (AicVoiceSession *session,
                            GParamSpec      *pspec,
                            AicVoicePage    *self)
 {
   if (!aic_voice_session_get_speech_to_text (session))
-    no_speech_to_text (self);
+    gtk_widget_set_visible (self->speech_notice, TRUE);
 }
 
 static void
