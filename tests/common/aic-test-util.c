@@ -239,3 +239,30 @@ aic_test_remove_tree (const char *path)
     }
   g_rmdir (path);
 }
+
+/* The text of DIR/NAME, or NULL when there is no such file. */
+char *
+aic_test_file_contents (const char *dir,
+                        const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+  return contents;
+}
+
+/* GETs @url, which must answer 200 with a JSON object, and returns it. */
+JsonObject *
+aic_test_get_object (const char *url)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+  g_auto(AicTestAnswer) answer = { 0 };
+
+  aic_test_send (session, message, &answer);
+  g_assert_cmpuint (answer.status, ==, 200);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (answer.body));
+  return json_object_ref (json_node_get_object (answer.body));
+}

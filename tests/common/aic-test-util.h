@@ -26,6 +26,9 @@ void        aic_test_store_result_cb  (GObject             *object,
                                        gpointer             user_data);
 gboolean    aic_test_have_keyring     (void);
 void        aic_test_remove_tree      (const char          *path);
+char       *aic_test_file_contents    (const char          *dir,
+                                       const char          *name);
+JsonObject *aic_test_get_object       (const char          *url);
 
 /* A whole answer, whatever its status: the body parsed when it is JSON. */
 typedef struct

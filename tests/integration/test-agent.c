@@ -283,26 +283,16 @@ static char *
 workspace_file (Fixture    *f,
                 const char *name)
 {
-  g_autofree char *path = g_build_filename (f->workspace, name, NULL);
-  char *contents = NULL;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return NULL;
-  return contents;
+  return aic_test_file_contents (f->workspace, name);
 }
 
 static JsonObject *
 get_run (Fixture    *f,
          const char *run_id)
 {
-  g_autoptr(SoupSession) session = aic_http_session_new (10);
   g_autofree char *url = g_strdup_printf ("%s/api/runs/%s", f->url, run_id);
-  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
-  g_auto(AicTestAnswer) answer = { 0 };
 
-  aic_test_send (session, message, &answer);
-  g_assert_cmpuint (answer.status, ==, 200);
-  return json_object_ref (json_node_get_object (answer.body));
+  return aic_test_get_object (url);
 }
 
 static void post_json (Fixture *f, const char *body, guint status, const char *code);
