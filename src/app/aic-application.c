@@ -70,19 +70,75 @@ add_connection_action (GSimpleAction *action,
   show_preferences (AIC_APPLICATION (user_data), TRUE);
 }
 
+/* The help page of each view. */
+static const char *
+help_page_for (GtkWindow *window)
+{
+  const char *view = AIC_IS_WINDOW (window) ? aic_window_get_view (AIC_WINDOW (window)) : NULL;
+
+  if (g_strcmp0 (view, "agent") == 0)
+    return "agents";
+  if (g_strcmp0 (view, "chat") == 0 || g_strcmp0 (view, "documents") == 0 || g_strcmp0 (view, "voice") == 0)
+    return view;
+  return "index";
+}
+
+static void
+show_help_message (GObject    *window,
+                   const char *message)
+{
+  if (AIC_IS_WINDOW (window))
+    aic_window_show_error (AIC_WINDOW (window), message);
+}
+
+static void
+html_shown_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autofree char *path = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (gtk_show_uri_full_finish (GTK_WINDOW (object), result, &error))
+    {
+      show_help_message (object, _("There is no help viewer here, so the help opens in your web browser."));
+      return;
+    }
+  g_debug ("No browser for the help: %s", error->message);
+  {
+    /* Translators: %s is where the help's HTML pages are, such as /usr/share/ai-console/help/C/html/chat.html */
+    g_autofree char *message = g_strdup_printf (_("No help viewer or web browser could be opened. The help is in %s."), path);
+    show_help_message (object, message);
+  }
+}
+
+/* Yelp is not everywhere: without it, the same pages as HTML. */
 static void
 help_shown_cb (GObject      *object,
                GAsyncResult *result,
                gpointer      user_data)
 {
+  g_autofree char *page = user_data;
   g_autoptr(GError) error = NULL;
+  const char *dir = g_getenv ("AI_CONSOLE_HELP_HTML_DIR");
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *uri = NULL;
 
-  if (!gtk_show_uri_full_finish (GTK_WINDOW (object), result, &error) && AIC_IS_WINDOW (object))
+  if (gtk_show_uri_full_finish (GTK_WINDOW (object), result, &error))
+    return;
+
+  g_debug ("help: could not be opened: %s", error->message);
+  file = g_strconcat (page, ".html", NULL);
+  path = g_build_filename (dir != NULL && dir[0] != '\0' ? dir : HELP_HTML_DIR, file, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
-      g_autofree char *message =
-        g_strdup_printf (_("The help could not be opened: %s"), error->message);
-      aic_window_show_error (AIC_WINDOW (object), message);
+      g_autofree char *message = g_strdup_printf (_("The help could not be opened: %s"), error->message);
+      show_help_message (object, message);
+      return;
     }
+  uri = g_filename_to_uri (path, NULL, NULL);
+  gtk_show_uri_full (GTK_WINDOW (object), uri, GDK_CURRENT_TIME, NULL, html_shown_cb, g_steal_pointer (&path));
 }
 
 static void
@@ -91,8 +147,10 @@ help_action (GSimpleAction *action,
              gpointer       user_data)
 {
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  const char *page = help_page_for (window);
+  g_autofree char *uri = g_strdup_printf ("help:%s/%s", PACKAGE_NAME, page);
 
-  gtk_show_uri_full (window, "help:ai-console", GDK_CURRENT_TIME, NULL, help_shown_cb, NULL);
+  gtk_show_uri_full (window, uri, GDK_CURRENT_TIME, NULL, help_shown_cb, g_strdup (page));
 }
 
 static void

@@ -79,7 +79,21 @@ try:
     connect = find_labelled(app, "push button", "Connect a Provider…", 5)
     check("it offers to connect a provider", connect is not None)
 
+    # Help without Yelp (none is installed here): the page of the view in
+    # use, as HTML, and where it is when no browser opens it either.
     menu = find(app, "toggle button", "Main Menu", 5) or find(app, "push button", "Main Menu", 5)
+    if menu is not None:
+        click(menu)
+        help_item = wait_for(lambda: [n for n in app.findChildren(lambda n: (n.name or "").replace("_", "") == "Help"
+                                                                      and n.roleName in ("menu item", "push button"))], 10)
+        check("the primary menu offers Help", bool(help_item))
+        if help_item:
+            click(help_item[0])
+            said = wait_for(lambda: [n.name for n in find_all(app, "label") if "agents.html" in (n.name or "")], 20)
+            check("Help without a help viewer falls back to the view's page as HTML, in words", bool(said))
+            path = said[0].split("The help is in ", 1)[-1].rstrip(".") if said else ""
+            check("and that page exists", os.path.isfile(path) and "Agent" in open(path).read(), path)
+
     check("the primary menu button is there", menu is not None)
     if menu is not None:
         click(menu)
