@@ -24,6 +24,7 @@ struct _AicMessageRow
   GtkWidget      *markdown;
   GtkWidget      *problem;
   GtkWidget      *problem_label;
+  GtkWidget      *retry;
   GtkWidget      *stats;
 };
 
@@ -46,10 +47,23 @@ update_state (AicMessageRow *self)
   gtk_widget_set_visible (self->spinner, state == AIC_MESSAGE_STREAMING);
   gtk_spinner_set_spinning (GTK_SPINNER (self->spinner), state == AIC_MESSAGE_STREAMING);
 
+  /* A failure is an error, with Retry beside it. A stopped reply is only
+   * shorter: a quiet note, and Regenerate (in the bar) to redo it. */
   if (state == AIC_MESSAGE_FAILED)
     gtk_label_set_label (GTK_LABEL (self->problem_label), aic_chat_message_get_error (self->message));
   else if (state == AIC_MESSAGE_INTERRUPTED)
-    gtk_label_set_label (GTK_LABEL (self->problem_label), _("The reply was stopped before it was complete."));
+    gtk_label_set_label (GTK_LABEL (self->problem_label), _("Stopped before the end"));
+  if (state == AIC_MESSAGE_FAILED)
+    {
+      gtk_widget_add_css_class (self->problem_label, "message-error");
+      gtk_widget_remove_css_class (self->problem_label, "dim-label");
+    }
+  else
+    {
+      gtk_widget_remove_css_class (self->problem_label, "message-error");
+      gtk_widget_add_css_class (self->problem_label, "dim-label");
+    }
+  gtk_widget_set_visible (self->retry, state == AIC_MESSAGE_FAILED);
   gtk_widget_set_visible (self->problem, state == AIC_MESSAGE_FAILED || state == AIC_MESSAGE_INTERRUPTED);
 
   gtk_label_set_label (GTK_LABEL (self->stats), stats ? stats : "");
@@ -129,7 +143,7 @@ aic_message_row_class_init (AicMessageRowClass *klass)
 static void
 aic_message_row_init (AicMessageRow *self)
 {
-  GtkWidget *header, *footer, *copy, *retry;
+  GtkWidget *header, *footer, *copy;
 
   self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   gtk_widget_add_css_class (self->box, "message");
@@ -161,12 +175,11 @@ aic_message_row_init (AicMessageRow *self)
   gtk_label_set_wrap (GTK_LABEL (self->problem_label), TRUE);
   gtk_label_set_xalign (GTK_LABEL (self->problem_label), 0);
   gtk_widget_set_hexpand (self->problem_label, TRUE);
-  gtk_widget_add_css_class (self->problem_label, "message-error");
-  retry = gtk_button_new_with_mnemonic (_("_Retry"));
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (retry), "chat.regenerate");
-  gtk_widget_set_valign (retry, GTK_ALIGN_CENTER);
+  self->retry = gtk_button_new_with_mnemonic (_("_Retry"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->retry), "chat.regenerate");
+  gtk_widget_set_valign (self->retry, GTK_ALIGN_CENTER);
   gtk_box_append (GTK_BOX (self->problem), self->problem_label);
-  gtk_box_append (GTK_BOX (self->problem), retry);
+  gtk_box_append (GTK_BOX (self->problem), self->retry);
   gtk_box_append (GTK_BOX (self->box), self->problem);
 
   footer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);

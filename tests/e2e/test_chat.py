@@ -13,6 +13,12 @@ from aictest import check, click, launch, nodes, report, stop_app, wait_for  # s
 APP = sys.argv[1]
 
 
+def visible(node):
+    import pyatspi
+    node.clear_cache()
+    return node.getState().contains(pyatspi.STATE_VISIBLE)
+
+
 def send(app, text):
     box = wait_for(lambda: nodes(app, name="Message")[0], 10)
     box.text = text
@@ -64,8 +70,11 @@ with tempfile.TemporaryDirectory() as data_home:
         check("during the second reply Stop is enabled", enabled(stop_button))
         click(stop_button)
         check("Stop brings Send back", bool(wait_for(lambda: enabled(send_button), 30)))
-        check("Stop ends the reply midway, and says so",
-              bool(wait_for(lambda: nodes(messages, "label", contains="stopped before it was complete"), 20)))
+        check("Stop ends the reply midway, and says so quietly",
+              bool(wait_for(lambda: nodes(messages, "label", name="Stopped before the end"), 20)))
+        retry = [n for n in nodes(messages, "push button") if (n.name or "").replace("_", "").endswith("Retry")]
+        check("a stopped reply is not offered as a failure to retry (Regenerate redoes it)",
+              not [n for n in retry if visible(n)], [n.name for n in retry])
         check("the stopped reply did not run to its end", len(nodes(messages, "push button", name="Copy Code")) == 1)
     except Exception as error:
         check("the first run's steps ran", False, repr(error))
@@ -83,7 +92,7 @@ with tempfile.TemporaryDirectory() as data_home:
         check("after a restart the first reply is there", bool(first))
         check("so is its speed", bool(nodes(app, "label", contains="tokens/s")))
         check("the stopped reply is kept, marked as stopped",
-              bool(nodes(app, "label", contains="stopped before it was complete")))
+              bool(nodes(app, "label", name="Stopped before the end")))
         check("and still ends where it was stopped", len(nodes(app, "push button", name="Copy Code")) == 1)
     except Exception as error:  # a broken step must still print the report
         check("the restart steps ran", False, repr(error))
