@@ -51,7 +51,9 @@ struct _AicVoicePage
   GtkToggleButton  *mute_button;
   GtkCheckButton   *push_to_talk_check;
   GtkLabel         *state_label;
-  GtkWidget        *speech_notice;
+  GtkWidget        *notice;
+  GtkLabel         *notice_label;
+  GtkWidget        *notice_button;
   GtkToggleButton  *talk_button;
   GtkListBox       *transcript;
   GtkScrolledWindow *transcript_scroller;
@@ -116,6 +118,33 @@ append_to_row (GtkWidget  *row,
   gtk_label_set_label (label, joined);
 }
 
+/* One plain sentence on the page, where it stays until it no longer
+ * holds; with the way to Preferences when that is where the fix is. */
+static void
+show_notice (AicVoicePage *self,
+             const char   *text,
+             gboolean      preferences)
+{
+  gtk_label_set_label (self->notice_label, text);
+  gtk_widget_set_visible (self->notice_button, preferences);
+  gtk_widget_set_visible (self->notice, TRUE);
+}
+
+static void
+show_no_speech_to_text (AicVoicePage *self)
+{
+  show_notice (self, _("This connection cannot turn speech into text. Choose a speech server in Preferences."), TRUE);
+}
+
+static void
+no_microphone (AicVoicePage *self,
+               const GError *error)
+{
+  /* The sound system's own words (PulseAudio's, ALSA's) help nobody here. */
+  g_message ("The microphone could not be opened: %s", error->message);
+  show_notice (self, _("No microphone could be opened. Check that one is connected and that AI Console may use it."), FALSE);
+}
+
 static void
 update_state (AicVoicePage *self)
 {
@@ -129,7 +158,7 @@ update_state (AicVoicePage *self)
     case AIC_VOICE_LISTENING:
       /* The server is done; the speakers may not be. */
       if (self->playback != NULL && aic_audio_playback_is_playing (self->playback))
-        text = _("Speaking");
+        text = _("The assistant is speaking");
       else
         text = self->push_to_talk ? _("Hold Space to speak") : _("Listening");
       break;
@@ -140,7 +169,7 @@ update_state (AicVoicePage *self)
       text = _("Thinking…");
       break;
     case AIC_VOICE_SPEAKING:
-      text = _("Speaking");
+      text = _("The assistant is speaking");
       break;
     case AIC_VOICE_DISCONNECTED:
     default:
@@ -165,7 +194,7 @@ capture_failed_cb (AicAudioCapture *capture,
                    GError          *error,
                    AicVoicePage    *self)
 {
-  show_message (self, error->message);
+  no_microphone (self, error);
   aic_voice_page_stop (self);
 }
 
@@ -225,7 +254,7 @@ response_done_cb (AicVoiceSession *session,
 static void
 no_speech_to_text (AicVoicePage *self)
 {
-  gtk_widget_set_visible (GTK_WIDGET (self->speech_notice), TRUE);
+  show_no_speech_to_text (self);
   aic_voice_page_stop (self);
 }
 
@@ -238,7 +267,7 @@ speech_to_text_changed_cb (AicVoiceSession *session,
                            AicVoicePage    *self)
 {
   if (!aic_voice_session_get_speech_to_text (session))
-    gtk_widget_set_visible (self->speech_notice, TRUE);
+    show_no_speech_to_text (self);
 }
 
 static void
@@ -282,7 +311,7 @@ connected_cb (GObject      *object,
   if (self->capture == NULL || !aic_audio_capture_start (self->capture, &error))
     {
       if (error != NULL)
-        show_message (self, error->message);
+        no_microphone (self, error);
       aic_voice_page_stop (self);
     }
 }
@@ -387,6 +416,25 @@ static void
 on_talk_toggled (AicVoicePage *self)
 {
   gboolean active = gtk_toggle_button_get_active (self->talk_button);
+  GtkWidget *talk = GTK_WIDGET (self->talk_button);
+  const char *what = active ? _("End the conversation") : _("Start a conversation");
+
+  /* On, it is a stop button, as in Sound Recorder. */
+  gtk_button_set_icon_name (GTK_BUTTON (talk), active ? "media-playback-stop-symbolic" : "audio-input-microphone-symbolic");
+  if (active)
+    {
+      gtk_widget_remove_css_class (talk, "suggested-action");
+      gtk_widget_add_css_class (talk, "destructive-action");
+    }
+  else
+    {
+      gtk_widget_remove_css_class (talk, "destructive-action");
+      gtk_widget_add_css_class (talk, "suggested-action");
+    }
+  gtk_widget_set_tooltip_text (talk, what);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (talk), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, what, -1);
+  if (active)
+    gtk_widget_set_visible (self->notice, FALSE);
 
   if (active && self->session == NULL)
     start (self);
@@ -401,6 +449,9 @@ on_mute_toggled (AicVoicePage *self)
 
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->mute_button),
                                muted ? _("Unmute the microphone") : _("Mute the microphone"));
+  /* Shows what the microphone does now, not a greyed-out look. */
+  gtk_button_set_icon_name (GTK_BUTTON (self->mute_button),
+                            muted ? "microphone-disabled-symbolic" : "audio-input-microphone-symbolic");
   if (self->capture != NULL)
     aic_audio_capture_set_muted (self->capture, muted);
 }
@@ -493,7 +544,9 @@ aic_voice_page_class_init (AicVoicePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, mute_button);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, push_to_talk_check);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, state_label);
-  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, speech_notice);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, notice);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, notice_button);
+  gtk_widget_class_bind_template_child (widget_class, AicVoicePage, notice_label);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, talk_button);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, transcript);
   gtk_widget_class_bind_template_child (widget_class, AicVoicePage, transcript_scroller);
@@ -532,7 +585,7 @@ aic_voice_page_set_client (AicVoicePage *self,
   if (self->client == client && g_strcmp0 (self->path, path) == 0)
     return;
   aic_voice_page_stop (self);
-  gtk_widget_set_visible (self->speech_notice, FALSE);
+  gtk_widget_set_visible (self->notice, FALSE);
   g_set_object (&self->client, client);
   g_free (self->path);
   self->path = g_strdup (path);

@@ -35,11 +35,15 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
               [n.name for n in nodes(transcript, "label")])
         reply = wait_for(lambda: nodes(transcript, "label", contains="This is the demo engine."), 30)
         check("the spoken reply's words appear as it is spoken", bool(reply))
-        state = wait_for(lambda: [n for n in nodes(app, "label") if n.name in ("Speaking", "Listening", "Thinking…")], 10)
-        check("the state is shown", bool(state))
+        state = wait_for(lambda: [n for n in nodes(app, "label") if n.name in ("The assistant is speaking", "Listening", "Thinking…")], 10)
+        check("the state is shown, saying who speaks", bool(state))
+        check("while on, Talk is a button that ends the conversation", talk.description == "End the conversation",
+              talk.description)
         click(talk)
         stopped = wait_for(lambda: nodes(app, "label", name="Press the button to start talking"), 10)
         check("Talk again ends the conversation", bool(stopped))
+        check("and is again the button that starts one", wait_for(lambda: talk.description == "Start a conversation", 5),
+              talk.description)
         check("the reply was played (to the file standing in for the speakers)",
               os.path.exists(heard) and os.path.getsize(heard) > 44 + 24000, os.path.exists(heard) and os.path.getsize(heard))
     except Exception as error:
@@ -49,5 +53,23 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
     check("the app quits cleanly", code in (0, -15), output[-2000:])
     if not all(ok for _, ok, _ in __import__("aictest").results):
         print("# app output:\n# " + output[-3000:].replace("\n", "\n# "))
+
+# No microphone at all (there is no sound card here): one plain sentence on
+# the page, not the sound system's words in a toast.
+with tempfile.TemporaryDirectory() as data_home:
+    proc, app = launch(APP, data_home)
+    try:
+        wait_for(lambda: nodes(app, "label", contains="demo engine"), 30)
+        click(wait_for(lambda: nodes(app, "page tab", name="Voice")[0], 10))
+        talk = wait_for(lambda: nodes(app, "push button", name="Talk")[0], 10)
+        click(talk)
+        said = wait_for(lambda: nodes(app, "label", contains="No microphone could be opened."), 20)
+        check("a missing microphone is said on the page in one sentence", bool(said),
+              [n.name for n in nodes(app, "label")][-15:])
+        check("and the conversation ends", bool(wait_for(lambda: nodes(app, "label", name="Press the button to start talking"), 10)))
+    except Exception as error:
+        check("the microphone steps ran", False, repr(error))
+    finally:
+        code, output = stop_app(proc)
 
 report()
