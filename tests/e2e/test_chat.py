@@ -65,6 +65,20 @@ with tempfile.TemporaryDirectory() as data_home:
         listed = wait_for(lambda: nodes(app, "list item", contains="Hello from the test"), 10)
         check("the conversation is listed by its first message", bool(listed))
 
+        # Ctrl+F goes to the conversation search.
+        from dogtail import rawinput
+        import pyatspi
+        rawinput.keyCombo("<Control>f")
+
+        def search_focused():
+            for n in nodes(app, name="Search conversations"):
+                n.clear_cache()
+                if n.getState().contains(pyatspi.STATE_FOCUSED):
+                    return True
+            return False
+        check("Ctrl+F puts the focus in the conversation search", bool(wait_for(search_focused, 5)),
+              [(n.roleName, n.name) for n in nodes(app, name="Search conversations")])
+
         send(app, "A second question")
         time.sleep(0.8)   # about a third of the demo reply
         check("during the second reply Stop is enabled", enabled(stop_button))
