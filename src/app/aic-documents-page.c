@@ -95,8 +95,10 @@ aic_job_dup_status_text (AicJob *job)
        * says which and why. */
       if (g_strcmp0 (aic_job_get_stage (job), "waiting") == 0 && aic_job_get_message (job) != NULL)
         return g_strdup (aic_job_get_message (job));
-      /* Translators: a stage of the work and how far it is, such as "Summarizing · 45 %" */
-      return g_strdup_printf (_("%s · %d %%"), stage ? stage : _("Working"), aic_job_get_progress (job));
+      /* Translators: a stage of the work and how far it is, such as
+       * "Summarizing · 45%"; write the percentage as your language does
+       * (German: "45 %") */
+      return g_strdup_printf (_("%s · %d%%"), stage ? stage : _("Working"), aic_job_get_progress (job));
     case AIC_JOB_DONE:
       return g_strdup (_("Done"));
     case AIC_JOB_CANCELLED:
