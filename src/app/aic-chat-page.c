@@ -753,6 +753,9 @@ aic_chat_page_init (AicChatPage *self)
   adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
   g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (scrolled_cb), self, 0);
   g_signal_connect_object (adjustment, "notify::upper", G_CALLBACK (grew_cb), self, 0);
+  /* The view also shrinks (the Regenerate bar appears under it when a
+   * reply ends): the end must stay in view then too. */
+  g_signal_connect_object (adjustment, "notify::page-size", G_CALLBACK (grew_cb), self, 0);
   self->stick_to_bottom = TRUE;
 
   update_actions (self);

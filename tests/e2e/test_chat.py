@@ -65,6 +65,18 @@ with tempfile.TemporaryDirectory() as data_home:
         listed = wait_for(lambda: nodes(app, "list item", contains="Hello from the test"), 10)
         check("the conversation is listed by its first message", bool(listed))
 
+        # The end of the reply is in view, not below the scroll range.
+        def end_in_view():
+            import pyatspi
+            pane = [n for n in nodes(app, "scroll pane") if nodes(n, "list", name="Messages")][0]
+            copies = nodes(messages, "push button", name="Copy Message")
+            px, py, pw, ph = pane.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            bx, by, bw, bh = copies[-1].queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            return (by + bh <= py + ph + 1) and by >= py, (py, ph, by, bh)
+        time.sleep(1.5)
+        in_view = end_in_view()
+        check("after a reply, its end (the copy button) is in view", in_view[0], in_view[1])
+
         # Ctrl+F goes to the conversation search.
         from dogtail import rawinput
         import pyatspi
