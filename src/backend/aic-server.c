@@ -453,8 +453,10 @@ too_large (AicServer         *self,
   aic_reply_error (message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", text);
 }
 
-/* A chunked body is counted as it comes; past the limit it is no longer
- * kept, and the request is answered 413 once it has been read. */
+/* Every body is counted as it comes, whatever its framing; past the limit
+ * it is no longer kept, and the request is answered 413 once it has been
+ * read. A declared length is checked before, but counting does not trust
+ * the framing to be what the headers said. */
 static void
 got_chunk_cb (SoupServerMessage *message,
               GBytes            *chunk,
@@ -472,6 +474,30 @@ got_chunk_cb (SoupServerMessage *message,
     }
 }
 
+/* libsoup reads Content-Length with strtoull and hands it back as a
+ * signed goffset: "-1", 2^64-1 and 10^20 all come out negative, pass any
+ * "larger than the limit" test, and the body is then read until the peer
+ * stops. So the header is judged here as text: one run of digits that
+ * fits in a gint64 (duplicates arrive joined by commas and are refused). */
+static gboolean
+content_length_valid (SoupMessageHeaders *headers,
+                      gint64             *out_length)
+{
+  const char *value = soup_message_headers_get_list (headers, "Content-Length");
+  g_autofree char *text = NULL;
+  guint64 length = 0;
+
+  *out_length = -1;
+  if (value == NULL)
+    return TRUE;
+  text = g_strstrip (g_strdup (value));
+  if (text[0] == '\0' || strspn (text, "0123456789") != strlen (text) ||
+      !g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &length, NULL))
+    return FALSE;
+  *out_length = (gint64) length;
+  return TRUE;
+}
+
 /* Runs on the headers alone, before libsoup reads a body: a refused
  * request must not get to make the server hold megabytes first. */
 static gboolean
@@ -479,7 +505,17 @@ gate (AicServer         *self,
       SoupServerMessage *message)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
-  goffset length;
+  gint64 length;
+
+  /* Framing first: with a length that cannot be read, where this request
+   * ends (and the next begins) is unknown, whoever sends it. */
+  if (!content_length_valid (headers, &length))
+    {
+      g_object_set_data (G_OBJECT (message), "aic-hang-up", GINT_TO_POINTER (TRUE));
+      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "bad_request",
+                       "The Content-Length header is not a number of bytes.");
+      return FALSE;
+    }
 
   if (!aic_server_host_allowed (self->host, soup_message_headers_get_one (headers, "Host")))
     {
@@ -504,9 +540,10 @@ gate (AicServer         *self,
       return FALSE;
     }
 
-  length = soup_message_headers_get_content_length (headers);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      length > self->max_upload_bytes)
+  /* A declared length over the limit is answered once the body has gone
+   * by unkept: clients send the whole body before they read an answer,
+   * and would otherwise see a reset instead of the 413. */
+  if (length > self->max_upload_bytes)
     {
       too_large (self, message);
       return FALSE;
@@ -522,6 +559,72 @@ gate (AicServer         *self,
 }
 
 static void
+refusal_closed_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (object), result, NULL);
+  g_object_unref (object);
+}
+
+static void
+refusal_written_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  GIOStream *stream = user_data;
+
+  /* The peer may be gone already; the connection is closed either way. */
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL);
+  g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, refusal_closed_cb, NULL);
+}
+
+/* libsoup reads a request's whole body before it writes any answer, even
+ * one an early handler has set; for a length it could not read, that is
+ * "until the peer stops". A request whose length cannot be read is
+ * therefore answered here, on the connection taken from libsoup, which is then
+ * closed without reading another byte. */
+static void
+answer_and_hang_up (SoupServerMessage *message)
+{
+  guint status = soup_server_message_get_status (message);
+  SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (message);
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_response_body (message));
+  g_autoptr(GString) text = g_string_new (NULL);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  GIOStream *stream;
+  GBytes *bytes;
+
+  g_string_printf (text, "HTTP/1.1 %u %s\r\n", status, soup_status_get_phrase (status));
+  soup_message_headers_iter_init (&iter, response_headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    if (g_ascii_strcasecmp (name, "Content-Length") != 0 && g_ascii_strcasecmp (name, "Connection") != 0)
+      g_string_append_printf (text, "%s: %s\r\n", name, value);
+  g_string_append_printf (text, "Content-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n\r\n",
+                          g_bytes_get_size (body));
+  g_string_append_len (text, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+
+  stream = soup_server_message_steal_connection (message);
+  if (stream == NULL)
+    return;
+  bytes = g_string_free_to_bytes (g_steal_pointer (&text));
+  g_object_set_data_full (G_OBJECT (stream), "aic-refusal", bytes, (GDestroyNotify) g_bytes_unref);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream),
+                                   g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                   G_PRIORITY_DEFAULT, NULL, refusal_written_cb, stream);
+}
+
+/* What every early handler does with a request the gate refused. */
+static void
+refuse_early (SoupServerMessage *message)
+{
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+  if (g_object_get_data (G_OBJECT (message), "aic-hang-up") != NULL)
+    answer_and_hang_up (message);
+}
+
+static void
 early_gate (SoupServer        *server,
             SoupServerMessage *message,
             const char        *path,
@@ -533,21 +636,19 @@ early_gate (SoupServer        *server,
 
   if (!gate (self, message))
     {
-      soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+      refuse_early (message);
       return;
     }
 
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED &&
+      g_strv_contains (upload_paths, path))
     {
-      if (g_strv_contains (upload_paths, path))
-        {
-          soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
-          aic_reply_error (message, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
-                           "Send documents with a Content-Length, so their size can be checked first.");
-          return;
-        }
-      g_signal_connect (message, "got-chunk", G_CALLBACK (got_chunk_cb), self);
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+      aic_reply_error (message, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
+                       "Send documents with a Content-Length, so their size can be checked first.");
+      return;
     }
+  g_signal_connect (message, "got-chunk", G_CALLBACK (got_chunk_cb), self);
 }
 
 static void
@@ -668,7 +769,10 @@ voice_early_gate (SoupServer        *server,
   AicServer *self = user_data;
 
   if (!gate (self, message))
-    return;
+    {
+      refuse_early (message);
+      return;
+    }
   if (strcmp (path, "/api/voice") != 0)
     reply_nothing_at (message, path);
   else
@@ -701,7 +805,10 @@ ws_early_gate (SoupServer        *server,
   g_autofree char *id = NULL;
 
   if (!gate (self, message))
-    return;
+    {
+      refuse_early (message);
+      return;
+    }
   if (!route_matches ("/ws/runs/*", path, NULL) && !route_matches ("/ws/agent/*", path, NULL))
     reply_nothing_at (message, path);
   else if (route_matches ("/ws/runs/*", path, &id) && !aic_agent_hub_knows (self->agents, id))
