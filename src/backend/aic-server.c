@@ -4,7 +4,10 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "aic-agent-hub.h"
 #include "aic-chat-hub.h"
@@ -37,7 +40,34 @@ struct _AicServer
   guint       port;
   gint64      max_upload_bytes;
   guint       n_workers;
+
+  /* Our own listener and accept loop (see accept_cb). */
+  GMainContext   *context;
+  GSocket        *listener;
+  GSocketAddress *listen_address;   /* with the bound port, to listen again */
+  GSource        *accept_source;
+  GSource        *resume_source;
+  GHashTable     *connections;      /* "address:port" of the peer → Connection */
+  GHashTable     *peers;            /* peer address → its open connections */
+  guint           n_connections;
+  guint           max_connections;  /* 0: half the descriptor limit */
+  guint           max_per_peer;
+  guint           header_timeout_ms;
 };
+
+/* One accepted connection, for as long as its stream lives (libsoup's
+ * and, after an upgrade, the WebSocket's). */
+typedef struct
+{
+  AicServer *server;                /* NULL once the server is gone */
+  char      *key;
+  char      *peer;
+  GSocket   *socket;                /* the stream's */
+  GSource   *deadline;              /* while a request's headers or body are due */
+  gboolean   in_body;
+  gint64     body_since;
+  guint64    body_bytes;
+} Connection;
 
 G_DEFINE_FINAL_TYPE (AicServer, aic_server, G_TYPE_OBJECT)
 
@@ -721,13 +751,429 @@ dispatch (SoupServer        *server,
 }
 
 static void
+disarm (Connection *connection)
+{
+  if (connection->deadline != NULL)
+    g_source_destroy (connection->deadline);
+  g_clear_pointer (&connection->deadline, g_source_unref);
+}
+
+/* A request's headers must all arrive within the header timeout (which
+ * also bounds an idle kept-alive connection), and its body at an average
+ * of AIC_SERVER_MIN_BODY_RATE once that long has passed: otherwise a few
+ * slow peers hold every connection the server allows. */
+static gboolean
+stalled_cb (gpointer data)
+{
+  Connection *connection = data;
+  AicServer *self = connection->server;
+
+  if (self != NULL && connection->in_body)
+    {
+      gint64 elapsed_ms = (g_get_monotonic_time () - connection->body_since) / 1000;
+
+      if (elapsed_ms <= self->header_timeout_ms ||
+          connection->body_bytes * 1000 >= (guint64) AIC_SERVER_MIN_BODY_RATE * (elapsed_ms - self->header_timeout_ms))
+        return G_SOURCE_CONTINUE;
+    }
+  g_debug ("Closing a connection from %s: its request %s", connection->peer,
+           connection->in_body ? "body came too slowly" : "headers did not come in time");
+  g_clear_pointer (&connection->deadline, g_source_unref);
+  /* Shut down, not closed: libsoup sees the end of the stream and lets
+   * the connection go in its own time, descriptor included. */
+  g_socket_shutdown (connection->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm (Connection *connection,
+     guint       interval_ms)
+{
+  disarm (connection);
+  connection->deadline = g_timeout_source_new (interval_ms);
+  g_source_set_callback (connection->deadline, stalled_cb, connection, NULL);
+  g_source_attach (connection->deadline, connection->server->context);
+}
+
+static char *
+connection_key (GSocketAddress *remote)
+{
+  g_autofree char *peer = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+  peer = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  return g_strdup_printf ("%s:%u", peer, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote)));
+}
+
+static Connection *
+connection_of (AicServer         *self,
+               SoupServerMessage *message)
+{
+  const char *key = g_object_get_data (G_OBJECT (message), "aic-connection");
+
+  return key != NULL ? g_hash_table_lookup (self->connections, key) : NULL;
+}
+
+static void
+request_headers_cb (SoupServerMessage *message,
+                    AicServer         *self)
+{
+  Connection *connection = connection_of (self, message);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+
+  if (connection == NULL)
+    return;
+  if (encoding == SOUP_ENCODING_CHUNKED ||
+      (encoding == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length (headers) > 0))
+    {
+      connection->in_body = TRUE;
+      connection->body_since = g_get_monotonic_time ();
+      connection->body_bytes = 0;
+      arm (connection, 1000);
+    }
+  else
+    disarm (connection);
+}
+
+static void
+request_chunk_cb (SoupServerMessage *message,
+                  GBytes            *chunk,
+                  AicServer         *self)
+{
+  Connection *connection = connection_of (self, message);
+
+  if (connection != NULL)
+    connection->body_bytes += g_bytes_get_size (chunk);
+}
+
+static void
+request_body_cb (SoupServerMessage *message,
+                 AicServer         *self)
+{
+  Connection *connection = connection_of (self, message);
+
+  if (connection == NULL)
+    return;
+  connection->in_body = FALSE;
+  disarm (connection);
+}
+
+/* libsoup starts reading a request as soon as a connection is taken and
+ * again once the previous answer is written. */
+static void
+request_started_cb (SoupServer        *soup,
+                    SoupServerMessage *message,
+                    AicServer         *self)
+{
+  char *key = connection_key (soup_server_message_get_remote_address (message));
+  Connection *connection = key != NULL ? g_hash_table_lookup (self->connections, key) : NULL;
+
+  if (connection == NULL)
+    {
+      g_free (key);
+      return;
+    }
+  g_object_set_data_full (G_OBJECT (message), "aic-connection", key, g_free);
+  connection->in_body = FALSE;
+  arm (connection, self->header_timeout_ms);
+  g_signal_connect (message, "got-headers", G_CALLBACK (request_headers_cb), self);
+  g_signal_connect (message, "got-chunk", G_CALLBACK (request_chunk_cb), self);
+  g_signal_connect (message, "got-body", G_CALLBACK (request_body_cb), self);
+}
+
+static void
+connection_gone (gpointer  data,
+                 GObject  *where_the_stream_was)
+{
+  Connection *connection = data;
+  AicServer *self = connection->server;
+
+  disarm (connection);
+
+  if (self != NULL)
+    {
+      guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->peers, connection->peer));
+
+      g_hash_table_remove (self->connections, connection->key);
+      if (count <= 1)
+        g_hash_table_remove (self->peers, connection->peer);
+      else
+        g_hash_table_insert (self->peers, g_strdup (connection->peer), GUINT_TO_POINTER (count - 1));
+      self->n_connections--;
+    }
+  g_free (connection->key);
+  g_free (connection->peer);
+  g_free (connection);
+}
+
+/* Past the cap a client gets a short answer written without waiting and
+ * the connection is closed: it costs one descriptor for a moment. */
+static void
+refuse_busy (GSocket *client)
+{
+  static const char body[] =
+    "{\"error\":{\"code\":\"busy\",\"message\":\"The server has too many connections open; try again shortly.\"}}";
+  g_autofree char *answer = g_strdup_printf ("HTTP/1.1 503 Service Unavailable\r\n"
+                                             "Content-Type: application/json\r\n"
+                                             "Retry-After: 5\r\nConnection: close\r\n"
+                                             "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
+                                             strlen (body), body);
+
+  g_socket_set_blocking (client, FALSE);
+  g_socket_send (client, answer, strlen (answer), NULL, NULL);
+  g_socket_shutdown (client, FALSE, TRUE, NULL);
+  g_socket_close (client, NULL);
+}
+
+static void
+take_client (AicServer *self,
+             GSocket   *client)
+{
+  g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (client, NULL);
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (client, NULL);
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *peer = NULL;
+  GInetAddress *address;
+  Connection *connection;
+  guint from_peer;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote) || local == NULL)
+    {
+      g_socket_close (client, NULL);
+      return;
+    }
+  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
+  peer = g_inet_address_to_string (address);
+  from_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->peers, peer));
+
+  /* Every local program is the same peer (loopback): a per-peer cap there
+   * would be a second global one, so it applies to other machines only. */
+  if (self->n_connections >= self->max_connections ||
+      (!g_inet_address_get_is_loopback (address) && from_peer >= self->max_per_peer))
+    {
+      g_debug ("Refusing a connection from %s: %u open (%u from it)", peer, self->n_connections, from_peer);
+      refuse_busy (client);
+      return;
+    }
+
+  /* As libsoup's own listener does: small frames (voice, events) go out
+   * at once rather than waiting on the previous one's acknowledgement. */
+  g_socket_set_option (client, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+  stream = g_socket_connection_factory_create_connection (client);
+  connection = g_new0 (Connection, 1);
+  connection->server = self;
+  connection->peer = g_strdup (peer);
+  connection->key = connection_key (remote);
+  connection->socket = client;
+  g_hash_table_insert (self->connections, connection->key, connection);
+  g_hash_table_insert (self->peers, g_strdup (peer), GUINT_TO_POINTER (from_peer + 1));
+  self->n_connections++;
+  g_object_weak_ref (G_OBJECT (stream), connection_gone, connection);
+
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, &error))
+    g_debug ("Could not take a connection from %s: %s", peer, error->message);
+}
+
+static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
+
+static void
+start_accepting (AicServer *self)
+{
+  self->accept_source = g_socket_create_source (self->listener, G_IO_IN, NULL);
+  g_source_set_callback (self->accept_source, (GSourceFunc) (void (*) (void)) accept_cb, self, NULL);
+  g_source_attach (self->accept_source, self->context);
+}
+
+static GSocket *
+open_listener (GSocketAddress  *address,
+               GError         **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address),
+                                            G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+
+  if (socket == NULL)
+    return NULL;
+  /* libsoup 3.2 listens with GSocketListener's backlog of 10: a burst of
+   * clients past it waits out SYN retries, a second and more each. */
+  g_socket_set_listen_backlog (socket, AIC_SERVER_LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+  return g_steal_pointer (&socket);
+}
+
+static gboolean
+resume_cb (gpointer user_data)
+{
+  AicServer *self = user_data;
+
+  if (self->listener == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->listener = open_listener (self->listen_address, &error);
+      if (self->listener == NULL)
+        {
+          g_debug ("Could not listen again yet: %s", error->message);
+          return G_SOURCE_CONTINUE;
+        }
+      g_message ("Listening again after the listener failed");
+    }
+  g_clear_pointer (&self->resume_source, g_source_unref);
+  start_accepting (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+resume_later (AicServer *self,
+              guint      delay_ms)
+{
+  self->resume_source = g_timeout_source_new (delay_ms);
+  g_source_set_callback (self->resume_source, resume_cb, self, NULL);
+  g_source_attach (self->resume_source, self->context);
+}
+
+/* libsoup 3.2 stops accepting for good on any accept() error, such as
+ * running out of descriptors; this loop waits a moment and goes on, and
+ * opens the listener again on the same port should it ever break. */
+static gboolean
+accept_cb (GSocket      *socket,
+           GIOCondition  condition,
+           gpointer      user_data)
+{
+  AicServer *self = user_data;
+
+  for (guint i = 0; i < 64; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+
+      if (client != NULL)
+        {
+          take_client (self, client);
+          continue;
+        }
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+
+      g_clear_pointer (&self->accept_source, g_source_unref);
+      if ((condition & (G_IO_ERR | G_IO_NVAL)) != 0 ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+        {
+          g_warning ("The listener failed (%s); listening again", error->message);
+          g_socket_close (self->listener, NULL);
+          g_clear_object (&self->listener);
+          resume_later (self, 1000);
+        }
+      else
+        {
+          /* Out of descriptors or memory: what the peers hold now is
+           * freed as they finish or time out. */
+          g_debug ("Not accepting for a moment: %s", error->message);
+          resume_later (self, 100);
+        }
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+stop_listening (AicServer *self)
+{
+  if (self->accept_source != NULL)
+    g_source_destroy (self->accept_source);
+  g_clear_pointer (&self->accept_source, g_source_unref);
+  if (self->resume_source != NULL)
+    g_source_destroy (self->resume_source);
+  g_clear_pointer (&self->resume_source, g_source_unref);
+  if (self->listener != NULL)
+    g_socket_close (self->listener, NULL);
+  g_clear_object (&self->listener);
+}
+
+/**
+ * aic_server_raise_fd_limit:
+ *
+ * Raises the soft limit on open descriptors to the hard one: each client
+ * holds one, and the default soft limit (often 1024) is what a local
+ * program exhausts first.
+ *
+ * Returns: the soft limit now in force
+ */
+guint
+aic_server_raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+    return 1024;
+  if (limit.rlim_cur < limit.rlim_max)
+    {
+      struct rlimit raised = { limit.rlim_max, limit.rlim_max };
+
+      if (setrlimit (RLIMIT_NOFILE, &raised) == 0)
+        limit = raised;
+    }
+  return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > G_MAXUINT ? G_MAXUINT : (guint) limit.rlim_cur;
+}
+
+/**
+ * aic_server_set_max_connections:
+ * @max_connections: connections open at once; 0 for half the descriptor
+ *   limit (at most 4096)
+ *
+ * Takes effect at the next aic_server_listen().
+ */
+void
+aic_server_set_max_connections (AicServer *self,
+                                guint      max_connections)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  self->max_connections = max_connections;
+}
+
+/**
+ * aic_server_set_header_timeout:
+ * @seconds: how long a request's headers may take to arrive, and how long
+ *   a body may go before it must keep up AIC_SERVER_MIN_BODY_RATE
+ */
+void
+aic_server_set_header_timeout (AicServer *self,
+                               guint      seconds)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  g_return_if_fail (seconds > 0);
+  self->header_timeout_ms = seconds * 1000;
+}
+
+static void
 aic_server_finalize (GObject *object)
 {
   AicServer *self = (AicServer *)object;
 
+  GHashTableIter iter;
+  Connection *connection;
+
+  stop_listening (self);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
+  /* Streams libsoup still holds free their entry when they go. */
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &connection))
+    {
+      disarm (connection);
+      connection->server = NULL;
+    }
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_object (&self->listen_address);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->chat);
   g_clear_object (&self->jobs);
   g_clear_object (&self->voice);
@@ -751,7 +1197,11 @@ aic_server_init (AicServer *self)
 {
   self->max_upload_bytes = AIC_SERVER_DEFAULT_MAX_UPLOAD;
   self->n_workers = AIC_JOB_QUEUE_DEFAULT_WORKERS;
+  self->connections = g_hash_table_new (g_str_hash, g_str_equal);
+  self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->soup = soup_server_new ("server-header", "ai-console-server/" PACKAGE_VERSION " ", NULL);
+  self->header_timeout_ms = AIC_SERVER_DEFAULT_HEADER_TIMEOUT_S * 1000;
+  g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started_cb), self);
   soup_server_add_early_handler (self->soup, NULL, early_gate, self, NULL);
   soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
 }
@@ -998,7 +1448,7 @@ aic_server_listen (AicServer   *self,
 {
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GSocketAddress) socket_address = NULL;
-  GSList *uris;
+  g_autoptr(GSocket) listener = NULL;
 
   g_return_val_if_fail (AIC_IS_SERVER (self), FALSE);
   g_return_val_if_fail (host != NULL, FALSE);
@@ -1022,13 +1472,32 @@ aic_server_listen (AicServer   *self,
     }
 
   socket_address = g_inet_socket_address_new (address, port);
-  if (!soup_server_listen (self->soup, socket_address, 0, error))
+  listener = open_listener (socket_address, error);
+  if (listener == NULL)
     return FALSE;
 
-  uris = soup_server_get_uris (self->soup);
-  if (uris != NULL)
-    self->port = g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  stop_listening (self);
+  self->listener = g_steal_pointer (&listener);
+  g_clear_object (&self->listen_address);
+  self->listen_address = g_socket_get_local_address (self->listener, error);
+  if (self->listen_address == NULL)
+    return FALSE;
+  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (self->listen_address));
+
+  /* Below the descriptor limit, with room left for files, databases and
+   * the pipes of agents' commands. */
+  if (self->max_connections == 0)
+    {
+      struct rlimit limit;
+      guint64 soft = getrlimit (RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+
+      self->max_connections = (guint) CLAMP (soft / 2, 8, 4096);
+    }
+  self->max_per_peer = MAX (self->max_connections / 4, 4);
+
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref_thread_default ();
+  start_accepting (self);
 
   g_free (self->host);
   self->host = g_inet_address_to_string (address);
@@ -1039,6 +1508,7 @@ void
 aic_server_disconnect (AicServer *self)
 {
   g_return_if_fail (AIC_IS_SERVER (self));
+  stop_listening (self);
   soup_server_disconnect (self->soup);
 }
 
