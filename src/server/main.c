@@ -32,6 +32,7 @@ static char *opt_agent_policy = NULL;
 static int opt_agent_deadline = AIC_AGENT_DEFAULT_DEADLINE_S;
 static int opt_command_timeout = AIC_AGENT_DEFAULT_COMMAND_MS / 1000;
 static int opt_max_connections = 0;
+static char **opt_command_env = NULL;
 static int opt_header_timeout = AIC_SERVER_DEFAULT_HEADER_TIMEOUT_S;
 
 static const GOptionEntry entries[] = {
@@ -54,6 +55,7 @@ static const GOptionEntry entries[] = {
   { "command-timeout", 0, 0, G_OPTION_ARG_INT, &opt_command_timeout, N_("Seconds an agent’s command may run (default 60)"), N_("SECONDS") },
   { "max-connections", 0, 0, G_OPTION_ARG_INT, &opt_max_connections, N_("Connections open at once; past it clients get 503 (default half the descriptor limit, at most 4096)"), N_("N") },
   { "header-timeout", 0, 0, G_OPTION_ARG_INT, &opt_header_timeout, N_("Seconds a request’s headers may take, after which its body must average 1 KiB/s; slower connections are closed (default 10)"), N_("SECONDS") },
+  { "command-env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_command_env, N_("Pass this environment variable on to agents’ commands (repeatable); they get only PATH, HOME, LANG and TERM otherwise"), N_("NAME") },
   { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
   { NULL }
 };
@@ -249,6 +251,7 @@ main (int   argc,
   }
   aic_agent_hub_set_command_limits (aic_server_get_agent_hub (server), (guint) opt_command_timeout * 1000,
                                     AIC_WORKSPACE_MAX_OUTPUT);
+  aic_agent_hub_set_command_env (aic_server_get_agent_hub (server), (const char * const *) opt_command_env);
   if (!aic_server_listen (server, opt_host, opt_port, &error))
     {
       g_printerr (_("Could not listen on %s port %d: %s\n"), opt_host, opt_port, error->message);

@@ -38,6 +38,18 @@ AicHostileServer *
 aic_hostile_server_start (const char * const *extra_args,
                           guint               nofile_limit)
 {
+  return aic_hostile_server_start_with_env (extra_args, nofile_limit, NULL);
+}
+
+/**
+ * aic_hostile_server_start_with_env:
+ * @env: (nullable): NAME=VALUE pairs added to the server's environment
+ */
+AicHostileServer *
+aic_hostile_server_start_with_env (const char * const *extra_args,
+                                   guint               nofile_limit,
+                                   const char * const *env)
+{
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GDataInputStream) lines = NULL;
@@ -49,8 +61,16 @@ aic_hostile_server_start (const char * const *extra_args,
   const char *colon;
 
   g_assert_nonnull (exe);
-  server->data_dir = g_dir_make_tmp ("aic-hostile-XXXXXX", &error);
+  server->root = g_dir_make_tmp ("aic-hostile-XXXXXX", &error);
   g_assert_no_error (error);
+  /* Not there yet: the server makes it. */
+  server->data_dir = g_build_filename (server->root, "server", NULL);
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      g_auto(GStrv) pair = g_strsplit (env[i], "=", 2);
+
+      g_subprocess_launcher_setenv (launcher, pair[0], pair[1], TRUE);
+    }
 
   g_ptr_array_add (argv, (char *) exe);
   g_ptr_array_add (argv, (char *) "--port=0");
@@ -88,7 +108,8 @@ aic_hostile_server_free (AicHostileServer *server)
       g_subprocess_wait (server->process, NULL, NULL);
       g_clear_object (&server->process);
     }
-  aic_test_remove_tree (server->data_dir);
+  aic_test_remove_tree (server->root);
+  g_free (server->root);
   g_free (server->data_dir);
   g_free (server->token);
   g_free (server);

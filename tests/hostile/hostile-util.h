@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   GSubprocess *process;
+  char        *root;          /* a temporary folder, removed at the end */
   char        *data_dir;
   char        *token;
   guint        port;
@@ -17,6 +18,9 @@ typedef struct
 
 AicHostileServer  *aic_hostile_server_start  (const char * const *extra_args,
                                               guint               nofile_limit);
+AicHostileServer  *aic_hostile_server_start_with_env (const char * const *extra_args,
+                                                      guint               nofile_limit,
+                                                      const char * const *env);
 void               aic_hostile_server_free   (AicHostileServer   *server);
 GSocketConnection *aic_hostile_connect       (AicHostileServer   *server,
                                               GError            **error);
