@@ -1202,6 +1202,9 @@ aic_server_init (AicServer *self)
   self->soup = soup_server_new ("server-header", "ai-console-server/" PACKAGE_VERSION " ", NULL);
   self->header_timeout_ms = AIC_SERVER_DEFAULT_HEADER_TIMEOUT_S * 1000;
   g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started_cb), self);
+  /* A compressed message can grow a thousandfold before any limit on the
+   * message sees it; what clients send here is small or already PCM. */
+  soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_early_handler (self->soup, NULL, early_gate, self, NULL);
   soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
 }
