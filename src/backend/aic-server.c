@@ -40,6 +40,7 @@ struct _AicServer
   guint       port;
   gint64      max_upload_bytes;
   guint       n_workers;
+  AicDocumentLimits document_limits;
 
   /* Our own listener and accept loop (see accept_cb). */
   GMainContext   *context;
@@ -1197,6 +1198,9 @@ aic_server_init (AicServer *self)
 {
   self->max_upload_bytes = AIC_SERVER_DEFAULT_MAX_UPLOAD;
   self->n_workers = AIC_JOB_QUEUE_DEFAULT_WORKERS;
+  self->document_limits.max_pages = AIC_DOCUMENT_DEFAULT_MAX_PAGES;
+  self->document_limits.max_text = AIC_DOCUMENT_DEFAULT_MAX_TEXT;
+  self->document_limits.max_parts = AIC_DOCUMENT_DEFAULT_MAX_PARTS;
   self->connections = g_hash_table_new (g_str_hash, g_str_equal);
   self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->soup = soup_server_new ("server-header", "ai-console-server/" PACKAGE_VERSION " ", NULL);
@@ -1345,6 +1349,7 @@ aic_server_open_jobs (AicServer   *self,
   if (store == NULL)
     return FALSE;
   queue = aic_job_queue_new (store, self->engine, self->n_workers);
+  aic_job_queue_set_document_limits (queue, &self->document_limits);
   if (!aic_job_queue_start (queue, error))
     return FALSE;
   g_clear_object (&self->jobs);
@@ -1408,6 +1413,20 @@ aic_server_set_workers (AicServer *self,
 {
   g_return_if_fail (AIC_IS_SERVER (self));
   self->n_workers = MAX (n_workers, 1);
+}
+
+/**
+ * aic_server_set_document_limits:
+ * What a document may become (pages, text, parts) before its job fails;
+ * takes effect at the next aic_server_open_jobs().
+ */
+void
+aic_server_set_document_limits (AicServer               *self,
+                                const AicDocumentLimits *limits)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  g_return_if_fail (limits != NULL);
+  self->document_limits = *limits;
 }
 
 AicJobHub *

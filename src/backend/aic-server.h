@@ -48,6 +48,8 @@ gboolean    aic_server_open_jobs           (AicServer    *self,
                                             GError      **error);
 void        aic_server_set_workers         (AicServer    *self,
                                             guint         n_workers);
+void        aic_server_set_document_limits (AicServer    *self,
+                                            const AicDocumentLimits *limits);
 AicJobHub  *aic_server_get_job_hub         (AicServer    *self);
 AicVoiceHub *aic_server_get_voice_hub      (AicServer    *self);
 gboolean    aic_server_open_runs           (AicServer    *self,
