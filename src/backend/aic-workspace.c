@@ -383,7 +383,9 @@ aic_workspace_read_file (AicWorkspace  *self,
   char *text;
   int fd;
 
-  fd = aic_workspace_open (self, path, O_RDONLY, error);
+  /* Non-blocking: opening a FIFO for reading would wait for a writer,
+   * for ever; read_text() then refuses anything but a regular file. */
+  fd = aic_workspace_open (self, path, O_RDONLY | O_NONBLOCK, error);
   if (fd < 0)
     return NULL;
   text = read_text (fd, path, AIC_WORKSPACE_MAX_READ, error);
@@ -485,7 +487,7 @@ search_dir (Search     *search,
               search->truncated = TRUE;
               break;
             }
-          fd = openat (dirfd (dir), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+          fd = openat (dirfd (dir), name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
           if (fd >= 0)
             {
               search_file (search, fd, path);
@@ -522,7 +524,7 @@ aic_workspace_search_text (AicWorkspace  *self,
     }
   if (path == NULL || path[0] == '\0')
     path = ".";
-  fd = aic_workspace_open (self, path, O_RDONLY, error);
+  fd = aic_workspace_open (self, path, O_RDONLY | O_NONBLOCK, error);
   if (fd < 0)
     return NULL;
 
@@ -596,7 +598,7 @@ read_existing (int          dir_fd,
                    "“%s” is a symbolic link; links are not written through.", path);
       return NULL;
     }
-  fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  fd = openat (dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     {
       set_open_error (error, path, errno);
