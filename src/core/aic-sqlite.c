@@ -57,6 +57,41 @@ make_private (const char  *path,
   return TRUE;
 }
 
+/* A damaged page is otherwise found only when a row on it is read, as a
+ * failure of that one request; found here, at start, it can be said once
+ * and plainly. quick_check reads every page but skips the costlier index
+ * cross-checks of integrity_check. */
+static gboolean
+check_intact (sqlite3     *db,
+              const char  *path,
+              GError     **error)
+{
+  sqlite3_stmt *statement = NULL;
+  g_autofree char *problem = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check(1)", -1, &statement, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (statement);
+  if (rc == SQLITE_ROW)
+    {
+      const char *answer = (const char *) sqlite3_column_text (statement, 0);
+
+      if (g_strcmp0 (answer, "ok") != 0)
+        problem = g_strdup (answer ? answer : "?");
+    }
+  else
+    problem = g_strdup (sqlite3_errmsg (db));
+  sqlite3_finalize (statement);
+
+  if (problem == NULL)
+    return TRUE;
+  g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+               _("The database %s is damaged (%s). Move it aside, or restore it from a backup, and start again."),
+               path, problem);
+  return FALSE;
+}
+
 /**
  * aic_sqlite_open:
  * @path: a file (its folder is made, private to the user), or ":memory:"
@@ -95,6 +130,11 @@ aic_sqlite_open (const char  *path,
   sqlite3_busy_timeout (db, 2000);
 
   if (!aic_sqlite_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+  if (!check_intact (db, path, error))
     {
       sqlite3_close (db);
       return NULL;

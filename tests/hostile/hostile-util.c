@@ -27,6 +27,47 @@ child_setup (gpointer user_data)
   setrlimit (RLIMIT_NOFILE, &limit);
 }
 
+/* Starts the process and waits for its "Listening" line. */
+static void
+spawn (AicHostileServer *server)
+{
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  const char *colon;
+
+  server->process = g_subprocess_launcher_spawnv (server->launcher, (const char * const *) server->argv, &error);
+  g_assert_no_error (error);
+
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  line = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "Listening on http://127.0.0.1:"));
+  colon = strrchr (line, ':');
+  server->port = (guint) g_ascii_strtoull (colon + 1, NULL, 10);
+  g_assert_cmpuint (server->port, >, 0);
+}
+
+/* Stops the server (SIGTERM) and keeps its data folder. */
+void
+aic_hostile_server_stop (AicHostileServer *server)
+{
+  if (server->process == NULL)
+    return;
+  g_subprocess_send_signal (server->process, SIGTERM);
+  g_subprocess_wait (server->process, NULL, NULL);
+  g_clear_object (&server->process);
+}
+
+/* The same server again, on the same data folder (another port). */
+void
+aic_hostile_server_restart (AicHostileServer *server)
+{
+  aic_hostile_server_stop (server);
+  spawn (server);
+}
+
 /**
  * aic_hostile_server_start:
  * @nofile_limit: 0, or the descriptor limit (soft and hard) to run under
@@ -52,13 +93,10 @@ aic_hostile_server_start_with_env (const char * const *extra_args,
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GDataInputStream) lines = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
   g_autofree char *token_path = NULL;
   const char *exe = g_getenv ("AIC_TEST_SERVER");
   AicHostileServer *server = g_new0 (AicHostileServer, 1);
-  const char *colon;
 
   g_assert_nonnull (exe);
   server->root = g_dir_make_tmp ("aic-hostile-XXXXXX", &error);
@@ -81,18 +119,9 @@ aic_hostile_server_start_with_env (const char * const *extra_args,
   g_ptr_array_add (argv, NULL);
 
   g_subprocess_launcher_set_child_setup (launcher, child_setup, GUINT_TO_POINTER (nofile_limit), NULL);
-  server->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-
-  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
-  line = g_data_input_stream_read_line (lines, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  g_assert_true (g_str_has_prefix (line, "Listening on http://127.0.0.1:"));
-  colon = strrchr (line, ':');
-  server->port = (guint) g_ascii_strtoull (colon + 1, NULL, 10);
-  g_assert_cmpuint (server->port, >, 0);
-
+  server->launcher = g_object_ref (launcher);
+  server->argv = g_strdupv ((char **) argv->pdata);
+  spawn (server);
   token_path = g_build_filename (server->data_dir, "token", NULL);
   g_assert_true (g_file_get_contents (token_path, &server->token, NULL, &error));
   g_strstrip (server->token);
@@ -102,12 +131,9 @@ aic_hostile_server_start_with_env (const char * const *extra_args,
 void
 aic_hostile_server_free (AicHostileServer *server)
 {
-  if (server->process != NULL)
-    {
-      g_subprocess_send_signal (server->process, SIGTERM);
-      g_subprocess_wait (server->process, NULL, NULL);
-      g_clear_object (&server->process);
-    }
+  aic_hostile_server_stop (server);
+  g_clear_object (&server->launcher);
+  g_strfreev (server->argv);
   aic_test_remove_tree (server->root);
   g_free (server->root);
   g_free (server->data_dir);

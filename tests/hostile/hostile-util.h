@@ -10,6 +10,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   GSubprocess *process;
+  GSubprocessLauncher *launcher;
+  char       **argv;
   char        *root;          /* a temporary folder, removed at the end */
   char        *data_dir;
   char        *token;
@@ -21,6 +23,8 @@ AicHostileServer  *aic_hostile_server_start  (const char * const *extra_args,
 AicHostileServer  *aic_hostile_server_start_with_env (const char * const *extra_args,
                                                       guint               nofile_limit,
                                                       const char * const *env);
+void               aic_hostile_server_stop   (AicHostileServer   *server);
+void               aic_hostile_server_restart (AicHostileServer  *server);
 void               aic_hostile_server_free   (AicHostileServer   *server);
 GSocketConnection *aic_hostile_connect       (AicHostileServer   *server,
                                               GError            **error);
