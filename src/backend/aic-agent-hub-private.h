@@ -32,6 +32,7 @@ struct _AicAgentHub
   guint           deadline_ms;
   guint           command_ms;
   gsize           command_output;
+  char          **command_env;
   guint           keep_alive_source;
   char          **roots;             /* where a run may name its workspace; NULL: anywhere */
 };

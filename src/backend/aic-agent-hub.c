@@ -232,6 +232,7 @@ run_wrap (AicAgentHub   *self,
       run->record = NULL;
       return NULL;
     }
+  aic_workspace_set_command_env (run->workspace, (const char * const *) self->command_env);
   return g_steal_pointer (&run);
 }
 
@@ -505,6 +506,7 @@ aic_agent_hub_finalize (GObject *object)
 
   g_free (self->default_workspace);
   g_strfreev (self->roots);
+  g_strfreev (self->command_env);
 
   G_OBJECT_CLASS (aic_agent_hub_parent_class)->finalize (object);
 }
@@ -639,4 +641,20 @@ aic_agent_hub_set_command_limits (AicAgentHub *self,
   g_return_if_fail (AIC_IS_AGENT_HUB (self));
   self->command_ms = MAX (timeout_ms, 1);
   self->command_output = MAX (max_output, 1);
+}
+
+/**
+ * aic_agent_hub_set_command_env:
+ * @names: (nullable): variables of the server's environment that agents'
+ *   commands get besides PATH, HOME, LANG and TERM
+ *
+ * Applies to runs started or resumed afterwards.
+ */
+void
+aic_agent_hub_set_command_env (AicAgentHub        *self,
+                               const char * const *names)
+{
+  g_return_if_fail (AIC_IS_AGENT_HUB (self));
+  g_strfreev (self->command_env);
+  self->command_env = g_strdupv ((char **) names);
 }

@@ -39,6 +39,8 @@ void         aic_agent_hub_set_workspace_roots (AicAgentHub   *self,
 void         aic_agent_hub_set_command_limits (AicAgentHub    *self,
                                            guint               timeout_ms,
                                            gsize               max_output);
+void         aic_agent_hub_set_command_env (AicAgentHub       *self,
+                                           const char * const *names);
 void         aic_agent_hub_resume         (AicAgentHub        *self);
 gboolean     aic_agent_hub_knows          (AicAgentHub        *self,
                                            const char         *run_id);

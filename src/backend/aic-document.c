@@ -169,10 +169,21 @@ aic_document_check (const char       *filename,
   return TRUE;
 }
 
+static void
+set_text_too_large (GError **error,
+                    gsize    max_text)
+{
+  g_autofree char *size = g_format_size (max_text);
+
+  g_set_error (error, AIC_DOCUMENT_ERROR, AIC_DOCUMENT_ERROR_TOO_LARGE,
+               "The document holds more than %s of text, more than this server reads.", size);
+}
+
 static char *
-extract_pdf (GBytes        *bytes,
-             GCancellable  *cancellable,
-             GError       **error)
+extract_pdf (GBytes                  *bytes,
+             const AicDocumentLimits *limits,
+             GCancellable            *cancellable,
+             GError                 **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(AicPopplerDocument) document = NULL;
@@ -188,6 +199,13 @@ extract_pdf (GBytes        *bytes,
     }
 
   n_pages = poppler_document_get_n_pages (document);
+  /* Before any page is read: pages are what costs time. */
+  if (limits->max_pages > 0 && n_pages > 0 && (guint) n_pages > limits->max_pages)
+    {
+      g_set_error (error, AIC_DOCUMENT_ERROR, AIC_DOCUMENT_ERROR_TOO_LARGE,
+                   "The PDF has %d pages; this server reads at most %u.", n_pages, limits->max_pages);
+      return NULL;
+    }
   for (int i = 0; i < n_pages; i++)
     {
       g_autoptr(AicPopplerPage) page = NULL;
@@ -204,6 +222,11 @@ extract_pdf (GBytes        *bytes,
       if (text->len > 0)
         g_string_append (text, "\n\n");
       g_string_append (text, page_text);
+      if (limits->max_text > 0 && text->len > limits->max_text)
+        {
+          set_text_too_large (error, limits->max_text);
+          return NULL;
+        }
     }
 
   if (only_whitespace (text->str, text->len))
@@ -226,16 +249,40 @@ aic_document_extract_text (AicDocumentType   type,
                            GCancellable     *cancellable,
                            GError          **error)
 {
+  static const AicDocumentLimits none = { 0 };
+
+  return aic_document_extract_text_limited (type, bytes, &none, cancellable, error);
+}
+
+/**
+ * aic_document_extract_text_limited:
+ * @limits: pages and bytes of text past which the document is refused
+ *   (AIC_DOCUMENT_ERROR_TOO_LARGE); max_parts is the caller's to check
+ */
+char *
+aic_document_extract_text_limited (AicDocumentType          type,
+                                   GBytes                  *bytes,
+                                   const AicDocumentLimits *limits,
+                                   GCancellable            *cancellable,
+                                   GError                 **error)
+{
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
 
+  g_return_val_if_fail (limits != NULL, NULL);
+
   if (type == AIC_DOCUMENT_PDF)
-    return extract_pdf (bytes, cancellable, error);
+    return extract_pdf (bytes, limits, cancellable, error);
 
   if (len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
     {
       data += 3;
       len -= 3;
+    }
+  if (limits->max_text > 0 && len > limits->max_text)
+    {
+      set_text_too_large (error, limits->max_text);
+      return NULL;
     }
   return g_strndup (data, len);
 }

@@ -64,6 +64,8 @@ backend_thread (gpointer data)
 
   g_main_context_push_thread_default (self->context);
 
+  /* Each client holds a descriptor, in the app's process here. */
+  aic_server_raise_fd_limit ();
   server = aic_server_new (engine, self->token);
   /* Jobs outlive the app: the built-in backend keeps them on disk. */
   if (!aic_server_open_jobs (server, self->data_dir, &error))

@@ -45,6 +45,7 @@ struct _AicJobQueue
   GHashTable  *active;          /* id → Work */
   guint        step_delay_ms;
   gsize        part_chars;
+  AicDocumentLimits limits;
   guint        upstream_wait_ms;
   guint        first_retry_ms;
 };
@@ -506,6 +507,7 @@ typedef struct
   AicDocumentType  type;
   GBytes          *document;
   gsize            part_chars;
+  AicDocumentLimits limits;
   char            *text;
   GPtrArray       *parts;
 } Extraction;
@@ -528,13 +530,23 @@ extract_thread (GTask        *task,
   Extraction *extraction = task_data;
   GError *error = NULL;
 
-  extraction->text = aic_document_extract_text (extraction->type, extraction->document, cancellable, &error);
+  extraction->text = aic_document_extract_text_limited (extraction->type, extraction->document,
+                                                        &extraction->limits, cancellable, &error);
   if (extraction->text == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
   extraction->parts = aic_summary_split_parts (extraction->text, extraction->part_chars);
+  /* Each part is a request to the model: a bound on parts is one on the
+   * job's time and cost. */
+  if (extraction->limits.max_parts > 0 && extraction->parts->len > extraction->limits.max_parts)
+    {
+      g_task_return_new_error (task, AIC_DOCUMENT_ERROR, AIC_DOCUMENT_ERROR_TOO_LARGE,
+                               "The document makes %u parts; this server summarizes at most %u.",
+                               extraction->parts->len, extraction->limits.max_parts);
+      return;
+    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -562,7 +574,9 @@ extracted_cb (GObject      *object,
     return;
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      work_fail (work, "unreadable", error->message);
+      work_fail (work, g_error_matches (error, AIC_DOCUMENT_ERROR, AIC_DOCUMENT_ERROR_TOO_LARGE)
+                       ? "too_large" : "unreadable",
+                 error->message);
       return;
     }
 
@@ -614,6 +628,7 @@ start_work (AicJobQueue  *self,
   extraction = g_new0 (Extraction, 1);
   extraction->document = g_steal_pointer (&document);
   extraction->part_chars = self->part_chars;
+  extraction->limits = self->limits;
   if (!aic_document_type_from_mime (record->mime, &extraction->type))
     extraction->type = AIC_DOCUMENT_TEXT;
 
@@ -693,6 +708,9 @@ aic_job_queue_init (AicJobQueue *self)
   self->active = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, cancel_work);
   self->step_delay_ms = DERIVED_DELAY;
   self->part_chars = DEFAULT_PART_CHARS;
+  self->limits.max_pages = AIC_DOCUMENT_DEFAULT_MAX_PAGES;
+  self->limits.max_text = AIC_DOCUMENT_DEFAULT_MAX_TEXT;
+  self->limits.max_parts = AIC_DOCUMENT_DEFAULT_MAX_PARTS;
   self->upstream_wait_ms = DEFAULT_UPSTREAM_WAIT_MS;
   self->first_retry_ms = DEFAULT_FIRST_RETRY_MS;
 }
@@ -850,6 +868,19 @@ aic_job_queue_set_step_delay (AicJobQueue *self,
 {
   g_return_if_fail (AIC_IS_JOB_QUEUE (self));
   self->step_delay_ms = milliseconds;
+}
+
+/**
+ * aic_job_queue_set_document_limits:
+ * What a document may become before its job fails as too large.
+ */
+void
+aic_job_queue_set_document_limits (AicJobQueue             *self,
+                                   const AicDocumentLimits *limits)
+{
+  g_return_if_fail (AIC_IS_JOB_QUEUE (self));
+  g_return_if_fail (limits != NULL);
+  self->limits = *limits;
 }
 
 void

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "aic-document.h"
 #include "aic-engine.h"
 #include "aic-job-store.h"
 
@@ -35,6 +36,8 @@ AicJobRecord *aic_job_queue_cancel         (AicJobQueue         *self,
 guint         aic_job_queue_get_n_running  (AicJobQueue         *self);
 void          aic_job_queue_set_step_delay (AicJobQueue         *self,
                                             guint                milliseconds);
+void          aic_job_queue_set_document_limits (AicJobQueue             *self,
+                                                 const AicDocumentLimits *limits);
 void          aic_job_queue_set_part_size  (AicJobQueue         *self,
                                             gsize                max_chars);
 void          aic_job_queue_set_upstream_wait (AicJobQueue      *self,

@@ -4,7 +4,10 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "aic-agent-hub.h"
 #include "aic-chat-hub.h"
@@ -37,7 +40,35 @@ struct _AicServer
   guint       port;
   gint64      max_upload_bytes;
   guint       n_workers;
+  AicDocumentLimits document_limits;
+
+  /* Our own listener and accept loop (see accept_cb). */
+  GMainContext   *context;
+  GSocket        *listener;
+  GSocketAddress *listen_address;   /* with the bound port, to listen again */
+  GSource        *accept_source;
+  GSource        *resume_source;
+  GHashTable     *connections;      /* "address:port" of the peer → Connection */
+  GHashTable     *peers;            /* peer address → its open connections */
+  guint           n_connections;
+  guint           max_connections;  /* 0: half the descriptor limit */
+  guint           max_per_peer;
+  guint           header_timeout_ms;
 };
+
+/* One accepted connection, for as long as its stream lives (libsoup's
+ * and, after an upgrade, the WebSocket's). */
+typedef struct
+{
+  AicServer *server;                /* NULL once the server is gone */
+  char      *key;
+  char      *peer;
+  GSocket   *socket;                /* the stream's */
+  GSource   *deadline;              /* while a request's headers or body are due */
+  gboolean   in_body;
+  gint64     body_since;
+  guint64    body_bytes;
+} Connection;
 
 G_DEFINE_FINAL_TYPE (AicServer, aic_server, G_TYPE_OBJECT)
 
@@ -453,8 +484,10 @@ too_large (AicServer         *self,
   aic_reply_error (message, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", text);
 }
 
-/* A chunked body is counted as it comes; past the limit it is no longer
- * kept, and the request is answered 413 once it has been read. */
+/* Every body is counted as it comes, whatever its framing; past the limit
+ * it is no longer kept, and the request is answered 413 once it has been
+ * read. A declared length is checked before, but counting does not trust
+ * the framing to be what the headers said. */
 static void
 got_chunk_cb (SoupServerMessage *message,
               GBytes            *chunk,
@@ -472,6 +505,30 @@ got_chunk_cb (SoupServerMessage *message,
     }
 }
 
+/* libsoup reads Content-Length with strtoull and hands it back as a
+ * signed goffset: "-1", 2^64-1 and 10^20 all come out negative, pass any
+ * "larger than the limit" test, and the body is then read until the peer
+ * stops. So the header is judged here as text: one run of digits that
+ * fits in a gint64 (duplicates arrive joined by commas and are refused). */
+static gboolean
+content_length_valid (SoupMessageHeaders *headers,
+                      gint64             *out_length)
+{
+  const char *value = soup_message_headers_get_list (headers, "Content-Length");
+  g_autofree char *text = NULL;
+  guint64 length = 0;
+
+  *out_length = -1;
+  if (value == NULL)
+    return TRUE;
+  text = g_strstrip (g_strdup (value));
+  if (text[0] == '\0' || strspn (text, "0123456789") != strlen (text) ||
+      !g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &length, NULL))
+    return FALSE;
+  *out_length = (gint64) length;
+  return TRUE;
+}
+
 /* Runs on the headers alone, before libsoup reads a body: a refused
  * request must not get to make the server hold megabytes first. */
 static gboolean
@@ -479,7 +536,17 @@ gate (AicServer         *self,
       SoupServerMessage *message)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
-  goffset length;
+  gint64 length;
+
+  /* Framing first: with a length that cannot be read, where this request
+   * ends (and the next begins) is unknown, whoever sends it. */
+  if (!content_length_valid (headers, &length))
+    {
+      g_object_set_data (G_OBJECT (message), "aic-hang-up", GINT_TO_POINTER (TRUE));
+      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "bad_request",
+                       "The Content-Length header is not a number of bytes.");
+      return FALSE;
+    }
 
   if (!aic_server_host_allowed (self->host, soup_message_headers_get_one (headers, "Host")))
     {
@@ -504,9 +571,10 @@ gate (AicServer         *self,
       return FALSE;
     }
 
-  length = soup_message_headers_get_content_length (headers);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      length > self->max_upload_bytes)
+  /* A declared length over the limit is answered once the body has gone
+   * by unkept: clients send the whole body before they read an answer,
+   * and would otherwise see a reset instead of the 413. */
+  if (length > self->max_upload_bytes)
     {
       too_large (self, message);
       return FALSE;
@@ -522,6 +590,72 @@ gate (AicServer         *self,
 }
 
 static void
+refusal_closed_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (object), result, NULL);
+  g_object_unref (object);
+}
+
+static void
+refusal_written_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  GIOStream *stream = user_data;
+
+  /* The peer may be gone already; the connection is closed either way. */
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL);
+  g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, refusal_closed_cb, NULL);
+}
+
+/* libsoup reads a request's whole body before it writes any answer, even
+ * one an early handler has set; for a length it could not read, that is
+ * "until the peer stops". A request whose length cannot be read is
+ * therefore answered here, on the connection taken from libsoup, which is then
+ * closed without reading another byte. */
+static void
+answer_and_hang_up (SoupServerMessage *message)
+{
+  guint status = soup_server_message_get_status (message);
+  SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (message);
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_response_body (message));
+  g_autoptr(GString) text = g_string_new (NULL);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  GIOStream *stream;
+  GBytes *bytes;
+
+  g_string_printf (text, "HTTP/1.1 %u %s\r\n", status, soup_status_get_phrase (status));
+  soup_message_headers_iter_init (&iter, response_headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    if (g_ascii_strcasecmp (name, "Content-Length") != 0 && g_ascii_strcasecmp (name, "Connection") != 0)
+      g_string_append_printf (text, "%s: %s\r\n", name, value);
+  g_string_append_printf (text, "Content-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n\r\n",
+                          g_bytes_get_size (body));
+  g_string_append_len (text, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+
+  stream = soup_server_message_steal_connection (message);
+  if (stream == NULL)
+    return;
+  bytes = g_string_free_to_bytes (g_steal_pointer (&text));
+  g_object_set_data_full (G_OBJECT (stream), "aic-refusal", bytes, (GDestroyNotify) g_bytes_unref);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream),
+                                   g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                   G_PRIORITY_DEFAULT, NULL, refusal_written_cb, stream);
+}
+
+/* What every early handler does with a request the gate refused. */
+static void
+refuse_early (SoupServerMessage *message)
+{
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+  if (g_object_get_data (G_OBJECT (message), "aic-hang-up") != NULL)
+    answer_and_hang_up (message);
+}
+
+static void
 early_gate (SoupServer        *server,
             SoupServerMessage *message,
             const char        *path,
@@ -533,21 +667,19 @@ early_gate (SoupServer        *server,
 
   if (!gate (self, message))
     {
-      soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+      refuse_early (message);
       return;
     }
 
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED &&
+      g_strv_contains (upload_paths, path))
     {
-      if (g_strv_contains (upload_paths, path))
-        {
-          soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
-          aic_reply_error (message, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
-                           "Send documents with a Content-Length, so their size can be checked first.");
-          return;
-        }
-      g_signal_connect (message, "got-chunk", G_CALLBACK (got_chunk_cb), self);
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (message), FALSE);
+      aic_reply_error (message, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
+                       "Send documents with a Content-Length, so their size can be checked first.");
+      return;
     }
+  g_signal_connect (message, "got-chunk", G_CALLBACK (got_chunk_cb), self);
 }
 
 static void
@@ -620,13 +752,429 @@ dispatch (SoupServer        *server,
 }
 
 static void
+disarm (Connection *connection)
+{
+  if (connection->deadline != NULL)
+    g_source_destroy (connection->deadline);
+  g_clear_pointer (&connection->deadline, g_source_unref);
+}
+
+/* A request's headers must all arrive within the header timeout (which
+ * also bounds an idle kept-alive connection), and its body at an average
+ * of AIC_SERVER_MIN_BODY_RATE once that long has passed: otherwise a few
+ * slow peers hold every connection the server allows. */
+static gboolean
+stalled_cb (gpointer data)
+{
+  Connection *connection = data;
+  AicServer *self = connection->server;
+
+  if (self != NULL && connection->in_body)
+    {
+      gint64 elapsed_ms = (g_get_monotonic_time () - connection->body_since) / 1000;
+
+      if (elapsed_ms <= self->header_timeout_ms ||
+          connection->body_bytes * 1000 >= (guint64) AIC_SERVER_MIN_BODY_RATE * (elapsed_ms - self->header_timeout_ms))
+        return G_SOURCE_CONTINUE;
+    }
+  g_debug ("Closing a connection from %s: its request %s", connection->peer,
+           connection->in_body ? "body came too slowly" : "headers did not come in time");
+  g_clear_pointer (&connection->deadline, g_source_unref);
+  /* Shut down, not closed: libsoup sees the end of the stream and lets
+   * the connection go in its own time, descriptor included. */
+  g_socket_shutdown (connection->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm (Connection *connection,
+     guint       interval_ms)
+{
+  disarm (connection);
+  connection->deadline = g_timeout_source_new (interval_ms);
+  g_source_set_callback (connection->deadline, stalled_cb, connection, NULL);
+  g_source_attach (connection->deadline, connection->server->context);
+}
+
+static char *
+connection_key (GSocketAddress *remote)
+{
+  g_autofree char *peer = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+  peer = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  return g_strdup_printf ("%s:%u", peer, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote)));
+}
+
+static Connection *
+connection_of (AicServer         *self,
+               SoupServerMessage *message)
+{
+  const char *key = g_object_get_data (G_OBJECT (message), "aic-connection");
+
+  return key != NULL ? g_hash_table_lookup (self->connections, key) : NULL;
+}
+
+static void
+request_headers_cb (SoupServerMessage *message,
+                    AicServer         *self)
+{
+  Connection *connection = connection_of (self, message);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+
+  if (connection == NULL)
+    return;
+  if (encoding == SOUP_ENCODING_CHUNKED ||
+      (encoding == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length (headers) > 0))
+    {
+      connection->in_body = TRUE;
+      connection->body_since = g_get_monotonic_time ();
+      connection->body_bytes = 0;
+      arm (connection, 1000);
+    }
+  else
+    disarm (connection);
+}
+
+static void
+request_chunk_cb (SoupServerMessage *message,
+                  GBytes            *chunk,
+                  AicServer         *self)
+{
+  Connection *connection = connection_of (self, message);
+
+  if (connection != NULL)
+    connection->body_bytes += g_bytes_get_size (chunk);
+}
+
+static void
+request_body_cb (SoupServerMessage *message,
+                 AicServer         *self)
+{
+  Connection *connection = connection_of (self, message);
+
+  if (connection == NULL)
+    return;
+  connection->in_body = FALSE;
+  disarm (connection);
+}
+
+/* libsoup starts reading a request as soon as a connection is taken and
+ * again once the previous answer is written. */
+static void
+request_started_cb (SoupServer        *soup,
+                    SoupServerMessage *message,
+                    AicServer         *self)
+{
+  char *key = connection_key (soup_server_message_get_remote_address (message));
+  Connection *connection = key != NULL ? g_hash_table_lookup (self->connections, key) : NULL;
+
+  if (connection == NULL)
+    {
+      g_free (key);
+      return;
+    }
+  g_object_set_data_full (G_OBJECT (message), "aic-connection", key, g_free);
+  connection->in_body = FALSE;
+  arm (connection, self->header_timeout_ms);
+  g_signal_connect (message, "got-headers", G_CALLBACK (request_headers_cb), self);
+  g_signal_connect (message, "got-chunk", G_CALLBACK (request_chunk_cb), self);
+  g_signal_connect (message, "got-body", G_CALLBACK (request_body_cb), self);
+}
+
+static void
+connection_gone (gpointer  data,
+                 GObject  *where_the_stream_was)
+{
+  Connection *connection = data;
+  AicServer *self = connection->server;
+
+  disarm (connection);
+
+  if (self != NULL)
+    {
+      guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->peers, connection->peer));
+
+      g_hash_table_remove (self->connections, connection->key);
+      if (count <= 1)
+        g_hash_table_remove (self->peers, connection->peer);
+      else
+        g_hash_table_insert (self->peers, g_strdup (connection->peer), GUINT_TO_POINTER (count - 1));
+      self->n_connections--;
+    }
+  g_free (connection->key);
+  g_free (connection->peer);
+  g_free (connection);
+}
+
+/* Past the cap a client gets a short answer written without waiting and
+ * the connection is closed: it costs one descriptor for a moment. */
+static void
+refuse_busy (GSocket *client)
+{
+  static const char body[] =
+    "{\"error\":{\"code\":\"busy\",\"message\":\"The server has too many connections open; try again shortly.\"}}";
+  g_autofree char *answer = g_strdup_printf ("HTTP/1.1 503 Service Unavailable\r\n"
+                                             "Content-Type: application/json\r\n"
+                                             "Retry-After: 5\r\nConnection: close\r\n"
+                                             "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
+                                             strlen (body), body);
+
+  g_socket_set_blocking (client, FALSE);
+  g_socket_send (client, answer, strlen (answer), NULL, NULL);
+  g_socket_shutdown (client, FALSE, TRUE, NULL);
+  g_socket_close (client, NULL);
+}
+
+static void
+take_client (AicServer *self,
+             GSocket   *client)
+{
+  g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (client, NULL);
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (client, NULL);
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *peer = NULL;
+  GInetAddress *address;
+  Connection *connection;
+  guint from_peer;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote) || local == NULL)
+    {
+      g_socket_close (client, NULL);
+      return;
+    }
+  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
+  peer = g_inet_address_to_string (address);
+  from_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->peers, peer));
+
+  /* Every local program is the same peer (loopback): a per-peer cap there
+   * would be a second global one, so it applies to other machines only. */
+  if (self->n_connections >= self->max_connections ||
+      (!g_inet_address_get_is_loopback (address) && from_peer >= self->max_per_peer))
+    {
+      g_debug ("Refusing a connection from %s: %u open (%u from it)", peer, self->n_connections, from_peer);
+      refuse_busy (client);
+      return;
+    }
+
+  /* As libsoup's own listener does: small frames (voice, events) go out
+   * at once rather than waiting on the previous one's acknowledgement. */
+  g_socket_set_option (client, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+  stream = g_socket_connection_factory_create_connection (client);
+  connection = g_new0 (Connection, 1);
+  connection->server = self;
+  connection->peer = g_strdup (peer);
+  connection->key = connection_key (remote);
+  connection->socket = client;
+  g_hash_table_insert (self->connections, connection->key, connection);
+  g_hash_table_insert (self->peers, g_strdup (peer), GUINT_TO_POINTER (from_peer + 1));
+  self->n_connections++;
+  g_object_weak_ref (G_OBJECT (stream), connection_gone, connection);
+
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, &error))
+    g_debug ("Could not take a connection from %s: %s", peer, error->message);
+}
+
+static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
+
+static void
+start_accepting (AicServer *self)
+{
+  self->accept_source = g_socket_create_source (self->listener, G_IO_IN, NULL);
+  g_source_set_callback (self->accept_source, (GSourceFunc) (void (*) (void)) accept_cb, self, NULL);
+  g_source_attach (self->accept_source, self->context);
+}
+
+static GSocket *
+open_listener (GSocketAddress  *address,
+               GError         **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address),
+                                            G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+
+  if (socket == NULL)
+    return NULL;
+  /* libsoup 3.2 listens with GSocketListener's backlog of 10: a burst of
+   * clients past it waits out SYN retries, a second and more each. */
+  g_socket_set_listen_backlog (socket, AIC_SERVER_LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+  return g_steal_pointer (&socket);
+}
+
+static gboolean
+resume_cb (gpointer user_data)
+{
+  AicServer *self = user_data;
+
+  if (self->listener == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->listener = open_listener (self->listen_address, &error);
+      if (self->listener == NULL)
+        {
+          g_debug ("Could not listen again yet: %s", error->message);
+          return G_SOURCE_CONTINUE;
+        }
+      g_message ("Listening again after the listener failed");
+    }
+  g_clear_pointer (&self->resume_source, g_source_unref);
+  start_accepting (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+resume_later (AicServer *self,
+              guint      delay_ms)
+{
+  self->resume_source = g_timeout_source_new (delay_ms);
+  g_source_set_callback (self->resume_source, resume_cb, self, NULL);
+  g_source_attach (self->resume_source, self->context);
+}
+
+/* libsoup 3.2 stops accepting for good on any accept() error, such as
+ * running out of descriptors; this loop waits a moment and goes on, and
+ * opens the listener again on the same port should it ever break. */
+static gboolean
+accept_cb (GSocket      *socket,
+           GIOCondition  condition,
+           gpointer      user_data)
+{
+  AicServer *self = user_data;
+
+  for (guint i = 0; i < 64; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+
+      if (client != NULL)
+        {
+          take_client (self, client);
+          continue;
+        }
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+
+      g_clear_pointer (&self->accept_source, g_source_unref);
+      if ((condition & (G_IO_ERR | G_IO_NVAL)) != 0 ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+        {
+          g_warning ("The listener failed (%s); listening again", error->message);
+          g_socket_close (self->listener, NULL);
+          g_clear_object (&self->listener);
+          resume_later (self, 1000);
+        }
+      else
+        {
+          /* Out of descriptors or memory: what the peers hold now is
+           * freed as they finish or time out. */
+          g_debug ("Not accepting for a moment: %s", error->message);
+          resume_later (self, 100);
+        }
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+stop_listening (AicServer *self)
+{
+  if (self->accept_source != NULL)
+    g_source_destroy (self->accept_source);
+  g_clear_pointer (&self->accept_source, g_source_unref);
+  if (self->resume_source != NULL)
+    g_source_destroy (self->resume_source);
+  g_clear_pointer (&self->resume_source, g_source_unref);
+  if (self->listener != NULL)
+    g_socket_close (self->listener, NULL);
+  g_clear_object (&self->listener);
+}
+
+/**
+ * aic_server_raise_fd_limit:
+ *
+ * Raises the soft limit on open descriptors to the hard one: each client
+ * holds one, and the default soft limit (often 1024) is what a local
+ * program exhausts first.
+ *
+ * Returns: the soft limit now in force
+ */
+guint
+aic_server_raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+    return 1024;
+  if (limit.rlim_cur < limit.rlim_max)
+    {
+      struct rlimit raised = { limit.rlim_max, limit.rlim_max };
+
+      if (setrlimit (RLIMIT_NOFILE, &raised) == 0)
+        limit = raised;
+    }
+  return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > G_MAXUINT ? G_MAXUINT : (guint) limit.rlim_cur;
+}
+
+/**
+ * aic_server_set_max_connections:
+ * @max_connections: connections open at once; 0 for half the descriptor
+ *   limit (at most 4096)
+ *
+ * Takes effect at the next aic_server_listen().
+ */
+void
+aic_server_set_max_connections (AicServer *self,
+                                guint      max_connections)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  self->max_connections = max_connections;
+}
+
+/**
+ * aic_server_set_header_timeout:
+ * @seconds: how long a request's headers may take to arrive, and how long
+ *   a body may go before it must keep up AIC_SERVER_MIN_BODY_RATE
+ */
+void
+aic_server_set_header_timeout (AicServer *self,
+                               guint      seconds)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  g_return_if_fail (seconds > 0);
+  self->header_timeout_ms = seconds * 1000;
+}
+
+static void
 aic_server_finalize (GObject *object)
 {
   AicServer *self = (AicServer *)object;
 
+  GHashTableIter iter;
+  Connection *connection;
+
+  stop_listening (self);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
+  /* Streams libsoup still holds free their entry when they go. */
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &connection))
+    {
+      disarm (connection);
+      connection->server = NULL;
+    }
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_object (&self->listen_address);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->chat);
   g_clear_object (&self->jobs);
   g_clear_object (&self->voice);
@@ -650,7 +1198,17 @@ aic_server_init (AicServer *self)
 {
   self->max_upload_bytes = AIC_SERVER_DEFAULT_MAX_UPLOAD;
   self->n_workers = AIC_JOB_QUEUE_DEFAULT_WORKERS;
+  self->document_limits.max_pages = AIC_DOCUMENT_DEFAULT_MAX_PAGES;
+  self->document_limits.max_text = AIC_DOCUMENT_DEFAULT_MAX_TEXT;
+  self->document_limits.max_parts = AIC_DOCUMENT_DEFAULT_MAX_PARTS;
+  self->connections = g_hash_table_new (g_str_hash, g_str_equal);
+  self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->soup = soup_server_new ("server-header", "ai-console-server/" PACKAGE_VERSION " ", NULL);
+  self->header_timeout_ms = AIC_SERVER_DEFAULT_HEADER_TIMEOUT_S * 1000;
+  g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started_cb), self);
+  /* A compressed message can grow a thousandfold before any limit on the
+   * message sees it; what clients send here is small or already PCM. */
+  soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_early_handler (self->soup, NULL, early_gate, self, NULL);
   soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
 }
@@ -668,7 +1226,10 @@ voice_early_gate (SoupServer        *server,
   AicServer *self = user_data;
 
   if (!gate (self, message))
-    return;
+    {
+      refuse_early (message);
+      return;
+    }
   if (strcmp (path, "/api/voice") != 0)
     reply_nothing_at (message, path);
   else
@@ -701,7 +1262,10 @@ ws_early_gate (SoupServer        *server,
   g_autofree char *id = NULL;
 
   if (!gate (self, message))
-    return;
+    {
+      refuse_early (message);
+      return;
+    }
   if (!route_matches ("/ws/runs/*", path, NULL) && !route_matches ("/ws/agent/*", path, NULL))
     reply_nothing_at (message, path);
   else if (route_matches ("/ws/runs/*", path, &id) && !aic_agent_hub_knows (self->agents, id))
@@ -785,6 +1349,7 @@ aic_server_open_jobs (AicServer   *self,
   if (store == NULL)
     return FALSE;
   queue = aic_job_queue_new (store, self->engine, self->n_workers);
+  aic_job_queue_set_document_limits (queue, &self->document_limits);
   if (!aic_job_queue_start (queue, error))
     return FALSE;
   g_clear_object (&self->jobs);
@@ -850,6 +1415,20 @@ aic_server_set_workers (AicServer *self,
   self->n_workers = MAX (n_workers, 1);
 }
 
+/**
+ * aic_server_set_document_limits:
+ * What a document may become (pages, text, parts) before its job fails;
+ * takes effect at the next aic_server_open_jobs().
+ */
+void
+aic_server_set_document_limits (AicServer               *self,
+                                const AicDocumentLimits *limits)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  g_return_if_fail (limits != NULL);
+  self->document_limits = *limits;
+}
+
 AicJobHub *
 aic_server_get_job_hub (AicServer *self)
 {
@@ -891,7 +1470,7 @@ aic_server_listen (AicServer   *self,
 {
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GSocketAddress) socket_address = NULL;
-  GSList *uris;
+  g_autoptr(GSocket) listener = NULL;
 
   g_return_val_if_fail (AIC_IS_SERVER (self), FALSE);
   g_return_val_if_fail (host != NULL, FALSE);
@@ -915,13 +1494,32 @@ aic_server_listen (AicServer   *self,
     }
 
   socket_address = g_inet_socket_address_new (address, port);
-  if (!soup_server_listen (self->soup, socket_address, 0, error))
+  listener = open_listener (socket_address, error);
+  if (listener == NULL)
     return FALSE;
 
-  uris = soup_server_get_uris (self->soup);
-  if (uris != NULL)
-    self->port = g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  stop_listening (self);
+  self->listener = g_steal_pointer (&listener);
+  g_clear_object (&self->listen_address);
+  self->listen_address = g_socket_get_local_address (self->listener, error);
+  if (self->listen_address == NULL)
+    return FALSE;
+  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (self->listen_address));
+
+  /* Below the descriptor limit, with room left for files, databases and
+   * the pipes of agents' commands. */
+  if (self->max_connections == 0)
+    {
+      struct rlimit limit;
+      guint64 soft = getrlimit (RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+
+      self->max_connections = (guint) CLAMP (soft / 2, 8, 4096);
+    }
+  self->max_per_peer = MAX (self->max_connections / 4, 4);
+
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref_thread_default ();
+  start_accepting (self);
 
   g_free (self->host);
   self->host = g_inet_address_to_string (address);
@@ -932,6 +1530,7 @@ void
 aic_server_disconnect (AicServer *self)
 {
   g_return_if_fail (AIC_IS_SERVER (self));
+  stop_listening (self);
   soup_server_disconnect (self->soup);
 }
 

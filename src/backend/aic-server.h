@@ -13,6 +13,11 @@ G_BEGIN_DECLS
 
 #define AIC_SERVER_DEFAULT_PORT 8765
 #define AIC_SERVER_DEFAULT_MAX_UPLOAD (25 * 1024 * 1024)
+/* The kernel caps it at net.core.somaxconn (4096 on current kernels). */
+#define AIC_SERVER_LISTEN_BACKLOG 1024
+#define AIC_SERVER_DEFAULT_HEADER_TIMEOUT_S 10
+/* Bytes a second a request body must average after the header timeout. */
+#define AIC_SERVER_MIN_BODY_RATE 1024
 
 #define AIC_TYPE_SERVER (aic_server_get_type ())
 
@@ -24,6 +29,11 @@ void        aic_server_set_allowed_origins (AicServer    *self,
                                             const char * const *origins);
 void        aic_server_set_max_upload_bytes (AicServer *self,
                                             gint64     max_bytes);
+guint       aic_server_raise_fd_limit      (void);
+void        aic_server_set_max_connections (AicServer    *self,
+                                            guint         max_connections);
+void        aic_server_set_header_timeout  (AicServer    *self,
+                                            guint         seconds);
 gboolean    aic_server_listen              (AicServer    *self,
                                             const char   *host,
                                             guint         port,
@@ -38,6 +48,8 @@ gboolean    aic_server_open_jobs           (AicServer    *self,
                                             GError      **error);
 void        aic_server_set_workers         (AicServer    *self,
                                             guint         n_workers);
+void        aic_server_set_document_limits (AicServer    *self,
+                                            const AicDocumentLimits *limits);
 AicJobHub  *aic_server_get_job_hub         (AicServer    *self);
 AicVoiceHub *aic_server_get_voice_hub      (AicServer    *self);
 gboolean    aic_server_open_runs           (AicServer    *self,

@@ -52,6 +52,10 @@
 
 #define KEEPALIVE_S 15
 #define MAX_MESSAGE (1024 * 1024)
+/* Audio of one turn kept at most: 15 minutes of PCM16 mono at 24 kHz
+ * (43 MB). A client that streams more without a pause, or never commits,
+ * gets an error and starts again, instead of growing the server. */
+#define MAX_INPUT_MS (15 * 60 * 1000)
 #define AUDIO_CHUNK_MS 100
 
 struct _AicVoiceHub
@@ -785,7 +789,23 @@ append_audio (Session    *session,
 
   if (!session->server_vad)
     {
+      if (session->buffer->len + length > aic_pcm_bytes_for_ms (MAX_INPUT_MS))
+        {
+          g_byte_array_set_size (session->buffer, 0);
+          send_error (session, "input_audio_buffer_full",
+                      "More than 15 minutes of audio came without a commit; the buffer was cleared.");
+          return;
+        }
       g_byte_array_append (session->buffer, pcm, length);
+      return;
+    }
+
+  if (aic_vad_in_speech (session->vad) &&
+      aic_vad_get_position_ms (session->vad) - aic_vad_get_start_ms (session->vad) > MAX_INPUT_MS)
+    {
+      aic_vad_reset (session->vad);
+      send_error (session, "input_audio_buffer_full",
+                  "Speech went on for more than 15 minutes without a pause; it was dropped.");
       return;
     }
 

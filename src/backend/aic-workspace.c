@@ -12,7 +12,8 @@
  *
  * Commands run with the workspace as their folder, in their own process
  * group, with a timeout that kills the whole group and a cap on the output
- * kept. A command is still a program of the user's: it is confined by the
+ * kept. They get a small environment of their own, never the server's
+ * (which holds the upstream's key), and die with the server. A command is still a program of the user's: it is confined by the
  * approval the user gives, not by a sandbox; the agents help page must
  * say so when the Agent view lands.
  */
@@ -26,6 +27,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@ struct _AicWorkspace
 
   char    *root;
   int      root_fd;
+  char   **command_env;     /* names passed on to commands, besides the base */
 };
 
 G_DEFINE_TYPE (AicWorkspace, aic_workspace, G_TYPE_OBJECT)
@@ -56,6 +59,7 @@ aic_workspace_finalize (GObject *object)
   if (self->root_fd >= 0)
     close (self->root_fd);
   g_free (self->root);
+  g_strfreev (self->command_env);
 
   G_OBJECT_CLASS (aic_workspace_parent_class)->finalize (object);
 }
@@ -379,7 +383,9 @@ aic_workspace_read_file (AicWorkspace  *self,
   char *text;
   int fd;
 
-  fd = aic_workspace_open (self, path, O_RDONLY, error);
+  /* Non-blocking: opening a FIFO for reading would wait for a writer,
+   * for ever; read_text() then refuses anything but a regular file. */
+  fd = aic_workspace_open (self, path, O_RDONLY | O_NONBLOCK, error);
   if (fd < 0)
     return NULL;
   text = read_text (fd, path, AIC_WORKSPACE_MAX_READ, error);
@@ -481,7 +487,7 @@ search_dir (Search     *search,
               search->truncated = TRUE;
               break;
             }
-          fd = openat (dirfd (dir), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+          fd = openat (dirfd (dir), name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
           if (fd >= 0)
             {
               search_file (search, fd, path);
@@ -518,7 +524,7 @@ aic_workspace_search_text (AicWorkspace  *self,
     }
   if (path == NULL || path[0] == '\0')
     path = ".";
-  fd = aic_workspace_open (self, path, O_RDONLY, error);
+  fd = aic_workspace_open (self, path, O_RDONLY | O_NONBLOCK, error);
   if (fd < 0)
     return NULL;
 
@@ -592,7 +598,7 @@ read_existing (int          dir_fd,
                    "“%s” is a symbolic link; links are not written through.", path);
       return NULL;
     }
-  fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  fd = openat (dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     {
       set_open_error (error, path, errno);
@@ -867,7 +873,53 @@ cancelled_cb (GCancellable *cancellable,
 static void
 child_setup (gpointer data)
 {
+  pid_t server = GPOINTER_TO_INT (data);
+
   setpgid (0, 0);
+  /* Killed when the server goes, even by SIGKILL, which no handler of
+   * the server's sees. The signal comes when the thread that spawned
+   * the command ends: commands are spawned from the server's main
+   * context, whose thread lives as long as the server. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != server)
+    _exit (127);
+}
+
+/**
+ * aic_workspace_set_command_env:
+ * @names: (nullable): variables of the server's environment that commands
+ *   also get, when set
+ */
+void
+aic_workspace_set_command_env (AicWorkspace       *self,
+                               const char * const *names)
+{
+  g_return_if_fail (AIC_IS_WORKSPACE (self));
+  g_strfreev (self->command_env);
+  self->command_env = g_strdupv ((char **) names);
+}
+
+/* PATH, HOME (the workspace), LANG and TERM=dumb, then what the operator
+ * listed: nothing else of the server's reaches a command. */
+static char **
+command_environ (AicWorkspace *self)
+{
+  const char *path = g_getenv ("PATH");
+  const char *lang = g_getenv ("LANG");
+  char **env = NULL;
+
+  env = g_environ_setenv (env, "PATH", path && *path ? path : "/usr/local/bin:/usr/bin:/bin", TRUE);
+  env = g_environ_setenv (env, "HOME", self->root, TRUE);
+  env = g_environ_setenv (env, "LANG", lang && *lang ? lang : "C.UTF-8", TRUE);
+  env = g_environ_setenv (env, "TERM", "dumb", TRUE);
+  for (guint i = 0; self->command_env != NULL && self->command_env[i] != NULL; i++)
+    {
+      const char *value = g_getenv (self->command_env[i]);
+
+      if (value != NULL)
+        env = g_environ_setenv (env, self->command_env[i], value, TRUE);
+    }
+  return env;
 }
 
 /**
@@ -889,6 +941,7 @@ aic_workspace_run_command_async (AicWorkspace        *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_auto(GStrv) argv = NULL;
+  g_auto(GStrv) env = NULL;
   g_autoptr(GError) error = NULL;
   Command *command;
 
@@ -908,7 +961,9 @@ aic_workspace_run_command_async (AicWorkspace        *self,
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE |
                                         G_SUBPROCESS_FLAGS_STDIN_PIPE);
   g_subprocess_launcher_set_cwd (launcher, self->root);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  env = command_environ (self);
+  g_subprocess_launcher_set_environ (launcher, env);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
 
   command = g_new0 (Command, 1);
   command->kept = g_byte_array_new ();

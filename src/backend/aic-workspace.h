@@ -64,6 +64,8 @@ typedef struct
 } AicCommandResult;
 
 void              aic_command_result_free          (AicCommandResult    *result);
+void              aic_workspace_set_command_env    (AicWorkspace        *self,
+                                                    const char * const  *names);
 void              aic_workspace_run_command_async  (AicWorkspace        *self,
                                                     const char          *command_line,
                                                     guint                timeout_ms,

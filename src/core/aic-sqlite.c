@@ -3,9 +3,12 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "aic-error.h"
 #include "aic-sqlite.h"
@@ -21,6 +24,72 @@ set_error (GError     **error,
     file = ":memory:";
   g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
                _("Saved data in %s could not be read or written: %s"), file, detail);
+}
+
+/* Databases hold what users wrote and what commands printed: they are
+ * the user's alone (0600), whatever the umask. SQLite gives its -wal and
+ * -shm files the database's mode; ones left by an older version are
+ * brought in line too. */
+static gboolean
+make_private (const char  *path,
+              GError     **error)
+{
+  static const char * const suffixes[] = { "-wal", "-shm", "-journal" };
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0 || fchmod (fd, 0600) != 0)
+    {
+      int saved = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+                   _("Could not open the database %s: %s"), path, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *companion = g_strconcat (path, suffixes[i], NULL);
+
+      chmod (companion, 0600);
+    }
+  return TRUE;
+}
+
+/* A damaged page is otherwise found only when a row on it is read, as a
+ * failure of that one request; found here, at start, it can be said once
+ * and plainly. quick_check reads every page but skips the costlier index
+ * cross-checks of integrity_check. */
+static gboolean
+check_intact (sqlite3     *db,
+              const char  *path,
+              GError     **error)
+{
+  sqlite3_stmt *statement = NULL;
+  g_autofree char *problem = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db, "PRAGMA quick_check(1)", -1, &statement, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (statement);
+  if (rc == SQLITE_ROW)
+    {
+      const char *answer = (const char *) sqlite3_column_text (statement, 0);
+
+      if (g_strcmp0 (answer, "ok") != 0)
+        problem = g_strdup (answer ? answer : "?");
+    }
+  else
+    problem = g_strdup (sqlite3_errmsg (db));
+  sqlite3_finalize (statement);
+
+  if (problem == NULL)
+    return TRUE;
+  g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
+               _("The database %s is damaged (%s). Move it aside, or restore it from a backup, and start again."),
+               path, problem);
+  return FALSE;
 }
 
 /**
@@ -48,6 +117,8 @@ aic_sqlite_open (const char  *path,
                        _("Could not create the folder %s: %s"), dir, g_strerror (errno));
           return NULL;
         }
+      if (!make_private (path, error))
+        return NULL;
     }
 
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
@@ -59,6 +130,11 @@ aic_sqlite_open (const char  *path,
   sqlite3_busy_timeout (db, 2000);
 
   if (!aic_sqlite_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+  if (!check_intact (db, path, error))
     {
       sqlite3_close (db);
       return NULL;

@@ -31,6 +31,12 @@ static char **opt_workspace_roots = NULL;
 static char *opt_agent_policy = NULL;
 static int opt_agent_deadline = AIC_AGENT_DEFAULT_DEADLINE_S;
 static int opt_command_timeout = AIC_AGENT_DEFAULT_COMMAND_MS / 1000;
+static int opt_max_connections = 0;
+static char **opt_command_env = NULL;
+static int opt_max_document_pages = AIC_DOCUMENT_DEFAULT_MAX_PAGES;
+static gint64 opt_max_document_text = AIC_DOCUMENT_DEFAULT_MAX_TEXT;
+static int opt_max_document_parts = AIC_DOCUMENT_DEFAULT_MAX_PARTS;
+static int opt_header_timeout = AIC_SERVER_DEFAULT_HEADER_TIMEOUT_S;
 
 static const GOptionEntry entries[] = {
   { "host", 0, 0, G_OPTION_ARG_STRING, &opt_host, N_("Address to listen on (default 127.0.0.1)"), N_("ADDRESS") },
@@ -50,6 +56,12 @@ static const GOptionEntry entries[] = {
   { "agent-policy", 0, 0, G_OPTION_ARG_STRING, &opt_agent_policy, N_("What agent tools may do unasked, such as “read=allow,write=ask,execute=ask” (the default); answers allow, ask, deny"), N_("POLICY") },
   { "agent-deadline", 0, 0, G_OPTION_ARG_INT, &opt_agent_deadline, N_("Seconds a run waits for an answer before it is cancelled (default 1800)"), N_("SECONDS") },
   { "command-timeout", 0, 0, G_OPTION_ARG_INT, &opt_command_timeout, N_("Seconds an agent’s command may run (default 60)"), N_("SECONDS") },
+  { "max-connections", 0, 0, G_OPTION_ARG_INT, &opt_max_connections, N_("Connections open at once; past it clients get 503 (default half the descriptor limit, at most 4096)"), N_("N") },
+  { "header-timeout", 0, 0, G_OPTION_ARG_INT, &opt_header_timeout, N_("Seconds a request’s headers may take, after which its body must average 1 KiB/s; slower connections are closed (default 10)"), N_("SECONDS") },
+  { "command-env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_command_env, N_("Pass this environment variable on to agents’ commands (repeatable); they get only PATH, HOME, LANG and TERM otherwise"), N_("NAME") },
+  { "max-document-pages", 0, 0, G_OPTION_ARG_INT, &opt_max_document_pages, N_("Pages of a PDF read at most; a longer one fails its job (default 1000)"), N_("N") },
+  { "max-document-text", 0, 0, G_OPTION_ARG_INT64, &opt_max_document_text, N_("Bytes of text taken from a document at most (default 4 MiB)"), N_("BYTES") },
+  { "max-document-parts", 0, 0, G_OPTION_ARG_INT, &opt_max_document_parts, N_("Parts a document is summarized in at most (default 400)"), N_("N") },
   { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
   { NULL }
 };
@@ -143,6 +155,21 @@ main (int   argc,
       g_printerr (_("--agent-deadline and --command-timeout must be positive.\n"));
       return 2;
     }
+  if (opt_max_document_pages < 1 || opt_max_document_text < 1 || opt_max_document_parts < 1)
+    {
+      g_printerr (_("--max-document-pages, --max-document-text and --max-document-parts must be positive.\n"));
+      return 2;
+    }
+  if (opt_header_timeout < 1)
+    {
+      g_printerr (_("--header-timeout must be positive.\n"));
+      return 2;
+    }
+  if (opt_max_connections < 0)
+    {
+      g_printerr (_("--max-connections must not be negative.\n"));
+      return 2;
+    }
   if (opt_workers < 1 || opt_workers > 64)
     {
       g_printerr (_("--workers must be between 1 and 64.\n"));
@@ -202,10 +229,20 @@ main (int   argc,
   if (!is_loopback (opt_host))
     g_warning ("Listening on %s, which is reachable from other machines.", opt_host);
 
+  /* Each client holds a descriptor: take all the system allows. */
+  g_debug ("Up to %u descriptors open", aic_server_raise_fd_limit ());
   server = aic_server_new (engine, token);
+  aic_server_set_max_connections (server, (guint) opt_max_connections);
+  aic_server_set_header_timeout (server, (guint) opt_header_timeout);
   aic_server_set_allowed_origins (server, (const char * const *) opt_origins);
   aic_server_set_max_upload_bytes (server, opt_max_upload);
   aic_server_set_workers (server, opt_workers);
+  {
+    AicDocumentLimits limits = { (guint) opt_max_document_pages, (gsize) opt_max_document_text,
+                                 (guint) opt_max_document_parts };
+
+    aic_server_set_document_limits (server, &limits);
+  }
   if (!aic_server_open_jobs (server, opt_data_dir, &error) ||
       !aic_server_open_runs (server, opt_data_dir, opt_workspace, &error))
     {
@@ -231,6 +268,7 @@ main (int   argc,
   }
   aic_agent_hub_set_command_limits (aic_server_get_agent_hub (server), (guint) opt_command_timeout * 1000,
                                     AIC_WORKSPACE_MAX_OUTPUT);
+  aic_agent_hub_set_command_env (aic_server_get_agent_hub (server), (const char * const *) opt_command_env);
   if (!aic_server_listen (server, opt_host, opt_port, &error))
     {
       g_printerr (_("Could not listen on %s port %d: %s\n"), opt_host, opt_port, error->message);

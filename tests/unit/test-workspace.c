@@ -3,6 +3,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aic-diff.h"
@@ -361,6 +362,36 @@ test_run_command (Fixture       *fixture,
   g_assert_nonnull (strstr (error->message, "could not be started"));
 }
 
+/* Opening a FIFO for reading waits for a writer: none comes here. The
+ * alarm turns a hang into a failure. */
+static void
+test_fifo (Fixture       *fixture,
+           gconstpointer  data)
+{
+  g_autofree char *fifo = g_build_filename (fixture->root, "pipe.txt", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) found = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  alarm (5);
+
+  text = aic_workspace_read_file (fixture->workspace, "pipe.txt", &error);
+  g_assert_null (text);
+  g_assert_error (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_clear_error (&error);
+
+  /* Searching the folder, and the FIFO itself, passes it by. */
+  found = aic_workspace_search_text (fixture->workspace, "main", ".", &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&found, json_node_unref);
+  found = aic_workspace_search_text (fixture->workspace, "main", "pipe.txt", &error);
+  g_assert_no_error (error);
+
+  alarm (0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -373,6 +404,7 @@ main (int   argc,
   g_test_add ("/workspace/search-text", Fixture, NULL, fixture_set_up, test_search_text, fixture_tear_down);
   g_test_add ("/workspace/write-file", Fixture, NULL, fixture_set_up, test_write_file, fixture_tear_down);
   g_test_add ("/workspace/run-command", Fixture, NULL, fixture_set_up, test_run_command, fixture_tear_down);
+  g_test_add ("/workspace/fifo", Fixture, NULL, fixture_set_up, test_fifo, fixture_tear_down);
   g_test_add_func ("/workspace/diff", test_diff);
   return g_test_run ();
 }

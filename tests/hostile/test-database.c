@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostile-util.h"
+
+/* A page of jobs.db damaged while the server was stopped: the next start
+ * refuses in words, naming the file, instead of failing requests one by
+ * one later; with the file moved aside, the server starts and serves. */
+
+static void
+damage_page (const char *path,
+             guint       page)
+{
+  guchar garbage[4096];
+  int fd = open (path, O_WRONLY);
+
+  memset (garbage, 0xA5, sizeof garbage);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, garbage, sizeof garbage, (off_t) page * sizeof garbage), ==, sizeof garbage);
+  close (fd);
+}
+
+static void
+test_damaged_page (void)
+{
+  g_autoptr(AicHostileServer) server = aic_hostile_server_start (NULL, 0);
+  g_autofree char *jobs_db = g_build_filename (server->data_dir, "jobs.db", NULL);
+  g_autofree char *aside = g_strconcat (jobs_db, ".damaged", NULL);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) damaged = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  GStatBuf st;
+
+  aic_hostile_server_stop (server);
+  g_assert_cmpint (g_stat (jobs_db, &st), ==, 0);
+  g_test_message ("jobs.db: %" G_GINT64_FORMAT " bytes", (gint64) st.st_size);
+  /* Page 1 is the header and the schema; page 2 is a table's root. */
+  g_assert_cmpint (st.st_size, >=, 2 * 4096);
+  damage_page (jobs_db, 1);
+
+  /* timeout(1) bounds a server that would start regardless. */
+  g_ptr_array_add (argv, (char *) "timeout");
+  g_ptr_array_add (argv, (char *) "10");
+  for (guint i = 0; server->argv[i] != NULL; i++)
+    g_ptr_array_add (argv, server->argv[i]);
+  g_ptr_array_add (argv, NULL);
+  damaged = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (damaged, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s", err);
+  g_assert_true (g_subprocess_get_if_exited (damaged));
+  g_assert_cmpint (g_subprocess_get_exit_status (damaged), ==, 1);
+  g_assert_nonnull (strstr (err, "is damaged"));
+  g_assert_nonnull (strstr (err, "jobs.db"));
+
+  g_assert_cmpint (g_rename (jobs_db, aside), ==, 0);
+  aic_hostile_server_restart (server);
+  aic_hostile_assert_healthy (server);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/hostile/database/damaged-page", test_damaged_page);
+  return g_test_run ();
+}
