@@ -1266,7 +1266,7 @@ agent_step_cb (AicAgentRun *agent, const char *name, AgentRun *run)
 static void
 agent_tool_call_cb (AicAgentRun *agent, const char *call_id, const char *name, const char *args, AgentRun *run)
 {
-  g_autoptr(JsonNode) node = json_from_string (args, NULL);
+  g_autoptr(JsonNode) node = aic_json_parse_mutable (args, -1, NULL);
   g_autofree char *compact = node ? aic_json_to_string (node, FALSE) : g_strdup (args);
   g_autofree char *joined = one_line (compact);
   g_autofree char *line = printable (joined, FALSE);
