@@ -182,6 +182,37 @@ aic_json_check_depth (const char  *data,
   return TRUE;
 }
 
+/* json-glib turns a broken \u escape ("\ud9 {") into bytes that are not
+ * UTF-8, inside a string it otherwise accepts. The tree is at most
+ * AIC_JSON_MAX_DEPTH deep here, so the recursion is bounded. */
+static gboolean
+strings_valid (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+      guint n = json_array_get_length (array);
+
+      for (guint i = 0; i < n; i++)
+        if (!strings_valid (json_array_get_element (array, i)))
+          return FALSE;
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *member;
+
+      json_object_iter_init (&iter, json_node_get_object (node));
+      while (json_object_iter_next (&iter, &name, &member))
+        if (!g_utf8_validate (name, -1, NULL) || !strings_valid (member))
+          return FALSE;
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_utf8_validate (json_node_get_string (node), -1, NULL);
+  return TRUE;
+}
+
 static JsonNode *
 parse_checked (const char  *data,
                gssize       size,
@@ -215,6 +246,20 @@ parse_checked (const char  *data,
     {
       g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
                    _("The answer is not valid JSON: %s"), local_error->message);
+      return NULL;
+    }
+  /* json-glib takes text of only spaces or comments as a document without
+   * a root, without an error; callers rely on one or the other. */
+  if (json_parser_get_root (parser) == NULL)
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                           _("The answer was empty."));
+      return NULL;
+    }
+  if (!strings_valid (json_parser_get_root (parser)))
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                           _("The answer is not valid UTF-8 text."));
       return NULL;
     }
   return json_parser_steal_root (parser);

@@ -132,6 +132,14 @@ test_parse_bad_bytes (void)
     { "{\"a\": \"\xff\xfe\"}", 12 },
     { "{\"a\": ", 6 },
     { "<html>", 6 },
+    /* Found by fuzz-json: json-glib reads these as no document at all,
+     * without an error. */
+    { " ", 1 },
+    { "//", 2 },
+    { "/* nothing */\n", 14 },
+    /* Also found by fuzz-json: json-glib accepts a short \u escape and
+     * makes bytes of it that are not UTF-8. */
+    { "[\"\\ud9 {\"]", 11 },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
