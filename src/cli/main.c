@@ -19,6 +19,7 @@
 #include "aic-chat-stream.h"
 #include "aic-error.h"
 #include "aic-client.h"
+#include "aic-control-filter.h"
 #include "aic-http.h"
 #include "aic-job-manager.h"
 #include "aic-json.h"
@@ -517,6 +518,26 @@ cmd_sse (int    argc,
   return 0;
 }
 
+/* ---- what models and servers wrote, on the standard output ---- */
+
+/* On a terminal, text from a model or a server could carry escape
+ * sequences that move the cursor, retitle the window or write the
+ * clipboard (OSC 52); they are removed there. Into a pipe or a file the
+ * text goes as it came, for scripts. */
+static gboolean
+stdout_is_terminal (void)
+{
+  return isatty (STDOUT_FILENO);
+}
+
+static char *
+for_stdout (const char *text)
+{
+  if (text == NULL)
+    return g_strdup ("");
+  return stdout_is_terminal () ? aic_control_strip (text, TRUE) : g_strdup (text);
+}
+
 /* ---- chat ---- */
 
 static void
@@ -524,7 +545,17 @@ on_token (AicChatStream *stream,
           const char    *text,
           gpointer       user_data)
 {
-  fputs (text, stdout);
+  AicControlFilter *filter = user_data;
+
+  if (filter != NULL)
+    {
+      g_autoptr(GString) clean = g_string_new (NULL);
+
+      aic_control_filter_feed (filter, text, clean);
+      fputs (clean->str, stdout);
+    }
+  else
+    fputs (text, stdout);
   fflush (stdout);
 }
 
@@ -587,6 +618,7 @@ cmd_chat (int    argc,
   g_autofree char *prompt = NULL;
   AicConnectionKind kind = AIC_CONNECTION_KIND_CONSOLE;
   RunWait wait = { 0 };
+  AicControlFilter filter;
   guint signal_source;
 
   if (!parse_options (&argc, &argv, entries, _("PROMPT|- — print a model’s reply"),
@@ -635,7 +667,9 @@ cmd_chat (int    argc,
     aic_chat_stream_add_turn (stream, "system", system);
   aic_chat_stream_add_turn (stream, "user", prompt);
   aic_chat_stream_set_model (stream, model);
-  g_signal_connect (stream, "token", G_CALLBACK (on_token), NULL);
+  /* Tokens may split an escape sequence: one filter for the whole reply. */
+  aic_control_filter_init (&filter, TRUE);
+  g_signal_connect (stream, "token", G_CALLBACK (on_token), stdout_is_terminal () ? &filter : NULL);
 
   loop = g_main_loop_new (NULL, FALSE);
   wait.loop = loop;
@@ -717,6 +751,7 @@ print_result (AnalyzeRun *run,
       g_autoptr(JsonNode) root = NULL;
       g_autofree char *result = aic_job_dup_result_json (job);
       g_autofree char *text = NULL;
+      g_autofree char *shown = NULL;
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "file");
@@ -741,14 +776,17 @@ print_result (AnalyzeRun *run,
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
       text = aic_json_to_string (root, FALSE);
-      g_print ("%s\n", text);
+      shown = for_stdout (text);
+      g_print ("%s\n", shown);
       return;
     }
 
   if (aic_job_get_status (job) == AIC_JOB_DONE)
     {
       g_autofree char *markdown = aic_job_dup_markdown (job);
-      g_print ("%s\n", markdown);
+      g_autofree char *shown_markdown = for_stdout (markdown);
+
+      g_print ("%s\n", shown_markdown);
     }
 }
 
@@ -964,8 +1002,10 @@ voice_user_cb (AicVoiceSession *session,
                const char      *text,
                VoiceRun        *run)
 {
+  g_autofree char *shown = for_stdout (text);
+
   /* Not translated: scripts read these prefixes. */
-  g_print ("you: %s\n", text);
+  g_print ("you: %s\n", shown);
 }
 
 static void
@@ -993,12 +1033,14 @@ voice_done_cb (AicVoiceSession *session,
                const char      *status,
                VoiceRun        *run)
 {
+  g_autofree char *shown = for_stdout (run->reply->str);
+
   run->response_active = FALSE;
   run->turns++;
   if (g_str_equal (status, "completed"))
-    g_print ("assistant: %s\n", run->reply->str);
+    g_print ("assistant: %s\n", shown);
   else
-    g_print ("assistant: %s [%s]\n", run->reply->str, status);
+    g_print ("assistant: %s [%s]\n", shown, status);
   g_string_truncate (run->reply, 0);
   voice_maybe_done (run);
 }
@@ -1221,28 +1263,6 @@ agent_end_text (AgentRun *run)
   run->text_open = FALSE;
 }
 
-/* What the model wrote goes to a terminal: no control characters, so it
- * cannot move the cursor or rewrite what is shown above a prompt. */
-static char *
-printable (const char *text,
-           gboolean    keep_newlines)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const char *p = text; p != NULL && *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if ((c == '\n' && keep_newlines) || c == '\t')
-        g_string_append_unichar (out, c);
-      else if (g_unichar_iscntrl (c) || c == 0x9b)
-        g_string_append_unichar (out, 0xfffd);
-      else
-        g_string_append_unichar (out, c);
-    }
-  return g_string_free (out, FALSE);
-}
-
 static char *
 one_line (const char *text)
 {
@@ -1257,7 +1277,7 @@ one_line (const char *text)
 static void
 agent_step_cb (AicAgentRun *agent, const char *name, AgentRun *run)
 {
-  g_autofree char *clean = printable (name, FALSE);
+  g_autofree char *clean = aic_control_strip (name, FALSE);
 
   agent_end_text (run);
   g_printerr ("▸ %s\n", clean);
@@ -1269,8 +1289,8 @@ agent_tool_call_cb (AicAgentRun *agent, const char *call_id, const char *name, c
   g_autoptr(JsonNode) node = aic_json_parse_mutable (args, -1, NULL);
   g_autofree char *compact = node ? aic_json_to_string (node, FALSE) : g_strdup (args);
   g_autofree char *joined = one_line (compact);
-  g_autofree char *line = printable (joined, FALSE);
-  g_autofree char *clean_name = printable (name, FALSE);
+  g_autofree char *line = aic_control_strip (joined, FALSE);
+  g_autofree char *clean_name = aic_control_strip (name, FALSE);
 
   agent_end_text (run);
   if (g_utf8_strlen (line, -1) > 200)
@@ -1285,7 +1305,7 @@ agent_tool_call_cb (AicAgentRun *agent, const char *call_id, const char *name, c
 static void
 agent_tool_result_cb (AicAgentRun *agent, const char *call_id, const char *summary, AgentRun *run)
 {
-  g_autofree char *clean = printable (summary, FALSE);
+  g_autofree char *clean = aic_control_strip (summary, FALSE);
 
   agent_end_text (run);
   g_printerr ("← %s\n", clean);
@@ -1294,7 +1314,7 @@ agent_tool_result_cb (AicAgentRun *agent, const char *call_id, const char *summa
 static void
 agent_token_cb (AicAgentRun *agent, const char *text, AgentRun *run)
 {
-  g_autofree char *clean = printable (text, TRUE);
+  g_autofree char *clean = aic_control_strip (text, TRUE);
 
   g_printerr ("%s", clean);
   run->text_open = text[0] != '\0' && text[strlen (text) - 1] != '\n';
@@ -1303,7 +1323,7 @@ agent_token_cb (AicAgentRun *agent, const char *text, AgentRun *run)
 static void
 agent_problem_cb (AicAgentRun *agent, const char *text, AgentRun *run)
 {
-  g_autofree char *clean = printable (text, FALSE);
+  g_autofree char *clean = aic_control_strip (text, FALSE);
 
   agent_end_text (run);
   g_printerr (_("Problem: %s\n"), clean);
@@ -1397,11 +1417,11 @@ agent_read_answer (AgentRun *run)
 static void
 agent_need_input_cb (AicAgentRun *agent, AicAgentRequest *request, AgentRun *run)
 {
-  g_autofree char *prompt = printable (request->prompt, FALSE);
-  g_autofree char *risk = printable (request->risk, FALSE);
-  g_autofree char *diff = printable (request->diff, TRUE);
-  g_autofree char *command = printable (request->command, FALSE);
-  g_autofree char *args = printable (request->args, TRUE);
+  g_autofree char *prompt = aic_control_strip (request->prompt, FALSE);
+  g_autofree char *risk = aic_control_strip (request->risk, FALSE);
+  g_autofree char *diff = aic_control_strip (request->diff, TRUE);
+  g_autofree char *command = aic_control_strip (request->command, FALSE);
+  g_autofree char *args = aic_control_strip (request->args, TRUE);
 
   agent_end_text (run);
   g_printerr ("? %s\n", prompt);
@@ -1538,7 +1558,9 @@ cmd_agent (int    argc,
     }
   else
     {
-      g_print ("%s\n", aic_agent_run_get_summary (run.run));
+      g_autofree char *summary = for_stdout (aic_agent_run_get_summary (run.run));
+
+      g_print ("%s\n", summary);
       status = g_str_equal (aic_agent_run_get_state (run.run), "completed") ? 0 : 1;
     }
   g_cancellable_cancel (run.input_cancellable);
