@@ -99,18 +99,45 @@ parse_options (int                *argc,
   return TRUE;
 }
 
-/* --token, else $AI_CONSOLE_TOKEN, which keeps it out of the process list. */
-static void
-token_from_environment (char **token)
+/* --token-file or $AI_CONSOLE_TOKEN keep the token out of the process
+ * list (/proc/PID/cmdline), where --token shows it to every user of the
+ * machine; --token stays for compatibility. */
+static gboolean
+token_resolve (char       **token,
+               const char  *token_file)
 {
-  if (*token == NULL)
-    *token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (token_file == NULL)
+    {
+      if (*token == NULL)
+        *token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+      return TRUE;
+    }
+  if (*token != NULL)
+    {
+      g_printerr (_("Give either --token or --token-file, not both.\n"));
+      return FALSE;
+    }
+  if (!g_file_get_contents (token_file, &contents, NULL, &error))
+    {
+      g_printerr (_("Error: %s\n"), error->message);
+      return FALSE;
+    }
+  /* Written by hand or by the server: a trailing newline is not part of it. */
+  g_strstrip (contents);
+  if (contents[0] == '\0')
+    {
+      g_printerr (_("The token file “%s” is empty.\n"), token_file);
+      return FALSE;
+    }
+  *token = g_steal_pointer (&contents);
+  return TRUE;
 }
 
-#define URL_ENTRY(variable) \
-  { "url", 0, 0, G_OPTION_ARG_STRING, &variable, N_("Base URL of the backend"), N_("URL") }
-#define TOKEN_ENTRY(variable) \
-  { "token", 0, 0, G_OPTION_ARG_STRING, &variable, N_("Bearer token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") }
+#define TOKEN_FILE_ENTRY(variable) \
+  { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &(variable), N_("Read the bearer token from FILE (preferred: unlike --token, not visible to other users)"), N_("FILE") }
 
 /* Where analyze, voice and agent go: an AI Console server at --url, or,
  * with --kind openai|anthropic, the built-in backend run in this process
@@ -119,6 +146,7 @@ typedef struct
 {
   char       *url;
   char       *token;
+  char       *token_file;
   char       *kind;
   char       *model;
   char       *key_env;
@@ -129,7 +157,8 @@ typedef struct
 
 #define TARGET_ENTRIES(target) \
   { "url", 0, 0, G_OPTION_ARG_STRING, &(target).url, N_("Base URL of the backend, or of the provider with --kind"), N_("URL") }, \
-  { "token", 0, 0, G_OPTION_ARG_STRING, &(target).token, N_("Bearer token or key (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") }, \
+  { "token", 0, 0, G_OPTION_ARG_STRING, &(target).token, N_("Bearer token or key (default: $AI_CONSOLE_TOKEN); other users can see it in the process list"), N_("TOKEN") }, \
+  TOKEN_FILE_ENTRY ((target).token_file), \
   { "kind", 0, 0, G_OPTION_ARG_STRING, &(target).kind, N_("console (an AI Console server, the default), or openai or anthropic (a provider, driven by a built-in backend run here)"), N_("KIND") }, \
   { "api-key-env", 0, 0, G_OPTION_ARG_STRING, &(target).key_env, N_("Take the provider’s key from this environment variable"), N_("VAR") }
 
@@ -138,6 +167,7 @@ target_clear (Target *target)
 {
   g_clear_pointer (&target->url, g_free);
   g_clear_pointer (&target->token, g_free);
+  g_clear_pointer (&target->token_file, g_free);
   g_clear_pointer (&target->kind, g_free);
   g_clear_pointer (&target->model, g_free);
   g_clear_pointer (&target->key_env, g_free);
@@ -198,9 +228,9 @@ target_check (Target *target)
       g_printerr (_("Error: %s\n"), error->message);
       return 2;
     }
-  if (!key_from_environment (target->key_env, &target->token))
+  if (!token_resolve (&target->token, target->token_file) ||
+      !key_from_environment (target->key_env, &target->token))
     return 2;
-  token_from_environment (&target->token);
   return 0;
 }
 
@@ -277,10 +307,12 @@ cmd_health (int    argc,
 {
   g_autofree char *url = NULL;
   g_autofree char *token = NULL;
+  g_autofree char *token_file = NULL;
   int timeout = 30;
   const GOptionEntry entries[] = {
     { "url", 0, 0, G_OPTION_ARG_STRING, &url, N_("Base URL of the backend, such as http://127.0.0.1:8765"), N_("URL") },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Bearer token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Bearer token (default: $AI_CONSOLE_TOKEN); other users can see it in the process list"), N_("TOKEN") },
+    TOKEN_FILE_ENTRY (token_file),
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout, N_("Seconds to wait for an answer (default 30)"), N_("SECONDS") },
     { NULL }
   };
@@ -304,7 +336,8 @@ cmd_health (int    argc,
       g_printerr (_("--timeout must be a positive number of seconds.\n"));
       return 2;
     }
-  token_from_environment (&token);
+  if (!token_resolve (&token, token_file))
+    return 2;
 
   connection = aic_connection_new (NULL, "cli", AIC_CONNECTION_KIND_CONSOLE, url);
   client = aic_client_new (connection, token);
@@ -597,6 +630,7 @@ cmd_chat (int    argc,
   g_autofree char *kind_name = NULL;
   g_autofree char *model = NULL;
   g_autofree char *token = NULL;
+  g_autofree char *token_file = NULL;
   g_autofree char *key_env = NULL;
   g_autofree char *system = NULL;
   gboolean quiet = FALSE;
@@ -604,7 +638,8 @@ cmd_chat (int    argc,
     { "url", 0, 0, G_OPTION_ARG_STRING, &url, N_("Base URL of the server"), N_("URL") },
     { "kind", 0, 0, G_OPTION_ARG_STRING, &kind_name, N_("console, openai or anthropic (default console)"), N_("KIND") },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("The model to use"), N_("MODEL") },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Key or token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Key or token (default: $AI_CONSOLE_TOKEN); other users can see it in the process list"), N_("TOKEN") },
+    TOKEN_FILE_ENTRY (token_file),
     { "api-key-env", 0, 0, G_OPTION_ARG_STRING, &key_env, N_("Take the key from this environment variable"), N_("VAR") },
     { "system", 's', 0, G_OPTION_ARG_STRING, &system, N_("A system prompt"), N_("TEXT") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Print no statistics on the standard error"), NULL },
@@ -634,19 +669,9 @@ cmd_chat (int    argc,
       g_printerr (_("Unknown kind “%s”: use console, openai or anthropic.\n"), kind_name);
       return 2;
     }
-  if (key_env != NULL)
-    {
-      const char *value = g_getenv (key_env);
-
-      if (value == NULL)
-        {
-          g_printerr (_("The environment variable %s is not set.\n"), key_env);
-          return 2;
-        }
-      g_free (token);
-      token = g_strdup (value);
-    }
-  token_from_environment (&token);
+  if (!token_resolve (&token, token_file) ||
+      !key_from_environment (key_env, &token))
+    return 2;
 
   prompt = g_str_equal (argv[1], "-") ? read_all_stdin () : g_strdup (argv[1]);
   if (g_strstrip (prompt)[0] == '\0')
