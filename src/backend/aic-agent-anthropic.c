@@ -68,7 +68,7 @@ plan_free (Plan *plan)
 static JsonNode *
 parse_input (const char *arguments)
 {
-  JsonNode *node = arguments ? json_from_string (arguments, NULL) : NULL;
+  JsonNode *node = arguments ? aic_json_parse_mutable (arguments, -1, NULL) : NULL;
 
   /* Arguments that do not parse were already answered as invalid. */
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
@@ -363,7 +363,7 @@ anthropic_event (const AicSseEvent  *event,
 
   if (plan->stopped || event->data_len == 0)
     return TRUE;
-  root = json_from_string (event->data, NULL);
+  root = aic_json_parse_mutable (event->data, -1, NULL);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return malformed (error);
   object = json_node_get_object (root);

@@ -187,7 +187,13 @@ socket_message_cb (SoupWebsocketConnection *connection,
       return;
     }
   root = aic_json_parse_bytes (bytes, &error);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (root == NULL)
+    {
+      /* Say why: text nested too deep is refused, not merely "bad". */
+      aic_agent_hub_socket_send_error (socket, "invalid_message", error->message);
+      return;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       aic_agent_hub_socket_send_error (socket, "invalid_message", "A control message must be one JSON object.");
       return;

@@ -194,7 +194,7 @@ openai_event (const AicSseEvent  *event,
       plan->done = TRUE;
       return TRUE;
     }
-  root = json_from_string (event->data, &parse_error);
+  root = aic_json_parse_mutable (event->data, -1, &parse_error);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return malformed (error);
   object = json_node_get_object (root);

@@ -94,7 +94,7 @@ result_object (DemoView   *view,
                const char *tool)
 {
   const char *text = g_hash_table_lookup (view->called, tool);
-  g_autoptr(JsonNode) node = text ? json_from_string (text, NULL) : NULL;
+  g_autoptr(JsonNode) node = text ? aic_json_parse_mutable (text, -1, NULL) : NULL;
 
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return NULL;

@@ -427,7 +427,7 @@ aic_agent_tools_lookup (const char *name)
 static JsonNode *
 parameters_node (const AicAgentTool *tool)
 {
-  JsonNode *node = json_from_string (tool->parameters, NULL);
+  JsonNode *node = aic_json_parse_mutable (tool->parameters, -1, NULL);
 
   /* The table is ours: a schema that does not parse is a bug here. */
   g_assert (node != NULL && JSON_NODE_HOLDS_OBJECT (node));

@@ -104,7 +104,7 @@ parse_object (const char  *text,
   g_autoptr(GError) local_error = NULL;
 
   /* A mutable tree: the loop goes on adding to the conversation. */
-  node = json_from_string (text, &local_error);
+  node = aic_json_parse_mutable (text, -1, &local_error);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
       g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL, "Saved run state is not a JSON object%s%s",

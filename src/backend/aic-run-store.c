@@ -69,7 +69,7 @@ read_state (AicRunRecord *record,
       damaged = TRUE;
     }
   if (result != NULL)
-    record->result = json_from_string (result, NULL);
+    record->result = aic_json_parse_mutable (result, -1, NULL);
   record->memory = aic_run_memory_from_json (memory, &error);
   if (record->memory == NULL)
     {

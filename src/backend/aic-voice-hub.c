@@ -909,7 +909,13 @@ message_cb (SoupWebsocketConnection *ws,
       return;
     }
   root = aic_json_parse_bytes (message, &error);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+  if (root == NULL)
+    {
+      /* Say why: text nested too deep is refused, not merely "bad". */
+      send_error (session, "invalid_event", error->message);
+      return;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root) ||
       !aic_json_get_string (json_node_get_object (root), "type", TRUE, &kind, NULL))
     {
       send_error (session, "invalid_event", "Every message must be a JSON object with a \"type\".");

@@ -19,6 +19,7 @@
 #include "aic-chat-stream.h"
 #include "aic-error.h"
 #include "aic-client.h"
+#include "aic-control-filter.h"
 #include "aic-http.h"
 #include "aic-job-manager.h"
 #include "aic-json.h"
@@ -98,18 +99,45 @@ parse_options (int                *argc,
   return TRUE;
 }
 
-/* --token, else $AI_CONSOLE_TOKEN, which keeps it out of the process list. */
-static void
-token_from_environment (char **token)
+/* --token-file or $AI_CONSOLE_TOKEN keep the token out of the process
+ * list (/proc/PID/cmdline), where --token shows it to every user of the
+ * machine; --token stays for compatibility. */
+static gboolean
+token_resolve (char       **token,
+               const char  *token_file)
 {
-  if (*token == NULL)
-    *token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (token_file == NULL)
+    {
+      if (*token == NULL)
+        *token = g_strdup (g_getenv ("AI_CONSOLE_TOKEN"));
+      return TRUE;
+    }
+  if (*token != NULL)
+    {
+      g_printerr (_("Give either --token or --token-file, not both.\n"));
+      return FALSE;
+    }
+  if (!g_file_get_contents (token_file, &contents, NULL, &error))
+    {
+      g_printerr (_("Error: %s\n"), error->message);
+      return FALSE;
+    }
+  /* Written by hand or by the server: a trailing newline is not part of it. */
+  g_strstrip (contents);
+  if (contents[0] == '\0')
+    {
+      g_printerr (_("The token file “%s” is empty.\n"), token_file);
+      return FALSE;
+    }
+  *token = g_steal_pointer (&contents);
+  return TRUE;
 }
 
-#define URL_ENTRY(variable) \
-  { "url", 0, 0, G_OPTION_ARG_STRING, &variable, N_("Base URL of the backend"), N_("URL") }
-#define TOKEN_ENTRY(variable) \
-  { "token", 0, 0, G_OPTION_ARG_STRING, &variable, N_("Bearer token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") }
+#define TOKEN_FILE_ENTRY(variable) \
+  { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &(variable), N_("Read the bearer token from FILE (preferred: unlike --token, not visible to other users)"), N_("FILE") }
 
 /* Where analyze, voice and agent go: an AI Console server at --url, or,
  * with --kind openai|anthropic, the built-in backend run in this process
@@ -118,6 +146,7 @@ typedef struct
 {
   char       *url;
   char       *token;
+  char       *token_file;
   char       *kind;
   char       *model;
   char       *key_env;
@@ -128,7 +157,8 @@ typedef struct
 
 #define TARGET_ENTRIES(target) \
   { "url", 0, 0, G_OPTION_ARG_STRING, &(target).url, N_("Base URL of the backend, or of the provider with --kind"), N_("URL") }, \
-  { "token", 0, 0, G_OPTION_ARG_STRING, &(target).token, N_("Bearer token or key (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") }, \
+  { "token", 0, 0, G_OPTION_ARG_STRING, &(target).token, N_("Bearer token or key (default: $AI_CONSOLE_TOKEN); other users can see it in the process list"), N_("TOKEN") }, \
+  TOKEN_FILE_ENTRY ((target).token_file), \
   { "kind", 0, 0, G_OPTION_ARG_STRING, &(target).kind, N_("console (an AI Console server, the default), or openai or anthropic (a provider, driven by a built-in backend run here)"), N_("KIND") }, \
   { "api-key-env", 0, 0, G_OPTION_ARG_STRING, &(target).key_env, N_("Take the provider’s key from this environment variable"), N_("VAR") }
 
@@ -137,6 +167,7 @@ target_clear (Target *target)
 {
   g_clear_pointer (&target->url, g_free);
   g_clear_pointer (&target->token, g_free);
+  g_clear_pointer (&target->token_file, g_free);
   g_clear_pointer (&target->kind, g_free);
   g_clear_pointer (&target->model, g_free);
   g_clear_pointer (&target->key_env, g_free);
@@ -197,9 +228,9 @@ target_check (Target *target)
       g_printerr (_("Error: %s\n"), error->message);
       return 2;
     }
-  if (!key_from_environment (target->key_env, &target->token))
+  if (!token_resolve (&target->token, target->token_file) ||
+      !key_from_environment (target->key_env, &target->token))
     return 2;
-  token_from_environment (&target->token);
   return 0;
 }
 
@@ -276,10 +307,12 @@ cmd_health (int    argc,
 {
   g_autofree char *url = NULL;
   g_autofree char *token = NULL;
+  g_autofree char *token_file = NULL;
   int timeout = 30;
   const GOptionEntry entries[] = {
     { "url", 0, 0, G_OPTION_ARG_STRING, &url, N_("Base URL of the backend, such as http://127.0.0.1:8765"), N_("URL") },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Bearer token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Bearer token (default: $AI_CONSOLE_TOKEN); other users can see it in the process list"), N_("TOKEN") },
+    TOKEN_FILE_ENTRY (token_file),
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout, N_("Seconds to wait for an answer (default 30)"), N_("SECONDS") },
     { NULL }
   };
@@ -303,7 +336,8 @@ cmd_health (int    argc,
       g_printerr (_("--timeout must be a positive number of seconds.\n"));
       return 2;
     }
-  token_from_environment (&token);
+  if (!token_resolve (&token, token_file))
+    return 2;
 
   connection = aic_connection_new (NULL, "cli", AIC_CONNECTION_KIND_CONSOLE, url);
   client = aic_client_new (connection, token);
@@ -517,6 +551,26 @@ cmd_sse (int    argc,
   return 0;
 }
 
+/* ---- what models and servers wrote, on the standard output ---- */
+
+/* On a terminal, text from a model or a server could carry escape
+ * sequences that move the cursor, retitle the window or write the
+ * clipboard (OSC 52); they are removed there. Into a pipe or a file the
+ * text goes as it came, for scripts. */
+static gboolean
+stdout_is_terminal (void)
+{
+  return isatty (STDOUT_FILENO);
+}
+
+static char *
+for_stdout (const char *text)
+{
+  if (text == NULL)
+    return g_strdup ("");
+  return stdout_is_terminal () ? aic_control_strip (text, TRUE) : g_strdup (text);
+}
+
 /* ---- chat ---- */
 
 static void
@@ -524,7 +578,17 @@ on_token (AicChatStream *stream,
           const char    *text,
           gpointer       user_data)
 {
-  fputs (text, stdout);
+  AicControlFilter *filter = user_data;
+
+  if (filter != NULL)
+    {
+      g_autoptr(GString) clean = g_string_new (NULL);
+
+      aic_control_filter_feed (filter, text, clean);
+      fputs (clean->str, stdout);
+    }
+  else
+    fputs (text, stdout);
   fflush (stdout);
 }
 
@@ -566,6 +630,7 @@ cmd_chat (int    argc,
   g_autofree char *kind_name = NULL;
   g_autofree char *model = NULL;
   g_autofree char *token = NULL;
+  g_autofree char *token_file = NULL;
   g_autofree char *key_env = NULL;
   g_autofree char *system = NULL;
   gboolean quiet = FALSE;
@@ -573,7 +638,8 @@ cmd_chat (int    argc,
     { "url", 0, 0, G_OPTION_ARG_STRING, &url, N_("Base URL of the server"), N_("URL") },
     { "kind", 0, 0, G_OPTION_ARG_STRING, &kind_name, N_("console, openai or anthropic (default console)"), N_("KIND") },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("The model to use"), N_("MODEL") },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Key or token (default: $AI_CONSOLE_TOKEN)"), N_("TOKEN") },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token, N_("Key or token (default: $AI_CONSOLE_TOKEN); other users can see it in the process list"), N_("TOKEN") },
+    TOKEN_FILE_ENTRY (token_file),
     { "api-key-env", 0, 0, G_OPTION_ARG_STRING, &key_env, N_("Take the key from this environment variable"), N_("VAR") },
     { "system", 's', 0, G_OPTION_ARG_STRING, &system, N_("A system prompt"), N_("TEXT") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Print no statistics on the standard error"), NULL },
@@ -587,6 +653,7 @@ cmd_chat (int    argc,
   g_autofree char *prompt = NULL;
   AicConnectionKind kind = AIC_CONNECTION_KIND_CONSOLE;
   RunWait wait = { 0 };
+  AicControlFilter filter;
   guint signal_source;
 
   if (!parse_options (&argc, &argv, entries, _("PROMPT|- — print a model’s reply"),
@@ -602,19 +669,9 @@ cmd_chat (int    argc,
       g_printerr (_("Unknown kind “%s”: use console, openai or anthropic.\n"), kind_name);
       return 2;
     }
-  if (key_env != NULL)
-    {
-      const char *value = g_getenv (key_env);
-
-      if (value == NULL)
-        {
-          g_printerr (_("The environment variable %s is not set.\n"), key_env);
-          return 2;
-        }
-      g_free (token);
-      token = g_strdup (value);
-    }
-  token_from_environment (&token);
+  if (!token_resolve (&token, token_file) ||
+      !key_from_environment (key_env, &token))
+    return 2;
 
   prompt = g_str_equal (argv[1], "-") ? read_all_stdin () : g_strdup (argv[1]);
   if (g_strstrip (prompt)[0] == '\0')
@@ -635,7 +692,9 @@ cmd_chat (int    argc,
     aic_chat_stream_add_turn (stream, "system", system);
   aic_chat_stream_add_turn (stream, "user", prompt);
   aic_chat_stream_set_model (stream, model);
-  g_signal_connect (stream, "token", G_CALLBACK (on_token), NULL);
+  /* Tokens may split an escape sequence: one filter for the whole reply. */
+  aic_control_filter_init (&filter, TRUE);
+  g_signal_connect (stream, "token", G_CALLBACK (on_token), stdout_is_terminal () ? &filter : NULL);
 
   loop = g_main_loop_new (NULL, FALSE);
   wait.loop = loop;
@@ -717,6 +776,7 @@ print_result (AnalyzeRun *run,
       g_autoptr(JsonNode) root = NULL;
       g_autofree char *result = aic_job_dup_result_json (job);
       g_autofree char *text = NULL;
+      g_autofree char *shown = NULL;
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "file");
@@ -741,14 +801,17 @@ print_result (AnalyzeRun *run,
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
       text = aic_json_to_string (root, FALSE);
-      g_print ("%s\n", text);
+      shown = for_stdout (text);
+      g_print ("%s\n", shown);
       return;
     }
 
   if (aic_job_get_status (job) == AIC_JOB_DONE)
     {
       g_autofree char *markdown = aic_job_dup_markdown (job);
-      g_print ("%s\n", markdown);
+      g_autofree char *shown_markdown = for_stdout (markdown);
+
+      g_print ("%s\n", shown_markdown);
     }
 }
 
@@ -964,8 +1027,10 @@ voice_user_cb (AicVoiceSession *session,
                const char      *text,
                VoiceRun        *run)
 {
+  g_autofree char *shown = for_stdout (text);
+
   /* Not translated: scripts read these prefixes. */
-  g_print ("you: %s\n", text);
+  g_print ("you: %s\n", shown);
 }
 
 static void
@@ -993,12 +1058,14 @@ voice_done_cb (AicVoiceSession *session,
                const char      *status,
                VoiceRun        *run)
 {
+  g_autofree char *shown = for_stdout (run->reply->str);
+
   run->response_active = FALSE;
   run->turns++;
   if (g_str_equal (status, "completed"))
-    g_print ("assistant: %s\n", run->reply->str);
+    g_print ("assistant: %s\n", shown);
   else
-    g_print ("assistant: %s [%s]\n", run->reply->str, status);
+    g_print ("assistant: %s [%s]\n", shown, status);
   g_string_truncate (run->reply, 0);
   voice_maybe_done (run);
 }
@@ -1221,28 +1288,6 @@ agent_end_text (AgentRun *run)
   run->text_open = FALSE;
 }
 
-/* What the model wrote goes to a terminal: no control characters, so it
- * cannot move the cursor or rewrite what is shown above a prompt. */
-static char *
-printable (const char *text,
-           gboolean    keep_newlines)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const char *p = text; p != NULL && *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if ((c == '\n' && keep_newlines) || c == '\t')
-        g_string_append_unichar (out, c);
-      else if (g_unichar_iscntrl (c) || c == 0x9b)
-        g_string_append_unichar (out, 0xfffd);
-      else
-        g_string_append_unichar (out, c);
-    }
-  return g_string_free (out, FALSE);
-}
-
 static char *
 one_line (const char *text)
 {
@@ -1257,7 +1302,7 @@ one_line (const char *text)
 static void
 agent_step_cb (AicAgentRun *agent, const char *name, AgentRun *run)
 {
-  g_autofree char *clean = printable (name, FALSE);
+  g_autofree char *clean = aic_control_strip (name, FALSE);
 
   agent_end_text (run);
   g_printerr ("▸ %s\n", clean);
@@ -1266,11 +1311,11 @@ agent_step_cb (AicAgentRun *agent, const char *name, AgentRun *run)
 static void
 agent_tool_call_cb (AicAgentRun *agent, const char *call_id, const char *name, const char *args, AgentRun *run)
 {
-  g_autoptr(JsonNode) node = json_from_string (args, NULL);
+  g_autoptr(JsonNode) node = aic_json_parse_mutable (args, -1, NULL);
   g_autofree char *compact = node ? aic_json_to_string (node, FALSE) : g_strdup (args);
   g_autofree char *joined = one_line (compact);
-  g_autofree char *line = printable (joined, FALSE);
-  g_autofree char *clean_name = printable (name, FALSE);
+  g_autofree char *line = aic_control_strip (joined, FALSE);
+  g_autofree char *clean_name = aic_control_strip (name, FALSE);
 
   agent_end_text (run);
   if (g_utf8_strlen (line, -1) > 200)
@@ -1285,7 +1330,7 @@ agent_tool_call_cb (AicAgentRun *agent, const char *call_id, const char *name, c
 static void
 agent_tool_result_cb (AicAgentRun *agent, const char *call_id, const char *summary, AgentRun *run)
 {
-  g_autofree char *clean = printable (summary, FALSE);
+  g_autofree char *clean = aic_control_strip (summary, FALSE);
 
   agent_end_text (run);
   g_printerr ("← %s\n", clean);
@@ -1294,7 +1339,7 @@ agent_tool_result_cb (AicAgentRun *agent, const char *call_id, const char *summa
 static void
 agent_token_cb (AicAgentRun *agent, const char *text, AgentRun *run)
 {
-  g_autofree char *clean = printable (text, TRUE);
+  g_autofree char *clean = aic_control_strip (text, TRUE);
 
   g_printerr ("%s", clean);
   run->text_open = text[0] != '\0' && text[strlen (text) - 1] != '\n';
@@ -1303,7 +1348,7 @@ agent_token_cb (AicAgentRun *agent, const char *text, AgentRun *run)
 static void
 agent_problem_cb (AicAgentRun *agent, const char *text, AgentRun *run)
 {
-  g_autofree char *clean = printable (text, FALSE);
+  g_autofree char *clean = aic_control_strip (text, FALSE);
 
   agent_end_text (run);
   g_printerr (_("Problem: %s\n"), clean);
@@ -1397,11 +1442,11 @@ agent_read_answer (AgentRun *run)
 static void
 agent_need_input_cb (AicAgentRun *agent, AicAgentRequest *request, AgentRun *run)
 {
-  g_autofree char *prompt = printable (request->prompt, FALSE);
-  g_autofree char *risk = printable (request->risk, FALSE);
-  g_autofree char *diff = printable (request->diff, TRUE);
-  g_autofree char *command = printable (request->command, FALSE);
-  g_autofree char *args = printable (request->args, TRUE);
+  g_autofree char *prompt = aic_control_strip (request->prompt, FALSE);
+  g_autofree char *risk = aic_control_strip (request->risk, FALSE);
+  g_autofree char *diff = aic_control_strip (request->diff, TRUE);
+  g_autofree char *command = aic_control_strip (request->command, FALSE);
+  g_autofree char *args = aic_control_strip (request->args, TRUE);
 
   agent_end_text (run);
   g_printerr ("? %s\n", prompt);
@@ -1538,7 +1583,9 @@ cmd_agent (int    argc,
     }
   else
     {
-      g_print ("%s\n", aic_agent_run_get_summary (run.run));
+      g_autofree char *summary = for_stdout (aic_agent_run_get_summary (run.run));
+
+      g_print ("%s\n", summary);
       status = g_str_equal (aic_agent_run_get_state (run.run), "completed") ? 0 : 1;
     }
   g_cancellable_cancel (run.input_cancellable);

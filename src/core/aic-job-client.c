@@ -9,6 +9,7 @@
 #include "aic-error.h"
 #include "aic-http.h"
 #include "aic-job-client.h"
+#include "aic-job-client-private.h"
 #include "aic-json.h"
 #include "aic-source.h"
 #include "aic-sse-client.h"
@@ -555,15 +556,52 @@ pause_following (GTask        *task,
   state->outage_ms = MIN (state->outage_ms * 2, self->max_delay_ms);
 }
 
+guint
+aic_job_client_retry_after_ms (const char *value,
+                               GDateTime  *now)
+{
+  g_autofree char *text = NULL;
+  guint64 seconds = 0;
+
+  if (value == NULL)
+    return 0;
+  text = g_strstrip (g_strdup (value));
+  if (text[0] == '\0')
+    return 0;
+
+  if (g_ascii_isdigit (text[0]))
+    {
+      /* A server that asks for an hour, or for more seconds than fit in
+       * 64 bits, is still asking to wait: that is the longest wait we
+       * allow, not no wait at all. */
+      for (const char *p = text; *p != '\0'; p++)
+        {
+          if (!g_ascii_isdigit (*p))
+            return 0;
+          if (seconds < MAX_RETRY_AFTER_S)
+            seconds = seconds * 10 + (guint64) (*p - '0');
+        }
+    }
+  else
+    {
+      g_autoptr(GDateTime) when = soup_date_time_new_from_http_string (text);
+      GTimeSpan span;
+
+      if (when == NULL)
+        return 0;
+      span = g_date_time_difference (when, now);
+      seconds = span <= 0 ? 0 : (guint64) ((span + G_TIME_SPAN_SECOND - 1) / G_TIME_SPAN_SECOND);
+    }
+  return (guint) CLAMP (seconds, 1, MAX_RETRY_AFTER_S) * 1000;
+}
+
 static guint
 retry_after_ms (SoupMessage *message)
 {
   const char *value = soup_message_headers_get_one (soup_message_get_response_headers (message), "Retry-After");
-  guint64 seconds;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
 
-  if (value == NULL || !g_ascii_string_to_unsigned (value, 10, 0, MAX_RETRY_AFTER_S, &seconds, NULL))
-    return 0;
-  return MAX (seconds, 1) * 1000;
+  return aic_job_client_retry_after_ms (value, now);
 }
 
 static void

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "aic-error.h"
 #include "aic-json.h"
@@ -130,15 +131,101 @@ aic_json_get_strv (JsonObject   *object,
   return TRUE;
 }
 
-JsonNode *
-aic_json_parse_bytes (GBytes  *bytes,
-                      GError **error)
+gboolean
+aic_json_check_depth (const char  *data,
+                      gsize        size,
+                      guint        max_depth,
+                      GError     **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(GError) local_error = NULL;
-  gsize size;
-  const char *data = g_bytes_get_data (bytes, &size);
+  gboolean in_string = FALSE;
+  guint depth = 0;
 
+  /* Only the nesting matters here; json-glib judges everything else.
+   * Unbalanced closers are left for it to report, so depth never wraps. */
+  for (gsize i = 0; i < size; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+
+      switch (c)
+        {
+        case '"':
+          in_string = TRUE;
+          break;
+        case '[':
+        case '{':
+          if (++depth > max_depth)
+            {
+              g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                           _("The JSON text is nested more than %u levels deep."),
+                           max_depth);
+              return FALSE;
+            }
+          break;
+        case ']':
+        case '}':
+          if (depth > 0)
+            depth--;
+          break;
+        default:
+          break;
+        }
+    }
+  return TRUE;
+}
+
+/* json-glib turns a broken \u escape ("\ud9 {") into bytes that are not
+ * UTF-8, inside a string it otherwise accepts. The tree is at most
+ * AIC_JSON_MAX_DEPTH deep here, so the recursion is bounded. */
+static gboolean
+strings_valid (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+      guint n = json_array_get_length (array);
+
+      for (guint i = 0; i < n; i++)
+        if (!strings_valid (json_array_get_element (array, i)))
+          return FALSE;
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *member;
+
+      json_object_iter_init (&iter, json_node_get_object (node));
+      while (json_object_iter_next (&iter, &name, &member))
+        if (!g_utf8_validate (name, -1, NULL) || !strings_valid (member))
+          return FALSE;
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_utf8_validate (json_node_get_string (node), -1, NULL);
+  return TRUE;
+}
+
+static JsonNode *
+parse_checked (const char  *data,
+               gssize       size,
+               gboolean     immutable,
+               GError     **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (data == NULL)
+    size = 0;
+  else if (size < 0)
+    size = strlen (data);
   if (size == 0)
     {
       g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
@@ -151,13 +238,59 @@ aic_json_parse_bytes (GBytes  *bytes,
                            _("The answer is not valid UTF-8 text."));
       return NULL;
     }
+  if (!aic_json_check_depth (data, size, AIC_JSON_MAX_DEPTH, error))
+    return NULL;
+
+  parser = immutable ? json_parser_new_immutable () : json_parser_new ();
   if (!json_parser_load_from_data (parser, data, size, &local_error))
     {
       g_set_error (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
                    _("The answer is not valid JSON: %s"), local_error->message);
       return NULL;
     }
+  /* json-glib takes text of only spaces or comments as a document without
+   * a root, without an error; callers rely on one or the other. */
+  if (json_parser_get_root (parser) == NULL)
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                           _("The answer was empty."));
+      return NULL;
+    }
+  if (!strings_valid (json_parser_get_root (parser)))
+    {
+      g_set_error_literal (error, AIC_ERROR, AIC_ERROR_PROTOCOL,
+                           _("The answer is not valid UTF-8 text."));
+      return NULL;
+    }
   return json_parser_steal_root (parser);
+}
+
+JsonNode *
+aic_json_parse_data (const char  *data,
+                     gssize       size,
+                     GError     **error)
+{
+  return parse_checked (data, size, TRUE, error);
+}
+
+/* For trees the caller goes on changing (json_from_string() with the
+ * depth check). */
+JsonNode *
+aic_json_parse_mutable (const char  *data,
+                        gssize       size,
+                        GError     **error)
+{
+  return parse_checked (data, size, FALSE, error);
+}
+
+JsonNode *
+aic_json_parse_bytes (GBytes  *bytes,
+                      GError **error)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+
+  return aic_json_parse_data (data, size, error);
 }
 
 char *

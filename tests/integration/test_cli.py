@@ -127,6 +127,37 @@ with tempfile.TemporaryDirectory() as data:
     result = cli("health", "--url", url, env={"AI_CONSOLE_TOKEN": token})
     check("cli health takes the token from AI_CONSOLE_TOKEN", result.returncode == 0, result.stderr)
 
+    # --token-file and AI_CONSOLE_TOKEN keep the token out of the process
+    # list; --token is still taken, and --help says what it shows.
+    result = cli("health", "--url", url, "--token-file", token_file)
+    check("cli health takes the token from --token-file", result.returncode == 0, result.stderr)
+    result = cli("health", "--url", url, "--token", token, "--token-file", token_file)
+    check("cli refuses --token with --token-file", result.returncode == 2 and "not both" in result.stderr, result.stderr)
+    empty = os.path.join(data, "empty-token")
+    open(empty, "w").close()
+    result = cli("health", "--url", url, "--token-file", empty)
+    check("cli refuses an empty token file in words", result.returncode == 2 and "is empty" in result.stderr, result.stderr)
+    result = cli("health", "--url", url, "--token-file", os.path.join(data, "missing"))
+    check("cli says a token file is missing", result.returncode == 2 and "missing" in result.stderr, result.stderr)
+    for command in ("health", "chat", "analyze", "voice", "agent"):
+        result = cli(command, "--help")
+        check("cli %s --help offers --token-file and says --token is visible" % command,
+              "--token-file" in result.stdout and "other users can see it" in result.stdout, result.stdout)
+    # While it runs, the CLI's command line has the file's name, not the token.
+    proc = subprocess.Popen([CLI, "chat", "--url", url, "--token-file", token_file, "-q", "Tell me about foxes"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+    seen = b""
+    for _ in range(200):
+        with open("/proc/%d/cmdline" % proc.pid, "rb") as cmdline:
+            seen = cmdline.read()
+        if seen:
+            break
+        time.sleep(0.01)
+    out, err = proc.communicate(timeout=30)
+    check("cli chat with --token-file works", proc.returncode == 0 and "foxes" in out, err)
+    check("cli chat with --token-file keeps the token off its command line",
+          token_file.encode() in seen and token.encode() not in seen, seen)
+
     result = cli("health", "--url", url)
     check("cli health without token exits 1", result.returncode == 1, str(result.returncode))
     check("cli says a token is needed, on stderr",

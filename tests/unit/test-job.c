@@ -5,6 +5,7 @@
 
 #include "aic-error.h"
 #include "aic-job.h"
+#include "aic-job-client-private.h"
 #include "aic-json.h"
 #include "aic-store.h"
 
@@ -193,11 +194,45 @@ test_store (void)
   g_assert_cmpuint (all->len, ==, 1);
 }
 
+static void
+test_retry_after (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_utc (2026, 12, 5, 9, 0, 0);
+  const struct { const char *value; guint ms; } cases[] = {
+    { NULL, 0 },
+    { "", 0 },
+    { "soon", 0 },
+    { "1.5", 0 },
+    { "-5", 0 },
+    { "0", 1000 },
+    { "2", 2000 },
+    { " 7 ", 7000 },
+    { "60", 60000 },
+    /* Over the limit: clamped, not ignored. */
+    { "61", 60000 },
+    { "3600", 60000 },
+    { "18446744073709551615", 60000 },
+    { "100000000000000000000", 60000 },
+    /* HTTP dates: in 30 s, in a day (clamped), in the past. */
+    { "Sat, 05 Dec 2026 09:00:30 GMT", 30000 },
+    { "Sun, 06 Dec 2026 09:00:00 GMT", 60000 },
+    { "Fri, 04 Dec 2026 09:00:00 GMT", 1000 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("Retry-After: %s", cases[i].value ? cases[i].value : "(none)");
+      g_assert_cmpuint (aic_job_client_retry_after_ms (cases[i].value, now), ==, cases[i].ms);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/job-client/retry-after", test_retry_after);
 
   g_test_add_func ("/job/console-shape", test_console_shape);
   g_test_add_func ("/job/plain-shapes", test_plain_shapes);
