@@ -522,6 +522,18 @@ show_request (AicAgentPage *self)
         body = g_strdup_printf (_("Tool: %s. %s"), request->tool_name, risk_text (request->risk));
       else
         body = g_strdup (risk_text (request->risk));
+      if (request->scope != NULL)
+        {
+          g_autofree char *scope = NULL;
+          char *joined;
+
+          /* Translators: %s is a program such as ls; "Allow for This Run" is the button. */
+          scope = g_strdup_printf (_("“Allow for This Run” lets the agent run “%s” again, with any arguments, "
+                                     "without asking; other programs still ask."), request->scope);
+          joined = g_strconcat (body, "\n\n", scope, NULL);
+          g_free (body);
+          body = joined;
+        }
       dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                                            request->prompt, body));
       adw_message_dialog_add_responses (dialog,

@@ -145,6 +145,7 @@ ask (Run                *run,
     {
       JsonObject *about = json_object_new ();
       g_autofree char *prompt = aic_agent_tool_describe (tool, args);
+      g_autofree char *scope = aic_agent_tool_scope (tool, args);
 
       json_object_set_string_member (message, "kind", "approval");
       json_object_set_string_member (message, "prompt", prompt);
@@ -154,6 +155,9 @@ ask (Run                *run,
       json_object_set_string_member (message, "risk", aic_agent_risk_to_string (tool->risk));
       if (diff != NULL)
         json_object_set_string_member (message, "diff", diff);
+      /* What "allow_run" would cover, so the dialog can say so. */
+      if (scope != NULL)
+        json_object_set_string_member (message, "allow_run_scope", scope);
     }
   json_object_set_string_member (message, "call_id", call->id);
 
@@ -178,6 +182,7 @@ aic_agent_hub_run_next_call (Run *run)
   const AicAgentTool *tool = aic_agent_tools_lookup (call->name);
   g_autoptr(JsonObject) args = aic_agent_hub_parse_object (call->arguments);
   AicAgentToolContext context = { run->workspace, run->hub->command_ms, run->hub->command_output };
+  g_autofree char *allow_key = NULL;
   AicAgentPolicy policy;
 
   if (!call->announced)
@@ -219,7 +224,8 @@ aic_agent_hub_run_next_call (Run *run)
     }
 
   policy = run->hub->policy[tool->risk];
-  if (call->approved || aic_run_memory_allows (run->record->memory, tool->name, aic_agent_risk_to_string (tool->risk)))
+  allow_key = aic_agent_tool_allow_key (tool, args);
+  if (call->approved || aic_run_memory_allows (run->record->memory, allow_key))
     policy = AIC_AGENT_POLICY_ALLOW;
 
   if (policy == AIC_AGENT_POLICY_DENY)
@@ -349,12 +355,17 @@ aic_agent_hub_run_reply (Run        *run,
       return;
     }
 
-  if (strcmp (decision, "allow_run") == 0)
-    g_ptr_array_add (run->record->memory->allowed,
-                     g_strdup_printf ("%s:%s", tool->name, aic_agent_risk_to_string (tool->risk)));
-  call->approved = TRUE;
-  aic_agent_hub_run_save (run);
   if (args == NULL)
     args = json_object_new ();
+  if (strcmp (decision, "allow_run") == 0)
+    {
+      char *key = aic_agent_tool_allow_key (tool, args);
+
+      /* A command that cannot be read is allowed once, whatever was said. */
+      if (key != NULL)
+        g_ptr_array_add (run->record->memory->allowed, key);
+    }
+  call->approved = TRUE;
+  aic_agent_hub_run_save (run);
   tool_execute (run, call, tool, args);
 }

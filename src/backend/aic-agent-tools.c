@@ -354,6 +354,19 @@ run_command_describe (const AicAgentTool *tool,
   return g_strdup_printf ("The agent wants to run “%s”.", aic_agent_tool_arg_string (args, "command", ""));
 }
 
+/* "Allow for this run" on a command allows that program again, with
+ * any arguments, and nothing else: "true" is not "rm". */
+static char *
+run_command_scope (JsonObject *args)
+{
+  g_auto(GStrv) argv = NULL;
+
+  if (!g_shell_parse_argv (aic_agent_tool_arg_string (args, "command", ""), NULL, &argv, NULL) ||
+      argv[0] == NULL)
+    return NULL;
+  return g_strdup (argv[0]);
+}
+
 /* ---- the table ---- */
 
 static const AicAgentTool builtin_tools[] = {
@@ -388,7 +401,7 @@ static const AicAgentTool builtin_tools[] = {
     "run_command",
     "Run a program in the workspace (no shell: no pipes or redirections) and get its output.",
     "{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"}},\"required\":[\"command\"]}",
-    AIC_AGENT_RISK_EXECUTE, run_command_run, NULL, run_command_describe,
+    AIC_AGENT_RISK_EXECUTE, run_command_run, NULL, run_command_describe, run_command_scope,
   },
   {
     "ask_user",
@@ -490,6 +503,31 @@ aic_agent_tool_describe (const AicAgentTool *tool,
   if (tool->describe != NULL)
     return tool->describe (tool, args);
   return g_strdup_printf ("The agent wants to use %s.", tool->name);
+}
+
+char *
+aic_agent_tool_scope (const AicAgentTool *tool,
+                      JsonObject         *args)
+{
+  return tool->scope != NULL ? tool->scope (args) : NULL;
+}
+
+/* The key kept in a run's memory when the user allows a call for the
+ * rest of the run: "tool:risk", or "tool:risk:scope" for a tool with a
+ * scope. A call of a scoped tool whose scope cannot be read matches
+ * nothing, and is asked about. */
+char *
+aic_agent_tool_allow_key (const AicAgentTool *tool,
+                          JsonObject         *args)
+{
+  g_autofree char *scope = NULL;
+
+  if (tool->scope == NULL)
+    return g_strdup_printf ("%s:%s", tool->name, aic_agent_risk_to_string (tool->risk));
+  scope = tool->scope (args);
+  if (scope == NULL)
+    return NULL;
+  return g_strdup_printf ("%s:%s:%s", tool->name, aic_agent_risk_to_string (tool->risk), scope);
 }
 
 void

@@ -50,6 +50,10 @@ typedef char *(*AicAgentToolPreviewFunc)  (const AicAgentToolContext *context,
 typedef char *(*AicAgentToolDescribeFunc) (const AicAgentTool        *tool,
                                            JsonObject                *args);
 
+/* What "Allow for this run" covers beyond the tool itself, such as the
+ * program a command runs; %NULL when it covers every call of the tool. */
+typedef char *(*AicAgentToolScopeFunc)    (JsonObject                *args);
+
 /* One row of the tool table. Built-in tools are rows; tools from MCP
  * servers will be rows too. */
 struct _AicAgentTool
@@ -61,6 +65,7 @@ struct _AicAgentTool
   AicAgentToolRunFunc       run;          /* NULL for questions: the hub asks */
   AicAgentToolPreviewFunc   preview;      /* optional */
   AicAgentToolDescribeFunc  describe;     /* optional */
+  AicAgentToolScopeFunc     scope;        /* optional */
 };
 
 const char          *aic_agent_risk_to_string       (AicAgentRisk               risk);
@@ -74,6 +79,10 @@ JsonNode            *aic_agent_tools_openai_schema  (void);
 JsonNode            *aic_agent_tools_anthropic_schema (void);
 
 char                *aic_agent_tool_describe        (const AicAgentTool        *tool,
+                                                     JsonObject                *args);
+char                *aic_agent_tool_scope           (const AicAgentTool        *tool,
+                                                     JsonObject                *args);
+char                *aic_agent_tool_allow_key       (const AicAgentTool        *tool,
                                                      JsonObject                *args);
 void                 aic_agent_tool_run_async       (const AicAgentTool        *tool,
                                                      const AicAgentToolContext *context,

@@ -281,11 +281,10 @@ aic_run_memory_to_json (const AicRunMemory *memory)
 /* Whether the user allowed @name at @risk for the rest of the run. */
 gboolean
 aic_run_memory_allows (const AicRunMemory *memory,
-                       const char         *name,
-                       const char         *risk)
+                       const char         *key)
 {
-  g_autofree char *key = g_strdup_printf ("%s:%s", name, risk);
-
+  if (key == NULL)
+    return FALSE;
   for (guint i = 0; i < memory->allowed->len; i++)
     if (g_strcmp0 (g_ptr_array_index (memory->allowed, i), key) == 0)
       return TRUE;

@@ -34,7 +34,7 @@ typedef struct
 {
   JsonArray *messages;
   GPtrArray *queue;     /* (element-type AicRunCall) */
-  GPtrArray *allowed;   /* (element-type utf8) "tool:risk" */
+  GPtrArray *allowed;   /* (element-type utf8) "tool:risk[:scope]" */
   guint      steps;
   gboolean   started;   /* a client connected and the loop began */
 } AicRunMemory;
@@ -62,8 +62,7 @@ AicRunMemory  *aic_run_memory_from_json  (const char          *text,
                                           GError             **error);
 char          *aic_run_memory_to_json    (const AicRunMemory  *memory);
 gboolean       aic_run_memory_allows     (const AicRunMemory  *memory,
-                                          const char          *name,
-                                          const char          *risk);
+                                          const char          *key);
 
 AicRunPending *aic_run_pending_new       (JsonObject          *message,
                                           const char          *call_id);

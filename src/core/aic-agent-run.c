@@ -243,6 +243,7 @@ aic_agent_request_copy (const AicAgentRequest *request)
   copy->risk = g_strdup (request->risk);
   copy->diff = g_strdup (request->diff);
   copy->command = g_strdup (request->command);
+  copy->scope = g_strdup (request->scope);
   return copy;
 }
 
@@ -259,6 +260,7 @@ aic_agent_request_free (AicAgentRequest *request)
   g_free (request->risk);
   g_free (request->diff);
   g_free (request->command);
+  g_free (request->scope);
   g_free (request);
 }
 
@@ -402,8 +404,9 @@ send_reply (AicAgentRun *self,
 static char *
 allow_key (const AicAgentRequest *request)
 {
-  return g_strdup_printf ("%s:%s", request->tool_name ? request->tool_name : "",
-                          request->risk ? request->risk : "");
+  return g_strdup_printf ("%s:%s:%s", request->tool_name ? request->tool_name : "",
+                          request->risk ? request->risk : "",
+                          request->scope ? request->scope : "");
 }
 
 /**
@@ -465,6 +468,16 @@ read_request (JsonObject *object)
           request->args = aic_json_to_string (args, TRUE);
           request->command = g_strdup (member_string (json_node_get_object (args), "command"));
         }
+    }
+  request->scope = g_strdup (member_string (object, "allow_run_scope"));
+  if (request->scope == NULL && request->command != NULL)
+    {
+      g_auto(GStrv) argv = NULL;
+
+      /* A plainer server says nothing of it: a command is allowed again
+       * only for the same program, as ours does. */
+      if (g_shell_parse_argv (request->command, NULL, &argv, NULL) && argv[0] != NULL)
+        request->scope = g_strdup (argv[0]);
     }
   return request;
 }

@@ -25,6 +25,7 @@ typedef struct
   char *risk;          /* (nullable) "read", "write", "execute", "network" */
   char *diff;          /* (nullable) a write's change, as a unified diff */
   char *command;       /* (nullable) a command's command line */
+  char *scope;         /* (nullable) what "Allow for this run" covers: a command's program */
 } AicAgentRequest;
 
 #define AIC_TYPE_AGENT_REQUEST (aic_agent_request_get_type ())

@@ -89,6 +89,13 @@ with tempfile.TemporaryDirectory() as data_home:
             check("the file is left as it was", f.read() == first)
         runs = wait_for(lambda: len([n for n in nodes(app, "list", name="Past runs")[0].children]) >= 2, 10)
         check("both runs are listed as past runs", bool(runs))
+
+        check("a run with a command starts", start_run(app, "Check the build\nrun: true"))
+        deny = dialog_button(app, "Deny")
+        scope = wait_for(lambda: [t for t in labels(app) if "lets the agent run “true” again" in t], 10)
+        check("the dialog says Allow for This Run covers only that program", bool(scope), labels(app)[-20:])
+        check("Deny is pressed", deny is not None and click(deny))
+        settle()
     except Exception as error:
         check("the steps ran", False, repr(error))
     finally:

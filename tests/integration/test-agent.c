@@ -407,19 +407,31 @@ test_allow_run_and_deny (Fixture       *f,
                          gconstpointer  data)
 {
   g_auto(Recorder) rec = { 0 };
-  g_autoptr(AicAgentRun) run = start_run (f->client, "Check the tools\nrun: true\nrun: echo second", NULL, &rec);
+  g_autoptr(AicAgentRun) run = start_run (f->client, "Check the tools\nrun: true\nrun: true again\n"
+                                          "run: echo second", NULL, &rec);
   AicAgentRequest *request = wait_request (&rec, 1);
 
   g_assert_cmpstr (request->tool_name, ==, "run_command");
   g_assert_cmpstr (request->risk, ==, "execute");
   g_assert_cmpstr (request->command, ==, "true");
+  g_assert_cmpstr (request->scope, ==, "true");
   aic_agent_run_reply (run, request->resume_token, AIC_AGENT_DECISION_ALLOW_RUN, NULL);
 
-  /* The second command needs no approval; the write (another tool) does. */
+  /* The same program again needs no approval, whatever its arguments;
+   * another program does (issue 12: "true" once allowed is not "rm"). */
   request = wait_request (&rec, 2);
-  g_assert_cmpstr (request->tool_name, ==, "write_file");
-  g_assert_cmpuint (count_lines (&rec, "tool_call: run_command"), ==, 2);
+  g_assert_cmpstr (request->tool_name, ==, "run_command");
+  g_assert_cmpstr (request->command, ==, "echo second");
+  g_assert_cmpstr (request->scope, ==, "echo");
+  g_assert_cmpuint (count_lines (&rec, "tool_call: run_command"), ==, 3);
   g_assert_cmpuint (count_lines (&rec, "tool_result: Exit status 0"), ==, 2);
+  aic_agent_run_reply (run, request->resume_token, AIC_AGENT_DECISION_ALLOW_ONCE, NULL);
+
+  /* The write (another tool) asks too. */
+  request = wait_request (&rec, 3);
+  g_assert_cmpstr (request->tool_name, ==, "write_file");
+  g_assert_null (request->scope);
+  g_assert_cmpuint (count_lines (&rec, "tool_result: Exit status 0"), ==, 3);
 
   aic_agent_run_reply (run, request->resume_token, AIC_AGENT_DECISION_DENY, NULL);
   wait_done (&rec);
@@ -428,7 +440,7 @@ test_allow_run_and_deny (Fixture       *f,
   g_assert_true (timeline_has (&rec, "tool_result: Refused by the user"));
   g_assert_nonnull (strstr (rec.summary, "refused"));
   g_assert_null (workspace_file (f, "NOTES.md"));
-  g_assert_cmpuint (rec.requests->len, ==, 2);
+  g_assert_cmpuint (rec.requests->len, ==, 3);
 }
 
 static void

@@ -19,7 +19,7 @@ static const char old_memory[] =
   "{\"messages\":[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"Goal\"}],"
   "\"queue\":[{\"id\":\"call-1\",\"name\":\"write_file\",\"arguments\":\"{}\",\"announced\":true,\"approved\":true},"
   "{\"id\":\"call-2\",\"name\":\"run_command\",\"arguments\":\"{\\\"command\\\":\\\"ls\\\"}\"}],"
-  "\"allowed\":[\"run_command:execute\"],\"steps\":3,\"started\":true}";
+  "\"allowed\":[\"run_command:execute:true\"],\"steps\":3,\"started\":true}";
 
 static void
 test_states (void)
@@ -60,8 +60,10 @@ test_memory (void)
   g_assert_false (call->announced);
   g_assert_cmpuint (memory->steps, ==, 3);
   g_assert_true (memory->started);
-  g_assert_true (aic_run_memory_allows (memory, "run_command", "execute"));
-  g_assert_false (aic_run_memory_allows (memory, "write_file", "write"));
+  g_assert_true (aic_run_memory_allows (memory, "run_command:execute:true"));
+  g_assert_false (aic_run_memory_allows (memory, "run_command:execute:rm"));
+  g_assert_false (aic_run_memory_allows (memory, "write_file:write"));
+  g_assert_false (aic_run_memory_allows (memory, NULL));
 
   /* Written and read again, nothing changes. */
   call->executing = TRUE;
