@@ -180,6 +180,105 @@ emit (Renderer  *r,
   g_ptr_array_add (r->out, g_object_ref_sink (widget));
 }
 
+/* ---- links ---- */
+
+/* A model writes the links in its answers, so a click is not trusted
+ * like a link the user typed: web pages and mail open at once, through
+ * GTK's launcher (the OpenURI portal in the Flatpak); anything else,
+ * which can start a program or open a file, is asked about first. */
+AicLinkPolicy
+aic_link_policy (const char *uri)
+{
+  g_autofree char *scheme = g_uri_parse_scheme (uri);
+
+  if (scheme == NULL)
+    return AIC_LINK_POLICY_REFUSE;
+  if (g_ascii_strcasecmp (scheme, "http") == 0 || g_ascii_strcasecmp (scheme, "https") == 0 ||
+      g_ascii_strcasecmp (scheme, "mailto") == 0)
+    return AIC_LINK_POLICY_OPEN;
+  return AIC_LINK_POLICY_ASK;
+}
+
+static void
+link_shown_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!gtk_show_uri_full_finish (GTK_WINDOW (object), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      AdwMessageDialog *dialog;
+
+      dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (object), _("Could Not Open the Link"),
+                                                           error->message));
+      adw_message_dialog_add_response (dialog, "close", _("_Close"));
+      gtk_window_present (GTK_WINDOW (dialog));
+    }
+}
+
+static void
+open_link (GtkWindow  *window,
+           const char *uri)
+{
+  gtk_show_uri_full (window, uri, GDK_CURRENT_TIME, NULL, link_shown_cb, NULL);
+}
+
+static void
+link_response_cb (AdwMessageDialog *dialog,
+                  const char       *response,
+                  gpointer          user_data)
+{
+  const char *uri = g_object_get_data (G_OBJECT (dialog), "uri");
+  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (dialog));
+
+  if (g_strcmp0 (response, "open") == 0 && parent != NULL)
+    open_link (parent, uri);
+}
+
+static gboolean
+activate_link_cb (GtkLabel   *label,
+                  const char *uri,
+                  gpointer    user_data)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (label));
+  GtkWindow *window = GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL;
+  AicLinkPolicy policy = aic_link_policy (uri);
+  AdwMessageDialog *dialog;
+  g_autofree char *body = NULL;
+
+  if (window == NULL)
+    return TRUE;
+  if (policy == AIC_LINK_POLICY_OPEN)
+    {
+      open_link (window, uri);
+      return TRUE;
+    }
+  if (policy == AIC_LINK_POLICY_REFUSE)
+    {
+      /* Translators: %s is the link as the model wrote it. */
+      body = g_strdup_printf (_("“%s” does not say where it goes, so it cannot be opened."), uri);
+      dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (window, _("This Link Cannot Be Opened"), body));
+      adw_message_dialog_add_response (dialog, "close", _("_Close"));
+    }
+  else
+    {
+      /* Translators: %s is a link such as file:///etc/passwd. */
+      body = g_strdup_printf (_("The link goes to “%s”. It is not a web page: it can open a file or start a program "
+                                "on this computer. Open it only if you expected it."), uri);
+      dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (window, _("Open This Link?"), body));
+      adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "open", _("_Open"), NULL);
+      adw_message_dialog_set_response_appearance (dialog, "open", ADW_RESPONSE_DESTRUCTIVE);
+      adw_message_dialog_set_default_response (dialog, "cancel");
+      adw_message_dialog_set_close_response (dialog, "cancel");
+      g_object_set_data_full (G_OBJECT (dialog), "uri", g_strdup (uri), g_free);
+      g_signal_connect (dialog, "response", G_CALLBACK (link_response_cb), NULL);
+    }
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
 static GtkWidget *
 make_label (const char        *markup,
             GtkAccessibleRole  role)
@@ -192,6 +291,7 @@ make_label (const char        *markup,
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_selectable (GTK_LABEL (label), TRUE);
   gtk_widget_set_focusable (label, FALSE);
+  g_signal_connect (label, "activate-link", G_CALLBACK (activate_link_cb), NULL);
   return label;
 }
 

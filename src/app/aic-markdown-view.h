@@ -7,6 +7,15 @@ G_BEGIN_DECLS
 
 #define AIC_TYPE_MARKDOWN_VIEW (aic_markdown_view_get_type ())
 
+typedef enum
+{
+  AIC_LINK_POLICY_OPEN,     /* web and mail: opened at once */
+  AIC_LINK_POLICY_ASK,      /* any other scheme: asked about first */
+  AIC_LINK_POLICY_REFUSE,   /* no scheme: nowhere to go */
+} AicLinkPolicy;
+
+AicLinkPolicy aic_link_policy (const char *uri);
+
 G_DECLARE_FINAL_TYPE (AicMarkdownView, aic_markdown_view, AIC, MARKDOWN_VIEW, GtkWidget)
 
 GtkWidget  *aic_markdown_view_new            (void);

@@ -164,6 +164,90 @@ test_cost_does_not_grow (void)
   g_assert_cmpfloat (long_ratio, <, 40);
 }
 
+/* Links in a model's answer: web and mail open, anything that could
+ * start a program or open a file is asked about (issue 12, item 7). */
+static void
+test_link_policy (void)
+{
+  g_assert_cmpint (aic_link_policy ("https://gnome.org/"), ==, AIC_LINK_POLICY_OPEN);
+  g_assert_cmpint (aic_link_policy ("HTTP://example.com"), ==, AIC_LINK_POLICY_OPEN);
+  g_assert_cmpint (aic_link_policy ("mailto:someone@example.com"), ==, AIC_LINK_POLICY_OPEN);
+  g_assert_cmpint (aic_link_policy ("file:///etc/passwd"), ==, AIC_LINK_POLICY_ASK);
+  g_assert_cmpint (aic_link_policy ("javascript:alert(1)"), ==, AIC_LINK_POLICY_ASK);
+  g_assert_cmpint (aic_link_policy ("ssh://host/"), ==, AIC_LINK_POLICY_ASK);
+  g_assert_cmpint (aic_link_policy ("steam://run/1"), ==, AIC_LINK_POLICY_ASK);
+  g_assert_cmpint (aic_link_policy ("notes.md"), ==, AIC_LINK_POLICY_REFUSE);
+  g_assert_cmpint (aic_link_policy ("/etc/passwd"), ==, AIC_LINK_POLICY_REFUSE);
+}
+
+static GtkLabel *
+first_label (GtkWidget *widget)
+{
+  if (GTK_IS_LABEL (widget))
+    return GTK_LABEL (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkLabel *label = first_label (child);
+
+      if (label != NULL)
+        return label;
+    }
+  return NULL;
+}
+
+static AdwMessageDialog *
+find_dialog (GtkWindow *parent)
+{
+  g_autoptr(GList) windows = NULL;
+
+  for (guint i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+  windows = gtk_window_list_toplevels ();
+  for (GList *l = windows; l; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_window_get_transient_for (l->data) == parent)
+      return l->data;
+  return NULL;
+}
+
+static void
+test_link_asks (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *view = aic_markdown_view_new ();
+  AdwMessageDialog *dialog;
+  gboolean handled = FALSE;
+  GtkLabel *label;
+
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (view), "See [the file](file:///etc/passwd).");
+  gtk_window_present (GTK_WINDOW (window));
+  label = first_label (view);
+  g_assert_nonnull (label);
+
+  /* A file link is not opened: the user is asked, Cancel by default. */
+  g_signal_emit_by_name (label, "activate-link", "file:///etc/passwd", &handled);
+  g_assert_true (handled);
+  dialog = find_dialog (GTK_WINDOW (window));
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Open This Link?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "file:///etc/passwd"));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (dialog), ==, "cancel");
+  g_assert_cmpstr (adw_message_dialog_get_close_response (dialog), ==, "cancel");
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  /* A link without a scheme goes nowhere, and says so. */
+  handled = FALSE;
+  g_signal_emit_by_name (label, "activate-link", "notes.md", &handled);
+  g_assert_true (handled);
+  dialog = find_dialog (GTK_WINDOW (window));
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "This Link Cannot Be Opened");
+  g_assert_false (adw_message_dialog_has_response (dialog, "open"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -175,6 +259,8 @@ main (int   argc,
   g_test_add_func ("/markdown-view/render", test_render);
   g_test_add_func ("/markdown-view/streaming-matches", test_streaming_matches);
   g_test_add_func ("/markdown-view/cost-does-not-grow", test_cost_does_not_grow);
+  g_test_add_func ("/markdown-view/link-policy", test_link_policy);
+  g_test_add_func ("/markdown-view/link-asks", test_link_asks);
 
   return g_test_run ();
 }
