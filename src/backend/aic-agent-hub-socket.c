@@ -6,13 +6,13 @@
 #include <string.h>
 
 #include "aic-agent-hub-private.h"
+#include "aic-ws-guard.h"
 #include "aic-json.h"
 
 /* The control WebSocket of a run (/ws/runs/{id}, and the plainer
  * /ws/agent/{id}): what a client hears when it connects, and what it may
  * say (answers, cancel, and in the plainer shape, the goal). */
 
-#define MAX_CLIENT_MESSAGE  (1024 * 1024)
 
 static void
 socket_send_object (Socket     *socket,
@@ -21,7 +21,7 @@ socket_send_object (Socket     *socket,
   g_autofree char *text = aic_agent_hub_object_to_string (object);
 
   if (soup_websocket_connection_get_state (socket->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (socket->connection, text);
+    aic_ws_guard_send_text (socket->connection, text);
 }
 
 void
@@ -303,7 +303,6 @@ aic_agent_hub_accept (AicAgentHub             *self,
   socket->connection = g_object_ref (connection);
   socket->plain = plain;
   g_ptr_array_add (self->sockets, socket);
-  soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_CLIENT_MESSAGE);
   g_signal_connect (connection, "message", G_CALLBACK (socket_message_cb), socket);
   g_signal_connect (connection, "closed", G_CALLBACK (socket_closed_cb), socket);
   /* ?after=N asks for the kept messages after N again (0: all). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aic-agent-hub-private.h"
+#include "aic-ws-guard.h"
 #include "aic-agent-planner.h"
 #include "aic-json.h"
 #include "aic-reply.h"
@@ -105,7 +106,7 @@ socket_send (Socket     *socket,
              const char *text)
 {
   if (soup_websocket_connection_get_state (socket->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (socket->connection, text);
+    aic_ws_guard_send_text (socket->connection, text);
 }
 
 /* Gives @message its "type", keeps it in the run's history and numbers

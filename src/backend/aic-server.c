@@ -18,6 +18,7 @@
 #include "aic-server-private.h"
 #include "aic-token.h"
 #include "aic-voice-hub.h"
+#include "aic-ws-guard.h"
 
 /* The console backend's HTTP side (PROTOCOL.md). Every request passes the
  * same gate before any route sees it: Host must name this machine (against
@@ -64,6 +65,7 @@ typedef struct
   char      *key;
   char      *peer;
   GSocket   *socket;                /* the stream's */
+  AicCountingStream *stream;        /* (unowned) what libsoup reads and writes */
   GSource   *deadline;              /* while a request's headers or body are due */
   gboolean   in_body;
   gint64     body_since;
@@ -934,7 +936,8 @@ take_client (AicServer *self,
 {
   g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (client, NULL);
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (client, NULL);
-  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GSocketConnection) socket_stream = NULL;
+  g_autoptr(AicCountingStream) stream = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *peer = NULL;
   GInetAddress *address;
@@ -963,8 +966,10 @@ take_client (AicServer *self,
   /* As libsoup's own listener does: small frames (voice, events) go out
    * at once rather than waiting on the previous one's acknowledgement. */
   g_socket_set_option (client, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
-  stream = g_socket_connection_factory_create_connection (client);
+  socket_stream = g_socket_connection_factory_create_connection (client);
+  stream = aic_counting_stream_new (G_IO_STREAM (socket_stream));
   connection = g_new0 (Connection, 1);
+  connection->stream = stream;
   connection->server = self;
   connection->peer = g_strdup (peer);
   connection->key = connection_key (remote);
@@ -1237,6 +1242,27 @@ voice_early_gate (SoupServer        *server,
 }
 
 /* The gate has passed the upgrade request already (early handler). */
+/* A message from a client is at most 1 MiB however it is fragmented;
+ * what it leaves unread is at most 16 MiB (a long spoken answer, sent
+ * faster than it is played, is a few MiB), then it is closed. */
+#define WS_MAX_MESSAGE (1024 * 1024)
+#define WS_MAX_BACKLOG (16 * 1024 * 1024)
+
+static void
+guard_websocket (AicServer               *self,
+                 SoupServerMessage       *message,
+                 SoupWebsocketConnection *websocket)
+{
+  g_autofree char *key = connection_key (soup_server_message_get_remote_address (message));
+  Connection *connection = key != NULL ? g_hash_table_lookup (self->connections, key) : NULL;
+
+  soup_websocket_connection_set_max_incoming_payload_size (websocket, WS_MAX_MESSAGE);
+  /* Every connection comes through take_client(); should one not, it
+   * keeps libsoup's per-fragment limit at least. */
+  if (connection != NULL && connection->stream != NULL)
+    aic_ws_guard_attach (websocket, connection->stream, WS_MAX_MESSAGE, WS_MAX_BACKLOG);
+}
+
 static void
 voice_cb (SoupServer              *server,
           SoupServerMessage       *message,
@@ -1246,6 +1272,7 @@ voice_cb (SoupServer              *server,
 {
   AicServer *self = user_data;
 
+  guard_websocket (self, message, connection);
   aic_voice_hub_accept (self->voice, connection);
 }
 
@@ -1289,6 +1316,7 @@ ws_cb (SoupServer              *server,
   g_autoptr(GHashTable) query = query_text ? g_uri_parse_params (query_text, -1, "&", G_URI_PARAMS_NONE, NULL) : NULL;
   g_autofree char *id = NULL;
 
+  guard_websocket (self, message, connection);
   if (route_matches ("/ws/runs/*", path, &id))
     aic_agent_hub_accept (self->agents, connection, id, FALSE, query);
   else if (route_matches ("/ws/agent/*", path, &id))

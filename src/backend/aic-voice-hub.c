@@ -15,6 +15,7 @@
 #include "aic-tts.h"
 #include "aic-vad.h"
 #include "aic-voice-hub.h"
+#include "aic-ws-guard.h"
 
 /* The console backend's /api/voice (PROTOCOL.md "Voice"): a WebSocket in
  * the Realtime vocabulary.
@@ -51,7 +52,6 @@
 #define MAX_SPEECH_BODY (16 * 1024 * 1024)
 
 #define KEEPALIVE_S 15
-#define MAX_MESSAGE (1024 * 1024)
 /* Audio of one turn kept at most: 15 minutes of PCM16 mono at 24 kHz
  * (43 MB). A client that streams more without a pause, or never commits,
  * gets an error and starts again, instead of growing the server. */
@@ -132,7 +132,7 @@ send_event (Session    *session,
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
-  soup_websocket_connection_send_text (session->ws, text);
+  aic_ws_guard_send_text (session->ws, text);
 }
 
 static char *
@@ -1023,7 +1023,6 @@ aic_voice_hub_accept (AicVoiceHub             *self,
   session->speech_format = "pcm";
   g_ptr_array_add (self->sessions, session);
 
-  soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE);
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
   g_signal_connect (connection, "message", G_CALLBACK (message_cb), session);
   g_signal_connect (connection, "closed", G_CALLBACK (closed_cb), session);

@@ -1429,6 +1429,9 @@ agent_read_answer (AgentRun *run)
 {
   if (aic_agent_request_is_question (run->asking))
     g_printerr (_("Your answer: "));
+  else if (run->asking->scope != NULL)
+    /* Translators: %s is a program such as ls: "always" covers only it. */
+    g_printerr (_("Allow? [y]es once, [a]lways “%s” in this run, [N]o: "), run->asking->scope);
   else
     g_printerr (_("Allow? [y]es once, [a]lways in this run, [N]o: "));
   /* One read at a time; a read under way answers the newest request. */

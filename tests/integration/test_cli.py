@@ -474,9 +474,10 @@ with tempfile.TemporaryDirectory() as home:
         check("agent --approve yes: the file is written, the result on stdout", result.returncode == 0
               and "I wrote my notes" in result.stdout and os.path.exists(notes), result.stdout + result.stderr)
         os.unlink(notes)
-        result = agent("Take notes\nrun: true\nrun: echo again", stdin="a\nn\n")
-        check("agent asks on the terminal; 'a' allows the command for the run", result.returncode == 0
-              and result.stderr.count("Allow? ") == 2 and result.stderr.count("Exit status 0") == 2
+        result = agent("Take notes\nrun: true\nrun: true again\nrun: echo again", stdin="a\ny\nn\n")
+        check("agent asks on the terminal; 'a' allows that program for the run, not another",
+              result.returncode == 0 and "[a]lways “true” in this run" in result.stderr
+              and result.stderr.count("Allow? ") == 3 and result.stderr.count("Exit status 0") == 3
               and "Refused by the user" in result.stderr and not os.path.exists(notes), result.stderr)
         result = agent("Take notes\nask: Which colour?", stdin="teal\ny\n")
         written = open(notes).read() if os.path.exists(notes) else ""

@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "aic-server"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "aic-ws-guard.h"
+
+/* ---- the counting stream ----
+ *
+ * A GIOStream over the accepted GSocketConnection whose two halves pass
+ * every call on to the socket's and count what went through. They are
+ * pollable, as libsoup needs, by wrapping the socket's sources. */
+
+typedef void (*OverFunc) (gpointer data);
+
+struct _AicCountingStream
+{
+  GIOStream      parent_instance;
+
+  GIOStream     *base;
+  GInputStream  *input;
+  GOutputStream *output;
+  guint64        read;
+  guint64        written;
+
+  /* The read budget: more than @budget bytes since @mark calls @over
+   * once, and everything after is dropped. */
+  guint64        budget;
+  guint64        mark;
+  gboolean       over_budget;
+  OverFunc       over;
+  gpointer       over_data;
+};
+
+G_DEFINE_FINAL_TYPE (AicCountingStream, aic_counting_stream, G_TYPE_IO_STREAM)
+
+/* Counts @n bytes just read; FALSE when they are to be dropped. */
+static gboolean
+took_bytes (AicCountingStream *self,
+            gssize             n)
+{
+  if (n <= 0 || self == NULL)
+    return TRUE;
+  self->read += n;
+  if (self->over_budget)
+    return FALSE;
+  if (self->budget > 0 && self->read - self->mark > self->budget)
+    {
+      self->over_budget = TRUE;
+      /* These bytes still go to libsoup: what it does with a message it
+       * has not finished is its business; nothing more follows them. */
+      if (self->over != NULL)
+        self->over (self->over_data);
+    }
+  return TRUE;
+}
+
+#define AIC_TYPE_COUNTING_INPUT (aic_counting_input_get_type ())
+G_DECLARE_FINAL_TYPE (AicCountingInput, aic_counting_input, AIC, COUNTING_INPUT, GInputStream)
+
+struct _AicCountingInput
+{
+  GInputStream       parent_instance;
+  AicCountingStream *owner;   /* (unowned) (nullable) it owns us, unless libsoup outlives it */
+  GInputStream      *base;
+};
+
+static void aic_counting_input_pollable_init (GPollableInputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (AicCountingInput, aic_counting_input, G_TYPE_INPUT_STREAM,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM,
+                                                      aic_counting_input_pollable_init))
+
+static gssize
+aic_counting_input_read (GInputStream  *stream,
+                         void          *buffer,
+                         gsize          count,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  AicCountingInput *self = AIC_COUNTING_INPUT (stream);
+
+  for (;;)
+    {
+      gssize n = g_input_stream_read (self->base, buffer, count, cancellable, error);
+
+      if (took_bytes (self->owner, n))
+        return n;
+    }
+}
+
+static gboolean
+aic_counting_input_close (GInputStream  *stream,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  /* The socket is closed once, by the GIOStream. */
+  return TRUE;
+}
+
+static gboolean
+aic_counting_input_can_poll (GPollableInputStream *stream)
+{
+  return g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (AIC_COUNTING_INPUT (stream)->base));
+}
+
+static gboolean
+aic_counting_input_is_readable (GPollableInputStream *stream)
+{
+  return g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (AIC_COUNTING_INPUT (stream)->base));
+}
+
+static GSource *
+aic_counting_input_create_source (GPollableInputStream *stream,
+                                  GCancellable         *cancellable)
+{
+  AicCountingInput *self = AIC_COUNTING_INPUT (stream);
+  g_autoptr(GSource) base_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
+
+  return g_pollable_source_new_full (stream, base_source, cancellable);
+}
+
+static gssize
+aic_counting_input_read_nonblocking (GPollableInputStream  *stream,
+                                     void                  *buffer,
+                                     gsize                  count,
+                                     GError               **error)
+{
+  AicCountingInput *self = AIC_COUNTING_INPUT (stream);
+  gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->base),
+                                                       buffer, count, NULL, error);
+
+  if (took_bytes (self->owner, n))
+    return n;
+  /* Dropped: as far as libsoup knows, nothing has come yet. */
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "Nothing to read");
+  return -1;
+}
+
+static void
+aic_counting_input_pollable_init (GPollableInputStreamInterface *iface)
+{
+  iface->can_poll = aic_counting_input_can_poll;
+  iface->is_readable = aic_counting_input_is_readable;
+  iface->create_source = aic_counting_input_create_source;
+  iface->read_nonblocking = aic_counting_input_read_nonblocking;
+}
+
+static void
+aic_counting_input_finalize (GObject *object)
+{
+  g_clear_object (&AIC_COUNTING_INPUT (object)->base);
+  G_OBJECT_CLASS (aic_counting_input_parent_class)->finalize (object);
+}
+
+static void
+aic_counting_input_class_init (AicCountingInputClass *klass)
+{
+  GInputStreamClass *input_class = G_INPUT_STREAM_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = aic_counting_input_finalize;
+  input_class->read_fn = aic_counting_input_read;
+  input_class->close_fn = aic_counting_input_close;
+}
+
+static void
+aic_counting_input_init (AicCountingInput *self)
+{
+}
+
+#define AIC_TYPE_COUNTING_OUTPUT (aic_counting_output_get_type ())
+G_DECLARE_FINAL_TYPE (AicCountingOutput, aic_counting_output, AIC, COUNTING_OUTPUT, GOutputStream)
+
+struct _AicCountingOutput
+{
+  GOutputStream      parent_instance;
+  AicCountingStream *owner;   /* (unowned) (nullable) */
+  GOutputStream     *base;
+};
+
+static void aic_counting_output_pollable_init (GPollableOutputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (AicCountingOutput, aic_counting_output, G_TYPE_OUTPUT_STREAM,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_OUTPUT_STREAM,
+                                                      aic_counting_output_pollable_init))
+
+static gssize
+aic_counting_output_write (GOutputStream  *stream,
+                           const void     *buffer,
+                           gsize           count,
+                           GCancellable   *cancellable,
+                           GError        **error)
+{
+  AicCountingOutput *self = AIC_COUNTING_OUTPUT (stream);
+  gssize n = g_output_stream_write (self->base, buffer, count, cancellable, error);
+
+  if (n > 0 && self->owner != NULL)
+    self->owner->written += n;
+  return n;
+}
+
+static gboolean
+aic_counting_output_flush (GOutputStream  *stream,
+                           GCancellable   *cancellable,
+                           GError        **error)
+{
+  return g_output_stream_flush (AIC_COUNTING_OUTPUT (stream)->base, cancellable, error);
+}
+
+static gboolean
+aic_counting_output_close (GOutputStream  *stream,
+                           GCancellable   *cancellable,
+                           GError        **error)
+{
+  return TRUE;
+}
+
+static gboolean
+aic_counting_output_can_poll (GPollableOutputStream *stream)
+{
+  return g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (AIC_COUNTING_OUTPUT (stream)->base));
+}
+
+static gboolean
+aic_counting_output_is_writable (GPollableOutputStream *stream)
+{
+  return g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (AIC_COUNTING_OUTPUT (stream)->base));
+}
+
+static GSource *
+aic_counting_output_create_source (GPollableOutputStream *stream,
+                                   GCancellable          *cancellable)
+{
+  AicCountingOutput *self = AIC_COUNTING_OUTPUT (stream);
+  g_autoptr(GSource) base_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (self->base), NULL);
+
+  return g_pollable_source_new_full (stream, base_source, cancellable);
+}
+
+static gssize
+aic_counting_output_write_nonblocking (GPollableOutputStream  *stream,
+                                       const void             *buffer,
+                                       gsize                   count,
+                                       GError                **error)
+{
+  AicCountingOutput *self = AIC_COUNTING_OUTPUT (stream);
+  gssize n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (self->base),
+                                                         buffer, count, NULL, error);
+
+  if (n > 0 && self->owner != NULL)
+    self->owner->written += n;
+  return n;
+}
+
+static void
+aic_counting_output_pollable_init (GPollableOutputStreamInterface *iface)
+{
+  iface->can_poll = aic_counting_output_can_poll;
+  iface->is_writable = aic_counting_output_is_writable;
+  iface->create_source = aic_counting_output_create_source;
+  iface->write_nonblocking = aic_counting_output_write_nonblocking;
+}
+
+static void
+aic_counting_output_finalize (GObject *object)
+{
+  g_clear_object (&AIC_COUNTING_OUTPUT (object)->base);
+  G_OBJECT_CLASS (aic_counting_output_parent_class)->finalize (object);
+}
+
+static void
+aic_counting_output_class_init (AicCountingOutputClass *klass)
+{
+  GOutputStreamClass *output_class = G_OUTPUT_STREAM_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = aic_counting_output_finalize;
+  output_class->write_fn = aic_counting_output_write;
+  output_class->flush = aic_counting_output_flush;
+  output_class->close_fn = aic_counting_output_close;
+}
+
+static void
+aic_counting_output_init (AicCountingOutput *self)
+{
+}
+
+static GInputStream *
+aic_counting_stream_get_input_stream (GIOStream *stream)
+{
+  return AIC_COUNTING_STREAM (stream)->input;
+}
+
+static GOutputStream *
+aic_counting_stream_get_output_stream (GIOStream *stream)
+{
+  return AIC_COUNTING_STREAM (stream)->output;
+}
+
+static gboolean
+aic_counting_stream_close (GIOStream     *stream,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  return g_io_stream_close (AIC_COUNTING_STREAM (stream)->base, cancellable, error);
+}
+
+static void
+base_closed_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (g_io_stream_close_finish (G_IO_STREAM (object), result, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+/* On the caller's context, as the socket's own close is, rather than in
+ * a thread as GIOStream's default would. */
+static void
+aic_counting_stream_close_async (GIOStream           *stream,
+                                 int                  io_priority,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  GTask *task = g_task_new (stream, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, aic_counting_stream_close_async);
+  g_io_stream_close_async (AIC_COUNTING_STREAM (stream)->base, io_priority, cancellable, base_closed_cb, task);
+}
+
+static gboolean
+aic_counting_stream_close_finish (GIOStream     *stream,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+aic_counting_stream_finalize (GObject *object)
+{
+  AicCountingStream *self = AIC_COUNTING_STREAM (object);
+
+  AIC_COUNTING_INPUT (self->input)->owner = NULL;
+  AIC_COUNTING_OUTPUT (self->output)->owner = NULL;
+  g_clear_object (&self->input);
+  g_clear_object (&self->output);
+  g_clear_object (&self->base);
+  G_OBJECT_CLASS (aic_counting_stream_parent_class)->finalize (object);
+}
+
+static void
+aic_counting_stream_class_init (AicCountingStreamClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
+
+  object_class->finalize = aic_counting_stream_finalize;
+  stream_class->get_input_stream = aic_counting_stream_get_input_stream;
+  stream_class->get_output_stream = aic_counting_stream_get_output_stream;
+  stream_class->close_fn = aic_counting_stream_close;
+  stream_class->close_async = aic_counting_stream_close_async;
+  stream_class->close_finish = aic_counting_stream_close_finish;
+}
+
+static void
+aic_counting_stream_init (AicCountingStream *self)
+{
+}
+
+AicCountingStream *
+aic_counting_stream_new (GIOStream *base)
+{
+  AicCountingStream *self;
+  AicCountingInput *input;
+  AicCountingOutput *output;
+
+  g_return_val_if_fail (G_IS_IO_STREAM (base), NULL);
+
+  self = g_object_new (AIC_TYPE_COUNTING_STREAM, NULL);
+  self->base = g_object_ref (base);
+  input = g_object_new (AIC_TYPE_COUNTING_INPUT, NULL);
+  input->owner = self;
+  input->base = g_object_ref (g_io_stream_get_input_stream (base));
+  output = g_object_new (AIC_TYPE_COUNTING_OUTPUT, NULL);
+  output->owner = self;
+  output->base = g_object_ref (g_io_stream_get_output_stream (base));
+  self->input = G_INPUT_STREAM (input);
+  self->output = G_OUTPUT_STREAM (output);
+  return self;
+}
+
+guint64
+aic_counting_stream_get_read (AicCountingStream *self)
+{
+  g_return_val_if_fail (AIC_IS_COUNTING_STREAM (self), 0);
+  return self->read;
+}
+
+guint64
+aic_counting_stream_get_written (AicCountingStream *self)
+{
+  g_return_val_if_fail (AIC_IS_COUNTING_STREAM (self), 0);
+  return self->written;
+}
+
+/* ---- the WebSocket guard ---- */
+
+/* Room for frame headers and masks around a message's payload: a
+ * message of many tiny fragments costs more than its payload. */
+#define FRAMING_ALLOWANCE (64 * 1024)
+
+typedef struct
+{
+  SoupWebsocketConnection *connection;   /* (unowned) */
+  AicCountingStream       *stream;
+  guint64                  max_backlog;
+  guint64                  queued;       /* bytes handed to libsoup, headers included */
+  guint64                  written_at_start;
+} Guard;
+
+static void
+guard_free (Guard *guard)
+{
+  if (guard->stream->over_data == guard)
+    {
+      guard->stream->over = NULL;
+      guard->stream->over_data = NULL;
+    }
+  g_clear_object (&guard->stream);
+  g_free (guard);
+}
+
+static void
+message_cb (SoupWebsocketConnection *connection,
+            int                      type,
+            GBytes                  *message,
+            Guard                   *guard)
+{
+  /* A whole message arrived: the next one starts with a full budget. */
+  guard->stream->mark = guard->stream->read;
+}
+
+static gboolean
+close_too_big (gpointer data)
+{
+  SoupWebsocketConnection *connection = data;
+
+  if (soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "The message is too large.");
+  return G_SOURCE_REMOVE;
+}
+
+/* Called from inside libsoup's read: the close waits for it to return. */
+static void
+over_budget (gpointer data)
+{
+  Guard *guard = data;
+  GSource *source = g_idle_source_new ();
+
+  g_debug ("A WebSocket message grew past its limit; closing with 1009");
+  /* Ahead of the reads, which a flooding client keeps ready for ever. */
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_callback (source, close_too_big, g_object_ref (guard->connection), g_object_unref);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+}
+
+static void
+closed_cb (SoupWebsocketConnection *connection,
+           Guard                   *guard)
+{
+  guard->stream->over = NULL;
+  guard->stream->over_data = NULL;
+}
+
+void
+aic_ws_guard_attach (SoupWebsocketConnection *connection,
+                     AicCountingStream       *stream,
+                     guint64                  max_message,
+                     guint64                  max_backlog)
+{
+  Guard *guard;
+
+  g_return_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (connection));
+  g_return_if_fail (AIC_IS_COUNTING_STREAM (stream));
+
+  guard = g_new0 (Guard, 1);
+  guard->connection = connection;
+  guard->stream = g_object_ref (stream);
+  guard->max_backlog = max_backlog;
+  guard->written_at_start = stream->written;
+  stream->budget = max_message + FRAMING_ALLOWANCE;
+  stream->mark = stream->read;
+  stream->over = over_budget;
+  stream->over_data = guard;
+  soup_websocket_connection_set_max_incoming_payload_size (connection, max_message);
+  g_signal_connect (connection, "message", G_CALLBACK (message_cb), guard);
+  g_signal_connect (connection, "closed", G_CALLBACK (closed_cb), guard);
+  g_object_set_data_full (G_OBJECT (connection), "aic-ws-guard", guard, (GDestroyNotify) guard_free);
+}
+
+/* The size of a server's frame around @len bytes: no mask, and a
+ * length of 1, 3 or 9 bytes after the first. */
+static guint64
+frame_size (gsize len)
+{
+  if (len < 126)
+    return len + 2;
+  if (len < 65536)
+    return len + 4;
+  return len + 10;
+}
+
+guint64
+aic_ws_guard_get_backlog (SoupWebsocketConnection *connection)
+{
+  Guard *guard = g_object_get_data (G_OBJECT (connection), "aic-ws-guard");
+  guint64 written;
+
+  if (guard == NULL)
+    return 0;
+  written = guard->stream->written - guard->written_at_start;
+  /* libsoup's own pings and pongs are written too: never below none. */
+  return guard->queued > written ? guard->queued - written : 0;
+}
+
+/**
+ * aic_ws_guard_send_text:
+ *
+ * Sends @text, unless the client has left more than the guard's backlog
+ * unread: then the connection is closed with 1008 and nothing more is
+ * queued for it.
+ *
+ * Returns: whether @text was sent
+ */
+gboolean
+aic_ws_guard_send_text (SoupWebsocketConnection *connection,
+                        const char              *text)
+{
+  Guard *guard = g_object_get_data (G_OBJECT (connection), "aic-ws-guard");
+  gsize len = strlen (text);
+
+  if (soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+  if (guard != NULL && guard->max_backlog > 0 &&
+      aic_ws_guard_get_backlog (connection) + frame_size (len) > guard->max_backlog)
+    {
+      g_debug ("A WebSocket client left %" G_GUINT64_FORMAT " bytes unread; closing with 1008",
+               aic_ws_guard_get_backlog (connection));
+      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                       "The client does not read its messages.");
+      return FALSE;
+    }
+  if (guard != NULL)
+    guard->queued += frame_size (len);
+  soup_websocket_connection_send_text (connection, text);
+  return TRUE;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* A connection's stream that counts the bytes going each way, so the
+ * server can see what libsoup keeps to itself: how much of a message a
+ * client has sent so far, and how much of what we sent it has taken. */
+#define AIC_TYPE_COUNTING_STREAM (aic_counting_stream_get_type ())
+G_DECLARE_FINAL_TYPE (AicCountingStream, aic_counting_stream, AIC, COUNTING_STREAM, GIOStream)
+
+AicCountingStream *aic_counting_stream_new         (GIOStream         *base);
+guint64            aic_counting_stream_get_read    (AicCountingStream *self);
+guint64            aic_counting_stream_get_written (AicCountingStream *self);
+
+/* Limits for a server-side WebSocket on a counting stream:
+ *
+ * - @max_message bounds a message as it is assembled: libsoup 3.2 checks
+ *   each fragment against max-incoming-payload-size but not their sum,
+ *   so a message sent as many small fragments could grow without end.
+ *   Past it (with room for framing) the client gets 1009 and what it
+ *   sends after that is dropped unread.
+ * - @max_backlog bounds what waits in libsoup's queue for a client that
+ *   does not read: aic_ws_guard_send_text() stops sending past it and
+ *   closes the connection with 1008. */
+void               aic_ws_guard_attach             (SoupWebsocketConnection *connection,
+                                                    AicCountingStream       *stream,
+                                                    guint64                  max_message,
+                                                    guint64                  max_backlog);
+gboolean           aic_ws_guard_send_text          (SoupWebsocketConnection *connection,
+                                                    const char              *text);
+guint64            aic_ws_guard_get_backlog        (SoupWebsocketConnection *connection);
+
+G_END_DECLS
