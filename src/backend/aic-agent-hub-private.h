@@ -33,6 +33,7 @@ struct _AicAgentHub
   guint           command_ms;
   gsize           command_output;
   char          **command_env;
+  GPtrArray      *secrets;           /* (element-type utf8) never shown to the model or kept */
   guint           keep_alive_source;
   char          **roots;             /* where a run may name its workspace; NULL: anywhere */
 };

@@ -42,7 +42,11 @@ tool_result (Run        *run,
   g_autofree char *id = g_strdup (call_id);
   g_autoptr(JsonObject) tool_message = json_object_new ();
   g_autoptr(JsonObject) message = json_object_new ();
-  g_autofree char *text = aic_agent_hub_object_to_string (content);
+  g_autofree char *raw = aic_agent_hub_object_to_string (content);
+  /* What a tool printed goes to the model and into runs.db: no key of
+   * the server's goes with it. */
+  g_autofree char *text = aic_agent_hub_redact (run->hub, raw);
+  g_autofree char *clean_summary = aic_agent_hub_redact (run->hub, summary);
 
   json_object_set_string_member (tool_message, "role", "tool");
   json_object_set_string_member (tool_message, "tool_call_id", id);
@@ -53,7 +57,7 @@ tool_result (Run        *run,
   aic_agent_hub_run_save (run);
 
   json_object_set_string_member (message, "call_id", id);
-  json_object_set_string_member (message, "summary", summary);
+  json_object_set_string_member (message, "summary", clean_summary);
   aic_agent_hub_run_send (run, "tool_result", message, TRUE);
 }
 

@@ -508,6 +508,7 @@ aic_agent_hub_finalize (GObject *object)
   g_free (self->default_workspace);
   g_strfreev (self->roots);
   g_strfreev (self->command_env);
+  g_clear_pointer (&self->secrets, g_ptr_array_unref);
 
   G_OBJECT_CLASS (aic_agent_hub_parent_class)->finalize (object);
 }
@@ -642,6 +643,58 @@ aic_agent_hub_set_command_limits (AicAgentHub *self,
   g_return_if_fail (AIC_IS_AGENT_HUB (self));
   self->command_ms = MAX (timeout_ms, 1);
   self->command_output = MAX (max_output, 1);
+}
+
+/**
+ * aic_agent_hub_add_secret:
+ * @secret: (nullable): a key or token of the server's
+ *
+ * Tool results are searched for @secret, and the engine's own keys,
+ * before the model sees them or the run is saved: a command that prints
+ * one (a file that holds it, say) shows "[redacted]" instead.
+ */
+void
+aic_agent_hub_add_secret (AicAgentHub *self,
+                          const char  *secret)
+{
+  g_return_if_fail (AIC_IS_AGENT_HUB (self));
+
+  /* Short strings would match ordinary text. */
+  if (secret == NULL || strlen (secret) < 8)
+    return;
+  if (self->secrets == NULL)
+    self->secrets = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->secrets, g_strdup (secret));
+}
+
+static char *
+replace_all (char       *text,
+             const char *secret)
+{
+  g_auto(GStrv) parts = NULL;
+
+  if (strlen (secret) < 8 || strstr (text, secret) == NULL)
+    return text;
+  parts = g_strsplit (text, secret, -1);
+  g_free (text);
+  return g_strjoinv ("[redacted]", parts);
+}
+
+char *
+aic_agent_hub_redact (AicAgentHub *self,
+                      const char  *text)
+{
+  g_auto(GStrv) engine_secrets = NULL;
+  char *clean = g_strdup (text);
+
+  if (clean == NULL)
+    return NULL;
+  engine_secrets = aic_engine_dup_secrets (self->engine);
+  for (guint i = 0; self->secrets != NULL && i < self->secrets->len; i++)
+    clean = replace_all (clean, g_ptr_array_index (self->secrets, i));
+  for (guint i = 0; engine_secrets[i] != NULL; i++)
+    clean = replace_all (clean, engine_secrets[i]);
+  return clean;
 }
 
 /**

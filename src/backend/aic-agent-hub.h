@@ -39,6 +39,10 @@ void         aic_agent_hub_set_workspace_roots (AicAgentHub   *self,
 void         aic_agent_hub_set_command_limits (AicAgentHub    *self,
                                            guint               timeout_ms,
                                            gsize               max_output);
+void         aic_agent_hub_add_secret      (AicAgentHub       *self,
+                                            const char        *secret);
+char        *aic_agent_hub_redact          (AicAgentHub       *self,
+                                            const char        *text);
 void         aic_agent_hub_set_command_env (AicAgentHub       *self,
                                            const char * const *names);
 void         aic_agent_hub_resume         (AicAgentHub        *self);

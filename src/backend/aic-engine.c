@@ -924,3 +924,26 @@ aic_engine_new_speech_client (AicEngine *self)
     return NULL;
   return new_client (self);
 }
+
+/**
+ * aic_engine_dup_secrets:
+ *
+ * The keys this engine holds (upstream and speech), for the places that
+ * must never show or keep them.
+ *
+ * Returns: (transfer full): a %NULL-terminated array, perhaps empty
+ */
+char **
+aic_engine_dup_secrets (AicEngine *self)
+{
+  GPtrArray *secrets = g_ptr_array_new ();
+
+  g_return_val_if_fail (AIC_IS_ENGINE (self), NULL);
+
+  if (self->api_key != NULL && self->api_key[0] != '\0')
+    g_ptr_array_add (secrets, g_strdup (self->api_key));
+  if (self->speech_key != NULL && self->speech_key[0] != '\0')
+    g_ptr_array_add (secrets, g_strdup (self->speech_key));
+  g_ptr_array_add (secrets, NULL);
+  return (char **) g_ptr_array_free (secrets, FALSE);
+}

@@ -86,4 +86,6 @@ AicEngineReply      *aic_engine_chat_finish       (AicEngine            *self,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AicEngineReply, aic_engine_reply_free)
 
+char      **aic_engine_dup_secrets (AicEngine *self);
+
 G_END_DECLS

@@ -1419,6 +1419,7 @@ aic_server_open_runs (AicServer   *self,
     return FALSE;
   g_clear_object (&self->agents);
   self->agents = aic_agent_hub_new (self->engine, store, folder);
+  aic_agent_hub_add_secret (self->agents, self->token);
   aic_agent_hub_resume (self->agents);
   return TRUE;
 }

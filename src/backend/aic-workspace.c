@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aic-diff.h"
@@ -870,18 +871,126 @@ cancelled_cb (GCancellable *cancellable,
   kill_group (command);
 }
 
+/* ---- the guard between the server and a command ----
+ *
+ * PR_SET_PDEATHSIG on the command alone ends the program the server
+ * started when the server dies, even by SIGKILL, but not what that
+ * program started in turn. So the process the server forks stays as a
+ * guard: it leads the command's process group, forks the command into
+ * it and waits. When the server dies it is sent SIGTERM and kills the
+ * whole group; it does the same at its own alarm, a backstop a little
+ * after --command-timeout. When the command ends, the guard leaves the
+ * group, kills what is left in it, and exits as the command did, so the
+ * server sees the command's own status.
+ *
+ * Everything here runs between fork() and exec() of a threaded process:
+ * only async-signal-safe calls. */
+
+typedef struct
+{
+  pid_t server;
+  guint alarm_s;
+} GuardSetup;
+
+static volatile sig_atomic_t guard_group;
+
+static void
+guard_end_group (int signum)
+{
+  kill (-guard_group, SIGKILL);
+  _exit (128 + signum);
+}
+
+static void
+guard_run (const GuardSetup *setup,
+           pid_t             command)
+{
+  static const int ends[] = { SIGTERM, SIGALRM, SIGHUP, SIGINT };
+  struct sigaction action = { 0 };
+  sigset_t set;
+  int status = 0;
+  pid_t server_group;
+
+  guard_group = getpid ();
+  action.sa_handler = guard_end_group;
+  sigemptyset (&action.sa_mask);
+  sigemptyset (&set);
+  for (guint i = 0; i < G_N_ELEMENTS (ends); i++)
+    {
+      sigaction (ends[i], &action, NULL);
+      sigaddset (&set, ends[i]);
+    }
+  sigprocmask (SIG_UNBLOCK, &set, NULL);
+  /* The server may have gone between the fork and the handler. */
+  if (getppid () != setup->server)
+    guard_end_group (SIGTERM);
+  if (setup->alarm_s > 0)
+    alarm (setup->alarm_s);
+  /* The output is the command's: the guard holds none of it open. Nor
+   * anything else: GLib's spawn waits for its error pipe to close (at an
+   * exec, which the guard never makes), and the server's own sockets are
+   * only marked close-on-exec. */
+  close (STDIN_FILENO);
+  close (STDOUT_FILENO);
+  close (STDERR_FILENO);
+  if (syscall (SYS_close_range, 3, ~0U, 0) != 0)
+    for (int fd = 3; fd < 4096; fd++)
+      close (fd);
+
+  while (waitpid (command, &status, 0) < 0)
+    if (errno != EINTR)
+      _exit (127);
+
+  alarm (0);
+  /* Out of the group (into the server's), then nothing of it is left. */
+  server_group = getpgid (setup->server);
+  if (server_group > 0 && setpgid (0, server_group) == 0)
+    kill (-guard_group, SIGKILL);
+
+  if (WIFEXITED (status))
+    _exit (WEXITSTATUS (status));
+  if (WIFSIGNALED (status))
+    {
+      struct sigaction plain = { 0 };
+
+      /* Ended by a signal: so is the guard, without a core of its own. */
+      prctl (PR_SET_DUMPABLE, 0);
+      plain.sa_handler = SIG_DFL;
+      sigemptyset (&plain.sa_mask);
+      sigaction (WTERMSIG (status), &plain, NULL);
+      sigemptyset (&set);
+      sigaddset (&set, WTERMSIG (status));
+      sigprocmask (SIG_UNBLOCK, &set, NULL);
+      kill (getpid (), WTERMSIG (status));
+    }
+  _exit (127);
+}
+
 static void
 child_setup (gpointer data)
 {
-  pid_t server = GPOINTER_TO_INT (data);
+  const GuardSetup *setup = data;
+  pid_t guard = getpid ();
+  pid_t command;
 
   setpgid (0, 0);
-  /* Killed when the server goes, even by SIGKILL, which no handler of
-   * the server's sees. The signal comes when the thread that spawned
-   * the command ends: commands are spawned from the server's main
-   * context, whose thread lives as long as the server. */
+  /* Told when the server goes, even by SIGKILL, which no handler of the
+   * server's sees. The signal comes when the thread that spawned the
+   * guard ends: commands are spawned from the server's main context,
+   * whose thread lives as long as the server. */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid () != setup->server)
+    _exit (127);
+
+  command = fork ();
+  if (command < 0)
+    _exit (127);
+  if (command > 0)
+    guard_run (setup, command);   /* does not return */
+
+  /* The command: in the guard's group, and gone with the guard. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != server)
+  if (getppid () != guard)
     _exit (127);
 }
 
@@ -943,6 +1052,7 @@ aic_workspace_run_command_async (AicWorkspace        *self,
   g_auto(GStrv) argv = NULL;
   g_auto(GStrv) env = NULL;
   g_autoptr(GError) error = NULL;
+  GuardSetup *setup;
   Command *command;
 
   g_return_if_fail (AIC_IS_WORKSPACE (self));
@@ -963,7 +1073,11 @@ aic_workspace_run_command_async (AicWorkspace        *self,
   g_subprocess_launcher_set_cwd (launcher, self->root);
   env = command_environ (self);
   g_subprocess_launcher_set_environ (launcher, env);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
+  setup = g_new0 (GuardSetup, 1);
+  setup->server = getpid ();
+  /* A backstop only: the server kills the group at the timeout itself. */
+  setup->alarm_s = timeout_ms > 0 ? timeout_ms / 1000 + 5 : 0;
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, setup, g_free);
 
   command = g_new0 (Command, 1);
   command->kept = g_byte_array_new ();

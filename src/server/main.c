@@ -269,6 +269,9 @@ main (int   argc,
   aic_agent_hub_set_command_limits (aic_server_get_agent_hub (server), (guint) opt_command_timeout * 1000,
                                     AIC_WORKSPACE_MAX_OUTPUT);
   aic_agent_hub_set_command_env (aic_server_get_agent_hub (server), (const char * const *) opt_command_env);
+  /* The key is kept out of runs even when the engine does not use it. */
+  if (opt_upstream_key_env != NULL)
+    aic_agent_hub_add_secret (aic_server_get_agent_hub (server), g_getenv (opt_upstream_key_env));
   if (!aic_server_listen (server, opt_host, opt_port, &error))
     {
       g_printerr (_("Could not listen on %s port %d: %s\n"), opt_host, opt_port, error->message);

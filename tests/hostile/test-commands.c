@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE   /* memmem */
 #include "config.h"
 
 #include <libsoup/soup.h>
@@ -50,7 +51,9 @@ start_run (AicHostileServer *server,
            Run              *run)
 {
   g_autofree char *escaped = g_uri_escape_string (goal, NULL, FALSE);
-  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws/agent/r-hostile?goal=%s", server->port, escaped);
+  static guint n_runs;
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws/agent/r-hostile-%u?goal=%s", server->port,
+                                          ++n_runs, escaped);
   g_autofree char *bearer = g_strdup_printf ("Bearer %s", server->token);
   g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
   g_autoptr(GAsyncResult) result = NULL;
@@ -144,6 +147,44 @@ test_environment (void)
   }
   g_assert_null (strstr (contents, SECRET));
   g_assert_null (strstr (run.messages->str, SECRET));
+  run_clear (&run);
+
+  /* A key that reaches a command some other way (here a file in the
+   * workspace) is not sent on, nor kept in runs.db. */
+  {
+    g_autofree char *leak = g_build_filename (workspace, "leak.txt", NULL);
+    g_autofree char *db = NULL;
+    g_autofree char *wal_path = g_strconcat (runs_db, "-wal", NULL);
+    g_autofree char *wal = NULL;
+    gsize db_len = 0, wal_len = 0;
+    Run second = { 0 };
+
+    g_assert_true (g_file_set_contents (leak, "key=" SECRET "\n", -1, NULL));
+    start_run (server, session, "Show the file\nrun: cat leak.txt", &second);
+    aic_test_wait_for (run_done, &second, 20000);
+    g_assert_null (strstr (second.messages->str, SECRET));
+    /* The run is saved as it goes; give its last save a moment. (The
+     * files hold NULs: memmem, not a string search.) */
+    for (guint i = 0; i < 100; i++)
+      {
+        g_clear_pointer (&db, g_free);
+        g_clear_pointer (&wal, g_free);
+        g_assert_true (g_file_get_contents (runs_db, &db, &db_len, NULL));
+        if (!g_file_get_contents (wal_path, &wal, &wal_len, NULL))
+          wal_len = 0;
+        if (memmem (db, db_len, "key=[redacted]", strlen ("key=[redacted]")) != NULL ||
+            (wal != NULL && memmem (wal, wal_len, "key=[redacted]", strlen ("key=[redacted]")) != NULL))
+          break;
+        g_usleep (20000);
+      }
+    g_assert_null (memmem (db, db_len, SECRET, strlen (SECRET)));
+    if (wal != NULL)
+      g_assert_null (memmem (wal, wal_len, SECRET, strlen (SECRET)));
+    /* It was there to find: the redaction, not an empty file, hid it. */
+    g_assert_true (memmem (db, db_len, "key=[redacted]", strlen ("key=[redacted]")) != NULL ||
+                   (wal != NULL && memmem (wal, wal_len, "key=[redacted]", strlen ("key=[redacted]")) != NULL));
+    run_clear (&second);
+  }
 
   /* What the server keeps of runs and jobs is its user's alone. */
   assert_private (server->data_dir, 0700);
@@ -167,34 +208,66 @@ process_state (pid_t pid)
   return end != NULL && end[1] == ' ' ? end[2] : '?';
 }
 
-/* The command the server started, found by its parent and name. */
-static pid_t
-find_child (const char *server_pid,
-            const char *name)
+/* A process's name and parent, from /proc; FALSE when it is gone. */
+static gboolean
+read_stat (pid_t   pid,
+           char  **out_name,
+           pid_t  *out_parent)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *open_paren, *close_paren;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  open_paren = strchr (stat, '(');
+  close_paren = strrchr (stat, ')');
+  if (open_paren == NULL || close_paren == NULL)
+    return FALSE;
+  fields = g_strsplit (close_paren + 2, " ", 4);
+  if (g_strv_length (fields) < 2)
+    return FALSE;
+  *out_name = g_strndup (open_paren + 1, close_paren - open_paren - 1);
+  *out_parent = (pid_t) g_ascii_strtoll (fields[1], NULL, 10);
+  return TRUE;
+}
+
+/* The processes called @name that the server started, at any depth: the
+ * command, and what it started in turn. */
+static GArray *
+find_descendants (const char *server_pid,
+                  const char *name)
 {
   g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  GArray *found = g_array_new (FALSE, FALSE, sizeof (pid_t));
+  pid_t server = (pid_t) g_ascii_strtoll (server_pid, NULL, 10);
   const char *entry;
 
   while ((entry = g_dir_read_name (proc)) != NULL)
     {
-      g_autofree char *path = g_strdup_printf ("/proc/%s/stat", entry);
-      g_autofree char *stat = NULL;
-      g_auto(GStrv) fields = NULL;
-      const char *open_paren, *close_paren;
+      g_autofree char *comm = NULL;
+      pid_t pid, parent;
 
-      if (!g_ascii_isdigit (entry[0]) || !g_file_get_contents (path, &stat, NULL, NULL))
+      if (!g_ascii_isdigit (entry[0]))
         continue;
-      open_paren = strchr (stat, '(');
-      close_paren = strrchr (stat, ')');
-      if (open_paren == NULL || close_paren == NULL)
+      pid = (pid_t) g_ascii_strtoll (entry, NULL, 10);
+      if (!read_stat (pid, &comm, &parent) || !g_str_equal (comm, name))
         continue;
-      fields = g_strsplit (close_paren + 2, " ", 4);
-      if (g_strv_length (fields) >= 2 &&
-          strncmp (open_paren + 1, name, close_paren - open_paren - 1) == 0 &&
-          g_str_equal (fields[1], server_pid))
-        return (pid_t) g_ascii_strtoll (entry, NULL, 10);
+      for (guint depth = 0; depth < 6 && parent > 1; depth++)
+        {
+          g_autofree char *parent_comm = NULL;
+
+          if (parent == server)
+            {
+              g_array_append_val (found, pid);
+              break;
+            }
+          if (!read_stat (parent, &parent_comm, &parent))
+            break;
+        }
     }
-  return 0;
+  return found;
 }
 
 static void
@@ -205,33 +278,43 @@ test_dies_with_server (void)
   g_autoptr(AicHostileServer) server = aic_hostile_server_start (args, 0);
   g_autoptr(SoupSession) session = soup_session_new ();
   g_autofree char *server_pid = g_strdup (g_subprocess_get_identifier (server->process));
+  g_autoptr(GArray) sleepers = NULL;
   gint64 deadline;
-  pid_t child = 0;
   Run run = { 0 };
 
-  start_run (server, session, "Wait a while\nrun: sleep 77", &run);
+  /* A command that leaves a grandchild behind (the background sleep): the
+   * whole group goes with the server, not only the program it started. */
+  start_run (server, session, "Wait a while\nrun: sh -c 'sleep 78 & exec sleep 77'", &run);
   aic_test_wait_for (command_started, &run, 20000);
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (child == 0 && g_get_monotonic_time () < deadline)
+  do
     {
-      child = find_child (server_pid, "sleep");
+      g_clear_pointer (&sleepers, g_array_unref);
+      sleepers = find_descendants (server_pid, "sleep");
       g_usleep (20000);
     }
-  g_assert_cmpint (child, >, 0);
+  while (sleepers->len < 2 && g_get_monotonic_time () < deadline);
+  g_assert_cmpuint (sleepers->len, ==, 2);
 
   run_clear (&run);
   g_subprocess_force_exit (server->process);
   g_subprocess_wait (server->process, NULL, NULL);
 
-  /* Gone, or a zombie waiting for a reaper: either way not running. */
-  deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-  while (process_state (child) != 0 && process_state (child) != 'Z' && g_get_monotonic_time () < deadline)
-    g_usleep (20000);
-  g_test_message ("Command %d after the server's SIGKILL: state %c", child, process_state (child) ?: '-');
-  if (process_state (child) != 0 && process_state (child) != 'Z')
+  for (guint i = 0; i < sleepers->len; i++)
     {
-      kill (child, SIGKILL);
-      g_error ("The command outlived the server");
+      pid_t child = g_array_index (sleepers, pid_t, i);
+
+      /* Gone, or a zombie waiting for a reaper: either way not running. */
+      deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+      while (process_state (child) != 0 && process_state (child) != 'Z' && g_get_monotonic_time () < deadline)
+        g_usleep (20000);
+      g_test_message ("sleep %d after the server's SIGKILL: state %c", child, process_state (child) ?: '-');
+      if (process_state (child) != 0 && process_state (child) != 'Z')
+        {
+          for (guint j = 0; j < sleepers->len; j++)
+            kill (g_array_index (sleepers, pid_t, j), SIGKILL);
+          g_error ("A command's process outlived the server");
+        }
     }
 }
 
