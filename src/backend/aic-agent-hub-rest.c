@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aic-agent-hub-private.h"
+#include "aic-error.h"
 #include "aic-json.h"
 #include "aic-reply.h"
 
@@ -67,6 +68,12 @@ aic_agent_hub_create (AicAgentHub       *self,
     {
       if (g_error_matches (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_OUTSIDE))
         aic_reply_error (message, SOUP_STATUS_FORBIDDEN, "workspace_not_allowed", error->message);
+      else if (g_error_matches (error, AIC_ERROR, AIC_ERROR_DISK_FULL))
+        aic_reply_error (message, SOUP_STATUS_INSUFFICIENT_STORAGE, "disk_full",
+                         "The server’s disk is full, so the run could not be saved. "
+                         "Free some space on the server and start it again.");
+      else if (error->domain == AIC_ERROR)
+        aic_reply_error (message, SOUP_STATUS_INTERNAL_SERVER_ERROR, "storage_failed", error->message);
       else
         aic_reply_error (message, SOUP_STATUS_UNPROCESSABLE_ENTITY,
                          g_error_matches (error, AIC_WORKSPACE_ERROR, AIC_WORKSPACE_ERROR_INVALID)

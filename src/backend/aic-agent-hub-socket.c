@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aic-agent-hub-private.h"
+#include "aic-error.h"
 #include "aic-ws-guard.h"
 #include "aic-json.h"
 
@@ -162,7 +163,12 @@ socket_start (Socket                  *socket,
                                       goal, model, workspace, &error);
   if (created == NULL)
     {
-      aic_agent_hub_socket_send_error (socket, "invalid_request", error->message);
+      if (g_error_matches (error, AIC_ERROR, AIC_ERROR_DISK_FULL))
+        aic_agent_hub_socket_send_error (socket, "disk_full",
+                                         "The server’s disk is full, so the run could not be saved. "
+                                         "Free some space on the server and start it again.");
+      else
+        aic_agent_hub_socket_send_error (socket, "invalid_request", error->message);
       return;
     }
   socket_attach (socket, created, -1);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aic-agent-hub-private.h"
+#include "aic-error.h"
 #include "aic-ws-guard.h"
 #include "aic-agent-planner.h"
 #include "aic-json.h"
@@ -97,8 +98,15 @@ aic_agent_hub_run_save (Run *run)
 {
   g_autoptr(GError) error = NULL;
 
+  /* A run lives in memory while it runs; a full disk costs it only its
+   * resumption after a restart, and the next save catches up. */
   if (!aic_run_store_save (run->hub->store, run->record, &error))
-    g_warning ("Run %s could not be saved: %s", run->record->id, error->message);
+    {
+      if (g_error_matches (error, AIC_ERROR, AIC_ERROR_DISK_FULL))
+        g_message ("Run %s goes on without being saved: %s", run->record->id, error->message);
+      else
+        g_warning ("Run %s could not be saved: %s", run->record->id, error->message);
+    }
 }
 
 static void

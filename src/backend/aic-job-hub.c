@@ -485,6 +485,14 @@ aic_job_hub_start (AicJobHub         *self,
   record.message = (char *) "Waiting for a worker";
 
   stored = aic_job_queue_submit (self->queue, &record, submission.document, &existing, &error);
+  if (stored == NULL && g_error_matches (error, AIC_ERROR, AIC_ERROR_DISK_FULL))
+    {
+      /* Nothing is lost: the client still has the document. */
+      aic_reply_error (message, SOUP_STATUS_INSUFFICIENT_STORAGE, "disk_full",
+                       "The server’s disk is full, so the document could not be stored. "
+                       "Free some space on the server and send it again.");
+      return;
+    }
   if (stored == NULL)
     {
       aic_reply_error (message, SOUP_STATUS_INTERNAL_SERVER_ERROR, "storage_failed", error->message);

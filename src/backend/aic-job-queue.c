@@ -48,6 +48,8 @@ struct _AicJobQueue
   AicDocumentLimits limits;
   guint        upstream_wait_ms;
   guint        first_retry_ms;
+  GHashTable  *unsaved;         /* id → AicJobRecord: newer than the store, which had no room */
+  guint        unsaved_source;
 };
 
 G_DEFINE_FINAL_TYPE (AicJobQueue, aic_job_queue, G_TYPE_OBJECT)
@@ -101,13 +103,56 @@ work_alive (Work *work)
   return FALSE;
 }
 
+/* With the disk full, a job goes on in memory: its newest state is
+ * served from here and saved as soon as there is room again. Were the
+ * server to stop first, the job would be run again from what was saved,
+ * as after any crash. */
+#define UNSAVED_RETRY_MS 2000
+
+static gboolean
+save_unsaved (gpointer data)
+{
+  AicJobQueue *self = data;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->unsaved);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_autoptr(GError) error = NULL;
+      AicJobRecord *record = value;
+
+      if (aic_job_store_save (self->store, record, &error))
+        {
+          g_message ("Job %s is saved again", record->id);
+          g_hash_table_iter_remove (&iter);
+        }
+      else if (!g_error_matches (error, AIC_ERROR, AIC_ERROR_DISK_FULL))
+        g_warning ("Job %s: %s", record->id, error->message);
+    }
+  if (g_hash_table_size (self->unsaved) > 0)
+    return G_SOURCE_CONTINUE;
+  self->unsaved_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
 static void
 save_and_announce (AicJobQueue  *self,
                    AicJobRecord *record)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!aic_job_store_save (self->store, record, &error))
+  if (aic_job_store_save (self->store, record, &error))
+    g_hash_table_remove (self->unsaved, record->id);
+  else if (g_error_matches (error, AIC_ERROR, AIC_ERROR_DISK_FULL))
+    {
+      if (!g_hash_table_contains (self->unsaved, record->id))
+        g_message ("Job %s goes on without being saved: %s", record->id, error->message);
+      g_hash_table_replace (self->unsaved, g_strdup (record->id), aic_job_record_copy (record));
+      if (self->unsaved_source == 0)
+        self->unsaved_source = aic_timeout_add (UNSAVED_RETRY_MS, save_unsaved, self);
+    }
+  else
     g_warning ("Job %s: %s", record->id, error->message);
   g_signal_emit (self, signals[JOB_CHANGED], 0, record);
 }
@@ -680,6 +725,8 @@ aic_job_queue_dispose (GObject *object)
   AicJobQueue *self = AIC_JOB_QUEUE (object);
 
   g_clear_pointer (&self->active, g_hash_table_unref);
+  g_clear_handle_id (&self->unsaved_source, aic_source_remove);
+  g_clear_pointer (&self->unsaved, g_hash_table_unref);
   g_queue_clear_full (&self->pending, g_free);
   g_clear_object (&self->store);
   g_clear_object (&self->engine);
@@ -706,6 +753,7 @@ aic_job_queue_init (AicJobQueue *self)
 {
   g_queue_init (&self->pending);
   self->active = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, cancel_work);
+  self->unsaved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) aic_job_record_free);
   self->step_delay_ms = DERIVED_DELAY;
   self->part_chars = DEFAULT_PART_CHARS;
   self->limits.max_pages = AIC_DOCUMENT_DEFAULT_MAX_PAGES;
@@ -807,6 +855,8 @@ aic_job_queue_get (AicJobQueue  *self,
   work = g_hash_table_lookup (self->active, id);
   if (work != NULL)
     return aic_job_record_copy (work->record);
+  if (g_hash_table_contains (self->unsaved, id))
+    return aic_job_record_copy (g_hash_table_lookup (self->unsaved, id));
   return aic_job_store_get (self->store, id, error);
 }
 
@@ -834,7 +884,10 @@ aic_job_queue_cancel (AicJobQueue  *self,
     }
   else
     {
-      record = aic_job_store_get (self->store, id, error);
+      if (g_hash_table_contains (self->unsaved, id))
+        record = aic_job_record_copy (g_hash_table_lookup (self->unsaved, id));
+      else
+        record = aic_job_store_get (self->store, id, error);
       if (record == NULL)
         return NULL;
       if (aic_job_status_is_final (record->status))

@@ -385,7 +385,14 @@ aic_job_store_save (AicJobStore   *self,
       return FALSE;
     }
   record->version = sqlite3_column_int64 (statement, 0);
-  sqlite3_step (statement);
+  /* With RETURNING, the row comes before the change is committed: the
+   * commit, which is where a full disk shows, is this last step. */
+  if (sqlite3_step (statement) != SQLITE_DONE)
+    {
+      aic_sqlite_error (self->db, error);
+      record->version--;
+      return FALSE;
+    }
   return TRUE;
 }
 

@@ -329,6 +329,7 @@ aic_run_store_append (AicRunStore  *self,
                       GError      **error)
 {
   g_autoptr(sqlite3_stmt) statement = NULL;
+  gint64 seq;
 
   g_return_val_if_fail (AIC_IS_RUN_STORE (self), 0);
 
@@ -347,7 +348,15 @@ aic_run_store_append (AicRunStore  *self,
       aic_sqlite_error (self->db, error);
       return 0;
     }
-  return sqlite3_column_int64 (statement, 0);
+  seq = sqlite3_column_int64 (statement, 0);
+  /* The commit comes with the statement's end, and may fail there (a
+   * full disk): the row alone does not mean it was kept. */
+  if (sqlite3_step (statement) != SQLITE_DONE)
+    {
+      aic_sqlite_error (self->db, error);
+      return 0;
+    }
+  return seq;
 }
 
 /**

@@ -29,6 +29,7 @@ typedef enum
   AIC_ERROR_KEYRING,           /* Secret Service missing or locked */
   AIC_ERROR_BUSY,              /* 429, 503: try again later */
   AIC_ERROR_UNSUPPORTED,       /* 415: a kind of data the server cannot take */
+  AIC_ERROR_DISK_FULL,         /* no space left to save to (507 from a server) */
 } AicError;
 
 GQuark aic_error_quark (void);

@@ -253,6 +253,10 @@ aic_http_error_from_status (SoupMessage *message,
       code = AIC_ERROR_UNSUPPORTED;
       sentence = _("The server cannot read this kind of data.");
       break;
+    case SOUP_STATUS_INSUFFICIENT_STORAGE:
+      code = AIC_ERROR_DISK_FULL;
+      sentence = _("The server’s disk is full.");
+      break;
     case SOUP_STATUS_REQUEST_TIMEOUT:
     case SOUP_STATUS_GATEWAY_TIMEOUT:
       code = AIC_ERROR_TIMEOUT;

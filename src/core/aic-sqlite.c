@@ -22,6 +22,15 @@ set_error (GError     **error,
 
   if (file == NULL || file[0] == '\0')
     file = ":memory:";
+  /* Out of space: a condition that passes, said as such, so that callers
+   * can wait for room rather than fail. */
+  if (db != NULL && ((sqlite3_errcode (db) & 0xff) == SQLITE_FULL || sqlite3_system_errno (db) == ENOSPC))
+    {
+      g_autofree char *dir = g_path_get_dirname (file);
+
+      g_set_error (error, AIC_ERROR, AIC_ERROR_DISK_FULL, _("The disk that holds %s is full."), dir);
+      return;
+    }
   g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED,
                _("Saved data in %s could not be read or written: %s"), file, detail);
 }

@@ -8,6 +8,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <libsoup/soup.h>
+
 #include "hostile-util.h"
 #include "aic-test-util.h"
 
@@ -214,6 +216,47 @@ aic_hostile_request (AicHostileServer *server,
                           method, path, server->port, server->token, extra_headers ? extra_headers : "");
   aic_hostile_send (connection, text);
   return aic_hostile_read (connection, 5);
+}
+
+/**
+ * aic_hostile_fetch:
+ * @content_type: (nullable): with @body, its type; "multipart" sends
+ *   @body as the file of an upload form, as a person would
+ *
+ * A well-behaved request with libsoup, answered in full.
+ * Returns: the answer's body, as text
+ */
+char *
+aic_hostile_fetch (AicHostileServer *server,
+                   const char       *method,
+                   const char       *path,
+                   const char       *content_type,
+                   GBytes           *body,
+                   guint            *out_status)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u%s", server->port, path);
+  g_autofree char *bearer = g_strdup_printf ("Bearer %s", server->token);
+  g_autoptr(SoupMessage) message = soup_message_new (method, url);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  if (body != NULL && g_strcmp0 (content_type, "multipart") == 0)
+    {
+      g_autoptr(SoupMultipart) multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+      g_autoptr(GBytes) form = NULL;
+
+      soup_multipart_append_form_file (multipart, "file", "document.txt", "text/plain", body);
+      soup_multipart_to_message (multipart, soup_message_get_request_headers (message), &form);
+      soup_message_set_request_body_from_bytes (message, NULL, form);
+    }
+  else if (body != NULL)
+    soup_message_set_request_body_from_bytes (message, content_type, body);
+  answer = soup_session_send_and_read (session, message, NULL, &error);
+  g_assert_no_error (error);
+  *out_status = soup_message_get_status (message);
+  return g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
 }
 
 /* The second, well-behaved client every attack is followed by. */

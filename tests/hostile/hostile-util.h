@@ -38,6 +38,12 @@ char              *aic_hostile_request       (AicHostileServer   *server,
                                               const char         *path,
                                               const char         *extra_headers);
 void               aic_hostile_assert_healthy (AicHostileServer  *server);
+char              *aic_hostile_fetch         (AicHostileServer   *server,
+                                              const char         *method,
+                                              const char         *path,
+                                              const char         *content_type,
+                                              GBytes             *body,
+                                              guint              *out_status);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AicHostileServer, aic_hostile_server_free)
 
