@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "aic-ws-guard.h"
 #include "aic-agent-run.h"
 #include "aic-error.h"
 #include "aic-http.h"
@@ -765,7 +766,8 @@ connected_cb (GObject      *object,
   if (self->attempts > 0)
     self->reconnects++;
   self->attempts = 0;
-  soup_websocket_connection_set_max_incoming_payload_size (ws, MAX_FRAME);
+  /* A message, however fragmented, not only each frame. */
+  aic_ws_guard_attach_client (ws, MAX_FRAME);
   soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_S);
   g_signal_connect (ws, "message", G_CALLBACK (message_cb), self);
   g_signal_connect (ws, "closed", G_CALLBACK (closed_cb), self);

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "aic-client.h"
+#include "aic-ws-guard.h"
 #include "aic-error.h"
 #include "aic-http.h"
 
@@ -98,7 +99,13 @@ aic_client_get_stream_session (AicClient *self)
   g_return_val_if_fail (AIC_IS_CLIENT (self), NULL);
 
   if (self->stream_session == NULL)
-    self->stream_session = aic_http_session_new_full (0, self->max_streams ? self->max_streams : DEFAULT_MAX_STREAMS);
+    {
+      g_autoptr(GProxyResolver) resolver = aic_counting_proxy_resolver_new ();
+
+      self->stream_session = aic_http_session_new_full (0, self->max_streams ? self->max_streams : DEFAULT_MAX_STREAMS);
+      /* So that a WebSocket's messages can be limited as they assemble. */
+      soup_session_set_proxy_resolver (self->stream_session, resolver);
+    }
   return self->stream_session;
 }
 

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "aic-ws-guard.h"
 #include "aic-error.h"
 #include "aic-http.h"
 #include "aic-pcm.h"
@@ -309,7 +310,8 @@ connected_cb (GObject      *object,
 
   self->ws = ws;
   self->attempts = 0;
-  soup_websocket_connection_set_max_incoming_payload_size (ws, MAX_FRAME);
+  /* A message, however fragmented, not only each frame. */
+  aic_ws_guard_attach_client (ws, MAX_FRAME);
   soup_websocket_connection_set_keepalive_interval (ws, self->keepalive_s);
   g_signal_connect (ws, "message", G_CALLBACK (message_cb), self);
   g_signal_connect_swapped (ws, "pong", G_CALLBACK (pong_cb), self);

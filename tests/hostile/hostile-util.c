@@ -259,6 +259,50 @@ aic_hostile_fetch (AicHostileServer *server,
   return g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
 }
 
+static guint64
+status_kib (const char *pid,
+            const char *field)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status", pid);
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
+  line = strstr (status, field);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (field), NULL, 10);
+}
+
+/* A process's resident memory now, "self" included. */
+guint64
+aic_hostile_rss_kib (const char *pid)
+{
+  return status_kib (pid, "VmRSS:");
+}
+
+/* The most it has ever had resident: what a buffer that was freed again
+ * (glibc returns big ones to the system at once) leaves behind. */
+guint64
+aic_hostile_peak_rss_kib (const char *pid)
+{
+  return status_kib (pid, "VmHWM:");
+}
+
+/* AddressSanitizer keeps freed memory in quarantine (256 MiB) and adds
+ * its shadow: resident memory means nothing there, and the bounds are
+ * checked by the normal build's run. */
+void
+aic_hostile_assert_rss_within (guint64 before_kib,
+                               guint64 after_kib,
+                               guint64 bound_kib)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_message ("RSS bound not checked under AddressSanitizer");
+#else
+  g_assert_cmpuint (after_kib, <, before_kib + bound_kib);
+#endif
+}
+
 /* The second, well-behaved client every attack is followed by. */
 void
 aic_hostile_assert_healthy (AicHostileServer *server)

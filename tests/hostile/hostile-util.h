@@ -38,6 +38,11 @@ char              *aic_hostile_request       (AicHostileServer   *server,
                                               const char         *path,
                                               const char         *extra_headers);
 void               aic_hostile_assert_healthy (AicHostileServer  *server);
+guint64            aic_hostile_rss_kib       (const char         *pid);
+guint64            aic_hostile_peak_rss_kib  (const char         *pid);
+void               aic_hostile_assert_rss_within (guint64         before_kib,
+                                              guint64             after_kib,
+                                              guint64             bound_kib);
 char              *aic_hostile_fetch         (AicHostileServer   *server,
                                               const char         *method,
                                               const char         *path,

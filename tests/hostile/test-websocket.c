@@ -66,34 +66,6 @@ is_full (gpointer data)
   return ((Voice *) data)->full;
 }
 
-static guint64
-rss_kib (GSubprocess *process)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (process));
-  g_autofree char *status = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
-  line = strstr (status, "VmRSS:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + 6, NULL, 10);
-}
-
-/* AddressSanitizer keeps freed memory in quarantine (256 MiB) and adds
- * its shadow: the server's RSS means nothing there, and the bounds are
- * checked by the normal build's run. */
-static void
-assert_rss_within (guint64 before,
-                   guint64 after,
-                   guint64 bound_kib)
-{
-#if defined(__SANITIZE_ADDRESS__)
-  g_test_message ("RSS bound not checked under AddressSanitizer");
-#else
-  g_assert_cmpuint (after, <, before + bound_kib);
-#endif
-}
-
 /* Push-to-talk audio with no commit, past the 15 minutes (43.2 MB) a turn
  * may hold: an error event, the buffer cleared, and the server's memory
  * bounded. Then the same client goes on being served. */
@@ -124,7 +96,7 @@ test_voice_buffer_cap (void)
   g_signal_connect (socket, "message", G_CALLBACK (voice_message_cb), &voice);
   soup_websocket_connection_send_text (socket, "{\"type\": \"session.update\", \"session\": "
                                                "{\"audio\": {\"input\": {\"turn_detection\": null}}}}");
-  before = rss_kib (server->process);
+  before = aic_hostile_rss_kib (g_subprocess_get_identifier (server->process));
 
   encoded = g_base64_encode (pcm, 700000);
   append = g_strdup_printf ("{\"type\": \"input_audio_buffer.append\", \"audio\": \"%s\"}", encoded);
@@ -136,10 +108,10 @@ test_voice_buffer_cap (void)
         ;
     }
   aic_test_wait_for (is_full, &voice, 20000);
-  after = rss_kib (server->process);
+  after = aic_hostile_rss_kib (g_subprocess_get_identifier (server->process));
   g_test_message ("Server RSS %" G_GUINT64_FORMAT " KiB before, %" G_GUINT64_FORMAT " KiB after", before, after);
   /* The turn's buffer is 43 MB at most; allow the messages in flight. */
-  assert_rss_within (before, after, 120 * 1024);
+  aic_hostile_assert_rss_within (before, after, 120 * 1024);
 
   soup_websocket_connection_close (socket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   aic_hostile_assert_healthy (server);
@@ -284,7 +256,7 @@ test_fragment_flood (void)
       g_autoptr(GBytes) first = NULL;
       g_autoptr(GBytes) middle = NULL;
       g_autoptr(GString) received = g_string_new (NULL);
-      guint64 before = rss_kib (server->process), after;
+      guint64 before = aic_hostile_rss_kib (g_subprocess_get_identifier (server->process)), after;
       guint64 sent = 0;
 
       memset (payload, 'a', 64 * 1024);
@@ -298,12 +270,12 @@ test_fragment_flood (void)
           sent += 64 * 1024;
           take_available (socket, received);
         }
-      after = rss_kib (server->process);
+      after = aic_hostile_rss_kib (g_subprocess_get_identifier (server->process));
       take_available (socket, received);
       g_test_message ("%s: %" G_GUINT64_FORMAT " MiB sent; server RSS %" G_GUINT64_FORMAT
                       " KiB before, %" G_GUINT64_FORMAT " KiB after", paths[p], sent >> 20, before, after);
       g_assert_true (has_close (received, 1009));
-      assert_rss_within (before, after, 32 * 1024);
+      aic_hostile_assert_rss_within (before, after, 32 * 1024);
     }
   aic_hostile_assert_healthy (server);
 }
@@ -322,7 +294,7 @@ test_non_reading_client (void)
   g_autofree char *message = NULL;
   g_autoptr(GBytes) frame = NULL;
   g_autoptr(GString) received = g_string_new (NULL);
-  guint64 before = rss_kib (server->process), after;
+  guint64 before = aic_hostile_rss_kib (g_subprocess_get_identifier (server->process)), after;
   gint64 until;
   guint sent = 0;
 
@@ -335,10 +307,10 @@ test_non_reading_client (void)
   for (; sent < 100 && send_frame (socket, frame); sent++)
     ;
   g_usleep (500 * G_USEC_PER_SEC / 1000);
-  after = rss_kib (server->process);
+  after = aic_hostile_rss_kib (g_subprocess_get_identifier (server->process));
   g_test_message ("%u messages sent unread; server RSS %" G_GUINT64_FORMAT " KiB before, %"
                   G_GUINT64_FORMAT " KiB after", sent, before, after);
-  assert_rss_within (before, after, 48 * 1024);
+  aic_hostile_assert_rss_within (before, after, 48 * 1024);
 
   /* The server has given up on it: reading now drains what was queued
    * and comes to the end, instead of waiting on a connection kept open. */

@@ -33,4 +33,14 @@ gboolean           aic_ws_guard_send_text          (SoupWebsocketConnection *con
                                                     const char              *text);
 guint64            aic_ws_guard_get_backlog        (SoupWebsocketConnection *connection);
 
+/* The client side. libsoup makes a client's connection itself; a proxy
+ * resolver set on its session routes every direct connection through a
+ * counting stream (a GProxy of ours, "aic-count", that connects straight
+ * to the destination), and aic_ws_guard_attach_client() finds that stream
+ * under a WebSocket libsoup made on it. Connections through a real proxy
+ * are left as they are, with libsoup's per-fragment limit only. */
+GProxyResolver    *aic_counting_proxy_resolver_new (void);
+gboolean           aic_ws_guard_attach_client      (SoupWebsocketConnection *connection,
+                                                    guint64                  max_message);
+
 G_END_DECLS

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#define G_LOG_DOMAIN "aic-server"
+#define G_LOG_DOMAIN "aic-core"
 
 #include "config.h"
 
@@ -563,4 +563,280 @@ aic_ws_guard_send_text (SoupWebsocketConnection *connection,
     guard->queued += frame_size (len);
   soup_websocket_connection_send_text (connection, text);
   return TRUE;
+}
+
+/* ---- the client side ---- */
+
+/* Finds the counting stream under the streams libsoup and GIO put over
+ * it: libsoup's own, TLS, and GSocketClient's wrapper for a stream that
+ * came from a proxy. */
+static AicCountingStream *
+find_counting (GIOStream *stream)
+{
+  for (guint depth = 0; stream != NULL && depth < 6; depth++)
+    {
+      GIOStream *below = NULL;
+
+      if (AIC_IS_COUNTING_STREAM (stream))
+        return AIC_COUNTING_STREAM (stream);
+      if (G_IS_TCP_WRAPPER_CONNECTION (stream))
+        below = g_tcp_wrapper_connection_get_base_io_stream (G_TCP_WRAPPER_CONNECTION (stream));
+      else if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream") != NULL)
+        {
+          g_object_get (stream, "base-iostream", &below, NULL);
+          g_object_unref (below);   /* it lives as long as @stream */
+        }
+      else if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-io-stream") != NULL)
+        {
+          g_object_get (stream, "base-io-stream", &below, NULL);
+          g_object_unref (below);
+        }
+      stream = below;
+    }
+  return NULL;
+}
+
+/**
+ * aic_ws_guard_attach_client:
+ *
+ * Limits each message @connection receives to @max_message bytes however
+ * it is fragmented (past it: closed with 1009), when the session that
+ * made it routes through aic_counting_proxy_resolver_new().
+ *
+ * Returns: whether the limit applies
+ */
+gboolean
+aic_ws_guard_attach_client (SoupWebsocketConnection *connection,
+                            guint64                  max_message)
+{
+  AicCountingStream *stream;
+
+  g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (connection), FALSE);
+
+  soup_websocket_connection_set_max_incoming_payload_size (connection, max_message);
+  stream = find_counting (soup_websocket_connection_get_io_stream (connection));
+  if (stream == NULL)
+    return FALSE;
+  aic_ws_guard_attach (connection, stream, max_message, 0);
+  return TRUE;
+}
+
+/* The GProxy: "aic-count://HOST:PORT" is HOST:PORT itself, reached
+ * directly; the proxy's part is only to put the counting stream on. */
+
+#define AIC_TYPE_COUNTING_PROXY (aic_counting_proxy_get_type ())
+G_DECLARE_FINAL_TYPE (AicCountingProxy, aic_counting_proxy, AIC, COUNTING_PROXY, GObject)
+
+struct _AicCountingProxy
+{
+  GObject parent_instance;
+};
+
+static void aic_counting_proxy_iface_init (GProxyInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (AicCountingProxy, aic_counting_proxy, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_PROXY, aic_counting_proxy_iface_init))
+
+static GIOStream *
+aic_counting_proxy_connect (GProxy        *proxy,
+                            GIOStream     *connection,
+                            GProxyAddress *address,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  return G_IO_STREAM (aic_counting_stream_new (connection));
+}
+
+static void
+aic_counting_proxy_connect_async (GProxy              *proxy,
+                                  GIOStream           *connection,
+                                  GProxyAddress       *address,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (proxy, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, aic_counting_proxy_connect_async);
+  g_task_return_pointer (task, aic_counting_stream_new (connection), g_object_unref);
+}
+
+static GIOStream *
+aic_counting_proxy_connect_finish (GProxy        *proxy,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static gboolean
+aic_counting_proxy_supports_hostname (GProxy *proxy)
+{
+  return TRUE;
+}
+
+static void
+aic_counting_proxy_iface_init (GProxyInterface *iface)
+{
+  iface->connect = aic_counting_proxy_connect;
+  iface->connect_async = aic_counting_proxy_connect_async;
+  iface->connect_finish = aic_counting_proxy_connect_finish;
+  iface->supports_hostname = aic_counting_proxy_supports_hostname;
+}
+
+static void
+aic_counting_proxy_class_init (AicCountingProxyClass *klass)
+{
+}
+
+static void
+aic_counting_proxy_init (AicCountingProxy *self)
+{
+}
+
+/* The resolver: the system's answer, with "direct://" made "aic-count". */
+
+#define AIC_TYPE_COUNTING_RESOLVER (aic_counting_resolver_get_type ())
+G_DECLARE_FINAL_TYPE (AicCountingResolver, aic_counting_resolver, AIC, COUNTING_RESOLVER, GObject)
+
+struct _AicCountingResolver
+{
+  GObject         parent_instance;
+  GProxyResolver *system;
+};
+
+static void aic_counting_resolver_iface_init (GProxyResolverInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (AicCountingResolver, aic_counting_resolver, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_PROXY_RESOLVER, aic_counting_resolver_iface_init))
+
+static char **
+counted (const char  *uri,
+         char       **proxies)
+{
+  g_autoptr(GUri) parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
+  const char *host = parsed != NULL ? g_uri_get_host (parsed) : NULL;
+  int port = parsed != NULL ? g_uri_get_port (parsed) : -1;
+
+  if (host == NULL)
+    return proxies;
+  if (port < 0)
+    port = g_str_equal (g_uri_get_scheme (parsed), "https") || g_str_equal (g_uri_get_scheme (parsed), "wss") ? 443 : 80;
+  for (guint i = 0; proxies != NULL && proxies[i] != NULL; i++)
+    if (g_str_equal (proxies[i], "direct://"))
+      {
+        g_free (proxies[i]);
+        proxies[i] = strchr (host, ':') != NULL ? g_strdup_printf ("aic-count://[%s]:%d", host, port)
+                                                : g_strdup_printf ("aic-count://%s:%d", host, port);
+      }
+  return proxies;
+}
+
+static char **
+aic_counting_resolver_lookup (GProxyResolver  *resolver,
+                              const char      *uri,
+                              GCancellable    *cancellable,
+                              GError         **error)
+{
+  AicCountingResolver *self = AIC_COUNTING_RESOLVER (resolver);
+  char **proxies = g_proxy_resolver_lookup (self->system, uri, cancellable, error);
+
+  return proxies != NULL ? counted (uri, proxies) : NULL;
+}
+
+static void
+system_looked_up_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  char **proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (object), result, &error);
+
+  if (proxies == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, counted (g_task_get_task_data (task), proxies), (GDestroyNotify) g_strfreev);
+}
+
+static void
+aic_counting_resolver_lookup_async (GProxyResolver      *resolver,
+                                    const char          *uri,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  AicCountingResolver *self = AIC_COUNTING_RESOLVER (resolver);
+  GTask *task = g_task_new (resolver, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, aic_counting_resolver_lookup_async);
+  g_task_set_task_data (task, g_strdup (uri), g_free);
+  g_proxy_resolver_lookup_async (self->system, uri, cancellable, system_looked_up_cb, task);
+}
+
+static char **
+aic_counting_resolver_lookup_finish (GProxyResolver  *resolver,
+                                     GAsyncResult    *result,
+                                     GError         **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static gboolean
+aic_counting_resolver_is_supported (GProxyResolver *resolver)
+{
+  return TRUE;
+}
+
+static void
+aic_counting_resolver_iface_init (GProxyResolverInterface *iface)
+{
+  iface->is_supported = aic_counting_resolver_is_supported;
+  iface->lookup = aic_counting_resolver_lookup;
+  iface->lookup_async = aic_counting_resolver_lookup_async;
+  iface->lookup_finish = aic_counting_resolver_lookup_finish;
+}
+
+static void
+aic_counting_resolver_finalize (GObject *object)
+{
+  g_clear_object (&AIC_COUNTING_RESOLVER (object)->system);
+  G_OBJECT_CLASS (aic_counting_resolver_parent_class)->finalize (object);
+}
+
+static void
+aic_counting_resolver_class_init (AicCountingResolverClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = aic_counting_resolver_finalize;
+}
+
+static void
+aic_counting_resolver_init (AicCountingResolver *self)
+{
+}
+
+/**
+ * aic_counting_proxy_resolver_new:
+ *
+ * Returns: (transfer full): a resolver for a SoupSession whose WebSockets
+ *   aic_ws_guard_attach_client() can limit
+ */
+GProxyResolver *
+aic_counting_proxy_resolver_new (void)
+{
+  static gsize registered;
+  AicCountingResolver *self;
+
+  if (g_once_init_enter (&registered))
+    {
+      /* Asking once makes GIO register its extension points. */
+      GProxy *none = g_proxy_get_default_for_protocol ("aic-count");
+
+      g_clear_object (&none);
+      g_io_extension_point_implement (G_PROXY_EXTENSION_POINT_NAME, AIC_TYPE_COUNTING_PROXY, "aic-count", 0);
+      g_once_init_leave (&registered, 1);
+    }
+  self = g_object_new (AIC_TYPE_COUNTING_RESOLVER, NULL);
+  self->system = g_object_ref (g_proxy_resolver_get_default ());
+  return G_PROXY_RESOLVER (self);
 }
