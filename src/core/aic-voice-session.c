@@ -113,7 +113,7 @@ send_text (AicVoiceSession *self,
            const char      *text)
 {
   if (self->ws != NULL && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (self->ws, text);
+    aic_ws_guard_send_text (self->ws, text);
 }
 
 static void
@@ -311,7 +311,8 @@ connected_cb (GObject      *object,
   self->ws = ws;
   self->attempts = 0;
   /* A message, however fragmented, not only each frame. */
-  aic_ws_guard_attach_client (ws, MAX_FRAME);
+  /* A server that stops reading is sent about a minute of audio more. */
+  aic_ws_guard_attach_client (ws, MAX_FRAME, 4 * 1024 * 1024);
   soup_websocket_connection_set_keepalive_interval (ws, self->keepalive_s);
   g_signal_connect (ws, "message", G_CALLBACK (message_cb), self);
   g_signal_connect_swapped (ws, "pong", G_CALLBACK (pong_cb), self);

@@ -423,6 +423,7 @@ typedef struct
   AicCountingStream       *stream;
   guint64                  max_backlog;
   guint64                  queued;       /* bytes handed to libsoup, headers included */
+  gboolean                 masked;       /* a client's frames carry a 4-byte mask */
   guint64                  written_at_start;
 } Guard;
 
@@ -507,16 +508,19 @@ aic_ws_guard_attach (SoupWebsocketConnection *connection,
   g_object_set_data_full (G_OBJECT (connection), "aic-ws-guard", guard, (GDestroyNotify) guard_free);
 }
 
-/* The size of a server's frame around @len bytes: no mask, and a
- * length of 1, 3 or 9 bytes after the first. */
+/* The size of a frame around @len bytes: a length of 1, 3 or 9 bytes
+ * after the first, and a client's mask. */
 static guint64
-frame_size (gsize len)
+frame_size (gsize    len,
+            gboolean masked)
 {
+  guint64 mask = masked ? 4 : 0;
+
   if (len < 126)
-    return len + 2;
+    return len + 2 + mask;
   if (len < 65536)
-    return len + 4;
-  return len + 10;
+    return len + 4 + mask;
+  return len + 10 + mask;
 }
 
 guint64
@@ -551,7 +555,7 @@ aic_ws_guard_send_text (SoupWebsocketConnection *connection,
   if (soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
     return FALSE;
   if (guard != NULL && guard->max_backlog > 0 &&
-      aic_ws_guard_get_backlog (connection) + frame_size (len) > guard->max_backlog)
+      aic_ws_guard_get_backlog (connection) + frame_size (len, guard->masked) > guard->max_backlog)
     {
       g_debug ("A WebSocket client left %" G_GUINT64_FORMAT " bytes unread; closing with 1008",
                aic_ws_guard_get_backlog (connection));
@@ -560,7 +564,7 @@ aic_ws_guard_send_text (SoupWebsocketConnection *connection,
       return FALSE;
     }
   if (guard != NULL)
-    guard->queued += frame_size (len);
+    guard->queued += frame_size (len, guard->masked);
   soup_websocket_connection_send_text (connection, text);
   return TRUE;
 }
@@ -600,14 +604,17 @@ find_counting (GIOStream *stream)
  * aic_ws_guard_attach_client:
  *
  * Limits each message @connection receives to @max_message bytes however
- * it is fragmented (past it: closed with 1009), when the session that
- * made it routes through aic_counting_proxy_resolver_new().
+ * it is fragmented (past it: closed with 1009), and what a server leaves
+ * unread of ours to @max_backlog (sent with aic_ws_guard_send_text();
+ * past it: closed with 1008), when the session that made it routes
+ * through aic_counting_proxy_resolver_new().
  *
  * Returns: whether the limit applies
  */
 gboolean
 aic_ws_guard_attach_client (SoupWebsocketConnection *connection,
-                            guint64                  max_message)
+                            guint64                  max_message,
+                            guint64                  max_backlog)
 {
   AicCountingStream *stream;
 
@@ -617,7 +624,8 @@ aic_ws_guard_attach_client (SoupWebsocketConnection *connection,
   stream = find_counting (soup_websocket_connection_get_io_stream (connection));
   if (stream == NULL)
     return FALSE;
-  aic_ws_guard_attach (connection, stream, max_message, 0);
+  aic_ws_guard_attach (connection, stream, max_message, max_backlog);
+  ((Guard *) g_object_get_data (G_OBJECT (connection), "aic-ws-guard"))->masked = TRUE;
   return TRUE;
 }
 

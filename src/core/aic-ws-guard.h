@@ -41,6 +41,7 @@ guint64            aic_ws_guard_get_backlog        (SoupWebsocketConnection *con
  * are left as they are, with libsoup's per-fragment limit only. */
 GProxyResolver    *aic_counting_proxy_resolver_new (void);
 gboolean           aic_ws_guard_attach_client      (SoupWebsocketConnection *connection,
-                                                    guint64                  max_message);
+                                                    guint64                  max_message,
+                                                    guint64                  max_backlog);
 
 G_END_DECLS

@@ -23,6 +23,8 @@ typedef struct
   guint16          port;
   guint64          sent;
   gboolean         upgraded;
+  gboolean         silent;     /* upgrade, then neither send nor read */
+  gint             stop;
 } Flood;
 
 static char *
@@ -69,6 +71,12 @@ flood_thread (gpointer data)
                             "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
   g_assert_cmpint (g_socket_send (socket, answer, strlen (answer), NULL, NULL), ==, (gssize) strlen (answer));
   flood->upgraded = TRUE;
+  if (flood->silent)
+    {
+      while (!g_atomic_int_get (&flood->stop))
+        g_usleep (10000);
+      return NULL;
+    }
 
   /* A server's frames: no mask. 64 KiB needs the 16-bit length. */
   frame = g_malloc (4 + 65535);
@@ -158,11 +166,68 @@ test_fragment_flood (void)
   g_clear_object (&flood.listener);
 }
 
+/* A server that takes the upgrade and then reads nothing: the client's
+ * audio waits in libsoup's queue. Past 4 MiB the client stops and closes
+ * rather than keep it all (without: the queue held everything sent). */
+static void
+test_server_not_reading (void)
+{
+  Flood flood = { .silent = TRUE };
+  g_autoptr(GThread) thread = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(AicConnection) connection = NULL;
+  g_autoptr(AicClient) client = NULL;
+  g_autoptr(AicVoiceSession) session = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) audio = g_bytes_new_take (g_malloc0 (480000), 480000);   /* 10 s */
+  guint64 before, after;
+  gboolean ended = FALSE;
+  guint sent = 0;
+
+  flood.listener = g_socket_listener_new ();
+  flood.port = g_socket_listener_add_any_inet_port (flood.listener, NULL, &error);
+  g_assert_no_error (error);
+  thread = g_thread_new ("silent", flood_thread, &flood);
+
+  url = g_strdup_printf ("http://127.0.0.1:%u", flood.port);
+  connection = aic_connection_new (NULL, "hostile", AIC_CONNECTION_KIND_CONSOLE, url);
+  client = aic_client_new (connection, NULL);
+  session = aic_voice_session_new (client, "/api/voice");
+  aic_voice_session_set_reconnect (session, 0, 100);
+  aic_voice_session_connect_async (session, NULL, aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  g_assert_true (aic_voice_session_connect_finish (session, result, NULL));
+  g_signal_connect (session, "notify::state", G_CALLBACK (state_cb), &ended);
+  before = aic_hostile_peak_rss_kib ("self");
+
+  /* Up to 200 × 10 s of audio (128 MB as base64), while the line lasts. */
+  for (; sent < 200 && !ended; sent++)
+    {
+      aic_voice_session_send_audio (session, audio);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+  aic_test_wait_for (is_true, &ended, 20000);
+  after = aic_hostile_peak_rss_kib ("self");
+  g_test_message ("%u × 10 s of audio sent; client peak RSS %" G_GUINT64_FORMAT " KiB before, %"
+                  G_GUINT64_FORMAT " KiB after", sent, before, after);
+  /* Once closing, what is sent is dropped: the queue stops growing. */
+  aic_hostile_assert_rss_within (before, after, 64 * 1024);
+
+  aic_voice_session_close (session);
+  g_atomic_int_set (&flood.stop, 1);
+  g_socket_listener_close (flood.listener);
+  g_thread_join (g_steal_pointer (&thread));
+  g_clear_object (&flood.listener);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/hostile/client/fragment-flood", test_fragment_flood);
+  g_test_add_func ("/hostile/client/server-not-reading", test_server_not_reading);
   return g_test_run ();
 }
