@@ -121,35 +121,60 @@ is_true (gpointer data)
   return *(gboolean *) data;
 }
 
-static void
-test_fragment_flood (void)
+/* Starts @flood's server thread and connects a voice session to it, as
+ * the app and the CLI do; @ended turns TRUE when the session ends. */
+static AicVoiceSession *
+connect_voice (Flood     *flood,
+               GThread  **out_thread,
+               gboolean  *ended)
 {
-  Flood flood = { 0 };
-  g_autoptr(GThread) thread = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *url = NULL;
   g_autoptr(AicConnection) connection = NULL;
   g_autoptr(AicClient) client = NULL;
-  g_autoptr(AicVoiceSession) session = NULL;
   g_autoptr(GAsyncResult) result = NULL;
-  guint64 before, after;
-  gboolean ended = FALSE;
+  AicVoiceSession *session;
 
-  flood.listener = g_socket_listener_new ();
-  flood.port = g_socket_listener_add_any_inet_port (flood.listener, NULL, &error);
+  flood->listener = g_socket_listener_new ();
+  flood->port = g_socket_listener_add_any_inet_port (flood->listener, NULL, &error);
   g_assert_no_error (error);
-  thread = g_thread_new ("flood", flood_thread, &flood);
+  *out_thread = g_thread_new ("hostile-voice", flood_thread, flood);
 
-  url = g_strdup_printf ("http://127.0.0.1:%u", flood.port);
+  url = g_strdup_printf ("http://127.0.0.1:%u", flood->port);
   connection = aic_connection_new (NULL, "hostile", AIC_CONNECTION_KIND_CONSOLE, url);
   client = aic_client_new (connection, NULL);
   session = aic_voice_session_new (client, "/api/voice");
   aic_voice_session_set_reconnect (session, 0, 100);
-  before = aic_hostile_peak_rss_kib ("self");
   aic_voice_session_connect_async (session, NULL, aic_test_store_result_cb, &result);
   aic_test_wait_result (&result, 10000);
   g_assert_true (aic_voice_session_connect_finish (session, result, NULL));
-  g_signal_connect (session, "notify::state", G_CALLBACK (state_cb), &ended);
+  g_signal_connect (session, "notify::state", G_CALLBACK (state_cb), ended);
+  return session;
+}
+
+static void
+end_voice (Flood           *flood,
+           GThread         *thread,
+           AicVoiceSession *session)
+{
+  aic_voice_session_close (session);
+  g_atomic_int_set (&flood->stop, 1);
+  g_socket_listener_close (flood->listener);
+  g_thread_join (thread);
+  g_clear_object (&flood->listener);
+}
+
+static void
+test_fragment_flood (void)
+{
+  Flood flood = { 0 };
+  GThread *thread = NULL;
+  g_autoptr(AicVoiceSession) session = NULL;
+  guint64 before, after;
+  gboolean ended = FALSE;
+
+  before = aic_hostile_peak_rss_kib ("self");
+  session = connect_voice (&flood, &thread, &ended);
 
   /* The client gives up on the message, and the connection, long before
    * the server has sent it all. */
@@ -159,11 +184,7 @@ test_fragment_flood (void)
                   G_GUINT64_FORMAT " KiB after", flood.sent >> 20, before, after);
   g_assert_true (flood.upgraded);
   aic_hostile_assert_rss_within (before, after, 64 * 1024);
-
-  aic_voice_session_close (session);
-  g_socket_listener_close (flood.listener);
-  g_thread_join (g_steal_pointer (&thread));
-  g_clear_object (&flood.listener);
+  end_voice (&flood, thread, session);
 }
 
 /* A server that takes the upgrade and then reads nothing: the client's
@@ -173,32 +194,14 @@ static void
 test_server_not_reading (void)
 {
   Flood flood = { .silent = TRUE };
-  g_autoptr(GThread) thread = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *url = NULL;
-  g_autoptr(AicConnection) connection = NULL;
-  g_autoptr(AicClient) client = NULL;
+  GThread *thread = NULL;
   g_autoptr(AicVoiceSession) session = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GBytes) audio = g_bytes_new_take (g_malloc0 (480000), 480000);   /* 10 s */
   guint64 before, after;
   gboolean ended = FALSE;
   guint sent = 0;
 
-  flood.listener = g_socket_listener_new ();
-  flood.port = g_socket_listener_add_any_inet_port (flood.listener, NULL, &error);
-  g_assert_no_error (error);
-  thread = g_thread_new ("silent", flood_thread, &flood);
-
-  url = g_strdup_printf ("http://127.0.0.1:%u", flood.port);
-  connection = aic_connection_new (NULL, "hostile", AIC_CONNECTION_KIND_CONSOLE, url);
-  client = aic_client_new (connection, NULL);
-  session = aic_voice_session_new (client, "/api/voice");
-  aic_voice_session_set_reconnect (session, 0, 100);
-  aic_voice_session_connect_async (session, NULL, aic_test_store_result_cb, &result);
-  aic_test_wait_result (&result, 10000);
-  g_assert_true (aic_voice_session_connect_finish (session, result, NULL));
-  g_signal_connect (session, "notify::state", G_CALLBACK (state_cb), &ended);
+  session = connect_voice (&flood, &thread, &ended);
   before = aic_hostile_peak_rss_kib ("self");
 
   /* Up to 200 × 10 s of audio (128 MB as base64), while the line lasts. */
@@ -214,12 +217,7 @@ test_server_not_reading (void)
                   G_GUINT64_FORMAT " KiB after", sent, before, after);
   /* Once closing, what is sent is dropped: the queue stops growing. */
   aic_hostile_assert_rss_within (before, after, 64 * 1024);
-
-  aic_voice_session_close (session);
-  g_atomic_int_set (&flood.stop, 1);
-  g_socket_listener_close (flood.listener);
-  g_thread_join (g_steal_pointer (&thread));
-  g_clear_object (&flood.listener);
+  end_voice (&flood, thread, session);
 }
 
 int
