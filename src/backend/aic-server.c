@@ -459,6 +459,43 @@ origin_allowed (AicServer  *self,
   return FALSE;
 }
 
+/* CORS, for the origins named with --allow-origin (and no others, which
+ * the gate refuses outright): their responses say so, and expose the
+ * headers clients act on; their preflights are answered here, before the
+ * token is asked for, since a browser sends none with them. */
+static void
+add_cors_headers (SoupServerMessage *message,
+                  const char        *origin)
+{
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (message);
+
+  soup_message_headers_replace (response, "Access-Control-Allow-Origin", origin);
+  soup_message_headers_replace (response, "Access-Control-Expose-Headers", "Location, ETag, Retry-After");
+  soup_message_headers_replace (response, "Vary", "Origin");
+}
+
+static gboolean
+is_preflight (SoupServerMessage *message)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+
+  return g_str_equal (soup_server_message_get_method (message), "OPTIONS") &&
+         soup_message_headers_get_one (headers, "Origin") != NULL &&
+         soup_message_headers_get_one (headers, "Access-Control-Request-Method") != NULL;
+}
+
+static void
+answer_preflight (SoupServerMessage *message)
+{
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (message);
+
+  soup_message_headers_replace (response, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+  soup_message_headers_replace (response, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, Last-Event-ID, Idempotency-Key, If-None-Match");
+  soup_message_headers_replace (response, "Access-Control-Max-Age", "600");
+  soup_server_message_set_status (message, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
 static gboolean
 authorized (AicServer          *self,
             SoupMessageHeaders *headers)
@@ -562,6 +599,15 @@ gate (AicServer         *self,
       aic_reply_error (message, SOUP_STATUS_FORBIDDEN, "origin_not_allowed",
                    "Requests from this origin are not allowed.");
       return FALSE;
+    }
+  if (soup_message_headers_get_one (headers, "Origin") != NULL)
+    {
+      add_cors_headers (message, soup_message_headers_get_one (headers, "Origin"));
+      if (is_preflight (message))
+        {
+          answer_preflight (message);
+          return FALSE;
+        }
     }
 
   if (!authorized (self, headers))

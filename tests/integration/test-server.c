@@ -234,6 +234,67 @@ test_allowed_origin (Fixture       *f,
     }
 }
 
+/* A browser page from an origin named with --allow-origin: its preflight
+ * is answered without a token, and every answer it gets (errors too)
+ * carries CORS headers; a page from elsewhere gets none (issue 13). */
+static void
+test_cors (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *url = g_strconcat (f->url, "/api/chat/stream", NULL);
+
+  {
+    g_autoptr(SoupMessage) message = soup_message_new ("OPTIONS", url);
+    SoupMessageHeaders *headers = soup_message_get_request_headers (message);
+    g_auto(AicTestAnswer) answer = { 0 };
+
+    soup_message_headers_replace (headers, "Origin", "https://allowed.example");
+    soup_message_headers_replace (headers, "Access-Control-Request-Method", "POST");
+    soup_message_headers_replace (headers, "Access-Control-Request-Headers", "authorization, content-type");
+    aic_test_send (f->session, message, &answer);
+    g_assert_cmpuint (answer.status, ==, 204);
+    g_assert_cmpstr (aic_test_answer_header (&answer, "Access-Control-Allow-Origin"), ==, "https://allowed.example");
+    g_assert_nonnull (strstr (aic_test_answer_header (&answer, "Access-Control-Allow-Methods"), "POST"));
+    g_assert_nonnull (strstr (aic_test_answer_header (&answer, "Access-Control-Allow-Headers"), "Authorization"));
+    g_assert_nonnull (strstr (aic_test_answer_header (&answer, "Access-Control-Allow-Headers"), "Last-Event-ID"));
+  }
+  {
+    g_auto(AicTestAnswer) answer = { 0 };
+
+    request (f, "GET", "/api/health", TOKEN, NULL, "https://allowed.example", &answer);
+    g_assert_cmpuint (answer.status, ==, 200);
+    g_assert_cmpstr (aic_test_answer_header (&answer, "Access-Control-Allow-Origin"), ==, "https://allowed.example");
+    g_assert_cmpstr (aic_test_answer_header (&answer, "Access-Control-Expose-Headers"), ==, "Location, ETag, Retry-After");
+    g_assert_cmpstr (aic_test_answer_header (&answer, "Vary"), ==, "Origin");
+  }
+  {
+    g_auto(AicTestAnswer) answer = { 0 };
+
+    /* Without the token: refused, in a way the page can read. */
+    request (f, "GET", "/api/health", NULL, NULL, "https://allowed.example", &answer);
+    g_assert_cmpuint (answer.status, ==, 401);
+    g_assert_cmpstr (aic_test_answer_header (&answer, "Access-Control-Allow-Origin"), ==, "https://allowed.example");
+  }
+  {
+    g_autoptr(SoupMessage) message = soup_message_new ("OPTIONS", url);
+    SoupMessageHeaders *headers = soup_message_get_request_headers (message);
+    g_auto(AicTestAnswer) answer = { 0 };
+
+    soup_message_headers_replace (headers, "Origin", "https://evil.example");
+    soup_message_headers_replace (headers, "Access-Control-Request-Method", "POST");
+    aic_test_send (f->session, message, &answer);
+    g_assert_cmpuint (answer.status, ==, 403);
+    g_assert_null (aic_test_answer_header (&answer, "Access-Control-Allow-Origin"));
+  }
+  {
+    g_auto(AicTestAnswer) answer = { 0 };
+
+    /* No Origin (not a browser): no CORS headers either. */
+    request (f, "GET", "/api/health", TOKEN, NULL, NULL, &answer);
+    g_assert_null (aic_test_answer_header (&answer, "Access-Control-Allow-Origin"));
+  }
+}
+
 /* Bodies are refused on their headers: over the limit gets 413, and a
  * refused request is answered without its body being kept. */
 static void
@@ -500,6 +561,7 @@ main (int   argc,
   ADD ("/server/method-not-allowed", test_method_not_allowed);
   ADD ("/server/origin/foreign", test_foreign_origin);
   ADD ("/server/origin/allowed", test_allowed_origin);
+  ADD ("/server/origin/cors", test_cors);
   ADD ("/server/body-limits", test_body_limits);
   ADD ("/server/host/foreign", test_foreign_host);
   ADD ("/server/host/loopback", test_loopback_hosts);
