@@ -277,13 +277,7 @@ aic_agent_hub_tokens (AicAgentHub       *self,
     }
 
   aic_reply_start_event_stream (message);
-  {
-    g_autofree char *retry = g_strdup_printf ("retry: %u\n\n", TOKEN_RETRY_MS);
-    gsize length = strlen (retry);
-    g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&retry), length);
-
-    aic_reply_write (message, bytes);
-  }
+  aic_reply_set_retry (message, TOKEN_RETRY_MS);
   for (guint i = 0; i < events->len; i++)
     {
       AicRunEvent *event = g_ptr_array_index (events, i);
@@ -293,7 +287,7 @@ aic_agent_hub_tokens (AicAgentHub       *self,
         {
           g_autoptr(GBytes) bytes = aic_agent_hub_token_event (event->seq, object);
 
-          aic_reply_write (message, bytes);
+          aic_reply_write_event (message, bytes);
         }
     }
 

@@ -217,7 +217,7 @@ aic_agent_hub_run_emit_event (Run        *run,
     }
   bytes = aic_agent_hub_token_event (seq, event);
   for (guint i = 0; i < run->token_streams->len; i++)
-    aic_reply_write (g_ptr_array_index (run->token_streams, i), bytes);
+    aic_reply_write_event (g_ptr_array_index (run->token_streams, i), bytes);
   return seq;
 }
 

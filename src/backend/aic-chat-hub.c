@@ -174,9 +174,10 @@ append_event (Run         *run,
   root = json_builder_get_root (fields);
   data = aic_json_to_string (root, FALSE);
 
-  text = g_strdup_printf ("%sid: %u\nevent: %s\ndata: %s\n\n",
+  /* The id last (see aic_reply_format_event()). */
+  text = g_strdup_printf ("%sevent: %s\ndata: %s\nid: %u\n\n",
                           run->events->len == 0 ? "retry: " G_STRINGIFY (RETRY_MS) "\n" : "",
-                          run->events->len + 1, type, data);
+                          type, data, run->events->len + 1);
   len = strlen (text);
   bytes = g_bytes_new_take (g_steal_pointer (&text), len);
   g_ptr_array_add (run->events, bytes);
