@@ -293,13 +293,60 @@ aic_json_parse_bytes (GBytes  *bytes,
   return aic_json_parse_data (data, size, error);
 }
 
+/* json-glib 1.6 writes a double whose shortest form has an exponent and
+ * no point, such as 5e+19, as "5e+19.0", which no JSON parser reads (the
+ * fuzzer found it). Outside strings, such a ".0" is dropped in place. */
+static void
+repair_exponents (char *text)
+{
+  gboolean in_string = FALSE;
+  char *out = text;
+
+  for (const char *in = text; *in != '\0'; in++)
+    {
+      *out++ = *in;
+      if (in_string)
+        {
+          if (*in == '\\' && in[1] != '\0')
+            *out++ = *++in;
+          else if (*in == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (*in == '"')
+        in_string = TRUE;
+      else if ((*in == 'e' || *in == 'E') && in > text && g_ascii_isdigit (in[-1]))
+        {
+          const char *digits = in + 1;
+          const char *end;
+
+          if (*digits == '+' || *digits == '-')
+            digits++;
+          end = digits;
+          while (g_ascii_isdigit (*end))
+            end++;
+          if (end > digits && end[0] == '.' && end[1] == '0' && !g_ascii_isdigit (end[2]))
+            {
+              for (const char *c = in + 1; c < end; c++)
+                *out++ = *c;
+              in = end + 1;   /* past ".0" */
+            }
+        }
+    }
+  *out = '\0';
+}
+
 char *
 aic_json_to_string (JsonNode *node,
                     gboolean  pretty)
 {
   g_autoptr(JsonGenerator) generator = json_generator_new ();
 
+  char *text;
+
   json_generator_set_pretty (generator, pretty);
   json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
+  text = json_generator_to_data (generator, NULL);
+  repair_exponents (text);
+  return text;
 }
