@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <math.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -210,6 +212,10 @@ strings_valid (JsonNode *node)
     }
   else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
     return g_utf8_validate (json_node_get_string (node), -1, NULL);
+  /* A number too large for a double (5e830) is read as infinity, which
+   * JSON cannot say again: refused like bad text (the fuzzer found it). */
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    return isfinite (json_node_get_double (node));
   return TRUE;
 }
 
