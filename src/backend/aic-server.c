@@ -65,7 +65,6 @@ typedef struct
   char      *key;
   char      *peer;
   GSocket   *socket;                /* the stream's */
-  AicCountingStream *stream;        /* (unowned) what libsoup reads and writes */
   GSource   *deadline;              /* while a request's headers or body are due */
   gboolean   in_body;
   gint64     body_since;
@@ -1015,7 +1014,6 @@ take_client (AicServer *self,
   socket_stream = g_socket_connection_factory_create_connection (client);
   stream = aic_counting_stream_new (G_IO_STREAM (socket_stream));
   connection = g_new0 (Connection, 1);
-  connection->stream = stream;
   connection->server = self;
   connection->peer = g_strdup (peer);
   connection->key = connection_key (remote);
@@ -1295,18 +1293,11 @@ voice_early_gate (SoupServer        *server,
 #define WS_MAX_BACKLOG (16 * 1024 * 1024)
 
 static void
-guard_websocket (AicServer               *self,
-                 SoupServerMessage       *message,
-                 SoupWebsocketConnection *websocket)
+guard_websocket (SoupWebsocketConnection *websocket)
 {
-  g_autofree char *key = connection_key (soup_server_message_get_remote_address (message));
-  Connection *connection = key != NULL ? g_hash_table_lookup (self->connections, key) : NULL;
-
-  soup_websocket_connection_set_max_incoming_payload_size (websocket, WS_MAX_MESSAGE);
-  /* Every connection comes through take_client(); should one not, it
-   * keeps libsoup's per-fragment limit at least. */
-  if (connection != NULL && connection->stream != NULL)
-    aic_ws_guard_attach (websocket, connection->stream, WS_MAX_MESSAGE, WS_MAX_BACKLOG);
+  /* take_client() put a counting stream under every connection. */
+  if (!aic_ws_guard_attach (websocket, WS_MAX_MESSAGE, WS_MAX_BACKLOG))
+    g_warning ("A WebSocket without a counting stream: only libsoup's per-fragment limit applies");
 }
 
 static void
@@ -1318,7 +1309,7 @@ voice_cb (SoupServer              *server,
 {
   AicServer *self = user_data;
 
-  guard_websocket (self, message, connection);
+  guard_websocket (connection);
   aic_voice_hub_accept (self->voice, connection);
 }
 
@@ -1362,7 +1353,7 @@ ws_cb (SoupServer              *server,
   g_autoptr(GHashTable) query = query_text ? g_uri_parse_params (query_text, -1, "&", G_URI_PARAMS_NONE, NULL) : NULL;
   g_autofree char *id = NULL;
 
-  guard_websocket (self, message, connection);
+  guard_websocket (connection);
   if (route_matches ("/ws/runs/*", path, &id))
     aic_agent_hub_accept (self->agents, connection, id, FALSE, query);
   else if (route_matches ("/ws/agent/*", path, &id))

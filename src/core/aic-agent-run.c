@@ -766,7 +766,7 @@ connected_cb (GObject      *object,
     self->reconnects++;
   self->attempts = 0;
   /* A message, however fragmented, not only each frame. */
-  aic_ws_guard_attach_client (ws, MAX_FRAME, 4 * 1024 * 1024);
+  aic_ws_guard_attach (ws, MAX_FRAME, 4 * 1024 * 1024);
   soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_S);
   g_signal_connect (ws, "message", G_CALLBACK (message_cb), self);
   g_signal_connect (ws, "closed", G_CALLBACK (closed_cb), self);

@@ -312,7 +312,7 @@ connected_cb (GObject      *object,
   self->attempts = 0;
   /* A message, however fragmented, not only each frame. */
   /* A server that stops reading is sent about a minute of audio more. */
-  aic_ws_guard_attach_client (ws, MAX_FRAME, 4 * 1024 * 1024);
+  aic_ws_guard_attach (ws, MAX_FRAME, 4 * 1024 * 1024);
   soup_websocket_connection_set_keepalive_interval (ws, self->keepalive_s);
   g_signal_connect (ws, "message", G_CALLBACK (message_cb), self);
   g_signal_connect_swapped (ws, "pong", G_CALLBACK (pong_cb), self);

@@ -397,20 +397,6 @@ aic_counting_stream_new (GIOStream *base)
   return self;
 }
 
-guint64
-aic_counting_stream_get_read (AicCountingStream *self)
-{
-  g_return_val_if_fail (AIC_IS_COUNTING_STREAM (self), 0);
-  return self->read;
-}
-
-guint64
-aic_counting_stream_get_written (AicCountingStream *self)
-{
-  g_return_val_if_fail (AIC_IS_COUNTING_STREAM (self), 0);
-  return self->written;
-}
-
 /* ---- the WebSocket guard ---- */
 
 /* Room for frame headers and masks around a message's payload: a
@@ -482,30 +468,43 @@ closed_cb (SoupWebsocketConnection *connection,
   guard->stream->over_data = NULL;
 }
 
-void
+static AicCountingStream *find_counting (GIOStream *stream);
+
+/**
+ * aic_ws_guard_attach:
+ *
+ * See the header. Returns: whether the limits apply beyond libsoup's
+ */
+gboolean
 aic_ws_guard_attach (SoupWebsocketConnection *connection,
-                     AicCountingStream       *stream,
                      guint64                  max_message,
                      guint64                  max_backlog)
 {
+  AicCountingStream *stream;
   Guard *guard;
 
-  g_return_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (connection));
-  g_return_if_fail (AIC_IS_COUNTING_STREAM (stream));
+  g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (connection), FALSE);
+
+  soup_websocket_connection_set_max_incoming_payload_size (connection, max_message);
+  stream = find_counting (soup_websocket_connection_get_io_stream (connection));
+  if (stream == NULL)
+    return FALSE;
 
   guard = g_new0 (Guard, 1);
   guard->connection = connection;
   guard->stream = g_object_ref (stream);
   guard->max_backlog = max_backlog;
+  /* A client's frames carry a mask. */
+  guard->masked = soup_websocket_connection_get_connection_type (connection) == SOUP_WEBSOCKET_CONNECTION_CLIENT;
   guard->written_at_start = stream->written;
   stream->budget = max_message + FRAMING_ALLOWANCE;
   stream->mark = stream->read;
   stream->over = over_budget;
   stream->over_data = guard;
-  soup_websocket_connection_set_max_incoming_payload_size (connection, max_message);
   g_signal_connect (connection, "message", G_CALLBACK (message_cb), guard);
   g_signal_connect (connection, "closed", G_CALLBACK (closed_cb), guard);
   g_object_set_data_full (G_OBJECT (connection), "aic-ws-guard", guard, (GDestroyNotify) guard_free);
+  return TRUE;
 }
 
 /* The size of a frame around @len bytes: a length of 1, 3 or 9 bytes
@@ -572,8 +571,8 @@ aic_ws_guard_send_text (SoupWebsocketConnection *connection,
 /* ---- the client side ---- */
 
 /* Finds the counting stream under the streams libsoup and GIO put over
- * it: libsoup's own, TLS, and GSocketClient's wrapper for a stream that
- * came from a proxy. */
+ * it: libsoup's own, TLS, and (on a client) GSocketClient's wrapper for
+ * a stream that came from a proxy. */
 static AicCountingStream *
 find_counting (GIOStream *stream)
 {
@@ -598,35 +597,6 @@ find_counting (GIOStream *stream)
       stream = below;
     }
   return NULL;
-}
-
-/**
- * aic_ws_guard_attach_client:
- *
- * Limits each message @connection receives to @max_message bytes however
- * it is fragmented (past it: closed with 1009), and what a server leaves
- * unread of ours to @max_backlog (sent with aic_ws_guard_send_text();
- * past it: closed with 1008), when the session that made it routes
- * through aic_counting_proxy_resolver_new().
- *
- * Returns: whether the limit applies
- */
-gboolean
-aic_ws_guard_attach_client (SoupWebsocketConnection *connection,
-                            guint64                  max_message,
-                            guint64                  max_backlog)
-{
-  AicCountingStream *stream;
-
-  g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (connection), FALSE);
-
-  soup_websocket_connection_set_max_incoming_payload_size (connection, max_message);
-  stream = find_counting (soup_websocket_connection_get_io_stream (connection));
-  if (stream == NULL)
-    return FALSE;
-  aic_ws_guard_attach (connection, stream, max_message, max_backlog);
-  ((Guard *) g_object_get_data (G_OBJECT (connection), "aic-ws-guard"))->masked = TRUE;
-  return TRUE;
 }
 
 /* The GProxy: "aic-count://HOST:PORT" is HOST:PORT itself, reached
@@ -827,7 +797,7 @@ aic_counting_resolver_init (AicCountingResolver *self)
  * aic_counting_proxy_resolver_new:
  *
  * Returns: (transfer full): a resolver for a SoupSession whose WebSockets
- *   aic_ws_guard_attach_client() can limit
+ *   aic_ws_guard_attach() can limit
  */
 GProxyResolver *
 aic_counting_proxy_resolver_new (void)

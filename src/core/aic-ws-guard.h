@@ -12,21 +12,22 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (AicCountingStream, aic_counting_stream, AIC, COUNTING_STREAM, GIOStream)
 
 AicCountingStream *aic_counting_stream_new         (GIOStream         *base);
-guint64            aic_counting_stream_get_read    (AicCountingStream *self);
-guint64            aic_counting_stream_get_written (AicCountingStream *self);
 
-/* Limits for a server-side WebSocket on a counting stream:
+/* Limits for a WebSocket, server's or client's, made on a counting
+ * stream (found under libsoup's own streams):
  *
  * - @max_message bounds a message as it is assembled: libsoup 3.2 checks
  *   each fragment against max-incoming-payload-size but not their sum,
  *   so a message sent as many small fragments could grow without end.
- *   Past it (with room for framing) the client gets 1009 and what it
- *   sends after that is dropped unread.
- * - @max_backlog bounds what waits in libsoup's queue for a client that
+ *   Past it (with room for framing) the peer gets 1009 and what it sends
+ *   after that is dropped unread.
+ * - @max_backlog bounds what waits in libsoup's queue for a peer that
  *   does not read: aic_ws_guard_send_text() stops sending past it and
- *   closes the connection with 1008. */
-void               aic_ws_guard_attach             (SoupWebsocketConnection *connection,
-                                                    AicCountingStream       *stream,
+ *   closes the connection with 1008.
+ *
+ * Without a counting stream only libsoup's per-fragment limit applies;
+ * the return value says which. */
+gboolean           aic_ws_guard_attach             (SoupWebsocketConnection *connection,
                                                     guint64                  max_message,
                                                     guint64                  max_backlog);
 gboolean           aic_ws_guard_send_text          (SoupWebsocketConnection *connection,
@@ -36,12 +37,8 @@ guint64            aic_ws_guard_get_backlog        (SoupWebsocketConnection *con
 /* The client side. libsoup makes a client's connection itself; a proxy
  * resolver set on its session routes every direct connection through a
  * counting stream (a GProxy of ours, "aic-count", that connects straight
- * to the destination), and aic_ws_guard_attach_client() finds that stream
- * under a WebSocket libsoup made on it. Connections through a real proxy
- * are left as they are, with libsoup's per-fragment limit only. */
+ * to the destination). Connections through a real proxy are left as they
+ * are. */
 GProxyResolver    *aic_counting_proxy_resolver_new (void);
-gboolean           aic_ws_guard_attach_client      (SoupWebsocketConnection *connection,
-                                                    guint64                  max_message,
-                                                    guint64                  max_backlog);
 
 G_END_DECLS
