@@ -3,7 +3,9 @@
 
 #include "config.h"
 
+#include <gio/gunixsocketaddress.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -1523,6 +1525,42 @@ aic_server_set_max_upload_bytes (AicServer *self,
     aic_job_hub_set_max_bytes (self->jobs, max_bytes);
 }
 
+/* libsoup 3.2 keeps a connection open after a response only while the
+ * SoupServer has a listener of its own (request_finished() closes it when
+ * its list of listeners is empty). Our listening socket is accepted by our
+ * own loop (see accept_cb()), so it gives libsoup one that can never be
+ * reached: a Unix socket whose name is gone as soon as it listens. */
+static gboolean
+add_keep_alive_listener (AicServer  *self,
+                         GError    **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autofree char *folder = NULL;
+  g_autofree char *path = NULL;
+  gboolean ok;
+
+  if (soup_server_get_listeners (self->soup) != NULL)
+    return TRUE;
+
+  folder = g_dir_make_tmp ("aic-server-XXXXXX", error);
+  if (folder == NULL)
+    return FALSE;
+  path = g_build_filename (folder, "unused", NULL);
+  address = g_unix_socket_address_new (path);
+
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  ok = socket != NULL &&
+       g_socket_bind (socket, address, FALSE, error) &&
+       g_socket_listen (socket, error);
+  g_unlink (path);
+  g_rmdir (folder);
+  if (!ok)
+    return FALSE;
+
+  return soup_server_listen_socket (self->soup, socket, 0, error);
+}
+
 /**
  * aic_server_listen:
  * @host: an IP address or "localhost"
@@ -1561,7 +1599,7 @@ aic_server_listen (AicServer   *self,
 
   socket_address = g_inet_socket_address_new (address, port);
   listener = open_listener (socket_address, error);
-  if (listener == NULL)
+  if (listener == NULL || !add_keep_alive_listener (self, error))
     return FALSE;
 
   stop_listening (self);

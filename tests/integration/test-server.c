@@ -546,6 +546,99 @@ test_embedded_with_upstream (void)
   aic_test_remove_tree (data_dir);
 }
 
+/* Three requests on one connection, each answered without closing it:
+ * keep-alive works although the listening socket is accepted by our own
+ * loop rather than by libsoup's. The client runs in a thread with plain
+ * blocking sockets, so nothing in libsoup's client could hide a close. */
+typedef struct
+{
+  guint port;
+  guint answered;
+  gboolean closed;
+  gboolean done;
+} KeepAlive;
+
+static gsize
+read_answer (GInputStream *input,
+             GString      *answer)
+{
+  char buffer[4096];
+  const char *end;
+  const char *length;
+  gsize body_length;
+  gsize header_length;
+
+  /* Headers first, then exactly Content-Length bytes of body. */
+  while ((end = strstr (answer->str, "\r\n\r\n")) == NULL)
+    {
+      gssize n = g_input_stream_read (input, buffer, sizeof buffer, NULL, NULL);
+      if (n <= 0)
+        return 0;
+      g_string_append_len (answer, buffer, n);
+    }
+  header_length = end + 4 - answer->str;
+  length = strstr (answer->str, "Content-Length: ");
+  g_assert_nonnull (length);
+  body_length = g_ascii_strtoull (length + strlen ("Content-Length: "), NULL, 10);
+  while (answer->len < header_length + body_length)
+    {
+      gssize n = g_input_stream_read (input, buffer, sizeof buffer, NULL, NULL);
+      if (n <= 0)
+        return 0;
+      g_string_append_len (answer, buffer, n);
+    }
+  return header_length + body_length;
+}
+
+static gpointer
+keep_alive_client (gpointer data)
+{
+  KeepAlive *state = data;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autofree char *request = g_strdup_printf ("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                                              "Authorization: Bearer " TOKEN "\r\n\r\n", state->port);
+  GOutputStream *output;
+  GInputStream *input;
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", state->port, NULL, NULL);
+  g_assert_nonnull (connection);
+  output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(GString) answer = g_string_new (NULL);
+
+      if (!g_output_stream_write_all (output, request, strlen (request), NULL, NULL, NULL) ||
+          read_answer (input, answer) == 0)
+        break;
+      g_assert_true (g_str_has_prefix (answer->str, "HTTP/1.1 200"));
+      if (strstr (answer->str, "Connection: close") != NULL)
+        state->closed = TRUE;
+      state->answered++;
+    }
+
+  g_atomic_int_set (&state->done, TRUE);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+static void
+test_keep_alive (Fixture       *f,
+                 gconstpointer  data)
+{
+  KeepAlive state = { .port = aic_server_get_port (f->server) };
+  GThread *thread = g_thread_new ("keep-alive", keep_alive_client, &state);
+
+  while (!g_atomic_int_get (&state.done))
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+
+  g_assert_cmpuint (state.answered, ==, 3);
+  g_assert_false (state.closed);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -554,6 +647,7 @@ main (int   argc,
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/server/health", test_health);
+  ADD ("/server/keep-alive", test_keep_alive);
   ADD ("/server/auth/no-token", test_no_token);
   ADD ("/server/auth/wrong-token", test_wrong_token);
   ADD ("/server/auth/before-routing", test_unknown_route_needs_token_first);
