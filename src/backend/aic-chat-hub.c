@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aic-chat-hub.h"
+#include "aic-event-stream.h"
 #include "aic-json.h"
 #include "aic-reply.h"
 #include "aic-source.h"
@@ -17,7 +18,11 @@
  * event (start, token…, done or error) is numbered, kept, and written to
  * whoever is subscribed. A client whose connection drops comes back with
  * GET /api/chat/streams/{id} and Last-Event-ID, gets what it missed, and
- * continues live. Runs are kept 5 minutes after they end; a run nobody
+ * continues live; the response's Location names that address. A POST that
+ * repeats its Idempotency-Key or carries Last-Event-ID resumes the run its
+ * request started instead of paying for another. A finished stream with
+ * nothing more to send answers 204. Runs are kept 5 minutes after they
+ * end; a run nobody
  * listens to for 30 s is cancelled, and so is one whose cancel route is
  * called: both stop the engine, not just the delivery. Silent stretches
  * get a keep-alive comment every 15 s. Everything runs on the server's
@@ -30,28 +35,17 @@
  * come back quickly, the run goes on meanwhile. */
 #define RETRY_MS              250
 
-typedef struct _Run Run;
-
 typedef struct
 {
-  Run               *run;
-  SoupServerMessage *message;
-  guint              written;      /* events already sent */
-} Subscriber;
-
-struct _Run
-{
-  AicChatHub   *hub;
-  char         *id;
-  GPtrArray    *events;            /* GBytes, event i has id i + 1 */
-  GPtrArray    *subscribers;
-  GCancellable *cancellable;
-  gint64        last_write;
-  guint         keep_alive_source;
-  guint         orphan_source;
-  guint         expire_source;
-  gboolean      finished;
-};
+  AicChatHub     *hub;
+  char           *id;
+  char           *idempotency_key;   /* nullable */
+  char           *digest;            /* of the request body */
+  AicEventStream *stream;            /* keeps every event */
+  GCancellable   *cancellable;
+  guint           orphan_source;
+  guint           expire_source;
+} Run;
 
 struct _AicChatHub
 {
@@ -59,6 +53,8 @@ struct _AicChatHub
 
   AicEngine  *engine;
   GHashTable *runs;                /* id → Run */
+  GHashTable *by_key;              /* Idempotency-Key → id */
+  GHashTable *by_digest;           /* body digest → id of the newest run */
   guint       keep_alive_ms;
   guint       orphan_ms;
   guint       retention_ms;
@@ -66,41 +62,24 @@ struct _AicChatHub
 
 G_DEFINE_FINAL_TYPE (AicChatHub, aic_chat_hub, G_TYPE_OBJECT)
 
-static void subscriber_free (Subscriber *subscriber);
-
 static void
 run_free (Run *run)
 {
   g_cancellable_cancel (run->cancellable);
-  g_clear_handle_id (&run->keep_alive_source, aic_source_remove);
   g_clear_handle_id (&run->orphan_source, aic_source_remove);
   g_clear_handle_id (&run->expire_source, aic_source_remove);
-  g_ptr_array_unref (run->subscribers);
-  g_ptr_array_unref (run->events);
+  g_clear_object (&run->stream);
   g_clear_object (&run->cancellable);
+  g_free (run->idempotency_key);
+  g_free (run->digest);
   g_free (run->id);
   g_free (run);
 }
 
-static void
-subscriber_write (Subscriber *subscriber,
-                  GBytes     *bytes)
+static gboolean
+run_is_finished (Run *run)
 {
-  aic_reply_write (subscriber->message, bytes);
-}
-
-static void
-subscriber_catch_up (Subscriber *subscriber)
-{
-  Run *run = subscriber->run;
-
-  while (subscriber->written < run->events->len)
-    subscriber_write (subscriber, g_ptr_array_index (run->events, subscriber->written++));
-
-  if (run->finished)
-    {
-      aic_reply_end (subscriber->message);
-    }
+  return aic_event_stream_is_ended (run->stream);
 }
 
 static gboolean
@@ -115,42 +94,28 @@ orphaned_cb (gpointer data)
 }
 
 static void
-subscriber_gone_cb (SoupServerMessage *message,
-                    Subscriber        *subscriber)
+stream_idle_cb (AicEventStream *stream,
+                gpointer        user_data)
 {
-  Run *run = subscriber->run;
+  Run *run = user_data;
 
-  g_ptr_array_remove_fast (run->subscribers, subscriber);
-  if (!run->finished && run->subscribers->len == 0 && run->orphan_source == 0)
+  if (run->orphan_source == 0)
     run->orphan_source = aic_timeout_add (run->hub->orphan_ms, orphaned_cb, run);
-}
-
-static void
-subscriber_free (Subscriber *subscriber)
-{
-  g_signal_handlers_disconnect_by_data (subscriber->message, subscriber);
-  g_object_unref (subscriber->message);
-  g_free (subscriber);
 }
 
 static void
 subscribe (Run               *run,
            SoupServerMessage *message,
-           guint              written)
+           guint64            after)
 {
-  Subscriber *subscriber = g_new0 (Subscriber, 1);
+  g_autofree char *location = g_strdup_printf ("/api/chat/streams/%s", run->id);
 
-  subscriber->run = run;
-  subscriber->message = g_object_ref (message);
-  subscriber->written = MIN (written, run->events->len);
-  /* A client that goes away mid-stream may only say "disconnected". */
-  g_signal_connect (message, "finished", G_CALLBACK (subscriber_gone_cb), subscriber);
-  g_signal_connect (message, "disconnected", G_CALLBACK (subscriber_gone_cb), subscriber);
-  g_ptr_array_add (run->subscribers, subscriber);
+  /* Where to come back to: a client resumes with GET there, never by
+   * sending the POST again. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (message), "Location", location);
+  soup_message_headers_replace (soup_server_message_get_response_headers (message), "X-Stream-Id", run->id);
   g_clear_handle_id (&run->orphan_source, aic_source_remove);
-
-  aic_reply_start_event_stream (message);
-  subscriber_catch_up (subscriber);
+  aic_event_stream_subscribe (run->stream, message, after);
 }
 
 /* id, event name, and data whose "type" repeats the name: clients keyed on
@@ -161,30 +126,14 @@ append_event (Run         *run,
               JsonBuilder *fields)
 {
   g_autoptr(JsonNode) root = NULL;
-  g_autofree char *data = NULL;
-  g_autofree char *text = NULL;
-  GBytes *bytes;
-  gsize len;
 
-  g_return_if_fail (!run->finished);
+  g_return_if_fail (!run_is_finished (run));
 
   json_builder_set_member_name (fields, "type");
   json_builder_add_string_value (fields, type);
   json_builder_end_object (fields);
   root = json_builder_get_root (fields);
-  data = aic_json_to_string (root, FALSE);
-
-  /* The id last (see aic_reply_format_event()). */
-  text = g_strdup_printf ("%sevent: %s\ndata: %s\nid: %u\n\n",
-                          run->events->len == 0 ? "retry: " G_STRINGIFY (RETRY_MS) "\n" : "",
-                          type, data, run->events->len + 1);
-  len = strlen (text);
-  bytes = g_bytes_new_take (g_steal_pointer (&text), len);
-  g_ptr_array_add (run->events, bytes);
-  run->last_write = g_get_monotonic_time ();
-
-  for (guint i = 0; i < run->subscribers->len; i++)
-    subscriber_catch_up (g_ptr_array_index (run->subscribers, i));
+  aic_event_stream_append (run->stream, 0, type, root);
 }
 
 static JsonBuilder *
@@ -200,9 +149,14 @@ static gboolean
 expire_cb (gpointer data)
 {
   Run *run = data;
+  AicChatHub *hub = run->hub;
 
   run->expire_source = 0;
-  g_hash_table_remove (run->hub->runs, run->id);
+  if (run->idempotency_key != NULL)
+    g_hash_table_remove (hub->by_key, run->idempotency_key);
+  if (g_strcmp0 (g_hash_table_lookup (hub->by_digest, run->digest), run->id) == 0)
+    g_hash_table_remove (hub->by_digest, run->digest);
+  g_hash_table_remove (hub->runs, run->id);
   return G_SOURCE_REMOVE;
 }
 
@@ -213,30 +167,9 @@ finish_run (Run         *run,
 {
   /* Subscribers get the last event, then the end of the body. */
   append_event (run, type, fields);
-  run->finished = TRUE;
-  for (guint i = 0; i < run->subscribers->len; i++)
-    subscriber_catch_up (g_ptr_array_index (run->subscribers, i));
-
-  g_clear_handle_id (&run->keep_alive_source, aic_source_remove);
+  aic_event_stream_end (run->stream);
   g_clear_handle_id (&run->orphan_source, aic_source_remove);
   run->expire_source = aic_timeout_add (run->hub->retention_ms, expire_cb, run);
-}
-
-static gboolean
-keep_alive_cb (gpointer data)
-{
-  Run *run = data;
-  static const char comment[] = ": keep-alive\n\n";
-  g_autoptr(GBytes) bytes = NULL;
-
-  if (g_get_monotonic_time () - run->last_write < (gint64) run->hub->keep_alive_ms * 1000)
-    return G_SOURCE_CONTINUE;
-
-  bytes = g_bytes_new_static (comment, sizeof comment - 1);
-  for (guint i = 0; i < run->subscribers->len; i++)
-    subscriber_write (g_ptr_array_index (run->subscribers, i), bytes);
-  run->last_write = g_get_monotonic_time ();
-  return G_SOURCE_CONTINUE;
 }
 
 typedef struct
@@ -267,7 +200,7 @@ on_token (const char *text,
   Run *run = run_ref_get (user_data);
   g_autoptr(JsonBuilder) fields = NULL;
 
-  if (run == NULL || run->finished)
+  if (run == NULL || run_is_finished (run))
     return;
   fields = begin_fields ();
   json_builder_set_member_name (fields, "content");
@@ -287,7 +220,7 @@ chat_done_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   reply = aic_engine_chat_finish (AIC_ENGINE (object), result, &error);
-  if (run == NULL || run->finished)
+  if (run == NULL || run_is_finished (run))
     {
       run_ref_free (ref);
       return;
@@ -392,6 +325,61 @@ read_turns (JsonObject  *object,
   return g_steal_pointer (&turns);
 }
 
+static void
+unknown_stream (SoupServerMessage *message,
+                const char        *stream_id)
+{
+  g_autofree char *text = g_strdup_printf ("There is no chat stream %s (streams are kept 5 minutes after they end).",
+                                           stream_id);
+
+  aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "unknown_stream", text);
+}
+
+/* A POST that repeats an Idempotency-Key, or that carries Last-Event-ID
+ * (a client reconnecting by sending its request again, as EventSource
+ * polyfills do), resumes the stream that request started: it never pays
+ * for a second generation. Returns whether @message was answered; else
+ * @digest is the body's, for the new run. */
+static gboolean
+resume_by_request (AicChatHub         *self,
+                   SoupServerMessage  *message,
+                   char              **digest)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  const char *key = soup_message_headers_get_one (headers, "Idempotency-Key");
+  const char *last = soup_message_headers_get_one (headers, "Last-Event-ID");
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (message));
+  const char *id = NULL;
+  guint64 after = 0;
+  Run *run;
+
+  *digest = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, body);
+  if (!aic_event_stream_parse_last_id (message, &after))
+    return TRUE;
+
+  if (key != NULL && key[0] != '\0')
+    id = g_hash_table_lookup (self->by_key, key);
+  if (id == NULL && last != NULL && last[0] != '\0')
+    {
+      id = g_hash_table_lookup (self->by_digest, *digest);
+      if (id == NULL)
+        {
+          aic_reply_error (message, SOUP_STATUS_CONFLICT, "stream_gone",
+                           "The stream this request resumes is no longer kept (streams are kept 5 minutes "
+                           "after they end); send the request without Last-Event-ID to start a new one.");
+          return TRUE;
+        }
+    }
+  if (id == NULL)
+    return FALSE;
+
+  run = g_hash_table_lookup (self->runs, id);
+  g_return_val_if_fail (run != NULL, FALSE);
+  g_debug ("Chat stream %s resumed by a repeated POST after event %" G_GUINT64_FORMAT, run->id, after);
+  subscribe (run, message, after);
+  return TRUE;
+}
+
 /**
  * aic_chat_hub_start:
  * Handles POST /api/chat/stream. Errors before the stream starts are plain
@@ -405,11 +393,16 @@ aic_chat_hub_start (AicChatHub        *self,
   g_autoptr(GPtrArray) turns = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonBuilder) fields = NULL;
+  g_autofree char *digest = NULL;
+  const char *key;
   JsonObject *object;
   const char *model = NULL, *conversation_id = NULL;
   JsonNode *temperature;
   RunRef *ref;
   Run *run;
+
+  if (resume_by_request (self, message, &digest))
+    return;
 
   object = aic_request_json (message, &root);
   if (object == NULL)
@@ -440,11 +433,19 @@ aic_chat_hub_start (AicChatHub        *self,
   run = g_new0 (Run, 1);
   run->hub = self;
   run->id = aic_token_new_id ("s");
-  run->events = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  run->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) subscriber_free);
+  run->digest = g_steal_pointer (&digest);
+  run->stream = aic_event_stream_new (TRUE, RETRY_MS);
+  aic_event_stream_set_keep_alive (run->stream, self->keep_alive_ms);
+  aic_event_stream_set_idle_func (run->stream, stream_idle_cb, run);
   run->cancellable = g_cancellable_new ();
-  run->last_write = g_get_monotonic_time ();
   g_hash_table_insert (self->runs, run->id, run);
+  g_hash_table_replace (self->by_digest, g_strdup (run->digest), g_strdup (run->id));
+  key = soup_message_headers_get_one (soup_server_message_get_request_headers (message), "Idempotency-Key");
+  if (key != NULL && key[0] != '\0')
+    {
+      run->idempotency_key = g_strdup (key);
+      g_hash_table_replace (self->by_key, g_strdup (key), g_strdup (run->id));
+    }
 
   subscribe (run, message, 0);
 
@@ -458,36 +459,10 @@ aic_chat_hub_start (AicChatHub        *self,
   }
   append_event (run, "start", fields);
 
-  run->keep_alive_source = aic_timeout_add (MAX (self->keep_alive_ms / 3, 10), keep_alive_cb, run);
-
   ref = g_new0 (RunRef, 1);
   g_set_weak_pointer (&ref->hub, self);
   ref->id = g_strdup (run->id);
   aic_engine_chat_async (self->engine, turns, model, on_token, ref, run->cancellable, chat_done_cb, ref);
-}
-
-static gboolean
-parse_event_id (const char *text,
-                guint      *out)
-{
-  guint64 value;
-
-  if (text == NULL || text[0] == '\0')
-    return FALSE;
-  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT, &value, NULL))
-    return FALSE;
-  *out = (guint) value;
-  return TRUE;
-}
-
-static void
-unknown_stream (SoupServerMessage *message,
-                const char        *stream_id)
-{
-  g_autofree char *text = g_strdup_printf ("There is no chat stream %s (streams are kept 5 minutes after they end).",
-                                           stream_id);
-
-  aic_reply_error (message, SOUP_STATUS_NOT_FOUND, "unknown_stream", text);
 }
 
 /**
@@ -500,22 +475,16 @@ aic_chat_hub_resume (AicChatHub        *self,
                      SoupServerMessage *message,
                      const char        *stream_id)
 {
-  const char *header = soup_message_headers_get_one (soup_server_message_get_request_headers (message),
-                                                     "Last-Event-ID");
   Run *run = g_hash_table_lookup (self->runs, stream_id);
-  guint after = 0;
+  guint64 after = 0;
 
   if (run == NULL)
     {
       unknown_stream (message, stream_id);
       return;
     }
-  if (header != NULL && !parse_event_id (header, &after))
-    {
-      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_request",
-                       "Last-Event-ID must be an event number.");
-      return;
-    }
+  if (!aic_event_stream_parse_last_id (message, &after))
+    return;
   subscribe (run, message, after);
 }
 
@@ -540,7 +509,7 @@ aic_chat_hub_cancel (AicChatHub        *self,
       return;
     }
 
-  was_running = !run->finished;
+  was_running = !run_is_finished (run);
   if (was_running)
     {
       g_autoptr(JsonBuilder) fields = begin_fields ();
@@ -572,7 +541,7 @@ aic_chat_hub_get_n_active (AicChatHub *self)
 
   g_hash_table_iter_init (&iter, self->runs);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (!((Run *) value)->finished)
+    if (!run_is_finished (value))
       n++;
   return n;
 }
@@ -583,6 +552,8 @@ aic_chat_hub_dispose (GObject *object)
   AicChatHub *self = AIC_CHAT_HUB (object);
 
   g_clear_pointer (&self->runs, g_hash_table_unref);
+  g_clear_pointer (&self->by_key, g_hash_table_unref);
+  g_clear_pointer (&self->by_digest, g_hash_table_unref);
   g_clear_object (&self->engine);
 
   G_OBJECT_CLASS (aic_chat_hub_parent_class)->dispose (object);
@@ -598,6 +569,8 @@ static void
 aic_chat_hub_init (AicChatHub *self)
 {
   self->runs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) run_free);
+  self->by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->by_digest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->keep_alive_ms = DEFAULT_KEEP_ALIVE_MS;
   self->orphan_ms = DEFAULT_ORPHAN_MS;
   self->retention_ms = DEFAULT_RETENTION_MS;
