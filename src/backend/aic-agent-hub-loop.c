@@ -242,14 +242,7 @@ aic_agent_hub_run_finish (Run         *run,
   json_object_set_string_member (done, "type", "done");
   json_object_set_string_member (done, "state", aic_run_state_to_string (state));
   aic_agent_hub_run_emit_event (run, done);
-  for (guint i = 0; i < run->token_streams->len; i++)
-    {
-      SoupServerMessage *stream = g_ptr_array_index (run->token_streams, i);
-
-      g_signal_handlers_disconnect_by_data (stream, run);
-      aic_reply_end (stream);
-    }
-  g_ptr_array_set_size (run->token_streams, 0);
+  aic_event_stream_end (run->tokens);
 
   aic_agent_hub_close_sockets (self, run->record->id);
   g_hash_table_remove (self->runs, run->record->id);

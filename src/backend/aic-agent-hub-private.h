@@ -2,10 +2,17 @@
 #pragma once
 
 #include "aic-agent-hub.h"
+#include "aic-event-stream.h"
 #include "aic-agent-tools.h"
 #include "aic-workspace.h"
 
 G_BEGIN_DECLS
+
+/* Token streams: how soon a client should come back, and the longest
+ * silence before a keep-alive comment (a run may wait half an hour for
+ * an answer; proxies must not take its quiet stream for a dead one). */
+#define AIC_AGENT_TOKEN_RETRY_MS 1000
+#define AIC_AGENT_KEEP_ALIVE_MS  15000
 
 /* AicAgentHub spans several files, one job each:
  *   aic-agent-hub.c         the object, its settings, making and resuming runs,
@@ -34,7 +41,7 @@ struct _AicAgentHub
   gsize           command_output;
   char          **command_env;
   GPtrArray      *secrets;           /* (element-type utf8) never shown to the model or kept */
-  guint           keep_alive_source;
+  guint           keep_alive_ms;
   char          **roots;             /* where a run may name its workspace; NULL: anywhere */
 };
 
@@ -45,7 +52,7 @@ typedef struct
   AicRunRecord    *record;           /* its memory and pending request, typed */
   AicWorkspace    *workspace;
   GCancellable    *cancellable;
-  GPtrArray       *token_streams;    /* SoupServerMessage */
+  AicEventStream  *tokens;           /* the live token channel */
   guint            deadline_source;
   gboolean         busy;             /* a model call or a tool is under way */
   gboolean         ended;
@@ -85,8 +92,6 @@ void        aic_agent_hub_run_set_state    (Run               *run,
                                             AicRunState        state);
 void        aic_agent_hub_run_send_status  (Run               *run);
 gint64      aic_agent_hub_run_emit_event   (Run               *run,
-                                            JsonObject        *event);
-GBytes     *aic_agent_hub_token_event      (gint64             seq,
                                             JsonObject        *event);
 JsonObject *aic_agent_hub_parse_object     (const char        *text);
 char       *aic_agent_hub_object_to_string (JsonObject        *object);

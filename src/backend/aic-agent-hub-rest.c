@@ -14,7 +14,6 @@
  * cancel, and the token stream (SSE) of its text. */
 
 #define MAX_GOAL_BYTES      (16 * 1024)
-#define TOKEN_RETRY_MS      1000
 
 static void
 unknown_run (SoupServerMessage *message,
@@ -235,14 +234,6 @@ aic_agent_hub_cancel (AicAgentHub       *self,
   aic_reply_json (message, SOUP_STATUS_OK, node);
 }
 
-static void
-token_stream_gone_cb (SoupServerMessage *message,
-                      Run               *run)
-{
-  g_signal_handlers_disconnect_by_data (message, run);
-  g_ptr_array_remove (run->token_streams, message);
-}
-
 /**
  * aic_agent_hub_tokens:
  * Handles GET /api/runs/{id}/tokens: the text so far after
@@ -253,22 +244,16 @@ aic_agent_hub_tokens (AicAgentHub       *self,
                       SoupServerMessage *message,
                       const char        *run_id)
 {
-  const char *last = soup_message_headers_get_one (soup_server_message_get_request_headers (message),
-                                                   "Last-Event-ID");
   g_autoptr(AicRunRecord) record = lookup_record (self, message, run_id);
   g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(AicEventStream) finished = NULL;
   g_autoptr(GError) error = NULL;
+  AicEventStream *stream;
   guint64 after = 0;
   Run *run;
 
-  if (record == NULL)
+  if (record == NULL || !aic_event_stream_parse_last_id (message, &after))
     return;
-  if (last != NULL && last[0] != '\0' &&
-      !g_ascii_string_to_unsigned (last, 10, 0, G_MAXINT64, &after, NULL))
-    {
-      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_request", "Last-Event-ID must be an event number.");
-      return;
-    }
   events = aic_run_store_events (self->store, run_id, "token", after, &error);
   if (events == NULL)
     {
@@ -276,28 +261,36 @@ aic_agent_hub_tokens (AicAgentHub       *self,
       return;
     }
 
-  aic_reply_start_event_stream (message);
-  aic_reply_set_retry (message, TOKEN_RETRY_MS);
+  /* A live run's stream goes on after the backlog; an ended run's is
+   * only the backlog, and nothing at all (204) when the client has it. */
+  run = aic_agent_hub_find_live (self, run_id);
+  if (run != NULL)
+    {
+      stream = run->tokens;
+    }
+  else
+    {
+      if (events->len == 0)
+        {
+          aic_event_stream_reply_over (message);
+          return;
+        }
+      stream = finished = aic_event_stream_new (FALSE, AIC_AGENT_TOKEN_RETRY_MS);
+    }
+
+  aic_event_stream_subscribe (stream, message, after);
   for (guint i = 0; i < events->len; i++)
     {
       AicRunEvent *event = g_ptr_array_index (events, i);
       g_autoptr(JsonObject) object = aic_agent_hub_parse_object (event->body);
+      g_autoptr(JsonNode) root = NULL;
 
-      if (object != NULL)
-        {
-          g_autoptr(GBytes) bytes = aic_agent_hub_token_event (event->seq, object);
-
-          aic_reply_write_event (message, bytes);
-        }
+      if (object == NULL)
+        continue;
+      root = json_node_init_object (json_node_alloc (), object);
+      aic_event_stream_send_to (stream, message, (guint64) event->seq,
+                                json_object_get_string_member_with_default (object, "type", "token"), root);
     }
-
-  run = aic_agent_hub_find_live (self, run_id);
-  if (run == NULL)
-    {
-      aic_reply_end (message);
-      return;
-    }
-  g_ptr_array_add (run->token_streams, g_object_ref (message));
-  g_signal_connect (message, "finished", G_CALLBACK (token_stream_gone_cb), run);
-  g_signal_connect (message, "disconnected", G_CALLBACK (token_stream_gone_cb), run);
+  if (finished != NULL)
+    aic_event_stream_end (finished);
 }

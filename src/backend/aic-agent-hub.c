@@ -31,7 +31,6 @@
  * This file holds the object, making and resuming runs, and what the
  * other parts share: saving a run and telling its clients. */
 
-#define KEEP_ALIVE_MS       15000
 
 G_DEFINE_FINAL_TYPE (AicAgentHub, aic_agent_hub, G_TYPE_OBJECT)
 
@@ -53,7 +52,7 @@ aic_agent_hub_run_unref (Run *run)
   aic_run_record_free (run->record);
   g_clear_object (&run->workspace);
   g_clear_object (&run->cancellable);
-  g_clear_pointer (&run->token_streams, g_ptr_array_unref);
+  g_clear_object (&run->tokens);
   g_free (run);
 }
 
@@ -190,16 +189,6 @@ aic_agent_hub_run_set_state (Run         *run,
   aic_agent_hub_run_send_status (run);
 }
 
-/* One kept token-channel event as SSE, its name from its "type". */
-GBytes *
-aic_agent_hub_token_event (gint64      seq,
-                           JsonObject *event)
-{
-  g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), event);
-
-  return aic_reply_format_event (seq, json_object_get_string_member_with_default (event, "type", "token"), root, 0);
-}
-
 /* Keeps @event on the token channel and sends it to every open stream. */
 gint64
 aic_agent_hub_run_emit_event (Run        *run,
@@ -207,7 +196,7 @@ aic_agent_hub_run_emit_event (Run        *run,
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *body = aic_agent_hub_object_to_string (event);
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(JsonNode) root = NULL;
   gint64 seq = aic_run_store_append (run->hub->store, run->record->id, "token", body, &error);
 
   if (seq == 0)
@@ -215,9 +204,10 @@ aic_agent_hub_run_emit_event (Run        *run,
       g_warning ("Run %s: text could not be kept: %s", run->record->id, error->message);
       return 0;
     }
-  bytes = aic_agent_hub_token_event (seq, event);
-  for (guint i = 0; i < run->token_streams->len; i++)
-    aic_reply_write_event (g_ptr_array_index (run->token_streams, i), bytes);
+  root = json_node_init_object (json_node_alloc (), event);
+  if (!aic_event_stream_is_ended (run->tokens))
+    aic_event_stream_append (run->tokens, (guint64) seq,
+                             json_object_get_string_member_with_default (event, "type", "token"), root);
   return seq;
 }
 
@@ -234,7 +224,8 @@ run_wrap (AicAgentHub   *self,
   run->hub = self;
   run->record = record;
   run->cancellable = g_cancellable_new ();
-  run->token_streams = g_ptr_array_new_with_free_func (g_object_unref);
+  run->tokens = aic_event_stream_new (FALSE, AIC_AGENT_TOKEN_RETRY_MS);
+  aic_event_stream_set_keep_alive (run->tokens, self->keep_alive_ms);
   run->workspace = aic_workspace_new (record->workspace, error);
   if (run->workspace == NULL)
     {
@@ -455,28 +446,6 @@ aic_agent_hub_knows (AicAgentHub *self,
 
 /* ---- the hub ---- */
 
-/* A run may wait half an hour for an answer; proxies and clients must not
- * take its quiet token streams for dead ones. */
-static gboolean
-keep_alive_cb (gpointer data)
-{
-  AicAgentHub *self = data;
-  static const char comment[] = ": keep-alive\n\n";
-  g_autoptr(GBytes) bytes = g_bytes_new_static (comment, sizeof comment - 1);
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, self->runs);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Run *run = value;
-
-      for (guint i = 0; i < run->token_streams->len; i++)
-        aic_reply_write (g_ptr_array_index (run->token_streams, i), bytes);
-    }
-  return G_SOURCE_CONTINUE;
-}
-
 static void
 aic_agent_hub_dispose (GObject *object)
 {
@@ -484,7 +453,6 @@ aic_agent_hub_dispose (GObject *object)
   GHashTableIter iter;
   gpointer value;
 
-  g_clear_handle_id (&self->keep_alive_source, aic_source_remove);
   if (self->runs != NULL)
     {
       g_hash_table_iter_init (&iter, self->runs);
@@ -496,8 +464,7 @@ aic_agent_hub_dispose (GObject *object)
           run->ended = TRUE;
           g_cancellable_cancel (run->cancellable);
           g_clear_handle_id (&run->deadline_source, aic_source_remove);
-          for (guint i = 0; i < run->token_streams->len; i++)
-            g_signal_handlers_disconnect_by_data (g_ptr_array_index (run->token_streams, i), run);
+          g_clear_object (&run->tokens);
         }
     }
   g_clear_pointer (&self->runs, g_hash_table_unref);
@@ -562,7 +529,7 @@ aic_agent_hub_new (AicEngine   *engine,
   self->engine = g_object_ref (engine);
   self->store = g_object_ref (store);
   self->default_workspace = g_strdup (default_workspace);
-  self->keep_alive_source = aic_timeout_add (KEEP_ALIVE_MS, keep_alive_cb, self);
+  self->keep_alive_ms = AIC_AGENT_KEEP_ALIVE_MS;
   return self;
 }
 

@@ -7,10 +7,10 @@
 
 #include "aic-document.h"
 #include "aic-error.h"
+#include "aic-event-stream.h"
 #include "aic-job-hub.h"
 #include "aic-json.h"
 #include "aic-reply.h"
-#include "aic-source.h"
 
 /* The document routes (PROTOCOL.md "Document analysis: REST jobs", and
  * the tasks shape under "Compatibility").
@@ -35,22 +35,13 @@ struct _AicJobHub
   GObject      parent_instance;
 
   AicJobQueue *queue;
-  GHashTable  *subscribers;      /* job id → GPtrArray of Subscriber */
+  GHashTable  *streams;          /* "api:job id" → AicEventStream, while read */
   gint64       max_bytes;
   guint        keep_alive_ms;
-  guint        keep_alive_source;
 };
 
 G_DEFINE_FINAL_TYPE (AicJobHub, aic_job_hub, G_TYPE_OBJECT)
 
-typedef struct
-{
-  AicJobHub         *hub;
-  SoupServerMessage *message;
-  char              *job_id;
-  AicJobApi          api;
-  gint64             version;      /* last one sent */
-} Subscriber;
 
 /* ---- JSON ---- */
 
@@ -554,128 +545,97 @@ aic_job_hub_status (AicJobHub         *self,
 
 /* ---- events ---- */
 
-static void
-subscriber_free (Subscriber *subscriber)
+typedef struct
 {
-  g_signal_handlers_disconnect_by_data (subscriber->message, subscriber);
-  g_object_unref (subscriber->message);
-  g_free (subscriber->job_id);
-  g_free (subscriber);
+  AicJobHub *hub;
+  char      *key;
+} StreamRef;
+
+static char *
+stream_key (const char *job_id,
+            AicJobApi   api)
+{
+  return g_strdup_printf ("%d:%s", (int) api, job_id);
 }
 
 static void
-unsubscribe (Subscriber *subscriber)
+stream_idle_cb (AicEventStream *stream,
+                gpointer        user_data)
 {
-  AicJobHub *self = subscriber->hub;
-  GPtrArray *list = g_hash_table_lookup (self->subscribers, subscriber->job_id);
+  StreamRef *ref = user_data;
 
-  if (list == NULL)
-    return;
-  /* The last reference to @list may go with the table entry. */
-  if (list->len == 1 && g_ptr_array_index (list, 0) == subscriber)
-    g_hash_table_remove (self->subscribers, subscriber->job_id);
+  /* Frees @ref and the stream: nobody reads it any more. */
+  g_hash_table_remove (ref->hub->streams, ref->key);
+}
+
+static void
+stream_ref_free (gpointer data)
+{
+  StreamRef *ref = data;
+
+  g_free (ref->key);
+  g_free (ref);
+}
+
+/* The event that tells a reader of @api about @record: for a new reader
+ * (@first) the whole status, later each change, at last done or failed.
+ * Returns the event's name; *@over says whether the stream ends with it. */
+static const char *
+job_event (const AicJobRecord  *record,
+           AicJobApi            api,
+           gboolean             first,
+           JsonNode           **out_root,
+           gboolean            *over)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char *name;
+
+  json_builder_begin_object (builder);
+  *over = FALSE;
+  if (record->status == AIC_JOB_DONE)
+    {
+      add_id (builder, record, api);
+      add_result (builder, record, api);
+      name = "done";
+      *over = TRUE;
+    }
+  else if (record->status == AIC_JOB_FAILED ||
+           (record->status == AIC_JOB_CANCELLED && api == AIC_JOB_API_TASKS))
+    {
+      add_id (builder, record, api);
+      add_error (builder, record, api);
+      name = "failed";
+      *over = TRUE;
+    }
+  else if (first || record->status == AIC_JOB_CANCELLED)
+    {
+      add_job_members (builder, record, api);
+      name = "status";
+      *over = aic_job_status_is_final (record->status);
+    }
   else
-    g_ptr_array_remove_fast (list, subscriber);
-}
-
-static void
-subscriber_gone_cb (SoupServerMessage *message,
-                    Subscriber        *subscriber)
-{
-  unsubscribe (subscriber);
-}
-
-static void
-send_event (Subscriber         *subscriber,
-            const char         *name,
-            JsonBuilder        *builder,
-            const AicJobRecord *record)
-{
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-
+    {
+      add_id (builder, record, api);
+      json_builder_set_member_name (builder, "status");
+      json_builder_add_string_value (builder, api_status (record, api));
+      json_builder_set_member_name (builder, "progress");
+      json_builder_add_int_value (builder, record->progress);
+      add_nullable_string (builder, "stage", record->stage);
+      add_nullable_string (builder, "message", record->message);
+      name = "progress";
+    }
   json_builder_set_member_name (builder, "type");
   json_builder_add_string_value (builder, name);
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  bytes = aic_reply_format_event (record->version, name, root, subscriber->version < 0 ? EVENT_RETRY_MS : 0);
-  subscriber->version = record->version;
-  aic_reply_write (subscriber->message, bytes);
-}
-
-static JsonBuilder *
-begin_event (const AicJobRecord *record,
-             AicJobApi           api)
-{
-  JsonBuilder *builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  add_id (builder, record, api);
-  return builder;
-}
-
-/* Sends what @record says that @subscriber has not seen; returns whether
- * the stream is over. */
-static gboolean
-subscriber_update (Subscriber         *subscriber,
-                   const AicJobRecord *record,
-                   gboolean            first)
-{
-  g_autoptr(JsonBuilder) builder = NULL;
-
-  if (record->version <= subscriber->version)
-    return FALSE;
-
-  if (record->status == AIC_JOB_DONE)
-    {
-      builder = begin_event (record, subscriber->api);
-      add_result (builder, record, subscriber->api);
-      send_event (subscriber, "done", builder, record);
-      return TRUE;
-    }
-  if (record->status == AIC_JOB_FAILED ||
-      (record->status == AIC_JOB_CANCELLED && subscriber->api == AIC_JOB_API_TASKS))
-    {
-      builder = begin_event (record, subscriber->api);
-      add_error (builder, record, subscriber->api);
-      send_event (subscriber, "failed", builder, record);
-      return TRUE;
-    }
-  if (first || record->status == AIC_JOB_CANCELLED)
-    {
-      builder = json_builder_new ();
-      json_builder_begin_object (builder);
-      add_job_members (builder, record, subscriber->api);
-      send_event (subscriber, "status", builder, record);
-      return aic_job_status_is_final (record->status);
-    }
-
-  builder = begin_event (record, subscriber->api);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, api_status (record, subscriber->api));
-  json_builder_set_member_name (builder, "progress");
-  json_builder_add_int_value (builder, record->progress);
-  add_nullable_string (builder, "stage", record->stage);
-  add_nullable_string (builder, "message", record->message);
-  send_event (subscriber, "progress", builder, record);
-  return FALSE;
-}
-
-static gboolean
-parse_version (const char *text,
-               gint64     *out)
-{
-  guint64 value;
-
-  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &value, NULL))
-    return FALSE;
-  *out = (gint64) value;
-  return TRUE;
+  *out_root = json_builder_get_root (builder);
+  return name;
 }
 
 /**
  * aic_job_hub_events:
- * Handles GET /api/analyze/{id}/events and GET /api/tasks/{id}/stream.
+ * Handles GET /api/analyze/{id}/events and GET /api/tasks/{id}/stream:
+ * the job's status first, then each change, numbered by the job's
+ * version; 204 for a finished job whose end the client already has.
  */
 void
 aic_job_hub_events (AicJobHub         *self,
@@ -683,47 +643,53 @@ aic_job_hub_events (AicJobHub         *self,
                     const char        *job_id,
                     AicJobApi          api)
 {
-  const char *last = soup_message_headers_get_one (soup_server_message_get_request_headers (message),
-                                                   "Last-Event-ID");
   g_autoptr(AicJobRecord) record = find_job (self, message, job_id);
-  Subscriber *subscriber;
-  GPtrArray *list;
+  g_autoptr(AicEventStream) finished = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  AicEventStream *stream;
+  gboolean over;
+  const char *name;
+  guint64 after = 0;
 
-  if (record == NULL)
+  if (record == NULL || !aic_event_stream_parse_last_id (message, &after))
     return;
 
-  subscriber = g_new0 (Subscriber, 1);
-  subscriber->hub = self;
-  subscriber->message = g_object_ref (message);
-  subscriber->job_id = g_strdup (job_id);
-  subscriber->api = api;
-  subscriber->version = -1;
-  if (last != NULL && last[0] != '\0' && !parse_version (last, &subscriber->version))
+  if (aic_job_status_is_final (record->status))
     {
-      subscriber_free (subscriber);
-      aic_reply_error (message, SOUP_STATUS_BAD_REQUEST, "invalid_request",
-                       "Last-Event-ID must be an event number.");
-      return;
+      if ((guint64) record->version <= after)
+        {
+          aic_event_stream_reply_over (message);
+          return;
+        }
+      stream = finished = aic_event_stream_new (FALSE, EVENT_RETRY_MS);
+    }
+  else
+    {
+      g_autofree char *key = stream_key (job_id, api);
+
+      stream = g_hash_table_lookup (self->streams, key);
+      if (stream == NULL)
+        {
+          StreamRef *ref = g_new0 (StreamRef, 1);
+
+          ref->hub = self;
+          ref->key = g_strdup (key);
+          stream = aic_event_stream_new (FALSE, EVENT_RETRY_MS);
+          aic_event_stream_set_keep_alive (stream, self->keep_alive_ms);
+          aic_event_stream_set_idle_func (stream, stream_idle_cb, ref);
+          g_object_set_data_full (G_OBJECT (stream), "aic-stream-ref", ref, stream_ref_free);
+          g_hash_table_insert (self->streams, g_steal_pointer (&key), stream);
+        }
     }
 
-  aic_reply_start_event_stream (message);
-  if (subscriber_update (subscriber, record, TRUE) ||
-      (aic_job_status_is_final (record->status) && record->version <= subscriber->version))
+  aic_event_stream_subscribe (stream, message, after);
+  if ((guint64) record->version > after)
     {
-      aic_reply_end (message);
-      subscriber_free (subscriber);
-      return;
+      name = job_event (record, api, TRUE, &root, &over);
+      aic_event_stream_send_to (stream, message, (guint64) record->version, name, root);
     }
-
-  g_signal_connect (message, "finished", G_CALLBACK (subscriber_gone_cb), subscriber);
-  g_signal_connect (message, "disconnected", G_CALLBACK (subscriber_gone_cb), subscriber);
-  list = g_hash_table_lookup (self->subscribers, job_id);
-  if (list == NULL)
-    {
-      list = g_ptr_array_new_with_free_func ((GDestroyNotify) subscriber_free);
-      g_hash_table_insert (self->subscribers, g_strdup (job_id), list);
-    }
-  g_ptr_array_add (list, subscriber);
+  if (finished != NULL)
+    aic_event_stream_end (finished);
 }
 
 static void
@@ -731,45 +697,24 @@ job_changed_cb (AicJobQueue        *queue,
                 const AicJobRecord *record,
                 AicJobHub          *self)
 {
-  GPtrArray *list = g_hash_table_lookup (self->subscribers, record->id);
-  g_autoptr(GPtrArray) ended = NULL;
-
-  if (list == NULL)
-    return;
-
-  ended = g_ptr_array_new ();
-  for (guint i = 0; i < list->len; i++)
+  for (AicJobApi api = AIC_JOB_API_ANALYZE; api <= AIC_JOB_API_TASKS; api++)
     {
-      Subscriber *subscriber = g_ptr_array_index (list, i);
+      g_autofree char *key = stream_key (record->id, api);
+      AicEventStream *stream = g_hash_table_lookup (self->streams, key);
+      g_autoptr(JsonNode) root = NULL;
+      const char *name;
+      gboolean over;
 
-      if (subscriber_update (subscriber, record, FALSE))
+      if (stream == NULL || (guint64) record->version <= aic_event_stream_get_last_id (stream))
+        continue;
+      name = job_event (record, api, FALSE, &root, &over);
+      aic_event_stream_append (stream, (guint64) record->version, name, root);
+      if (over)
         {
-          aic_reply_end (subscriber->message);
-          g_ptr_array_add (ended, subscriber);
+          aic_event_stream_end (stream);
+          g_hash_table_remove (self->streams, key);
         }
     }
-  for (guint i = 0; i < ended->len; i++)
-    unsubscribe (g_ptr_array_index (ended, i));
-}
-
-static gboolean
-keep_alive_cb (gpointer data)
-{
-  AicJobHub *self = data;
-  static const char comment[] = ": keep-alive\n\n";
-  g_autoptr(GBytes) bytes = g_bytes_new_static (comment, sizeof comment - 1);
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, self->subscribers);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      GPtrArray *list = value;
-
-      for (guint i = 0; i < list->len; i++)
-        aic_reply_write (((Subscriber *) g_ptr_array_index (list, i))->message, bytes);
-    }
-  return G_SOURCE_CONTINUE;
 }
 
 /* ---- cancel, list ---- */
@@ -843,10 +788,9 @@ aic_job_hub_dispose (GObject *object)
 {
   AicJobHub *self = AIC_JOB_HUB (object);
 
-  g_clear_handle_id (&self->keep_alive_source, aic_source_remove);
   if (self->queue != NULL)
     g_signal_handlers_disconnect_by_data (self->queue, self);
-  g_clear_pointer (&self->subscribers, g_hash_table_unref);
+  g_clear_pointer (&self->streams, g_hash_table_unref);
   g_clear_object (&self->queue);
 
   G_OBJECT_CLASS (aic_job_hub_parent_class)->dispose (object);
@@ -861,7 +805,7 @@ aic_job_hub_class_init (AicJobHubClass *klass)
 static void
 aic_job_hub_init (AicJobHub *self)
 {
-  self->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  self->streams = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->max_bytes = 25 * 1024 * 1024;
 }
 
@@ -899,7 +843,5 @@ aic_job_hub_set_keep_alive (AicJobHub *self,
                             guint      milliseconds)
 {
   g_return_if_fail (AIC_IS_JOB_HUB (self));
-  g_clear_handle_id (&self->keep_alive_source, aic_source_remove);
   self->keep_alive_ms = milliseconds;
-  self->keep_alive_source = aic_timeout_add (MAX (milliseconds, 10), keep_alive_cb, self);
 }

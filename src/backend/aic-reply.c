@@ -141,37 +141,3 @@ aic_reply_format_event (guint64     id,
 
   return g_bytes_new_take (text, strlen (text));
 }
-
-/**
- * aic_reply_set_retry:
- *
- * The next event written to @message with aic_reply_write_event() carries
- * a retry field: inside an event, never a block of its own, which some
- * clients take for an empty message.
- */
-void
-aic_reply_set_retry (SoupServerMessage *message,
-                     guint              retry_ms)
-{
-  g_object_set_data (G_OBJECT (message), "aic-retry-ms", GUINT_TO_POINTER (retry_ms));
-}
-
-void
-aic_reply_write_event (SoupServerMessage *message,
-                       GBytes            *event)
-{
-  guint retry_ms = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (message), "aic-retry-ms"));
-  g_autoptr(GBytes) with_retry = NULL;
-
-  if (retry_ms > 0)
-    {
-      g_autofree char *prefix = g_strdup_printf ("retry: %u\n", retry_ms);
-      GByteArray *joined = g_byte_array_new ();
-
-      g_byte_array_append (joined, (const guint8 *) prefix, strlen (prefix));
-      g_byte_array_append (joined, g_bytes_get_data (event, NULL), g_bytes_get_size (event));
-      with_retry = g_byte_array_free_to_bytes (joined);
-      g_object_set_data (G_OBJECT (message), "aic-retry-ms", NULL);
-    }
-  aic_reply_write (message, with_retry != NULL ? with_retry : event);
-}

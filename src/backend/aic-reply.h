@@ -19,10 +19,6 @@ void        aic_reply_start_event_stream (SoupServerMessage *message);
 void        aic_reply_write       (SoupServerMessage  *message,
                                    GBytes             *bytes);
 void        aic_reply_end         (SoupServerMessage  *message);
-void        aic_reply_set_retry   (SoupServerMessage  *message,
-                                   guint               retry_ms);
-void        aic_reply_write_event (SoupServerMessage  *message,
-                                   GBytes             *event);
 GBytes     *aic_reply_format_event (guint64            id,
                                    const char         *name,
                                    JsonNode           *root,
