@@ -884,6 +884,7 @@ open_tokens (AicAgentRun *self)
   self->tokens = aic_sse_client_new (aic_client_get_stream_session (self->client), message);
   aic_sse_client_set_idle_timeout (self->tokens, TOKEN_IDLE_S);
   aic_sse_client_set_reconnect (self->tokens, MAX_RECONNECTS, NULL, NULL, NULL);
+  aic_sse_client_set_resume_at_end (self->tokens, TRUE);
   g_signal_connect (self->tokens, "event", G_CALLBACK (token_event_cb), self);
   aic_sse_client_run_async (self->tokens, self->cancellable, tokens_done_cb, g_object_ref (self));
 }

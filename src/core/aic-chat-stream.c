@@ -524,7 +524,10 @@ aic_chat_stream_run_async (AicChatStream       *self,
   self->sse = aic_sse_client_new (aic_client_get_stream_session (self->client), message);
   aic_sse_client_set_request_body (self->sse, "application/json", body);
   if (self->dialect.kind == AIC_CONNECTION_KIND_CONSOLE)
-    aic_sse_client_set_reconnect (self->sse, self->max_resumes, resume_message, self, NULL);
+    {
+      aic_sse_client_set_reconnect (self->sse, self->max_resumes, resume_message, self, NULL);
+      aic_sse_client_set_resume_at_end (self->sse, TRUE);
+    }
   else
     aic_sse_client_set_keep_complete (self->sse, TRUE);
   g_signal_connect (self->sse, "event", G_CALLBACK (on_sse_event), self);

@@ -19,7 +19,12 @@
 /* Reads one text/event-stream, GET or POST, and emits its events as they
  * are dispatched. It checks status and content type, treats 204 as "stop",
  * reconnects with Last-Event-ID after the server's retry delay when asked
- * to, and has its own idle watchdog: the session it is given must have no
+ * to — when the connection is cut, not when the stream ends cleanly
+ * (unless aic_sse_client_set_resume_at_end() says the protocol has a last
+ * event of its own), and never by sending a POST again: a POST stream is
+ * resumed with GET at the address its response named in Location, or not
+ * at all, since sending it again could pay for a second generation. It
+ * has its own idle watchdog: the session it is given must have no
  * I/O timeout (libsoup's default of 60 s would cut slow generations), and
  * a stream silent for longer than the idle timeout (keep-alive comments
  * count as traffic) fails with AIC_ERROR_TIMEOUT or reconnects. */
@@ -48,9 +53,12 @@ struct _AicSseClient
   guint                attempts;       /* failures since the last event */
   guint                reconnects;
 
+  GUri                *resume_uri;     /* from the response's Location */
+
   guint                retry_ms;
   guint                idle_seconds;
   gboolean             keep_complete;
+  gboolean             resume_at_end;
   gboolean             stopped;
   gboolean             idle_fired;
 };
@@ -66,6 +74,7 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void connect_now (AicSseClient *self);
+static gboolean can_resume (AicSseClient *self);
 
 static void
 on_parser_event (gpointer           user_data,
@@ -157,7 +166,7 @@ connection_lost (AicSseClient *self,
       return;
     }
 
-  if (self->reconnect_func != NULL && self->attempts < self->max_attempts)
+  if (self->reconnect_func != NULL && self->attempts < self->max_attempts && can_resume (self))
     {
       self->attempts++;
       self->reconnects++;
@@ -228,7 +237,17 @@ read_cb (GObject      *object,
 
   if (chunk == NULL)
     {
-      GError *mapped = transport_error (self, error);
+      GError *mapped;
+
+      /* Once the stream has begun, a closed connection is a cut, not a
+       * server that never answered. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+        mapped = g_error_new_literal (AIC_ERROR, AIC_ERROR_UNREACHABLE,
+                                      _("The connection was cut off before the event stream ended."));
+      else
+        mapped = transport_error (self, error);
 
       if (mapped == NULL)
         complete (self, g_steal_pointer (&error));
@@ -241,10 +260,21 @@ read_cb (GObject      *object,
     {
       GError *parse_error = NULL;
 
+      /* A stream that stops inside an event was cut, even where the
+       * transfer encoding cannot tell (a chunked body cut between two
+       * chunks reads as a plain end in libsoup). */
+      if (!self->keep_complete && !aic_sse_parser_is_between_events (self->parser))
+        {
+          connection_lost (self, g_error_new_literal (AIC_ERROR, AIC_ERROR_UNREACHABLE,
+                                                      _("The event stream was cut off in the middle of an event.")));
+          return;
+        }
       if (!aic_sse_parser_finish (self->parser, self->keep_complete, &parse_error))
         complete (self, parse_error);
-      else
+      else if (self->resume_at_end)
         connection_lost (self, NULL);
+      else
+        complete (self, NULL);
       return;
     }
 
@@ -370,6 +400,20 @@ send_cb (GObject      *object,
       return;
     }
 
+  {
+    const char *location = soup_message_headers_get_one (soup_message_get_response_headers (self->message),
+                                                         "Location");
+    GUri *resolved = location ? g_uri_parse_relative (soup_message_get_uri (self->message), location,
+                                                      SOUP_HTTP_URI_FLAGS, NULL)
+                              : NULL;
+
+    if (resolved != NULL)
+      {
+        g_clear_pointer (&self->resume_uri, g_uri_unref);
+        self->resume_uri = resolved;
+      }
+  }
+
   arm_idle (self);
   read_next (self);
 }
@@ -413,20 +457,40 @@ copy_header (const char *name,
              const char *value,
              gpointer    user_data)
 {
+  /* What described the POST's body does not go with a GET. */
+  if (g_ascii_strcasecmp (name, "Content-Type") == 0 || g_ascii_strcasecmp (name, "Content-Length") == 0)
+    return;
   soup_message_headers_append (user_data, name, value);
 }
 
+/* A GET is asked again; anything else only at the address its response
+ * named, with GET. */
 static SoupMessage *
 default_reconnect (AicSseClient *self,
                    const char   *last_event_id,
                    gpointer      user_data)
 {
-  SoupMessage *message = soup_message_new_from_uri (soup_message_get_method (self->message),
-                                                    soup_message_get_uri (self->message));
+  SoupMessage *message;
 
+  if (soup_message_get_method (self->message) == SOUP_METHOD_GET)
+    message = soup_message_new_from_uri (SOUP_METHOD_GET, soup_message_get_uri (self->message));
+  else if (self->resume_uri != NULL)
+    message = soup_message_new_from_uri (SOUP_METHOD_GET, self->resume_uri);
+  else
+    return NULL;
+
+  soup_message_add_flags (message, soup_message_get_flags (self->message));
   soup_message_headers_foreach (soup_message_get_request_headers (self->message),
                                 copy_header, soup_message_get_request_headers (message));
   return message;
+}
+
+static gboolean
+can_resume (AicSseClient *self)
+{
+  if (self->reconnect_func != default_reconnect)
+    return TRUE;
+  return soup_message_get_method (self->message) == SOUP_METHOD_GET || self->resume_uri != NULL;
 }
 
 static void
@@ -450,6 +514,7 @@ aic_sse_client_finalize (GObject *object)
   g_clear_object (&self->message);
   g_clear_pointer (&self->body_type, g_free);
   g_clear_pointer (&self->body, g_bytes_unref);
+  g_clear_pointer (&self->resume_uri, g_uri_unref);
   g_clear_pointer (&self->parser, aic_sse_parser_free);
   if (self->reconnect_destroy != NULL)
     self->reconnect_destroy (self->reconnect_data);
@@ -525,6 +590,22 @@ aic_sse_client_set_request_body (AicSseClient *self,
   self->body_type = g_strdup (content_type);
   g_clear_pointer (&self->body, g_bytes_unref);
   self->body = body ? g_bytes_ref (body) : NULL;
+}
+
+/**
+ * aic_sse_client_set_resume_at_end:
+ *
+ * For protocols whose streams end with an event of their own (and which
+ * call aic_sse_client_stop() on it): a stream that ends before that event
+ * was cut between events, so it is resumed like a cut one. Without this,
+ * a stream that ends cleanly is over.
+ */
+void
+aic_sse_client_set_resume_at_end (AicSseClient *self,
+                                  gboolean      resume_at_end)
+{
+  g_return_if_fail (AIC_IS_SSE_CLIENT (self));
+  self->resume_at_end = resume_at_end;
 }
 
 /**

@@ -28,6 +28,8 @@ void          aic_sse_client_set_reconnect      (AicSseClient         *self,
                                                  AicSseReconnectFunc   func,
                                                  gpointer              user_data,
                                                  GDestroyNotify        destroy);
+void          aic_sse_client_set_resume_at_end  (AicSseClient         *self,
+                                                 gboolean              resume_at_end);
 void          aic_sse_client_set_idle_timeout   (AicSseClient         *self,
                                                  guint                 seconds);
 void          aic_sse_client_set_limits         (AicSseClient         *self,

@@ -525,6 +525,18 @@ aic_sse_parser_feed (AicSseParser  *self,
 }
 
 /**
+ * aic_sse_parser_is_between_events:
+ * Whether the bytes fed so far end exactly at the end of an event (or of
+ * a comment): a stream that stops here was not cut inside an event.
+ */
+gboolean
+aic_sse_parser_is_between_events (AicSseParser *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  return self->line->len == 0 && self->data->len == 0 && self->type->len == 0;
+}
+
+/**
  * aic_sse_parser_finish:
  * @keep_complete: %TRUE for provider dialects, where the end of the stream
  *   also ends its last line and event; %FALSE for the standard behaviour,

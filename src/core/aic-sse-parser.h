@@ -43,6 +43,7 @@ gboolean      aic_sse_parser_finish            (AicSseParser          *self,
                                                 gboolean               keep_complete,
                                                 GError               **error);
 void          aic_sse_parser_reset             (AicSseParser          *self);
+gboolean      aic_sse_parser_is_between_events (AicSseParser          *self);
 const char   *aic_sse_parser_get_last_event_id (AicSseParser          *self);
 void          aic_sse_parser_set_last_event_id (AicSseParser          *self,
                                                 const char            *id);

@@ -19,6 +19,7 @@ typedef struct
   GString *log;
   GPtrArray *last_event_ids;   /* the Last-Event-ID of every request */
   GPtrArray *bodies;           /* the body of every request */
+  GPtrArray *methods;          /* the method and path of every request */
   guint requests;
   gboolean stop_on_done;
   AicSseClient *client;
@@ -113,6 +114,7 @@ handler (SoupServer        *server,
   f->requests++;
   g_ptr_array_add (f->last_event_ids, g_strdup (last_id ? last_id : ""));
   g_ptr_array_add (f->bodies, g_strndup (body->data ? body->data : "", body->length));
+  g_ptr_array_add (f->methods, g_strdup_printf ("%s %s", soup_server_message_get_method (message), path));
   g_assert_cmpstr (soup_message_headers_get_one (headers, "Accept"), ==, "text/event-stream");
 
   if (g_str_equal (path, "/simple"))
@@ -121,11 +123,15 @@ handler (SoupServer        *server,
       append (message, "data: one\n\nevent: two\ndata: 2\nid: 2\n\n: comment\n\ndata: three\n\n");
       soup_message_body_complete (soup_server_message_get_response_body (message));
     }
-  else if (g_str_equal (path, "/resumable"))
+  else if (g_str_equal (path, "/resumable") || g_str_equal (path, "/resumable-here") ||
+           g_str_equal (path, "/resumable-nowhere"))
     {
       /* First connection: events 1 and 2, then the connection ends early.
        * Later ones continue after Last-Event-ID. */
       start_stream (message);
+      /* Where a POST stream is resumed with GET. */
+      if (g_str_equal (path, "/resumable-here"))
+        soup_message_headers_replace (soup_server_message_get_response_headers (message), "Location", "/resumable");
       if (last_id == NULL)
         append (message, "retry: 50\nid: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: never comp");
       else if (g_str_equal (last_id, "2"))
@@ -202,6 +208,7 @@ fixture_setup (Fixture       *f,
   f->log = g_string_new (NULL);
   f->last_event_ids = g_ptr_array_new_with_free_func (g_free);
   f->bodies = g_ptr_array_new_with_free_func (g_free);
+  f->methods = g_ptr_array_new_with_free_func (g_free);
 }
 
 static void
@@ -216,6 +223,7 @@ fixture_teardown (Fixture       *f,
   g_string_free (f->log, TRUE);
   g_ptr_array_unref (f->last_event_ids);
   g_ptr_array_unref (f->bodies);
+  g_ptr_array_unref (f->methods);
 }
 
 static AicSseClient *
@@ -265,7 +273,7 @@ test_reconnect_with_last_event_id (Fixture       *f,
   g_autoptr(GBytes) body = g_bytes_new_static ("{\"q\": 1}", 8);
   gint64 start = g_get_monotonic_time ();
 
-  new_client (f, "POST", "/resumable");
+  new_client (f, "POST", "/resumable-here");
   aic_sse_client_set_request_body (f->client, "application/json", body);
   aic_sse_client_set_reconnect (f->client, 3, NULL, NULL, NULL);
   f->stop_on_done = TRUE;
@@ -278,12 +286,49 @@ test_reconnect_with_last_event_id (Fixture       *f,
   g_assert_cmpuint (f->requests, ==, 2);
   g_assert_cmpstr (g_ptr_array_index (f->last_event_ids, 0), ==, "");
   g_assert_cmpstr (g_ptr_array_index (f->last_event_ids, 1), ==, "2");
-  /* The POST body goes again with the reconnection. */
-  g_assert_cmpstr (g_ptr_array_index (f->bodies, 1), ==, "{\"q\": 1}");
+  /* The POST is never sent again: the stream is resumed with GET at the
+   * address its response named. */
+  g_assert_cmpstr (g_ptr_array_index (f->methods, 0), ==, "POST /resumable-here");
+  g_assert_cmpstr (g_ptr_array_index (f->methods, 1), ==, "GET /resumable");
+  g_assert_cmpstr (g_ptr_array_index (f->bodies, 1), ==, "");
   /* retry: 50 was honoured (the default is 2 s). */
   g_assert_cmpuint (aic_sse_client_get_retry_ms (f->client), ==, 50);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 1500 * 1000);
   g_assert_cmpuint (aic_sse_client_get_reconnects (f->client), ==, 1);
+}
+
+/* A POST whose response named no place to resume is not sent again:
+ * that could pay for a second generation. The cut is reported. */
+static void
+test_post_not_sent_again (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = g_bytes_new_static ("{\"q\": 1}", 8);
+
+  new_client (f, "POST", "/resumable-nowhere");
+  aic_sse_client_set_request_body (f->client, "application/json", body);
+  aic_sse_client_set_reconnect (f->client, 3, NULL, NULL, NULL);
+  g_assert_false (run (f, NULL, &error));
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_UNREACHABLE);
+  g_assert_cmpstr (f->log->str, ==, "[message|a|1][message|b|2]");
+  g_assert_cmpuint (f->requests, ==, 1);
+}
+
+/* A stream that ends cleanly is over, even with reconnection allowed;
+ * one that ends inside an event was cut. */
+static void
+test_clean_end_is_final (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  new_client (f, "GET", "/simple");
+  aic_sse_client_set_reconnect (f->client, 3, NULL, NULL, NULL);
+  g_assert_true (run (f, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (f->requests, ==, 1);
+  g_assert_cmpuint (aic_sse_client_get_reconnects (f->client), ==, 0);
 }
 
 static void
@@ -293,7 +338,8 @@ test_no_reconnect_by_default (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   new_client (f, "GET", "/resumable");
-  g_assert_true (run (f, NULL, &error));
+  g_assert_false (run (f, NULL, &error));
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_UNREACHABLE);
   g_assert_cmpstr (f->log->str, ==, "[message|a|1][message|b|2]");
   g_assert_cmpuint (f->requests, ==, 1);
 }
@@ -460,6 +506,8 @@ main (int   argc,
   ADD ("/sse-client/simple", test_simple);
   ADD ("/sse-client/reconnect", test_reconnect_with_last_event_id);
   ADD ("/sse-client/no-reconnect", test_no_reconnect_by_default);
+  ADD ("/sse-client/post-not-sent-again", test_post_not_sent_again);
+  ADD ("/sse-client/clean-end-is-final", test_clean_end_is_final);
   ADD ("/sse-client/keep-complete", test_keep_complete);
   ADD ("/sse-client/204", test_no_content_stops);
   ADD ("/sse-client/http-error", test_http_error);
