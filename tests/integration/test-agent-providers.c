@@ -47,7 +47,14 @@ typedef struct
   Upstream          *upstream;
   SoupServerMessage *message;
   const char        *rest;
+  gboolean           gone;     /* the client went away, or the server */
 } Feed;
+
+static void
+feed_gone_cb (Feed *feed)
+{
+  feed->gone = TRUE;
+}
 
 typedef struct
 {
@@ -71,16 +78,18 @@ feed_cb (gpointer data)
   Upstream *upstream = feed->upstream;
   gsize n;
 
-  if (feed->rest[0] == HOLD[0])
+  if (!feed->gone && feed->rest[0] == HOLD[0])
     {
       upstream->held = TRUE;
       if (!upstream->released)
         return G_SOURCE_CONTINUE;
       feed->rest++;
     }
-  if (feed->rest[0] == '\0')
+  if (feed->gone || feed->rest[0] == '\0')
     {
-      aic_reply_end (feed->message);
+      if (!feed->gone)
+        aic_reply_end (feed->message);
+      g_signal_handlers_disconnect_by_data (feed->message, feed);
       g_object_unref (feed->message);
       g_free (feed);
       return G_SOURCE_REMOVE;
@@ -134,6 +143,10 @@ upstream_cb (SoupServer        *server,
       feed->upstream = upstream;
       feed->message = g_object_ref (message);
       feed->rest = answer->body;
+      /* A test that ends early must not leave it writing to a message
+       * that is gone when the next test runs. */
+      g_signal_connect_swapped (message, "finished", G_CALLBACK (feed_gone_cb), feed);
+      g_signal_connect_swapped (message, "disconnected", G_CALLBACK (feed_gone_cb), feed);
       aic_reply_start_event_stream (message);
       g_timeout_add (2, feed_cb, feed);
       return;
