@@ -102,6 +102,7 @@ struct _Session
   AicClient               *upstream;   /* the speech client; NULL when there is none */
   gboolean                 espeak_only; /* the upstream has no speech */
   const char              *speech_format;   /* "pcm", or "wav" when pcm was refused */
+  gboolean                 beta;        /* the beta Realtime names and session shape */
 };
 
 static void response_finish (Response *response, const char *status);
@@ -1005,11 +1006,15 @@ closed_cb (SoupWebsocketConnection *ws,
 
 /**
  * aic_voice_hub_accept:
- * Takes a connection the server upgraded at /api/voice.
+ * @beta: the client asked for the beta Realtime vocabulary (OpenAI-Beta:
+ *   realtime=v1); a beta-shaped session.update says so too
+ *
+ * Takes a connection the server upgraded at a voice path.
  */
 void
 aic_voice_hub_accept (AicVoiceHub             *self,
-                      SoupWebsocketConnection *connection)
+                      SoupWebsocketConnection *connection,
+                      gboolean                 beta)
 {
   Session *session = g_new0 (Session, 1);
 
@@ -1021,6 +1026,7 @@ aic_voice_hub_accept (AicVoiceHub             *self,
   session->history = g_ptr_array_new_with_free_func (g_free);
   session->upstream = aic_engine_new_speech_client (self->engine);
   session->speech_format = "pcm";
+  session->beta = beta;
   g_ptr_array_add (self->sessions, session);
 
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
