@@ -57,6 +57,7 @@ struct _AicServer
   guint           max_connections;  /* 0: half the descriptor limit */
   guint           max_per_peer;
   guint           header_timeout_ms;
+  GTlsCertificate *tls_certificate; /* NULL: plain HTTP */
 };
 
 /* One accepted connection, for as long as its stream lives (libsoup's
@@ -68,6 +69,7 @@ typedef struct
   char      *peer;
   GSocket   *socket;                /* the stream's */
   GSource   *deadline;              /* while a request's headers or body are due */
+  GCancellable *cancellable;        /* until libsoup has it: the sniff and handshake */
   gboolean   in_body;
   gint64     body_since;
   guint64    body_bytes;
@@ -497,6 +499,8 @@ answer_preflight (SoupServerMessage *message)
   soup_server_message_set_status (message, SOUP_STATUS_NO_CONTENT, NULL);
 }
 
+#define KEY_PROTOCOL "openai-insecure-api-key."
+
 static gboolean
 authorized (AicServer          *self,
             SoupMessageHeaders *headers)
@@ -507,12 +511,29 @@ authorized (AicServer          *self,
     return TRUE;
 
   value = soup_message_headers_get_one (headers, "Authorization");
-  if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0)
-    return FALSE;
-  value += 7;
-  while (*value == ' ')
-    value++;
-  return aic_token_equal (self->token, value);
+  if (value != NULL && g_ascii_strncasecmp (value, "Bearer ", 7) == 0)
+    {
+      value += 7;
+      while (*value == ' ')
+        value++;
+      return aic_token_equal (self->token, value);
+    }
+
+  /* Browsers cannot set headers on a WebSocket: OpenAI's SDK sends the
+   * key as a subprotocol, "realtime, openai-insecure-api-key.KEY". */
+  value = soup_message_headers_get_list (headers, "Sec-WebSocket-Protocol");
+  if (value != NULL)
+    {
+      GSList *protocols = soup_header_parse_list (value);
+      gboolean found = FALSE;
+
+      for (GSList *l = protocols; l != NULL && !found; l = l->next)
+        if (g_str_has_prefix (l->data, KEY_PROTOCOL))
+          found = aic_token_equal (self->token, (const char *) l->data + strlen (KEY_PROTOCOL));
+      soup_header_free_list (protocols);
+      return found;
+    }
+  return FALSE;
 }
 
 static void
@@ -953,6 +974,7 @@ connection_gone (gpointer  data,
         g_hash_table_insert (self->peers, g_strdup (connection->peer), GUINT_TO_POINTER (count - 1));
       self->n_connections--;
     }
+  g_clear_object (&connection->cancellable);
   g_free (connection->key);
   g_free (connection->peer);
   g_free (connection);
@@ -977,6 +999,156 @@ refuse_busy (GSocket *client)
   g_socket_close (client, NULL);
 }
 
+/* A connection between accept and libsoup: its first byte says what it
+ * speaks (0x16 opens a TLS handshake). A peer speaking the other of TLS
+ * and plain HTTP is told so at once and let go, rather than waiting out
+ * the header timeout; over TLS the handshake comes first, within that
+ * same timeout. */
+typedef struct
+{
+  Connection        *connection;
+  AicCountingStream *stream;
+  GTlsConnection    *tls;        /* NULL on a plain port */
+  GSocketAddress    *local;
+  GSocketAddress    *remote;
+} Pending;
+
+static void
+pending_free (Pending *pending)
+{
+  g_object_unref (pending->stream);
+  g_clear_object (&pending->tls);
+  g_object_unref (pending->local);
+  g_object_unref (pending->remote);
+  g_free (pending);
+}
+
+/* The streams close as the last reference goes. */
+static void
+pending_drop (Pending *pending)
+{
+  g_socket_shutdown (pending->connection->socket, TRUE, TRUE, NULL);
+  pending_free (pending);
+}
+
+static void
+hand_over (Pending *pending)
+{
+  AicServer *self = pending->connection->server;
+  g_autoptr(GError) error = NULL;
+
+  if (self == NULL)
+    {
+      pending_drop (pending);
+      return;
+    }
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (pending->stream), pending->local, pending->remote, &error))
+    g_debug ("Could not take a connection from %s: %s", pending->connection->peer, error->message);
+  pending_free (pending);
+}
+
+/* An answer the peer can read whichever it speaks: a TLS client fails on
+ * it at once ("wrong version number"), a person sees why. */
+static void
+refuse_scheme (Pending  *pending,
+               gboolean  peer_speaks_tls)
+{
+  const char *message = peer_speaks_tls ? "This server speaks plain HTTP, not TLS: use http:// and ws://."
+                                        : "This server speaks HTTPS: use https:// and wss://.";
+  g_autofree char *body = g_strdup_printf ("{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+                                           peer_speaks_tls ? "tls_not_enabled" : "tls_required", message);
+  g_autofree char *answer = g_strdup_printf ("HTTP/1.1 400 Bad Request\r\n"
+                                             "Content-Type: application/json\r\nConnection: close\r\n"
+                                             "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
+                                             strlen (body), body);
+  char discard[16 * 1024];
+
+  g_debug ("Refusing a connection from %s: it speaks %s", pending->connection->peer, peer_speaks_tls ? "TLS" : "plain HTTP");
+  /* What came is read first: closing on unread bytes resets the
+   * connection, and the peer may lose the answer. */
+  g_socket_receive_with_blocking (pending->connection->socket, discard, sizeof discard, FALSE, NULL, NULL);
+  g_socket_send_with_blocking (pending->connection->socket, answer, strlen (answer), FALSE, NULL, NULL);
+  pending_drop (pending);
+}
+
+static void
+handshake_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Pending *pending = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (object), result, &error))
+    {
+      g_debug ("TLS handshake with %s failed: %s", pending->connection->peer, error->message);
+      pending_drop (pending);
+      return;
+    }
+  hand_over (pending);
+}
+
+static gboolean
+sniffed_cb (GSocket      *socket,
+            GIOCondition  condition,
+            gpointer      user_data)
+{
+  Pending *pending = user_data;
+  Connection *connection = pending->connection;
+  g_autoptr(GError) error = NULL;
+  guint8 first = 0;
+  gssize n = -1;
+  gboolean speaks_tls;
+
+  if (connection->server != NULL && !g_cancellable_is_cancelled (connection->cancellable))
+    {
+      GInputVector vector = { &first, 1 };
+      int flags = G_SOCKET_MSG_PEEK;
+
+      n = g_socket_receive_message (socket, NULL, &vector, 1, NULL, NULL, &flags, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+    }
+  /* Gone, timed out (the deadline shuts the socket down), or failed. */
+  if (n != 1)
+    {
+      pending_drop (pending);
+      return G_SOURCE_REMOVE;
+    }
+
+  speaks_tls = first == 0x16;
+  if (speaks_tls != (pending->tls != NULL))
+    refuse_scheme (pending, speaks_tls);
+  else if (pending->tls != NULL)
+    g_tls_connection_handshake_async (pending->tls, G_PRIORITY_DEFAULT, connection->cancellable,
+                                      handshake_cb, pending);
+  else
+    hand_over (pending);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sniff (Connection        *connection,
+       AicCountingStream *stream,
+       GIOStream         *tls,
+       GSocketAddress    *local,
+       GSocketAddress    *remote)
+{
+  Pending *pending = g_new0 (Pending, 1);
+  GSource *source;
+
+  pending->connection = connection;
+  pending->stream = g_object_ref (stream);
+  pending->tls = tls != NULL ? g_object_ref (G_TLS_CONNECTION (tls)) : NULL;
+  pending->local = g_object_ref (local);
+  pending->remote = g_object_ref (remote);
+  arm (connection, connection->server->header_timeout_ms);
+  source = g_socket_create_source (connection->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, connection->cancellable);
+  g_source_set_callback (source, (GSourceFunc) (void (*) (void)) sniffed_cb, pending, NULL);
+  g_source_attach (source, connection->server->context);
+  g_source_unref (source);
+}
+
 static void
 take_client (AicServer *self,
              GSocket   *client)
@@ -984,6 +1156,7 @@ take_client (AicServer *self,
   g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (client, NULL);
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (client, NULL);
   g_autoptr(GSocketConnection) socket_stream = NULL;
+  g_autoptr(GIOStream) tls = NULL;
   g_autoptr(AicCountingStream) stream = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *peer = NULL;
@@ -1014,19 +1187,32 @@ take_client (AicServer *self,
    * at once rather than waiting on the previous one's acknowledgement. */
   g_socket_set_option (client, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
   socket_stream = g_socket_connection_factory_create_connection (client);
-  stream = aic_counting_stream_new (G_IO_STREAM (socket_stream));
+  if (self->tls_certificate != NULL)
+    {
+      tls = g_tls_server_connection_new (G_IO_STREAM (socket_stream), self->tls_certificate, &error);
+      if (tls == NULL)
+        {
+          g_warning ("Could not make a TLS connection: %s", error->message);
+          return;
+        }
+      /* Clients often just close; that is not an attack on a request
+       * whose length was framed anyway. */
+      g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (tls), FALSE);
+    }
+  /* Over TLS the count is of plain bytes, as the WebSocket guard wants. */
+  stream = aic_counting_stream_new (tls != NULL ? G_IO_STREAM (tls) : G_IO_STREAM (socket_stream));
   connection = g_new0 (Connection, 1);
   connection->server = self;
   connection->peer = g_strdup (peer);
   connection->key = connection_key (remote);
   connection->socket = client;
+  connection->cancellable = g_cancellable_new ();
   g_hash_table_insert (self->connections, connection->key, connection);
   g_hash_table_insert (self->peers, g_strdup (peer), GUINT_TO_POINTER (from_peer + 1));
   self->n_connections++;
   g_object_weak_ref (G_OBJECT (stream), connection_gone, connection);
 
-  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, &error))
-    g_debug ("Could not take a connection from %s: %s", peer, error->message);
+  sniff (connection, stream, tls, local, remote);
 }
 
 static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
@@ -1203,6 +1389,21 @@ aic_server_set_header_timeout (AicServer *self,
   self->header_timeout_ms = seconds * 1000;
 }
 
+/**
+ * aic_server_set_tls_certificate:
+ * @certificate: (nullable): with its private key; %NULL for plain HTTP
+ *
+ * Connections accepted from now on speak TLS (https://, wss://).
+ */
+void
+aic_server_set_tls_certificate (AicServer       *self,
+                                GTlsCertificate *certificate)
+{
+  g_return_if_fail (AIC_IS_SERVER (self));
+  g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
+  g_set_object (&self->tls_certificate, certificate);
+}
+
 static void
 aic_server_finalize (GObject *object)
 {
@@ -1220,6 +1421,7 @@ aic_server_finalize (GObject *object)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &connection))
     {
       disarm (connection);
+      g_cancellable_cancel (connection->cancellable);
       connection->server = NULL;
     }
   g_clear_pointer (&self->connections, g_hash_table_unref);
@@ -1234,6 +1436,7 @@ aic_server_finalize (GObject *object)
   g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->host, g_free);
+  g_clear_object (&self->tls_certificate);
 
   G_OBJECT_CLASS (aic_server_parent_class)->finalize (object);
 }
@@ -1264,8 +1467,14 @@ aic_server_init (AicServer *self)
   soup_server_add_handler (self->soup, NULL, dispatch, self, NULL);
 }
 
-/* /api/voice and everything under it reach the WebSocket handler: what
- * is not an upgrade to exactly /api/voice gets a JSON answer here, like
+/* The voice session's paths: ours, and the two where OpenAI's SDKs look
+ * for a Realtime service ({base}/realtime, base ending in /v1 or not). */
+static const char * const voice_paths[] = { "/api/voice", "/v1/realtime", "/realtime", NULL };
+/* The subprotocol Realtime clients offer beside the key. */
+static const char *voice_protocols[] = { "realtime", NULL };
+
+/* A voice path and everything under it reach the WebSocket handler: what
+ * is not an upgrade to exactly that path gets a JSON answer here, like
  * every other route, instead of libsoup's page. */
 static void
 voice_early_gate (SoupServer        *server,
@@ -1281,10 +1490,10 @@ voice_early_gate (SoupServer        *server,
       refuse_early (message);
       return;
     }
-  if (strcmp (path, "/api/voice") != 0)
+  if (!g_strv_contains (voice_paths, path))
     reply_nothing_at (message, path);
   else
-    is_upgrade (message, "/api/voice");
+    is_upgrade (message, path);
 }
 
 /* The gate has passed the upgrade request already (early handler). */
@@ -1310,9 +1519,12 @@ voice_cb (SoupServer              *server,
           gpointer                 user_data)
 {
   AicServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  /* What OpenAI's beta Realtime SDK sends; it wants the beta names. */
+  const char *beta = soup_message_headers_get_one (headers, "OpenAI-Beta");
 
   guard_websocket (connection);
-  aic_voice_hub_accept (self->voice, connection);
+  aic_voice_hub_accept (self->voice, connection, beta != NULL && strstr (beta, "realtime=v1") != NULL);
 }
 
 /* /ws/runs/{id} (the control plane of a run made over REST) and
@@ -1381,10 +1593,14 @@ aic_server_new (AicEngine  *engine,
   self->engine = g_object_ref (engine);
   self->chat = aic_chat_hub_new (engine);
   self->voice = aic_voice_hub_new (engine);
-  soup_server_add_websocket_handler (self->soup, "/api/voice", NULL, NULL, voice_cb, self, NULL);
-  /* libsoup runs only the early handler of the path that matches best:
-   * the upgrade passes the same gate as everything else. */
-  soup_server_add_early_handler (self->soup, "/api/voice", voice_early_gate, self, NULL);
+  for (guint i = 0; voice_paths[i] != NULL; i++)
+    {
+      soup_server_add_websocket_handler (self->soup, voice_paths[i], NULL, (char **) voice_protocols,
+                                         voice_cb, self, NULL);
+      /* libsoup runs only the early handler of the path that matches
+       * best: each upgrade passes the same gate as everything else. */
+      soup_server_add_early_handler (self->soup, voice_paths[i], voice_early_gate, self, NULL);
+    }
   soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, ws_cb, self, NULL);
   soup_server_add_early_handler (self->soup, "/ws", ws_early_gate, self, NULL);
   self->token = g_strdup (token);
@@ -1648,19 +1864,20 @@ aic_server_get_port (AicServer *self)
 /**
  * aic_server_dup_url:
  * Returns: (transfer full): the base URL clients use, such as
- *   "http://127.0.0.1:8765"
+ *   "http://127.0.0.1:8765" (https with a certificate)
  */
 char *
 aic_server_dup_url (AicServer *self)
 {
-  const char *host;
+  const char *host, *scheme;
 
   g_return_val_if_fail (AIC_IS_SERVER (self), NULL);
 
   host = is_wildcard (self->host) ? "127.0.0.1" : self->host;
+  scheme = self->tls_certificate != NULL ? "https" : "http";
   if (strchr (host, ':') != NULL)
-    return g_strdup_printf ("http://[%s]:%u", host, self->port);
-  return g_strdup_printf ("http://%s:%u", host, self->port);
+    return g_strdup_printf ("%s://[%s]:%u", scheme, host, self->port);
+  return g_strdup_printf ("%s://%s:%u", scheme, host, self->port);
 }
 
 AicChatHub *

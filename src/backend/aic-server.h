@@ -34,6 +34,8 @@ void        aic_server_set_max_connections (AicServer    *self,
                                             guint         max_connections);
 void        aic_server_set_header_timeout  (AicServer    *self,
                                             guint         seconds);
+void        aic_server_set_tls_certificate (AicServer    *self,
+                                            GTlsCertificate *certificate);
 gboolean    aic_server_listen              (AicServer    *self,
                                             const char   *host,
                                             guint         port,

@@ -86,6 +86,11 @@ typedef struct
   gboolean      speaking;        /* a sentence is being synthesised */
   gboolean      text_done;       /* the engine has finished */
   gboolean      finished;
+  gboolean      text_only;       /* output_modalities ["text"]: no speech */
+  gsize         audio_bytes;     /* PCM sent so far */
+  gint64        prompt_tokens;   /* the engine's count; -1 when unknown */
+  gint64        completion_tokens;
+  gint64        input_chars;     /* what the reply was asked with, for estimates */
 } Response;
 
 struct _Session
@@ -102,9 +107,28 @@ struct _Session
   AicClient               *upstream;   /* the speech client; NULL when there is none */
   gboolean                 espeak_only; /* the upstream has no speech */
   const char              *speech_format;   /* "pcm", or "wav" when pcm was refused */
+  gboolean                 beta;        /* the beta Realtime names and session shape */
+  guint                    events;      /* event_id counter */
+  /* The effective session, echoed in session.created and .updated. */
+  double                   threshold;
+  gint64                   prefix_ms;
+  gint64                   silence_ms;
+  gboolean                 create_response;     /* server VAD answers a turn by itself */
+  gboolean                 interrupt_response;  /* speech cancels the reply */
+  gboolean                 text_only;           /* output_modalities ["text"] */
+  char                    *voice;
+  char                    *speech_item;  /* the user item of the speech under way (server VAD) */
+  char                    *last_item;    /* the conversation's last item, for previous_item_id */
+  guint                    transcribing; /* committed turns not yet transcribed */
+  gboolean                 reply_wanted; /* response.create came while they were */
+  GHashTable              *spoken;       /* assistant item id → milliseconds of audio sent */
+  /* The latest user turn, for the demo's reply. */
+  char                    *last_user_text;
+  double                   last_seconds;
+  gboolean                 last_heard_words;
 };
 
-static void response_finish (Response *response, const char *status);
+static void response_finish (Response *response, const char *status, const char *reason);
 static void speak_next (Response *response);
 
 static char *
@@ -132,7 +156,35 @@ send_event (Session    *session,
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
-  aic_ws_guard_send_text (session->ws, text);
+  g_assert (text[0] == '{');
+  /* Every server event carries an event_id, as in the Realtime API. */
+  {
+    g_autofree char *with_id = g_strdup_printf ("{\"event_id\": \"event_%u\", %s", ++session->events, text + 1);
+    aic_ws_guard_send_text (session->ws, with_id);
+  }
+}
+
+/* The beta Realtime API names some server events differently. */
+static const char *
+event_name (Session    *session,
+            const char *ga)
+{
+  static const char * const beta_names[][2] = {
+    { "response.output_audio.delta",            "response.audio.delta" },
+    { "response.output_audio.done",             "response.audio.done" },
+    { "response.output_audio_transcript.delta", "response.audio_transcript.delta" },
+    { "response.output_audio_transcript.done",  "response.audio_transcript.done" },
+    { "response.output_text.delta",             "response.text.delta" },
+    { "response.output_text.done",              "response.text.done" },
+    { "conversation.item.added",                "conversation.item.created" },
+  };
+
+  if (!session->beta)
+    return ga;
+  for (guint i = 0; i < G_N_ELEMENTS (beta_names); i++)
+    if (g_str_equal (ga, beta_names[i][0]))
+      return beta_names[i][1];
+  return ga;
 }
 
 static char *
@@ -162,12 +214,109 @@ can_transcribe (Session *session)
 }
 
 static void
+add_turn_detection (Session     *session,
+                    JsonBuilder *builder)
+{
+  json_builder_set_member_name (builder, "turn_detection");
+  if (!session->server_vad)
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "server_vad");
+  json_builder_set_member_name (builder, "threshold");
+  json_builder_add_double_value (builder, session->threshold);
+  json_builder_set_member_name (builder, "prefix_padding_ms");
+  json_builder_add_int_value (builder, session->prefix_ms);
+  json_builder_set_member_name (builder, "silence_duration_ms");
+  json_builder_add_int_value (builder, session->silence_ms);
+  json_builder_set_member_name (builder, "create_response");
+  json_builder_add_boolean_value (builder, session->create_response);
+  json_builder_set_member_name (builder, "interrupt_response");
+  json_builder_add_boolean_value (builder, session->interrupt_response);
+  json_builder_end_object (builder);
+}
+
+static void
+add_pcm_format (JsonBuilder *builder)
+{
+  json_builder_set_member_name (builder, "format");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "audio/pcm");
+  json_builder_set_member_name (builder, "rate");
+  json_builder_add_int_value (builder, AIC_AUDIO_RATE);
+  json_builder_end_object (builder);
+}
+
+/* The effective session, in the shape the client speaks: GA nests audio
+ * settings under audio.input and audio.output, beta has them at the top. */
+static void
 send_session (Session    *session,
               const char *type)
 {
-  send_event (session, "{\"type\": \"%s\", \"session\": {\"type\": \"realtime\", \"engine\": \"%s\", "
-                       "\"speech_to_text\": %s}}",
-              type, aic_engine_get_kind_string (session->hub->engine), can_transcribe (session) ? "true" : "false");
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, type);
+  json_builder_set_member_name (builder, "session");
+  json_builder_begin_object (builder);
+  if (!session->beta)
+    {
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, "realtime");
+    }
+  json_builder_set_member_name (builder, "object");
+  json_builder_add_string_value (builder, "realtime.session");
+  json_builder_set_member_name (builder, "instructions");
+  json_builder_add_string_value (builder, session->instructions ? session->instructions : "");
+  json_builder_set_member_name (builder, session->beta ? "modalities" : "output_modalities");
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, session->text_only ? "text" : "audio");
+  if (session->beta && !session->text_only)
+    json_builder_add_string_value (builder, "text");
+  json_builder_end_array (builder);
+  if (session->beta)
+    {
+      json_builder_set_member_name (builder, "voice");
+      json_builder_add_string_value (builder, session->voice);
+      json_builder_set_member_name (builder, "input_audio_format");
+      json_builder_add_string_value (builder, "pcm16");
+      json_builder_set_member_name (builder, "output_audio_format");
+      json_builder_add_string_value (builder, "pcm16");
+      add_turn_detection (session, builder);
+    }
+  else
+    {
+      json_builder_set_member_name (builder, "audio");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "input");
+      json_builder_begin_object (builder);
+      add_pcm_format (builder);
+      add_turn_detection (session, builder);
+      json_builder_end_object (builder);
+      json_builder_set_member_name (builder, "output");
+      json_builder_begin_object (builder);
+      add_pcm_format (builder);
+      json_builder_set_member_name (builder, "voice");
+      json_builder_add_string_value (builder, session->voice);
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_set_member_name (builder, "engine");
+  json_builder_add_string_value (builder, aic_engine_get_kind_string (session->hub->engine));
+  json_builder_set_member_name (builder, "speech_to_text");
+  json_builder_add_boolean_value (builder, can_transcribe (session));
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  text = aic_json_to_string (root, FALSE);
+  send_event (session, "%s", text);
 }
 
 static void
@@ -329,10 +478,13 @@ send_audio (Response *response,
     {
       g_autofree char *encoded = g_base64_encode (data + offset, MIN (chunk, size - offset));
 
-      send_event (response->session, "{\"type\": \"response.output_audio.delta\", \"response_id\": \"%s\", "
+      send_event (response->session, "{\"type\": \"%s\", \"response_id\": \"%s\", "
                                      "\"item_id\": \"%s\", \"output_index\": 0, \"content_index\": 0, \"delta\": \"%s\"}",
-                  response->id, response->item_id, encoded);
+                  event_name (response->session, "response.output_audio.delta"), response->id, response->item_id, encoded);
     }
+  response->audio_bytes += size;
+  g_hash_table_insert (response->session->spoken, g_strdup (response->item_id),
+                       GSIZE_TO_POINTER (response->audio_bytes / aic_pcm_bytes_for_ms (1)));
 }
 
 static void
@@ -353,7 +505,7 @@ spoken_cb (GObject      *object,
   if (pcm == NULL)
     {
       send_error (response->session, "speech_failed", error->message);
-      response_finish (response, "failed");
+      response_finish (response, "failed", NULL);
       response_unref (response);
       return;
     }
@@ -461,7 +613,7 @@ speak_upstream (Response   *response,
   json_builder_set_member_name (builder, "model");
   json_builder_add_string_value (builder, TTS_MODEL);
   json_builder_set_member_name (builder, "voice");
-  json_builder_add_string_value (builder, TTS_VOICE);
+  json_builder_add_string_value (builder, session->voice);
   json_builder_set_member_name (builder, "input");
   json_builder_add_string_value (builder, sentence);
   json_builder_set_member_name (builder, "response_format");
@@ -491,7 +643,7 @@ speak_next (Response *response)
   if (sentence == NULL)
     {
       if (response->text_done)
-        response_finish (response, "completed");
+        response_finish (response, "completed", NULL);
       return;
     }
 
@@ -499,12 +651,19 @@ speak_next (Response *response)
     g_autofree char *delta = response->said->len ? g_strconcat (" ", sentence, NULL) : g_strdup (sentence);
     quoted = json_string (delta);
   }
-  send_event (response->session, "{\"type\": \"response.output_audio_transcript.delta\", \"response_id\": \"%s\", "
+  send_event (response->session, "{\"type\": \"%s\", \"response_id\": \"%s\", "
                                  "\"item_id\": \"%s\", \"output_index\": 0, \"content_index\": 0, \"delta\": %s}",
+              event_name (response->session, response->text_only ? "response.output_text.delta"
+                                                                  : "response.output_audio_transcript.delta"),
               response->id, response->item_id, quoted);
   if (response->said->len)
     g_string_append_c (response->said, ' ');
   g_string_append (response->said, sentence);
+  if (response->text_only)
+    {
+      speak_next (response);
+      return;
+    }
   response->speaking = TRUE;
   if (response->session->upstream != NULL && !response->session->espeak_only)
     speak_upstream (response, sentence);
@@ -512,13 +671,107 @@ speak_next (Response *response)
     aic_tts_espeak_async (sentence, NULL, NULL, spoken_cb, response_ref (response));
 }
 
-/* Ends @response (completed, cancelled or failed), tells the client, and
- * lets the session's reference go. */
+/* An item as the Realtime API shows it. A user's audio has no transcript
+ * yet (null), a reply's content is one part, or none while it starts. */
+static char *
+item_json (Session    *session,
+           const char *id,
+           const char *role,
+           const char *status,
+           const char *content_type,
+           const char *text_member,
+           const char *text)
+{
+  g_autofree char *quoted = text != NULL ? json_string (text) : g_strdup ("null");
+  g_autofree char *content = content_type == NULL ? g_strdup ("[]")
+                             : g_strdup_printf ("[{\"type\": \"%s\", \"%s\": %s}]", content_type, text_member, quoted);
+
+  return g_strdup_printf ("{\"id\": \"%s\", \"object\": \"realtime.item\", \"type\": \"message\", "
+                          "\"status\": \"%s\", \"role\": \"%s\", \"content\": %s}",
+                          id, status, role, content);
+}
+
+/* conversation.item.added and .done (GA), conversation.item.created (beta). */
+static void
+announce_item (Session    *session,
+               const char *id,
+               const char *item,
+               gboolean    done)
+{
+  g_autofree char *previous = session->last_item ? g_strdup_printf ("\"%s\"", session->last_item) : g_strdup ("null");
+
+  if (done && session->beta)
+    return;
+  send_event (session, "{\"type\": \"%s\", \"previous_item_id\": %s, \"item\": %s}",
+              done ? "conversation.item.done" : event_name (session, "conversation.item.added"), previous, item);
+}
+
+static void
+conversation_append (Session    *session,
+                     const char *id)
+{
+  g_free (session->last_item);
+  session->last_item = g_strdup (id);
+}
+
+static const char *
+reply_content_type (Response *response)
+{
+  if (response->text_only)
+    return response->session->beta ? "text" : "output_text";
+  return response->session->beta ? "audio" : "output_audio";
+}
+
+static char *
+reply_item_json (Response   *response,
+                 const char *status,
+                 gboolean    with_content)
+{
+  return item_json (response->session, response->item_id, "assistant", status,
+                    with_content ? reply_content_type (response) : NULL,
+                    response->text_only ? "text" : "transcript", response->said->str);
+}
+
+static char *
+reply_part_json (Response *response)
+{
+  g_autofree char *quoted = json_string (response->said->str);
+
+  return g_strdup_printf ("{\"type\": \"%s\", \"%s\": %s}", response->text_only ? "text" : "audio",
+                          response->text_only ? "text" : "transcript", quoted);
+}
+
+/* Token counts: the engine's when it gave them, else about four
+ * characters a token; audio at about ten tokens a second. */
+static char *
+usage_json (Response *response)
+{
+  gint64 input = response->prompt_tokens >= 0 ? response->prompt_tokens : (response->input_chars + 3) / 4;
+  gint64 text = response->completion_tokens >= 0 ? response->completion_tokens : ((gint64) response->said->len + 3) / 4;
+  gint64 audio = (gint64) (response->audio_bytes / aic_pcm_bytes_for_ms (100));
+
+  return g_strdup_printf ("{\"total_tokens\": %" G_GINT64_FORMAT ", \"input_tokens\": %" G_GINT64_FORMAT
+                          ", \"output_tokens\": %" G_GINT64_FORMAT ", \"input_token_details\": "
+                          "{\"text_tokens\": %" G_GINT64_FORMAT ", \"audio_tokens\": 0, \"cached_tokens\": 0}, "
+                          "\"output_token_details\": {\"text_tokens\": %" G_GINT64_FORMAT ", \"audio_tokens\": %" G_GINT64_FORMAT "}}",
+                          input + text + audio, input, text + audio, input, text, audio);
+}
+
+/* Ends @response (completed, cancelled or failed), closes what it opened
+ * (part, item), tells the client, and lets the session's reference go.
+ * @reason: why it was cancelled ("turn_detected", "client_cancelled"). */
 static void
 response_finish (Response   *response,
-                 const char *status)
+                 const char *status,
+                 const char *reason)
 {
   Session *session = response->session;
+  const char *item_status = g_str_equal (status, "completed") ? "completed" : "incomplete";
+  g_autofree char *item = NULL;
+  g_autofree char *part = NULL;
+  g_autofree char *said = NULL;
+  g_autofree char *usage = NULL;
+  g_autofree char *details = NULL;
 
   if (response->finished)
     return;
@@ -526,11 +779,40 @@ response_finish (Response   *response,
   g_cancellable_cancel (response->cancellable);
   if (session == NULL)
     return;
-  if (g_str_equal (status, "completed"))
-    send_event (session, "{\"type\": \"response.output_audio.done\", \"response_id\": \"%s\", \"item_id\": \"%s\"}",
-                response->id, response->item_id);
-  send_event (session, "{\"type\": \"response.done\", \"response\": {\"id\": \"%s\", \"status\": \"%s\"}}",
-              response->id, status);
+
+  said = json_string (response->said->str);
+  part = reply_part_json (response);
+  if (response->text_only)
+    send_event (session, "{\"type\": \"%s\", \"response_id\": \"%s\", \"item_id\": \"%s\", \"output_index\": 0, "
+                         "\"content_index\": 0, \"text\": %s}",
+                event_name (session, "response.output_text.done"), response->id, response->item_id, said);
+  else
+    {
+      send_event (session, "{\"type\": \"%s\", \"response_id\": \"%s\", \"item_id\": \"%s\", \"output_index\": 0, "
+                           "\"content_index\": 0}",
+                  event_name (session, "response.output_audio.done"), response->id, response->item_id);
+      send_event (session, "{\"type\": \"%s\", \"response_id\": \"%s\", \"item_id\": \"%s\", \"output_index\": 0, "
+                           "\"content_index\": 0, \"transcript\": %s}",
+                  event_name (session, "response.output_audio_transcript.done"), response->id, response->item_id, said);
+    }
+  send_event (session, "{\"type\": \"response.content_part.done\", \"response_id\": \"%s\", \"item_id\": \"%s\", "
+                       "\"output_index\": 0, \"content_index\": 0, \"part\": %s}",
+              response->id, response->item_id, part);
+  item = reply_item_json (response, item_status, TRUE);
+  send_event (session, "{\"type\": \"response.output_item.done\", \"response_id\": \"%s\", \"output_index\": 0, "
+                       "\"item\": %s}", response->id, item);
+  announce_item (session, response->item_id, item, TRUE);
+
+  usage = usage_json (response);
+  if (g_str_equal (status, "cancelled"))
+    details = g_strdup_printf ("{\"type\": \"cancelled\", \"reason\": \"%s\"}", reason ? reason : "client_cancelled");
+  else if (g_str_equal (status, "failed"))
+    details = g_strdup ("{\"type\": \"failed\"}");
+  else
+    details = g_strdup ("null");
+  send_event (session, "{\"type\": \"response.done\", \"response\": {\"id\": \"%s\", \"object\": \"realtime.response\", "
+                       "\"status\": \"%s\", \"status_details\": %s, \"output\": [%s], \"usage\": %s}}",
+              response->id, status, details, item, usage);
   if (response->said->len > 0)
     {
       g_ptr_array_add (session->history, g_strdup ("assistant"));
@@ -568,10 +850,12 @@ reply_done_cb (GObject      *object,
   if (!response->finished && reply == NULL)
     {
       send_error (response->session, "engine_failed", error->message);
-      response_finish (response, "failed");
+      response_finish (response, "failed", NULL);
     }
   else if (!response->finished)
     {
+      response->prompt_tokens = reply->prompt_tokens;
+      response->completion_tokens = reply->completion_tokens;
       take_sentences (response, TRUE);
       response->text_done = TRUE;
       speak_next (response);
@@ -579,16 +863,18 @@ reply_done_cb (GObject      *object,
   response_unref (response);
 }
 
+/* A reply to the conversation so far: response.created, its item and
+ * part opened, then deltas as the engine writes and speech is made. */
 static void
-start_response (Session    *session,
-                const char *user_text,
-                double      seconds,
-                gboolean    heard_words)
+start_response (Session *session)
 {
   Response *response = g_rc_box_new0 (Response);
+  g_autofree char *item = NULL;
+  g_autofree char *modalities = NULL;
 
   if (session->response != NULL)
-    response_finish (session->response, "cancelled");
+    response_finish (session->response, "cancelled", "client_cancelled");
+  session->reply_wanted = FALSE;
 
   response->session = session;
   response->id = next_id (session, "resp");
@@ -596,24 +882,43 @@ start_response (Session    *session,
   response->cancellable = g_cancellable_new ();
   response->unspoken = g_string_new (NULL);
   response->said = g_string_new (NULL);
+  response->text_only = session->text_only;
+  response->prompt_tokens = -1;
+  response->completion_tokens = -1;
   g_queue_init (&response->sentences);
   session->response = response;
+  for (guint i = 1; i < session->history->len; i += 2)
+    response->input_chars += strlen (g_ptr_array_index (session->history, i));
 
-  send_event (session, "{\"type\": \"response.created\", \"response\": {\"id\": \"%s\", \"status\": \"in_progress\"}}",
-              response->id);
+  modalities = g_strdup_printf ("[\"%s\"]", response->text_only ? "text" : "audio");
+  send_event (session, "{\"type\": \"response.created\", \"response\": {\"id\": \"%s\", \"object\": \"realtime.response\", "
+                       "\"status\": \"in_progress\", \"status_details\": null, \"output\": [], \"%s\": %s, \"usage\": null}}",
+              response->id, session->beta ? "modalities" : "output_modalities", modalities);
+  item = reply_item_json (response, "in_progress", FALSE);
+  send_event (session, "{\"type\": \"response.output_item.added\", \"response_id\": \"%s\", \"output_index\": 0, "
+                       "\"item\": %s}", response->id, item);
+  announce_item (session, response->item_id, item, FALSE);
+  conversation_append (session, response->item_id);
+  send_event (session, "{\"type\": \"response.content_part.added\", \"response_id\": \"%s\", \"item_id\": \"%s\", "
+                       "\"output_index\": 0, \"content_index\": 0, \"part\": {\"type\": \"%s\", \"%s\": \"\"}}",
+              response->id, response->item_id, response->text_only ? "text" : "audio",
+              response->text_only ? "text" : "transcript");
 
   if (aic_engine_get_kind (session->hub->engine) == AIC_ENGINE_KIND_DEMO)
     {
       /* The demo speaks a short, honest reply. */
       g_autofree char *text = NULL;
 
-      if (heard_words)
+      if (session->last_user_text == NULL)
+        text = g_strdup ("This is the demo engine, not a language model. "
+                         "Connect a real model to talk about anything you like.");
+      else if (session->last_heard_words)
         text = g_strdup_printf ("This is the demo engine, not a language model. You said: “%s” "
-                                "Connect a real model to talk about anything you like.", user_text);
+                                "Connect a real model to talk about anything you like.", session->last_user_text);
       else
         text = g_strdup_printf ("This is the demo engine. I heard %.1f seconds of speech. "
                                 "No speech-to-text is configured, so I cannot tell what you said. "
-                                "Connect a real model to talk about anything you like.", seconds);
+                                "Connect a real model to talk about anything you like.", session->last_seconds);
       g_string_append (response->unspoken, text);
       take_sentences (response, TRUE);
       response->text_done = TRUE;
@@ -630,11 +935,42 @@ start_response (Session    *session,
                                         "without lists, tables or code."));
     for (guint i = 0; i < session->history->len; i++)
       g_ptr_array_add (turns, g_strdup (g_ptr_array_index (session->history, i)));
-    g_ptr_array_add (turns, g_strdup ("user"));
-    g_ptr_array_add (turns, g_strdup (user_text));
     aic_engine_chat_async (session->hub->engine, turns, NULL, on_token, response,
                            response->cancellable, reply_done_cb, response_ref (response));
   }
+}
+
+static void
+remember_user (Session    *session,
+               const char *text,
+               double      seconds,
+               gboolean    heard_words)
+{
+  g_ptr_array_add (session->history, g_strdup ("user"));
+  g_ptr_array_add (session->history, g_strdup (text));
+  g_free (session->last_user_text);
+  session->last_user_text = g_strdup (text);
+  session->last_seconds = seconds;
+  session->last_heard_words = heard_words;
+}
+
+/* A committed turn is answered once transcribed: by itself with server
+ * VAD, else when response.create asks (which may have come already). */
+static void
+turn_settled (Session  *session,
+              gboolean  usable)
+{
+  gboolean wanted = session->reply_wanted || (session->server_vad && session->create_response);
+
+  if (session->transcribing > 0)
+    session->transcribing--;
+  if (!usable)
+    {
+      session->reply_wanted = FALSE;
+      return;
+    }
+  if (session->transcribing == 0 && wanted)
+    start_response (session);
 }
 
 static void
@@ -647,10 +983,10 @@ transcribed (Session    *session,
   g_autofree char *quoted = json_string (transcript);
 
   send_event (session, "{\"type\": \"conversation.item.input_audio_transcription.completed\", "
-                       "\"item_id\": \"%s\", \"content_index\": 0, \"transcript\": %s}", item, quoted);
-  g_ptr_array_add (session->history, g_strdup ("user"));
-  g_ptr_array_add (session->history, g_strdup (transcript));
-  start_response (session, transcript, seconds, heard_words);
+                       "\"item_id\": \"%s\", \"content_index\": 0, \"transcript\": %s, "
+                       "\"usage\": {\"type\": \"duration\", \"seconds\": %.1f}}", item, quoted, seconds);
+  remember_user (session, transcript, seconds, heard_words);
+  turn_settled (session, TRUE);
 }
 
 /* The demo engine answers even a turn nobody could transcribe. */
@@ -708,7 +1044,10 @@ transcribed_cb (GObject      *object,
       if (aic_engine_get_kind (session->hub->engine) == AIC_ENGINE_KIND_DEMO)
         demo_transcript (session, transcription->item, transcription->seconds);
       else
-        send_no_speech_to_text (session);
+        {
+          send_no_speech_to_text (session);
+          turn_settled (session, FALSE);
+        }
       transcription_free (transcription);
       return;
     }
@@ -718,6 +1057,7 @@ transcribed_cb (GObject      *object,
       g_autofree char *message = g_strdup_printf ("Speech-to-text failed: %s",
                                                   error ? error->message : "the upstream's answer has no \"text\"");
       send_error (session, "transcription_failed", message);
+      turn_settled (session, FALSE);
       transcription_free (transcription);
       return;
     }
@@ -725,22 +1065,32 @@ transcribed_cb (GObject      *object,
   transcription_free (transcription);
 }
 
-/* A finished turn: committed, transcribed, answered. */
+/* A finished turn: committed, added to the conversation, transcribed. */
 static void
-end_turn (Session *session,
-          GBytes  *audio)
+commit_turn (Session    *session,
+             const char *item,
+             GBytes     *audio)
 {
-  g_autofree char *item = next_id (session, "item");
   double seconds = (double) g_bytes_get_size (audio) / aic_pcm_bytes_for_ms (1000);
+  g_autofree char *previous = session->last_item ? g_strdup_printf ("\"%s\"", session->last_item) : g_strdup ("null");
+  g_autofree char *json = item_json (session, item, "user", "completed", "input_audio", "transcript", NULL);
 
-  send_event (session, "{\"type\": \"input_audio_buffer.committed\", \"item_id\": \"%s\"}", item);
+  send_event (session, "{\"type\": \"input_audio_buffer.committed\", \"previous_item_id\": %s, \"item_id\": \"%s\"}",
+              previous, item);
+  announce_item (session, item, json, FALSE);
+  announce_item (session, item, json, TRUE);
+  conversation_append (session, item);
+  session->transcribing++;
 
   if (!can_transcribe (session))
     {
       if (aic_engine_get_kind (session->hub->engine) == AIC_ENGINE_KIND_DEMO)
         demo_transcript (session, item, seconds);
       else
-        send_no_speech_to_text (session);
+        {
+          send_no_speech_to_text (session);
+          turn_settled (session, FALSE);
+        }
       return;
     }
 
@@ -767,6 +1117,23 @@ end_turn (Session *session,
 
 /* ---- messages from the client ---- */
 
+/* GLib decodes anything, skipping what is not base64: the text is
+ * checked first, so a client's bug is told, not heard as noise. */
+static gboolean
+base64_valid (const char *text)
+{
+  gsize length = strlen (text), padding = 0;
+
+  if (length % 4 != 0)
+    return FALSE;
+  while (padding < 2 && length > padding && text[length - 1 - padding] == '=')
+    padding++;
+  for (gsize i = 0; i < length - padding; i++)
+    if (!g_ascii_isalnum (text[i]) && text[i] != '+' && text[i] != '/')
+      return FALSE;
+  return TRUE;
+}
+
 static void
 append_audio (Session    *session,
               JsonObject *object)
@@ -778,6 +1145,11 @@ append_audio (Session    *session,
   if (!aic_json_get_string (object, "audio", TRUE, &encoded, NULL))
     {
       send_error (session, "invalid_audio", "input_audio_buffer.append needs \"audio\": base64 PCM16.");
+      return;
+    }
+  if (!base64_valid (encoded))
+    {
+      send_error (session, "invalid_base64", "The audio of input_audio_buffer.append is not valid base64.");
       return;
     }
   pcm = g_base64_decode (encoded, &length);
@@ -818,18 +1190,23 @@ append_audio (Session    *session,
         {
         case AIC_VAD_SPEECH_STARTED:
           /* Speaking over a reply stops it. */
-          if (session->response != NULL)
-            response_finish (session->response, "cancelled");
+          if (session->response != NULL && session->interrupt_response)
+            response_finish (session->response, "cancelled", "turn_detected");
+          g_free (session->speech_item);
+          session->speech_item = next_id (session, "item");
           send_event (session, "{\"type\": \"input_audio_buffer.speech_started\", \"audio_start_ms\": %" G_GUINT64_FORMAT
-                               ", \"item_id\": \"item_%u\"}", aic_vad_get_start_ms (session->vad), session->sequence + 1);
+                               ", \"item_id\": \"%s\"}", aic_vad_get_start_ms (session->vad), session->speech_item);
           break;
         case AIC_VAD_SPEECH_STOPPED:
           {
             g_autoptr(GBytes) utterance = aic_vad_take_utterance (session->vad);
+            g_autofree char *item = g_steal_pointer (&session->speech_item);
 
+            if (item == NULL)
+              item = next_id (session, "item");
             send_event (session, "{\"type\": \"input_audio_buffer.speech_stopped\", \"audio_end_ms\": %" G_GUINT64_FORMAT
-                                 ", \"item_id\": \"item_%u\"}", aic_vad_get_end_ms (session->vad), session->sequence + 1);
-            end_turn (session, utterance);
+                                 ", \"item_id\": \"%s\"}", aic_vad_get_end_ms (session->vad), item);
+            commit_turn (session, item, utterance);
           }
           break;
         case AIC_VAD_NOTHING:
@@ -839,38 +1216,26 @@ append_audio (Session    *session,
     }
 }
 
+/* turn_detection, GA (audio.input.turn_detection) or beta (at the top):
+ * null is push-to-talk. */
 static gboolean
-read_turn_detection (Session     *session,
-                     JsonObject  *object)
+read_turn_detection (Session    *session,
+                     JsonObject *parent)
 {
-  JsonObject *inner = NULL, *audio = NULL, *input = NULL, *detection = NULL;
-  JsonNode *node;
-  double threshold = 0.5;
-  gint64 prefix = 300, silence = 500;
+  JsonObject *detection = NULL;
+  JsonNode *node = json_object_get_member (parent, "turn_detection");
+  double threshold = session->threshold;
+  gint64 prefix = session->prefix_ms, silence = session->silence_ms;
+  gboolean create_response = TRUE, interrupt_response = TRUE;
 
-  const char *instructions = NULL;
-
-  if (!aic_json_get_object (object, "session", FALSE, &inner, NULL) || inner == NULL ||
-      !aic_json_get_string (inner, "instructions", FALSE, &instructions, NULL))
-    return FALSE;
-  if (instructions != NULL)
-    {
-      g_free (session->instructions);
-      session->instructions = g_strdup (instructions);
-    }
-  if (!aic_json_get_object (inner, "audio", FALSE, &audio, NULL) || audio == NULL ||
-      !aic_json_get_object (audio, "input", FALSE, &input, NULL) || input == NULL)
-    return TRUE;   /* nothing about turns: keep what is set */
-
-  node = json_object_get_member (input, "turn_detection");
   if (node == NULL)
-    return TRUE;
+    return TRUE;   /* nothing about turns: keep what is set */
   if (JSON_NODE_HOLDS_NULL (node))
     {
       session->server_vad = FALSE;
       return TRUE;
     }
-  if (!aic_json_get_object (input, "turn_detection", FALSE, &detection, NULL))
+  if (!aic_json_get_object (parent, "turn_detection", FALSE, &detection, NULL))
     return FALSE;
   if (json_object_has_member (detection, "threshold"))
     {
@@ -885,11 +1250,253 @@ read_turn_detection (Session     *session,
       !aic_json_get_int (detection, "silence_duration_ms", FALSE, &silence, NULL) ||
       prefix < 0 || prefix > 5000 || silence < 0 || silence > 10000)
     return FALSE;
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *name = i == 0 ? "create_response" : "interrupt_response";
+      JsonNode *value = json_object_get_member (detection, name);
+
+      if (value == NULL || JSON_NODE_HOLDS_NULL (value))
+        continue;
+      if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_BOOLEAN)
+        return FALSE;
+      *(i == 0 ? &create_response : &interrupt_response) = json_node_get_boolean (value);
+    }
 
   session->server_vad = TRUE;
+  session->threshold = threshold;
+  session->prefix_ms = prefix;
+  session->silence_ms = silence;
+  session->create_response = create_response;
+  session->interrupt_response = interrupt_response;
   g_clear_pointer (&session->vad, aic_vad_free);
   session->vad = aic_vad_new (threshold, prefix, silence);
   return TRUE;
+}
+
+/* output_modalities (GA) or modalities (beta): without "audio", replies
+ * are text only. */
+static gboolean
+read_modalities (Session    *session,
+                 JsonObject *object,
+                 const char *member,
+                 gboolean   *text_only)
+{
+  JsonNode *node = json_object_get_member (object, member);
+  JsonArray *array;
+  gboolean audio = FALSE;
+
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      const char *name = json_array_get_string_element (array, i);
+
+      if (name == NULL)
+        return FALSE;
+      audio = audio || g_str_equal (name, "audio");
+    }
+  *text_only = !audio;
+  return TRUE;
+}
+
+/* A beta session has its audio settings at the top and no type; a GA
+ * one says "type": "realtime". */
+static gboolean
+looks_beta (JsonObject *inner)
+{
+  static const char * const beta_members[] = { "turn_detection", "voice", "input_audio_format",
+                                               "output_audio_format", "modalities", NULL };
+  const char *type = NULL;
+
+  if (aic_json_get_string (inner, "type", FALSE, &type, NULL) && type != NULL)
+    return FALSE;
+  for (guint i = 0; beta_members[i] != NULL; i++)
+    if (json_object_has_member (inner, beta_members[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+read_session (Session    *session,
+              JsonObject *object)
+{
+  JsonObject *inner = NULL, *audio = NULL, *input = NULL, *output = NULL;
+  const char *instructions = NULL, *voice = NULL, *type = NULL;
+  gboolean text_only = session->text_only;
+
+  if (!aic_json_get_object (object, "session", FALSE, &inner, NULL) || inner == NULL ||
+      !aic_json_get_string (inner, "instructions", FALSE, &instructions, NULL) ||
+      !aic_json_get_string (inner, "type", FALSE, &type, NULL))
+    return FALSE;
+  if (type != NULL)
+    session->beta = FALSE;
+  else if (looks_beta (inner))
+    session->beta = TRUE;
+
+  if (session->beta)
+    {
+      if (!aic_json_get_string (inner, "voice", FALSE, &voice, NULL) ||
+          !read_modalities (session, inner, "modalities", &text_only) ||
+          !read_turn_detection (session, inner))
+        return FALSE;
+    }
+  else
+    {
+      if (!read_modalities (session, inner, "output_modalities", &text_only) ||
+          !aic_json_get_object (inner, "audio", FALSE, &audio, NULL) ||
+          (audio != NULL && (!aic_json_get_object (audio, "input", FALSE, &input, NULL) ||
+                             !aic_json_get_object (audio, "output", FALSE, &output, NULL))) ||
+          (output != NULL && !aic_json_get_string (output, "voice", FALSE, &voice, NULL)) ||
+          (input != NULL && !read_turn_detection (session, input)))
+        return FALSE;
+    }
+
+  if (instructions != NULL)
+    {
+      g_free (session->instructions);
+      session->instructions = g_strdup (instructions);
+    }
+  if (voice != NULL)
+    {
+      g_free (session->voice);
+      session->voice = g_strdup (voice);
+    }
+  session->text_only = text_only;
+  return TRUE;
+}
+
+/* conversation.item.create: a message with text, added to what the next
+ * reply answers. */
+static void
+create_item (Session    *session,
+             JsonObject *object)
+{
+  JsonObject *item = NULL;
+  JsonNode *content_node;
+  const char *type = NULL, *role = NULL, *id = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *item_id = NULL;
+  g_autofree char *json = NULL;
+  const char *content_type;
+
+  if (!aic_json_get_object (object, "item", TRUE, &item, NULL) ||
+      !aic_json_get_string (item, "type", FALSE, &type, NULL) ||
+      !aic_json_get_string (item, "role", TRUE, &role, NULL) ||
+      !aic_json_get_string (item, "id", FALSE, &id, NULL) ||
+      (type != NULL && !g_str_equal (type, "message")) ||
+      (!g_str_equal (role, "user") && !g_str_equal (role, "assistant") && !g_str_equal (role, "system")))
+    {
+      send_error (session, "invalid_item", "conversation.item.create takes a message with a role: user, assistant or system.");
+      return;
+    }
+  content_node = json_object_get_member (item, "content");
+  if (content_node == NULL || !JSON_NODE_HOLDS_ARRAY (content_node))
+    {
+      send_error (session, "invalid_item", "The item's content must be an array of parts.");
+      return;
+    }
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (content_node)); i++)
+    {
+      JsonNode *part = json_array_get_element (json_node_get_array (content_node), i);
+      const char *part_type = NULL, *part_text = NULL;
+
+      if (!JSON_NODE_HOLDS_OBJECT (part) ||
+          !aic_json_get_string (json_node_get_object (part), "type", TRUE, &part_type, NULL) ||
+          !aic_json_get_string (json_node_get_object (part), "text", FALSE, &part_text, NULL) ||
+          part_text == NULL ||
+          (!g_str_equal (part_type, "input_text") && !g_str_equal (part_type, "text") &&
+           !g_str_equal (part_type, "output_text")))
+        {
+          send_error (session, "unsupported_content", "Only text parts (input_text, text, output_text) can be added.");
+          return;
+        }
+      if (text->len > 0)
+        g_string_append_c (text, '\n');
+      g_string_append (text, part_text);
+    }
+
+  item_id = id != NULL ? g_strdup (id) : next_id (session, "item");
+  if (g_str_equal (role, "user"))
+    content_type = "input_text";
+  else if (g_str_equal (role, "assistant"))
+    content_type = session->beta ? "text" : "output_text";
+  else
+    content_type = "input_text";
+  json = item_json (session, item_id, role, "completed", content_type, "text", text->str);
+  announce_item (session, item_id, json, FALSE);
+  announce_item (session, item_id, json, TRUE);
+  conversation_append (session, item_id);
+  if (g_str_equal (role, "system"))
+    {
+      g_ptr_array_add (session->history, g_strdup ("system"));
+      g_ptr_array_add (session->history, g_strdup (text->str));
+    }
+  else if (g_str_equal (role, "user"))
+    remember_user (session, text->str, 0, TRUE);
+  else
+    {
+      g_ptr_array_add (session->history, g_strdup ("assistant"));
+      g_ptr_array_add (session->history, g_strdup (text->str));
+    }
+}
+
+static void
+create_response (Session    *session,
+                 JsonObject *object)
+{
+  JsonObject *params = NULL;
+  gboolean text_only = session->text_only, session_text_only = session->text_only;
+
+  if (!aic_json_get_object (object, "response", FALSE, &params, NULL) ||
+      (params != NULL && (!read_modalities (session, params, "output_modalities", &text_only) ||
+                          !read_modalities (session, params, "modalities", &text_only))))
+    {
+      send_error (session, "invalid_response", "response.create has members of the wrong type.");
+      return;
+    }
+  /* The reply's own modalities hold for it alone. */
+  if (session->transcribing > 0)
+    {
+      session->reply_wanted = TRUE;
+      return;
+    }
+  session->text_only = text_only;
+  start_response (session);
+  session->text_only = session_text_only;
+}
+
+static void
+truncate_item (Session    *session,
+               JsonObject *object)
+{
+  const char *item_id = NULL;
+  gint64 content_index = 0, audio_end_ms = 0;
+  gpointer spoken_ms;
+
+  if (!aic_json_get_string (object, "item_id", TRUE, &item_id, NULL) ||
+      !aic_json_get_int (object, "content_index", FALSE, &content_index, NULL) ||
+      !aic_json_get_int (object, "audio_end_ms", TRUE, &audio_end_ms, NULL) || audio_end_ms < 0)
+    {
+      send_error (session, "invalid_event", "conversation.item.truncate needs \"item_id\" and \"audio_end_ms\".");
+      return;
+    }
+  if (!g_hash_table_lookup_extended (session->spoken, item_id, NULL, &spoken_ms))
+    {
+      g_autofree char *text = g_strdup_printf ("No reply with audio has the id “%s”.", item_id);
+      send_error (session, "item_truncate_invalid_item_id", text);
+      return;
+    }
+  /* What was heard cannot be more than what was sent. */
+  audio_end_ms = MIN (audio_end_ms, (gint64) GPOINTER_TO_SIZE (spoken_ms));
+  /* Cutting a reply that is still being made stops it. */
+  if (session->response != NULL && g_str_equal (session->response->item_id, item_id))
+    response_finish (session->response, "cancelled", "client_cancelled");
+  send_event (session, "{\"type\": \"conversation.item.truncated\", \"item_id\": \"%s\", \"content_index\": %"
+                       G_GINT64_FORMAT ", \"audio_end_ms\": %" G_GINT64_FORMAT "}",
+              item_id, content_index, audio_end_ms);
 }
 
 static void
@@ -925,7 +1532,7 @@ message_cb (SoupWebsocketConnection *ws,
 
   if (g_str_equal (kind, "session.update"))
     {
-      if (!read_turn_detection (session, object))
+      if (!read_session (session, object))
         send_error (session, "invalid_session", "session.update has members of the wrong type or out of range.");
       else
         send_session (session, "session.updated");
@@ -934,39 +1541,44 @@ message_cb (SoupWebsocketConnection *ws,
     append_audio (session, object);
   else if (g_str_equal (kind, "input_audio_buffer.commit"))
     {
-      g_autoptr(GBytes) audio = g_bytes_new (session->buffer->data, session->buffer->len);
+      g_autoptr(GBytes) audio = NULL;
+      g_autofree char *item = NULL;
 
       if (session->buffer->len == 0)
         {
           send_error (session, "input_audio_buffer_commit_empty", "There is no audio to commit.");
           return;
         }
+      audio = g_bytes_new (session->buffer->data, session->buffer->len);
       g_byte_array_set_size (session->buffer, 0);
-      /* The reply comes with response.create, as in the Realtime API. */
-      g_object_set_data_full (G_OBJECT (ws), "aic-committed", g_bytes_ref (audio), (GDestroyNotify) g_bytes_unref);
+      item = next_id (session, "item");
+      /* Committed now; the reply comes with response.create, as in the
+       * Realtime API. */
+      commit_turn (session, item, audio);
     }
   else if (g_str_equal (kind, "response.create"))
-    {
-      GBytes *audio = g_object_steal_data (G_OBJECT (ws), "aic-committed");
-
-      if (audio == NULL)
-        audio = g_bytes_new (NULL, 0);
-      end_turn (session, audio);
-      g_bytes_unref (audio);
-    }
+    create_response (session, object);
   else if (g_str_equal (kind, "input_audio_buffer.clear"))
     {
       g_byte_array_set_size (session->buffer, 0);
       if (session->vad != NULL)
         aic_vad_reset (session->vad);
+      g_clear_pointer (&session->speech_item, g_free);
+      send_event (session, "{\"type\": \"input_audio_buffer.cleared\"}");
     }
   else if (g_str_equal (kind, "response.cancel"))
     {
       if (session->response != NULL)
-        response_finish (session->response, "cancelled");
+        response_finish (session->response, "cancelled", "client_cancelled");
+      else if (session->reply_wanted)
+        session->reply_wanted = FALSE;
+      else
+        send_error (session, "response_cancel_not_active", "There is no response in progress to cancel.");
     }
   else if (g_str_equal (kind, "conversation.item.truncate"))
-    ;  /* what was heard is noted by the client; the reply is already cancelled */
+    truncate_item (session, object);
+  else if (g_str_equal (kind, "conversation.item.create"))
+    create_item (session, object);
   else
     {
       g_autofree char *text = g_strdup_printf ("Unknown event type “%s”.", kind);
@@ -983,7 +1595,7 @@ session_free (Session *session)
 
       /* Nobody to tell: stop the work and let go. */
       response->session = NULL;
-      response_finish (response, "cancelled");
+      response_finish (response, "cancelled", NULL);
       response_unref (response);
     }
   g_signal_handlers_disconnect_by_data (session->ws, session);
@@ -992,7 +1604,12 @@ session_free (Session *session)
   g_byte_array_unref (session->buffer);
   g_ptr_array_unref (session->history);
   g_clear_object (&session->upstream);
+  g_clear_pointer (&session->spoken, g_hash_table_unref);
   g_free (session->instructions);
+  g_free (session->voice);
+  g_free (session->speech_item);
+  g_free (session->last_item);
+  g_free (session->last_user_text);
   g_free (session);
 }
 
@@ -1005,22 +1622,34 @@ closed_cb (SoupWebsocketConnection *ws,
 
 /**
  * aic_voice_hub_accept:
- * Takes a connection the server upgraded at /api/voice.
+ * @beta: the client asked for the beta Realtime vocabulary (OpenAI-Beta:
+ *   realtime=v1); a beta-shaped session.update says so too
+ *
+ * Takes a connection the server upgraded at a voice path.
  */
 void
 aic_voice_hub_accept (AicVoiceHub             *self,
-                      SoupWebsocketConnection *connection)
+                      SoupWebsocketConnection *connection,
+                      gboolean                 beta)
 {
   Session *session = g_new0 (Session, 1);
 
   session->hub = self;
   session->ws = g_object_ref (connection);
   session->server_vad = TRUE;
-  session->vad = aic_vad_new (0.5, 300, 500);
+  session->threshold = 0.5;
+  session->prefix_ms = 300;
+  session->silence_ms = 500;
+  session->create_response = TRUE;
+  session->interrupt_response = TRUE;
+  session->voice = g_strdup (TTS_VOICE);
+  session->spoken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  session->vad = aic_vad_new (session->threshold, session->prefix_ms, session->silence_ms);
   session->buffer = g_byte_array_new ();
   session->history = g_ptr_array_new_with_free_func (g_free);
   session->upstream = aic_engine_new_speech_client (self->engine);
   session->speech_format = "pcm";
+  session->beta = beta;
   g_ptr_array_add (self->sessions, session);
 
   soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);

@@ -13,7 +13,8 @@ G_DECLARE_FINAL_TYPE (AicVoiceHub, aic_voice_hub, AIC, VOICE_HUB, GObject)
 
 AicVoiceHub *aic_voice_hub_new          (AicEngine               *engine);
 void         aic_voice_hub_accept       (AicVoiceHub             *self,
-                                         SoupWebsocketConnection *connection);
+                                         SoupWebsocketConnection *connection,
+                                         gboolean                 beta);
 guint        aic_voice_hub_get_n_sessions (AicVoiceHub           *self);
 
 G_END_DECLS

@@ -37,6 +37,8 @@ static int opt_max_document_pages = AIC_DOCUMENT_DEFAULT_MAX_PAGES;
 static gint64 opt_max_document_text = AIC_DOCUMENT_DEFAULT_MAX_TEXT;
 static int opt_max_document_parts = AIC_DOCUMENT_DEFAULT_MAX_PARTS;
 static int opt_header_timeout = AIC_SERVER_DEFAULT_HEADER_TIMEOUT_S;
+static char *opt_tls_cert = NULL;
+static char *opt_tls_key = NULL;
 
 static const GOptionEntry entries[] = {
   { "host", 0, 0, G_OPTION_ARG_STRING, &opt_host, N_("Address to listen on (default 127.0.0.1)"), N_("ADDRESS") },
@@ -62,6 +64,8 @@ static const GOptionEntry entries[] = {
   { "max-document-pages", 0, 0, G_OPTION_ARG_INT, &opt_max_document_pages, N_("Pages of a PDF read at most; a longer one fails its job (default 1000)"), N_("N") },
   { "max-document-text", 0, 0, G_OPTION_ARG_INT64, &opt_max_document_text, N_("Bytes of text taken from a document at most (default 4 MiB)"), N_("BYTES") },
   { "max-document-parts", 0, 0, G_OPTION_ARG_INT, &opt_max_document_parts, N_("Parts a document is summarized in at most (default 400)"), N_("N") },
+  { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_cert, N_("Speak TLS (https://, wss://) with the PEM certificate in FILE; needs --tls-key"), N_("FILE") },
+  { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_key, N_("The PEM private key of --tls-cert"), N_("FILE") },
   { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version and exit"), NULL },
   { NULL }
 };
@@ -234,6 +238,28 @@ main (int   argc,
   server = aic_server_new (engine, token);
   aic_server_set_max_connections (server, (guint) opt_max_connections);
   aic_server_set_header_timeout (server, (guint) opt_header_timeout);
+  if (opt_tls_cert != NULL || opt_tls_key != NULL)
+    {
+      g_autoptr(GTlsCertificate) certificate = NULL;
+
+      if (opt_tls_cert == NULL || opt_tls_key == NULL)
+        {
+          g_printerr (_("--tls-cert and --tls-key go together.\n"));
+          return 2;
+        }
+      if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+        {
+          g_printerr (_("TLS is not available: install glib-networking.\n"));
+          return 1;
+        }
+      certificate = g_tls_certificate_new_from_files (opt_tls_cert, opt_tls_key, &error);
+      if (certificate == NULL)
+        {
+          g_printerr (_("Could not read the TLS certificate: %s\n"), error->message);
+          return 2;
+        }
+      aic_server_set_tls_certificate (server, certificate);
+    }
   aic_server_set_allowed_origins (server, (const char * const *) opt_origins);
   aic_server_set_max_upload_bytes (server, opt_max_upload);
   aic_server_set_workers (server, opt_workers);

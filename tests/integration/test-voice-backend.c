@@ -302,6 +302,306 @@ test_gate_and_bad_messages (void)
   }
 }
 
+/* ---- Realtime conformance, with a plain libsoup client ---- */
+
+typedef struct
+{
+  GPtrArray *events;    /* JsonNode * */
+} Seen;
+
+static void
+seen_cb (SoupWebsocketConnection *ws,
+         int                      type,
+         GBytes                  *message,
+         Seen                    *seen)
+{
+  JsonNode *root = aic_json_parse_bytes (message, NULL);
+
+  g_assert_nonnull (root);
+  g_ptr_array_add (seen->events, root);
+}
+
+static const char *
+type_of (JsonNode *event)
+{
+  return json_object_get_string_member (json_node_get_object (event), "type");
+}
+
+/* The index of the first event of @type from @from on, or -1. */
+static int
+find_event (Seen       *seen,
+            const char *type,
+            guint       from)
+{
+  for (guint i = from; i < seen->events->len; i++)
+    if (g_str_equal (type_of (g_ptr_array_index (seen->events, i)), type))
+      return (int) i;
+  return -1;
+}
+
+typedef struct
+{
+  Seen       *seen;
+  const char *type;
+  guint       from;
+} Awaited;
+
+static gboolean
+arrived (gpointer data)
+{
+  Awaited *awaited = data;
+
+  return find_event (awaited->seen, awaited->type, awaited->from) >= 0;
+}
+
+static JsonObject *
+await_event (Seen       *seen,
+             const char *type,
+             guint       from)
+{
+  Awaited awaited = { seen, type, from };
+
+  aic_test_wait_for (arrived, &awaited, 20000);
+  return json_node_get_object (g_ptr_array_index (seen->events, find_event (seen, type, from)));
+}
+
+static SoupWebsocketConnection *
+realtime_connect (const char  *url,
+                  const char  *path,
+                  const char  *token,
+                  gboolean     beta,
+                  GError     **error)
+{
+  g_autoptr(SoupSession) session = aic_http_session_new (10);
+  g_autofree char *address = g_strconcat (url, path, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", address);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *key = g_strconcat ("openai-insecure-api-key.", token, NULL);
+  const char *protocols[] = { "realtime", key, NULL };
+
+  if (beta)
+    soup_message_headers_append (soup_message_get_request_headers (message), "OpenAI-Beta", "realtime=v1");
+  soup_session_websocket_connect_async (session, message, NULL, (char **) protocols, G_PRIORITY_DEFAULT, NULL,
+                                        aic_test_store_result_cb, &result);
+  aic_test_wait_result (&result, 10000);
+  return soup_session_websocket_connect_finish (session, result, error);
+}
+
+static void
+send_pcm (SoupWebsocketConnection *ws,
+          gboolean                 loud,
+          guint                    milliseconds)
+{
+  g_autofree gint16 *samples = g_new0 (gint16, milliseconds * 24);
+  g_autofree char *encoded = NULL;
+  g_autofree char *text = NULL;
+
+  for (guint i = 0; loud && i < milliseconds * 24; i++)
+    samples[i] = (gint16) (8000 * sin (2 * G_PI * 200 * i / AIC_AUDIO_RATE));
+  encoded = g_base64_encode ((guchar *) samples, milliseconds * 24 * 2);
+  text = g_strdup_printf ("{\"type\": \"input_audio_buffer.append\", \"audio\": \"%s\"}", encoded);
+  soup_websocket_connection_send_text (ws, text);
+}
+
+static void
+assert_event_ids (Seen *seen)
+{
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < seen->events->len; i++)
+    {
+      JsonObject *event = json_node_get_object (g_ptr_array_index (seen->events, i));
+      const char *id = json_object_get_string_member_with_default (event, "event_id", NULL);
+
+      g_assert_nonnull (id);
+      g_assert_false (g_hash_table_contains (ids, id));
+      g_hash_table_add (ids, (gpointer) id);
+    }
+}
+
+/* Each type comes, the first of each after the one before. */
+static void
+assert_in_order (Seen               *seen,
+                 const char * const *types)
+{
+  int last = -1;
+
+  for (guint i = 0; types[i] != NULL; i++)
+    {
+      int at = find_event (seen, types[i], 0);
+
+      if (at < 0 || at <= last)
+        g_error ("%s came %s", types[i], at < 0 ? "not at all" : "out of order");
+      last = at;
+    }
+}
+
+static void
+test_realtime_events (void)
+{
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(AicServer) server = aic_server_new (engine, TOKEN);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(SoupWebsocketConnection) ws = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  Seen seen = { events };
+  JsonObject *event, *response;
+  const char *reply_item;
+  guint mark;
+  static const char * const turn[] = {
+    "session.created", "session.updated", "input_audio_buffer.committed", "conversation.item.added",
+    "conversation.item.done", "conversation.item.input_audio_transcription.completed", "response.created",
+    "response.output_item.added", "response.content_part.added", "response.output_audio_transcript.delta",
+    "response.output_audio.delta", "response.output_audio.done", "response.output_audio_transcript.done",
+    "response.content_part.done", "response.output_item.done", "response.done", NULL
+  };
+
+  aic_engine_set_demo_delay (engine, 1);
+  g_assert_true (aic_server_listen (server, "127.0.0.1", 0, &error));
+  url = aic_server_dup_url (server);
+  /* The key as a subprotocol, at the path OpenAI's SDKs use. */
+  ws = realtime_connect (url, "/v1/realtime?model=gpt-realtime", TOKEN, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (soup_websocket_connection_get_protocol (ws), ==, "realtime");
+  g_signal_connect (ws, "message", G_CALLBACK (seen_cb), &seen);
+
+  soup_websocket_connection_send_text (ws, "{\"type\": \"session.update\", \"session\": {\"type\": \"realtime\", "
+                                           "\"instructions\": \"Be brief.\", \"audio\": {\"input\": {\"turn_detection\": null}, "
+                                           "\"output\": {\"voice\": \"cedar\"}}}}");
+  event = await_event (&seen, "session.updated", 0);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "session"), "instructions"), ==, "Be brief.");
+  {
+    JsonObject *audio = json_object_get_object_member (json_object_get_object_member (event, "session"), "audio");
+    g_assert_true (json_object_get_null_member (json_object_get_object_member (audio, "input"), "turn_detection"));
+    g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (audio, "output"), "voice"), ==, "cedar");
+  }
+
+  /* Bad base64, a cancel with nothing in flight, clear. */
+  soup_websocket_connection_send_text (ws, "{\"type\": \"input_audio_buffer.append\", \"audio\": \"a*b=\"}");
+  event = await_event (&seen, "error", 0);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "error"), "code"), ==, "invalid_base64");
+  mark = seen.events->len;
+  soup_websocket_connection_send_text (ws, "{\"type\": \"response.cancel\"}");
+  event = await_event (&seen, "error", mark);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "error"), "code"), ==,
+                   "response_cancel_not_active");
+  send_pcm (ws, TRUE, 500);
+  soup_websocket_connection_send_text (ws, "{\"type\": \"input_audio_buffer.clear\"}");
+  await_event (&seen, "input_audio_buffer.cleared", 0);
+  mark = seen.events->len;
+  soup_websocket_connection_send_text (ws, "{\"type\": \"input_audio_buffer.commit\"}");
+  event = await_event (&seen, "error", mark);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "error"), "code"), ==,
+                   "input_audio_buffer_commit_empty");
+
+  /* Push-to-talk: committed at the commit, the reply at response.create. */
+  send_pcm (ws, TRUE, 1000);
+  soup_websocket_connection_send_text (ws, "{\"type\": \"input_audio_buffer.commit\"}");
+  event = await_event (&seen, "conversation.item.done", 0);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "item"), "role"), ==, "user");
+  g_assert_cmpint (find_event (&seen, "response.created", 0), <, 0);
+  soup_websocket_connection_send_text (ws, "{\"type\": \"response.create\"}");
+  event = await_event (&seen, "response.done", 0);
+  assert_in_order (&seen, turn);
+  response = json_object_get_object_member (event, "response");
+  g_assert_cmpstr (json_object_get_string_member (response, "status"), ==, "completed");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (response, "output")), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (response, "usage"), "total_tokens"), >, 0);
+  reply_item = json_object_get_string_member (json_array_get_object_element (json_object_get_array_member (response, "output"), 0), "id");
+  event = await_event (&seen, "response.output_audio_transcript.done", 0);
+  g_assert_nonnull (strstr (json_object_get_string_member (event, "transcript"), "demo engine"));
+
+  /* A text turn, cancelled and truncated once its audio comes. */
+  mark = seen.events->len;
+  soup_websocket_connection_send_text (ws, "{\"type\": \"conversation.item.create\", \"item\": {\"type\": \"message\", "
+                                           "\"role\": \"user\", \"content\": [{\"type\": \"input_text\", \"text\": \"Hello\"}]}}");
+  event = await_event (&seen, "conversation.item.added", mark);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+                     json_object_get_array_member (json_object_get_object_member (event, "item"), "content"), 0), "text"), ==, "Hello");
+  soup_websocket_connection_send_text (ws, "{\"type\": \"response.create\"}");
+  event = await_event (&seen, "response.output_audio.delta", mark);
+  {
+    g_autofree char *truncate = g_strdup_printf ("{\"type\": \"conversation.item.truncate\", \"item_id\": \"%s\", "
+                                                 "\"content_index\": 0, \"audio_end_ms\": 50}",
+                                                 json_object_get_string_member (event, "item_id"));
+    soup_websocket_connection_send_text (ws, "{\"type\": \"response.cancel\"}");
+    soup_websocket_connection_send_text (ws, truncate);
+  }
+  event = await_event (&seen, "response.done", mark);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "response"), "status"), ==, "cancelled");
+  event = await_event (&seen, "conversation.item.truncated", mark);
+  g_assert_cmpint (json_object_get_int_member (event, "audio_end_ms"), ==, 50);
+  /* The earlier reply is known too; an unknown item is not. */
+  mark = seen.events->len;
+  soup_websocket_connection_send_text (ws, "{\"type\": \"conversation.item.truncate\", \"item_id\": \"nope\", "
+                                           "\"content_index\": 0, \"audio_end_ms\": 0}");
+  event = await_event (&seen, "error", mark);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (event, "error"), "code"), ==,
+                   "item_truncate_invalid_item_id");
+  g_assert_nonnull (reply_item);
+
+  assert_event_ids (&seen);
+  soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  aic_test_wait_for (no_sessions, server, 5000);
+}
+
+/* A beta client: the OpenAI-Beta header, a beta-shaped session with
+ * turn_detection null (push-to-talk), and the beta names back. */
+static void
+test_realtime_beta (void)
+{
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(AicServer) server = aic_server_new (engine, TOKEN);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(SoupWebsocketConnection) ws = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  Seen seen = { events };
+  JsonObject *event;
+  static const char * const turn[] = {
+    "input_audio_buffer.committed", "conversation.item.created", "response.created", "response.output_item.added",
+    "response.content_part.added", "response.audio_transcript.delta", "response.audio.delta", "response.audio.done",
+    "response.audio_transcript.done", "response.content_part.done", "response.output_item.done", "response.done", NULL
+  };
+  static const char * const ga_only[] = {
+    "response.output_audio.delta", "response.output_audio_transcript.delta", "conversation.item.added",
+    "conversation.item.done", "error", NULL
+  };
+
+  aic_engine_set_demo_delay (engine, 1);
+  g_assert_true (aic_server_listen (server, "127.0.0.1", 0, &error));
+  url = aic_server_dup_url (server);
+  ws = realtime_connect (url, "/realtime", TOKEN, TRUE, &error);
+  g_assert_no_error (error);
+  g_signal_connect (ws, "message", G_CALLBACK (seen_cb), &seen);
+
+  event = await_event (&seen, "session.created", 0);
+  g_assert_false (json_object_has_member (json_object_get_object_member (event, "session"), "type"));
+  soup_websocket_connection_send_text (ws, "{\"type\": \"session.update\", \"session\": {\"voice\": \"alloy\", "
+                                           "\"input_audio_format\": \"pcm16\", \"turn_detection\": null}}");
+  event = await_event (&seen, "session.updated", 0);
+  g_assert_true (json_object_get_null_member (json_object_get_object_member (event, "session"), "turn_detection"));
+
+  /* Speech, a pause longer than any VAD's, speech: still one turn. */
+  send_pcm (ws, TRUE, 600);
+  send_pcm (ws, FALSE, 1500);
+  send_pcm (ws, TRUE, 600);
+  soup_websocket_connection_send_text (ws, "{\"type\": \"input_audio_buffer.commit\"}");
+  soup_websocket_connection_send_text (ws, "{\"type\": \"response.create\"}");
+  await_event (&seen, "response.done", 0);
+  assert_in_order (&seen, turn);
+  for (guint i = 0; ga_only[i] != NULL; i++)
+    g_assert_cmpint (find_event (&seen, ga_only[i], 0), <, 0);
+  g_assert_cmpint (find_event (&seen, "input_audio_buffer.speech_started", 0), <, 0);
+  event = await_event (&seen, "conversation.item.input_audio_transcription.completed", 0);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (event, "transcript"), "speech, 2.7 s"));
+  assert_event_ids (&seen);
+
+  soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  aic_test_wait_for (no_sessions, server, 5000);
+}
+
 /* ---- the openai engine: transcription, reply and speech upstream ---- */
 
 typedef struct
@@ -489,6 +789,8 @@ main (int   argc,
   g_test_add_func ("/voice-backend/upstream", test_upstream);
   g_test_add_func ("/voice-backend/pings", test_pings);
   g_test_add_func ("/voice-backend/upstream-without-speech", test_upstream_without_speech);
+  g_test_add_func ("/voice-backend/realtime-events", test_realtime_events);
+  g_test_add_func ("/voice-backend/realtime-beta", test_realtime_beta);
 
   return g_test_run ();
 }
