@@ -176,6 +176,14 @@ handle_event (AicVoiceSession  *self,
       g_signal_emit (self, signals[RESPONSE_DONE], 0, event->status ? event->status : "completed");
       break;
     case AIC_REALTIME_ERROR:
+      /* A barge-in that meets a reply just finishing: the cancel found
+       * nothing to stop, which is what the user wanted. OpenAI's Realtime
+       * service answers the same way. */
+      if (g_strcmp0 (event->error_code, "response_cancel_not_active") == 0)
+        {
+          g_debug ("Cancel after the reply had ended: ignored");
+          break;
+        }
       g_free (self->error_code);
       self->error_code = g_strdup (event->error_code);
       /* The turn was dropped before any reply: nothing more will come
