@@ -1,0 +1,244 @@
+// Reconnecting SSE clients nobody here wrote, against our server in front
+// of a paid-for upstream: npm `eventsource` (spec-following, reconnecting
+// by itself, POST through its fetch option and GET at the resume address)
+// and `@microsoft/fetch-event-source`, each through a proxy that cuts the
+// connection at random offsets. The text must come out byte-identical and
+// the upstream must be asked for exactly one generation per reply.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { EventSource } from 'eventsource';
+import { startServer } from './lib/server.mjs';
+import { startUpstream, REPLY_TEXT, REPLY_TOKENS } from './lib/upstream.mjs';
+import { startCuttingProxy, seededRandom } from './lib/proxy.mjs';
+
+// fetch-event-source is written for browsers: it reaches for window and
+// document (visibility), which Node has not.
+globalThis.window ??= globalThis;
+globalThis.document ??= { hidden: false, addEventListener () {}, removeEventListener () {} };
+const { fetchEventSource } = await import('@microsoft/fetch-event-source');
+
+const CUTS = Number(process.env.AIC_INTEROP_CUTS ?? 50);
+const SEED = Number(process.env.AIC_INTEROP_SEED ?? Date.now() % 100000);
+let upstream, server, port, responseLength;
+
+const BODY = JSON.stringify({ messages: [{ role: 'user', content: 'Say it.' }], model: 'fake-model' });
+
+before(async () => {
+  upstream = await startUpstream();
+  server = await startServer(['--engine', 'openai', '--upstream', upstream.url]);
+  port = Number(new URL(server.url).port);
+  console.log(`# cut offsets from seed ${SEED} (AIC_INTEROP_SEED=${SEED} repeats them)`);
+});
+after(async () => {
+  await server?.stop();
+  await upstream?.stop();
+});
+
+function headers (extra = {}) {
+  return { Authorization: 'Bearer ' + server.token, 'Content-Type': 'application/json', ...extra };
+}
+
+// The text of a chat stream's token events, in order.
+function tokenText (events) {
+  return events.filter(e => e.type === 'token').map(e => JSON.parse(e.data).content).join('');
+}
+
+async function readAll (response) {
+  const text = await response.text();
+  const events = [];
+  for (const block of text.split('\n\n')) {
+    const event = { type: 'message', data: '', id: null };
+    let seen = false;
+    for (const line of block.split('\n')) {
+      const [, field, value] = /^([^:]*):? ?(.*)$/.exec(line) ?? [];
+      if (field === 'event') { event.type = value; seen = true; }
+      if (field === 'data') { event.data = value; seen = true; }
+      if (field === 'id') event.id = value;
+    }
+    if (seen)
+      events.push(event);
+  }
+  return events;
+}
+
+// The length of a whole uncut answer through the proxy, headers included,
+// so that the cuts fall anywhere in it.
+async function measureResponse () {
+  const proxy = await startCuttingProxy(port, Infinity);
+  const before = upstream.state.generations;
+  const response = await fetch(proxy.url + '/api/chat/stream', { method: 'POST', headers: headers(), body: BODY });
+  const events = await readAll(response);
+  assert.equal(tokenText(events), REPLY_TEXT);
+  assert.equal(upstream.state.generations, before + 1);
+  await proxy.stop();
+  return proxy.record.forwarded.length || Number(response.headers.get('content-length')) || 0;
+}
+
+test('the server: Location, resume by POST, by Idempotency-Key, 204 when over, 409 when gone', async () => {
+  const key = randomUUID();
+  const start = upstream.state.generations;
+  const first = await fetch(server.url + '/api/chat/stream', { method: 'POST', headers: headers({ 'Idempotency-Key': key }), body: BODY });
+  const location = first.headers.get('location');
+  assert.match(location, /^\/api\/chat\/streams\/s-/);
+  const events = await readAll(first);
+  assert.equal(tokenText(events), REPLY_TEXT);
+  const lastId = events.at(-1).id;
+  assert.equal(events.at(-1).type, 'done');
+
+  // A POST with Last-Event-ID in the middle gets the rest, not a new reply.
+  const middle = await fetch(server.url + '/api/chat/stream', { method: 'POST', headers: headers({ 'Last-Event-ID': '10' }), body: BODY });
+  assert.equal(middle.status, 200);
+  const rest = await readAll(middle);
+  assert.equal(rest[0].id, '11');
+  assert.equal(REPLY_TEXT.endsWith(tokenText(rest)), true);
+
+  // The same Idempotency-Key again: the same stream from its start.
+  const again = await fetch(server.url + '/api/chat/stream', { method: 'POST', headers: headers({ 'Idempotency-Key': key }), body: BODY });
+  assert.equal(tokenText(await readAll(again)), REPLY_TEXT);
+
+  // Nothing after the last event: 204, by POST and by GET.
+  const overPost = await fetch(server.url + '/api/chat/stream', { method: 'POST', headers: headers({ 'Last-Event-ID': lastId }), body: BODY });
+  assert.equal(overPost.status, 204);
+  const overGet = await fetch(server.url + location, { headers: headers({ 'Last-Event-ID': lastId }) });
+  assert.equal(overGet.status, 204);
+
+  // A resume of a stream the server does not hold is refused, not redone.
+  const gone = await fetch(server.url + '/api/chat/stream', {
+    method: 'POST', headers: headers({ 'Last-Event-ID': '3' }), body: JSON.stringify({ message: 'never sent' }),
+  });
+  assert.equal(gone.status, 409);
+  assert.equal((await gone.json()).error.code, 'stream_gone');
+
+  assert.equal(upstream.state.generations, start + 1, 'one generation for all of it');
+});
+
+test('eventsource (POST through its fetch option) through 50 cuts: whole text, one generation each', async () => {
+  responseLength = await measureResponse();
+  const random = seededRandom(SEED);
+  for (let i = 0; i < CUTS; i++) {
+    const cutAt = 1 + Math.floor(random() * (responseLength - 1));
+    const proxy = await startCuttingProxy(port, cutAt);
+    const key = randomUUID();
+    const before = upstream.state.generations;
+    const tokens = [];
+    const outcome = await new Promise(resolve => {
+      const source = new EventSource(proxy.url + '/api/chat/stream', {
+        fetch: (url, init) => fetch(url, {
+          ...init,
+          method: 'POST',
+          body: BODY,
+          headers: { ...init.headers, ...headers({ 'Idempotency-Key': key }) },
+        }),
+      });
+      source.addEventListener('token', e => tokens.push(JSON.parse(e.data).content));
+      // After "done" the server ends the stream; the client reconnects as
+      // the spec says, and the 204 it gets then must stop it for good.
+      source.addEventListener('error', e => {
+        if (e.code === 204) {
+          resolve({ state: source.readyState });
+          source.close();
+        } else if (e.code !== undefined) {
+          resolve({ failed: e.message });
+          source.close();
+        }
+      });
+      setTimeout(() => { resolve({ timeout: true }); source.close(); }, 15000);
+    });
+    await proxy.stop();
+    assert.deepEqual(outcome, { state: EventSource.CLOSED }, `cut at ${cutAt}`);
+    assert.equal(tokens.join(''), REPLY_TEXT, `text after a cut at ${cutAt} of ${responseLength}`);
+    assert.equal(upstream.state.generations, before + 1, `generations after a cut at ${cutAt}`);
+  }
+});
+
+test('eventsource (GET at the resume address) through 50 cuts', async () => {
+  const random = seededRandom(SEED + 1);
+  for (let i = 0; i < CUTS; i++) {
+    const before = upstream.state.generations;
+    // Start the reply, keep only its address, and read it by GET.
+    const controller = new AbortController();
+    const start = await fetch(server.url + '/api/chat/stream', {
+      method: 'POST', headers: headers(), body: BODY, signal: controller.signal,
+    });
+    const location = start.headers.get('location');
+    controller.abort();
+    const cutAt = 1 + Math.floor(random() * (responseLength - 1));
+    const proxy = await startCuttingProxy(port, cutAt);
+    const tokens = [];
+    const outcome = await new Promise(resolve => {
+      const source = new EventSource(proxy.url + location, {
+        fetch: (url, init) => fetch(url, { ...init, headers: { ...init.headers, Authorization: 'Bearer ' + server.token } }),
+      });
+      source.addEventListener('token', e => tokens.push(JSON.parse(e.data).content));
+      source.addEventListener('error', e => {
+        if (e.code !== undefined) {
+          resolve({ code: e.code });
+          source.close();
+        }
+      });
+      setTimeout(() => { resolve({ timeout: true }); source.close(); }, 15000);
+    });
+    await proxy.stop();
+    assert.deepEqual(outcome, { code: 204 }, `cut at ${cutAt}`);
+    assert.equal(tokens.join(''), REPLY_TEXT, `text after a cut at ${cutAt}`);
+    assert.equal(upstream.state.generations, before + 1);
+  }
+});
+
+// fetch-event-source takes an event's id as soon as it reads the id line,
+// not when the event is complete. We write the id last, so the only cut it
+// cannot survive is one that falls between that line and the blank line
+// ending the event: it then skips that one event. Every other cut must
+// give the whole text.
+test('@microsoft/fetch-event-source through 50 cuts', async () => {
+  const random = seededRandom(SEED + 2);
+  let lostByClient = 0;
+  for (let i = 0; i < CUTS; i++) {
+    const cutAt = 1 + Math.floor(random() * (responseLength - 1));
+    const proxy = await startCuttingProxy(port, cutAt);
+    const before = upstream.state.generations;
+    const tokens = [];
+    let opens = 0;
+    class Over extends Error {}
+    try {
+      await fetchEventSource(proxy.url + '/api/chat/stream', {
+        method: 'POST',
+        body: BODY,
+        headers: headers({ 'Idempotency-Key': randomUUID() }),
+        openWhenHidden: true,
+        async onopen (response) {
+          opens++;
+          if (response.status === 204)
+            throw new Over();
+          if (response.status !== 200)
+            throw new Error(`status ${response.status}`);
+        },
+        onmessage (event) {
+          if (event.event === 'token')
+            tokens.push(JSON.parse(event.data).content);
+        },
+        onerror (error) {
+          if (error instanceof Over || /^status/.test(error.message))
+            throw error;
+          return 100;
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof Over))
+        throw error;
+    }
+    await proxy.stop();
+    const window = /\nid: (\d+)\n$/.exec(proxy.record.forwarded.toString('latin1'));
+    let expected = REPLY_TEXT;
+    if (window !== null) {
+      // Ids: 1 is "start", token i is i + 2, then "done".
+      const lost = Number(window[1]) - 2;
+      expected = REPLY_TOKENS.filter((token, index) => index !== lost).join('');
+      lostByClient++;
+    }
+    assert.equal(tokens.join(''), expected, `text after a cut at ${cutAt} (${opens} connections)`);
+    assert.equal(upstream.state.generations, before + 1, `generations after a cut at ${cutAt}`);
+  }
+  console.log(`# fetch-event-source: ${lostByClient} of ${CUTS} cuts fell between an id line and the end of its event`);
+});
