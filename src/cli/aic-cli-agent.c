@@ -264,7 +264,8 @@ aic_cli_agent (int    argc,
     { "workspace", 'w', 0, G_OPTION_ARG_FILENAME, &workspace, N_("The folder the agent works in (default: the server’s)"), N_("DIR") },
     { "approve", 0, 0, G_OPTION_ARG_STRING, &approve, N_("How to answer approvals: ask (on the terminal, the default), yes or no"), N_("ask|yes|no") },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &target.model, N_("The model (default: the server’s)"), N_("MODEL") },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("GOAL") },
+    /* No arg_description: the synopsis below names the GOAL once. */
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, NULL },
     { NULL }
   };
   g_autoptr(AicClient) client = NULL;

@@ -507,6 +507,11 @@ check("cli --help exits 0 and lists its commands", result.returncode == 0 and al
     name in result.stdout for name in ("health", "sse", "chat", "analyze", "voice", "agent")), result.stdout)
 result = cli("health", "--help")
 check("cli health --help lists --url and --token", result.returncode == 0 and "--url" in result.stdout and "--token" in result.stdout)
+for command in ("health", "sse", "chat", "analyze", "voice", "agent"):
+    result = cli(command, "--help")
+    usage = [line for line in result.stdout.splitlines() if line.strip().startswith("ai-console-cli %s" % command)]
+    check("cli %s --help prints its synopsis once" % command,
+          result.returncode == 0 and len(usage) == 1 and not re.search(r"\b(\w+) \1\b", usage[0]), result.stdout[:300])
 result = cli("frobnicate")
 check("cli unknown command exits 2", result.returncode == 2 and "Unknown command" in result.stderr, result.stderr)
 result = cli("health")
