@@ -11,10 +11,66 @@
 #include <unistd.h>
 
 #include "aic-cli.h"
+#include "aic-error.h"
 #include "aic-http.h"
 #include "aic-json.h"
 #include "aic-sse-client.h"
 #include "aic-sse-parser.h"
+#include "aic-ws-guard.h"
+
+/* A JSON string of @len bytes. json-glib's strings end at the first NUL,
+ * and U+0000 is valid in an event's data: the pieces between NULs are
+ * escaped by json-glib, the NULs here. */
+static void
+append_json_string (GString    *out,
+                    const char *text,
+                    gsize       len)
+{
+  const char *end = text + len;
+
+  g_string_append_c (out, '"');
+  for (;;)
+    {
+      const char *nul = memchr (text, '\0', end - text);
+      gsize piece = (nul != NULL ? nul : end) - text;
+
+      if (piece > 0)
+        {
+          g_autofree char *copy = g_strndup (text, piece);
+          g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), copy);
+          g_autofree char *quoted = aic_json_to_string (node, FALSE);
+
+          g_string_append_len (out, quoted + 1, strlen (quoted) - 2);
+        }
+      if (nul == NULL)
+        break;
+      g_string_append (out, "\\u0000");
+      text = nul + 1;
+    }
+  g_string_append_c (out, '"');
+}
+
+/**
+ * aic_cli_sse_event_to_json:
+ * Returns: (transfer full): the line sse prints for an event:
+ *   {"event": …, "data": …, "id": …}, with all @data_len bytes of @data
+ */
+char *
+aic_cli_sse_event_to_json (const char *type,
+                           const char *data,
+                           gsize       data_len,
+                           const char *id)
+{
+  GString *line = g_string_new ("{\"event\":");
+
+  append_json_string (line, type, strlen (type));
+  g_string_append (line, ",\"data\":");
+  append_json_string (line, data, data_len);
+  g_string_append (line, ",\"id\":");
+  append_json_string (line, id, strlen (id));
+  g_string_append_c (line, '}');
+  return g_string_free (line, FALSE);
+}
 
 static void
 print_event (const char *type,
@@ -22,21 +78,8 @@ print_event (const char *type,
              gsize       data_len,
              const char *id)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *line = NULL;
-  g_autofree char *data_copy = g_strndup (data, data_len);
+  g_autofree char *line = aic_cli_sse_event_to_json (type, data, data_len, id);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "event");
-  json_builder_add_string_value (builder, type);
-  json_builder_set_member_name (builder, "data");
-  json_builder_add_string_value (builder, data_copy);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, id);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  line = aic_json_to_string (root, FALSE);
   g_print ("%s\n", line);
   fflush (stdout);
 }
@@ -81,6 +124,57 @@ typedef struct
   gboolean ok;
 } RunWait;
 
+/* The connection under the newest request, to see how its body ended. */
+typedef struct
+{
+  SoupMessage       *message;
+  AicCountingStream *connection;
+} Watch;
+
+static void
+watch_network_event (SoupMessage        *message,
+                     GSocketClientEvent  event,
+                     GIOStream          *connection,
+                     Watch              *watch)
+{
+  if (event == G_SOCKET_CLIENT_COMPLETE)
+    g_set_object (&watch->connection, aic_counting_stream_find (connection));
+}
+
+static void
+watch_request_queued (SoupSession *session,
+                      SoupMessage *message,
+                      Watch       *watch)
+{
+  g_set_object (&watch->message, message);
+  g_signal_connect (message, "network-event", G_CALLBACK (watch_network_event), watch);
+}
+
+/* Says, on stderr, why a stream that ended without an error is still
+ * incomplete: a chunked body whose last chunk never came. */
+static gboolean
+watch_says_truncated (Watch *watch)
+{
+  const guint8 *tail;
+  gsize len;
+
+  if (watch->message == NULL || watch->connection == NULL ||
+      soup_message_get_status (watch->message) != SOUP_STATUS_OK ||
+      soup_message_headers_get_encoding (soup_message_get_response_headers (watch->message)) != SOUP_ENCODING_CHUNKED ||
+      /* Under TLS the bytes are encrypted: nothing to read there. */
+      soup_message_get_tls_peer_certificate (watch->message) != NULL)
+    return FALSE;
+  tail = aic_counting_stream_get_tail (watch->connection, &len);
+  return !aic_http_chunked_tail_is_complete (tail, len);
+}
+
+static void
+watch_clear (Watch *watch)
+{
+  g_clear_object (&watch->message);
+  g_clear_object (&watch->connection);
+}
+
 static void
 on_client_event (AicSseClient *client,
                  const char   *type,
@@ -88,7 +182,7 @@ on_client_event (AicSseClient *client,
                  const char   *id,
                  gpointer      user_data)
 {
-  print_event (type, data, strlen (data), id);
+  print_event (type, data, aic_sse_client_get_event_data_length (client), id);
 }
 
 static void
@@ -133,7 +227,10 @@ aic_cli_sse (int    argc,
   g_autoptr(AicSseClient) client = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GProxyResolver) resolver = NULL;
   RunWait wait = { 0 };
+  Watch watch = { 0 };
+  int status = 0;
 
   if (!aic_cli_parse_options (&argc, &argv, entries, _("URL|- — print the events of a stream"),
                       _("Each event is printed as {\"event\": …, \"data\": …, \"id\": …}; \"-\" reads the stream from the standard input.")))
@@ -175,6 +272,10 @@ aic_cli_sse (int    argc,
     }
 
   session = aic_http_session_new (0);
+  /* The counting stream keeps the last bytes of each connection. */
+  resolver = aic_counting_proxy_resolver_new ();
+  soup_session_set_proxy_resolver (session, resolver);
+  g_signal_connect (session, "request-queued", G_CALLBACK (watch_request_queued), &watch);
   client = aic_sse_client_new (session, message);
   if (data != NULL)
     {
@@ -196,10 +297,30 @@ aic_cli_sse (int    argc,
     {
       gboolean interrupted = g_error_matches (wait.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-      if (!interrupted)
-        g_printerr (_("Error: %s\n"), wait.error->message);
+      if (interrupted)
+        status = 130;
+      else if (g_error_matches (wait.error, AIC_ERROR, AIC_ERROR_UNREACHABLE) &&
+               watch.message != NULL && soup_message_get_status (watch.message) == SOUP_STATUS_OK)
+        {
+          /* It did answer: the connection broke inside the body. */
+          g_printerr (_("Error: the server closed the connection in the middle of the event stream.\n"));
+          status = 1;
+        }
+      else
+        {
+          g_printerr (_("Error: %s\n"), wait.error->message);
+          status = 1;
+        }
       g_error_free (wait.error);
-      return interrupted ? 130 : 1;
     }
-  return 0;
+  else if (watch_says_truncated (&watch))
+    {
+      g_printerr (_("Error: the server closed the connection before the end of the event stream (its last chunk never came).\n"));
+      status = 1;
+    }
+  g_signal_handlers_disconnect_by_data (session, &watch);
+  if (watch.message != NULL)
+    g_signal_handlers_disconnect_by_data (watch.message, &watch);
+  watch_clear (&watch);
+  return status;
 }

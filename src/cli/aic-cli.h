@@ -57,6 +57,12 @@ char      *aic_cli_for_stdout           (const char          *text);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AicCliTarget, aic_cli_target_clear)
 
+/* What the commands print, for tests */
+char      *aic_cli_sse_event_to_json    (const char          *type,
+                                         const char          *data,
+                                         gsize                data_len,
+                                         const char          *id);
+
 /* The commands: each takes its own name as argv[0] and returns the exit status. */
 int        aic_cli_health               (int                  argc,
                                          char               **argv);
