@@ -429,6 +429,117 @@ parse_anthropic (AicChatDialectState  *state,
   return TRUE;
 }
 
+/* ---- surrogate pairs cut in two ----
+ *
+ * json-glib refuses a \u escape of half a surrogate pair. Mock servers and
+ * some proxies cut a reply between the two halves of an emoji, so that one
+ * event's string ends in "\ud83d" and the next event's begins with
+ * "\ude00". The high half is held back for the next event and joined to a
+ * low half that opens one of its strings; a half that finds no partner
+ * becomes U+FFFD. Everything else goes to json-glib as it came. */
+
+#define REPLACEMENT_CHARACTER "\xef\xbf\xbd"
+
+static gboolean
+read_u_escape (const char *p,
+               const char *end,
+               guint      *unit)
+{
+  if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+    return FALSE;
+  *unit = 0;
+  for (guint i = 2; i < 6; i++)
+    {
+      if (!g_ascii_isxdigit (p[i]))
+        return FALSE;
+      *unit = (*unit << 4) | g_ascii_xdigit_value (p[i]);
+    }
+  return TRUE;
+}
+
+#define IS_HIGH(unit) ((unit) >= 0xD800 && (unit) <= 0xDBFF)
+#define IS_LOW(unit)  ((unit) >= 0xDC00 && (unit) <= 0xDFFF)
+
+/* Returns the JSON text to parse; *@lost says the high half held from the
+ * previous event found no partner here. */
+static char *
+mend_surrogates (AicChatDialectState *state,
+                 const char          *data,
+                 gboolean            *lost)
+{
+  const char *end = data + strlen (data);
+  const char *copied = data;
+  const char *p = data;
+  guint held = state->held_high;
+  gboolean in_string = FALSE, string_start = FALSE;
+  GString *out = NULL;
+
+  state->held_high = 0;
+  while (p < end)
+    {
+      const char *replacement;
+      char joined[8];
+      guint unit, next;
+
+      if (!in_string || *p == '"')
+        {
+          in_string = !in_string ? *p == '"' : FALSE;
+          string_start = in_string;
+          p++;
+          continue;
+        }
+      if (*p != '\\' || !read_u_escape (p, end, &unit) || !(IS_HIGH (unit) || IS_LOW (unit)))
+        {
+          /* Any other escape is two characters or a \u that json-glib reads. */
+          p += *p == '\\' && p + 1 < end ? 2 : 1;
+          string_start = FALSE;
+          continue;
+        }
+
+      if (IS_HIGH (unit) && read_u_escape (p + 6, end, &next) && IS_LOW (next))
+        {
+          p += 12;   /* a whole pair: json-glib reads it */
+          string_start = FALSE;
+          continue;
+        }
+      if (IS_HIGH (unit) && p + 6 < end && p[6] == '"')
+        {
+          /* Last in its string: its partner may open the next event. */
+          if (state->held_high != 0)
+            replacement = "\\ufffd";
+          else
+            {
+              state->held_high = unit;
+              replacement = "";
+            }
+        }
+      else if (IS_LOW (unit) && held != 0 && string_start)
+        {
+          gunichar c = 0x10000 + ((held - 0xD800) << 10) + (unit - 0xDC00);
+
+          joined[g_unichar_to_utf8 (c, joined)] = '\0';
+          replacement = joined;
+          held = 0;
+        }
+      else
+        replacement = "\\ufffd";
+
+      if (out == NULL)
+        out = g_string_sized_new (end - data + 8);
+      g_string_append_len (out, copied, p - copied);
+      g_string_append (out, replacement);
+      p += 6;
+      copied = p;
+      string_start = FALSE;
+    }
+
+  *lost = held != 0;
+  if (out == NULL)
+    return g_strdup (data);
+  g_string_append_len (out, copied, end - copied);
+  return g_string_free (out, FALSE);
+}
+
 /**
  * aic_chat_dialect_parse:
  * @sse_type: the SSE event name ("message" when unnamed)
@@ -445,18 +556,25 @@ aic_chat_dialect_parse (AicChatDialectState  *state,
                         GPtrArray            *events,
                         GError              **error)
 {
+  g_autofree char *mended = NULL;
+  gboolean lost = FALSE;
+
   g_return_val_if_fail (state != NULL, FALSE);
   g_return_val_if_fail (data != NULL, FALSE);
+
+  mended = mend_surrogates (state, data, &lost);
+  if (lost)
+    new_event (events, AIC_CHAT_EVENT_TOKEN)->text = g_strdup (REPLACEMENT_CHARACTER);
 
   switch (state->kind)
     {
     case AIC_CONNECTION_KIND_OPENAI:
-      return parse_openai (state, data, events, error);
+      return parse_openai (state, mended, events, error);
     case AIC_CONNECTION_KIND_ANTHROPIC:
-      return parse_anthropic (state, sse_type, data, events, error);
+      return parse_anthropic (state, sse_type, mended, events, error);
     case AIC_CONNECTION_KIND_CONSOLE:
     default:
-      return parse_console (state, sse_type, data, events, error);
+      return parse_console (state, sse_type, mended, events, error);
     }
 }
 
@@ -473,6 +591,13 @@ aic_chat_dialect_finish (AicChatDialectState  *state,
 {
   g_return_val_if_fail (state != NULL, FALSE);
 
+  if (state->held_high != 0)
+    {
+      /* Half a pair was the last thing said. */
+      state->held_high = 0;
+      if (!state->done)
+        new_event (events, AIC_CHAT_EVENT_TOKEN)->text = g_strdup (REPLACEMENT_CHARACTER);
+    }
   if (state->done)
     return TRUE;
 

@@ -35,6 +35,7 @@ typedef struct
   AicConnectionKind kind;
   char             *finish_reason;
   gboolean          done;
+  guint             held_high;   /* a high surrogate that ended the last event */
 } AicChatDialectState;
 
 void      aic_chat_event_free          (AicChatEvent          *event);

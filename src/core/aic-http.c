@@ -441,3 +441,64 @@ aic_http_get_json_finish (GAsyncResult  *result,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == aic_http_get_json_async, NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/* One line of @tail, from @start to just before @end (a LF), without a CR. */
+static gboolean
+line_is_last_chunk (const guint8 *start,
+                    const guint8 *end)
+{
+  const guint8 *p = start;
+
+  if (end > start && end[-1] == '\r')
+    end--;
+  if (p == end || *p != '0')
+    return FALSE;
+  while (p < end && *p == '0')
+    p++;
+  return p == end || *p == ';';   /* a chunk extension may follow */
+}
+
+/**
+ * aic_http_chunked_tail_is_complete:
+ * @tail: the last bytes a connection received (aic_counting_stream_get_tail())
+ *
+ * libsoup 3.2 takes a connection closed between two chunks of a chunked
+ * body for the body's end: the body looks complete while the last chunk
+ * never came (curl says "transfer closed with outstanding read data").
+ * A body that really ended, ends the connection's bytes with the last
+ * chunk ("0"), maybe trailers, and a blank line; this looks for that.
+ *
+ * Returns: %TRUE when @tail ends with the end of a chunked body
+ */
+gboolean
+aic_http_chunked_tail_is_complete (const guint8 *tail,
+                                   gsize         len)
+{
+  const guint8 *end = tail + len;
+  const guint8 *line_end, *line_start;
+
+  /* The blank line: "\r\n" or "\n" after the LF of the line before. */
+  if (len < 3 || end[-1] != '\n')
+    return FALSE;
+  line_end = end - 1;
+  if (line_end > tail && line_end[-1] == '\r')
+    line_end--;
+  if (line_end == tail || line_end[-1] != '\n')
+    return FALSE;
+  line_end--;
+
+  /* Back over trailers (header lines) to the last chunk's "0". */
+  for (;;)
+    {
+      line_start = line_end;
+      while (line_start > tail && line_start[-1] != '\n')
+        line_start--;
+      if (line_start == tail)
+        return FALSE;   /* no whole line left to read */
+      if (line_is_last_chunk (line_start, line_end))
+        return TRUE;
+      if (memchr (line_start, ':', line_end - line_start) == NULL)
+        return FALSE;
+      line_end = line_start - 1;
+    }
+}

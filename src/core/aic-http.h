@@ -26,5 +26,7 @@ GError      *aic_http_error_from_transport (const GError         *error,
 GError      *aic_http_error_from_status    (SoupMessage          *message,
                                             JsonNode             *body);
 char        *aic_http_describe_uri         (GUri                 *uri);
+gboolean     aic_http_chunked_tail_is_complete (const guint8     *tail,
+                                                gsize             len);
 
 G_END_DECLS

@@ -693,6 +693,22 @@ poll_now (GTask *task)
                            state->cancellable, polled_cb, task);
 }
 
+/* A tasks stream's "done" may come before its result is written: null,
+ * nothing, "" or a word such as "pending" in place of the result. */
+static gboolean
+is_placeholder_result (JsonNode *result)
+{
+  static const char * const words[] = { "pending", "queued", "running", "processing", "in_progress", NULL };
+  g_autofree char *text = NULL;
+
+  if (result == NULL || JSON_NODE_HOLDS_NULL (result))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (result) || json_node_get_value_type (result) != G_TYPE_STRING)
+    return FALSE;
+  text = g_strstrip (g_ascii_strdown (json_node_get_string (result), -1));
+  return text[0] == '\0' || g_strv_contains (words, text);
+}
+
 static void
 stream_event_cb (AicSseClient *stream,
                  const char   *type,
@@ -717,6 +733,15 @@ stream_event_cb (AicSseClient *stream,
    * in "type". */
   if (g_strcmp0 (type, "message") == 0)
     type = json_object_get_string_member_with_default (object, "type", "message");
+  if (g_strcmp0 (type, "done") == 0 && aic_job_get_shape (state->job) == AIC_JOB_SHAPE_TASKS &&
+      is_placeholder_result (json_object_get_member (object, "result")))
+    {
+      /* The task resource has the result of record: the stream ends
+       * here, and stream_done_cb() reads it. */
+      g_debug ("Task %s: done without a result; reading the task", aic_job_get_remote_id (state->job));
+      aic_sse_client_stop (stream);
+      return;
+    }
   if (g_strcmp0 (type, "done") == 0)
     json_object_set_string_member (object, "status", "done");
   else if (g_strcmp0 (type, "failed") == 0 || g_strcmp0 (type, "error") == 0)

@@ -61,6 +61,7 @@ struct _AicSseClient
   gboolean             resume_at_end;
   gboolean             stopped;
   gboolean             idle_fired;
+  const AicSseEvent   *emitting;       /* while "event" is emitted */
 };
 
 G_DEFINE_FINAL_TYPE (AicSseClient, aic_sse_client, G_TYPE_OBJECT)
@@ -85,7 +86,9 @@ on_parser_event (gpointer           user_data,
   if (self->stopped)
     return;
   self->attempts = 0;
+  self->emitting = event;
   g_signal_emit (self, signals[EVENT], 0, event->type, event->data, event->id);
+  self->emitting = NULL;
 }
 
 static void
@@ -722,4 +725,19 @@ aic_sse_client_run_finish (AicSseClient  *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * aic_sse_client_get_event_data_length:
+ * In a handler of AicSseClient::event: the length of its data in bytes,
+ * for data that holds U+0000 (valid in an event stream), where a string
+ * would end early.
+ */
+gsize
+aic_sse_client_get_event_data_length (AicSseClient *self)
+{
+  g_return_val_if_fail (AIC_IS_SSE_CLIENT (self), 0);
+  g_return_val_if_fail (self->emitting != NULL, 0);
+
+  return self->emitting->data_len;
 }

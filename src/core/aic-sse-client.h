@@ -38,6 +38,7 @@ void          aic_sse_client_set_limits         (AicSseClient         *self,
 guint         aic_sse_client_get_retry_ms       (AicSseClient         *self);
 const char   *aic_sse_client_get_last_event_id  (AicSseClient         *self);
 guint         aic_sse_client_get_reconnects     (AicSseClient         *self);
+gsize         aic_sse_client_get_event_data_length (AicSseClient      *self);
 void          aic_sse_client_stop               (AicSseClient         *self);
 void          aic_sse_client_run_async          (AicSseClient         *self,
                                                  GCancellable         *cancellable,

@@ -24,6 +24,8 @@ struct _AicCountingStream
   GOutputStream *output;
   guint64        read;
   guint64        written;
+  guint8         tail[AIC_COUNTING_TAIL];   /* the last bytes read, oldest first */
+  gsize          tail_len;
 
   /* The read budget: more than @budget bytes since @mark calls @over
    * once, and everything after is dropped. */
@@ -57,6 +59,27 @@ took_bytes (AicCountingStream *self,
   return TRUE;
 }
 
+static void
+keep_tail (AicCountingStream *self,
+           const guint8      *bytes,
+           gssize             n)
+{
+  gsize keep;
+
+  if (n <= 0 || self == NULL)
+    return;
+  if ((gsize) n >= AIC_COUNTING_TAIL)
+    {
+      memcpy (self->tail, bytes + n - AIC_COUNTING_TAIL, AIC_COUNTING_TAIL);
+      self->tail_len = AIC_COUNTING_TAIL;
+      return;
+    }
+  keep = MIN (self->tail_len, AIC_COUNTING_TAIL - (gsize) n);
+  memmove (self->tail, self->tail + self->tail_len - keep, keep);
+  memcpy (self->tail + keep, bytes, n);
+  self->tail_len = keep + n;
+}
+
 #define AIC_TYPE_COUNTING_INPUT (aic_counting_input_get_type ())
 G_DECLARE_FINAL_TYPE (AicCountingInput, aic_counting_input, AIC, COUNTING_INPUT, GInputStream)
 
@@ -86,6 +109,7 @@ aic_counting_input_read (GInputStream  *stream,
     {
       gssize n = g_input_stream_read (self->base, buffer, count, cancellable, error);
 
+      keep_tail (self->owner, buffer, n);
       if (took_bytes (self->owner, n))
         return n;
     }
@@ -132,6 +156,7 @@ aic_counting_input_read_nonblocking (GPollableInputStream  *stream,
   gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->base),
                                                        buffer, count, NULL, error);
 
+  keep_tail (self->owner, buffer, n);
   if (took_bytes (self->owner, n))
     return n;
   /* Dropped: as far as libsoup knows, nothing has come yet. */
@@ -597,6 +622,34 @@ find_counting (GIOStream *stream)
       stream = below;
     }
   return NULL;
+}
+
+/**
+ * aic_counting_stream_find:
+ * @stream: a connection, as in SoupMessage::network-event
+ * Returns: (transfer none) (nullable): the counting stream under it
+ */
+AicCountingStream *
+aic_counting_stream_find (GIOStream *stream)
+{
+  g_return_val_if_fail (stream == NULL || G_IS_IO_STREAM (stream), NULL);
+
+  return find_counting (stream);
+}
+
+/**
+ * aic_counting_stream_get_tail:
+ * Returns: the last bytes read from the connection (up to
+ *   AIC_COUNTING_TAIL), as they came: under TLS, encrypted
+ */
+const guint8 *
+aic_counting_stream_get_tail (AicCountingStream *self,
+                              gsize             *len)
+{
+  g_return_val_if_fail (AIC_IS_COUNTING_STREAM (self), NULL);
+
+  *len = self->tail_len;
+  return self->tail;
 }
 
 /* The GProxy: "aic-count://HOST:PORT" is HOST:PORT itself, reached

@@ -11,7 +11,12 @@ G_BEGIN_DECLS
 #define AIC_TYPE_COUNTING_STREAM (aic_counting_stream_get_type ())
 G_DECLARE_FINAL_TYPE (AicCountingStream, aic_counting_stream, AIC, COUNTING_STREAM, GIOStream)
 
+#define AIC_COUNTING_TAIL 256
+
 AicCountingStream *aic_counting_stream_new         (GIOStream         *base);
+AicCountingStream *aic_counting_stream_find        (GIOStream         *stream);
+const guint8      *aic_counting_stream_get_tail    (AicCountingStream *self,
+                                                    gsize             *len);
 
 /* Limits for a WebSocket, server's or client's, made on a counting
  * stream (found under libsoup's own streams):

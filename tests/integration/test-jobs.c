@@ -801,6 +801,92 @@ test_tasks_shape (void)
   g_free (tasks.prompt);
 }
 
+/* A tasks server whose stream says "done" before the result is written
+ * (@placeholder in its place); the task resource has the result. */
+typedef struct
+{
+  const char *placeholder;
+  guint       reads;
+} RecordServer;
+
+static void
+record_handler (SoupServer        *server,
+                SoupServerMessage *message,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  RecordServer *record = user_data;
+
+  if (g_str_equal (path, "/api/tasks/5/stream"))
+    {
+      g_autofree char *body = g_strdup_printf ("event: progress\ndata: {\"task_id\": \"5\", \"progress\": 90, \"message\": \"Almost\"}\n\n"
+                                               "event: done\ndata: {\"task_id\": \"5\"%s%s}\n\n",
+                                               record->placeholder ? ", \"result\": " : "",
+                                               record->placeholder ? record->placeholder : "");
+
+      aic_test_reply (message, 200, "text/event-stream", body);
+    }
+  else if (g_str_equal (path, "/api/tasks/5"))
+    {
+      record->reads++;
+      aic_test_reply (message, 200, "application/json",
+                      "{\"status\": \"done\", \"progress\": 100, \"result\": \"The result of record.\"}");
+    }
+  else
+    aic_test_reply (message, 404, "text/html", "<h1>Not Found</h1>");
+}
+
+static void
+test_tasks_placeholder (void)
+{
+  const char *placeholders[] = { "null", "\"pending\"", "\"\"", NULL /* no result at all */, "\"Pending \"" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (placeholders); i++)
+    {
+      RecordServer record = { placeholders[i], 0 };
+      g_autofree char *url = NULL;
+      g_autoptr(SoupServer) server = aic_test_server_new (&url);
+      g_autoptr(AicConnection) connection = aic_connection_new ("t", "T", AIC_CONNECTION_KIND_CONSOLE, url);
+      g_autoptr(AicClient) client = aic_client_new (connection, NULL);
+      g_autoptr(AicJobClient) jobs = aic_job_client_new (client);
+      g_autoptr(AicJob) job = aic_job_new ("note.txt");
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("placeholder %s", placeholders[i] ? placeholders[i] : "(none)");
+      soup_server_add_handler (server, NULL, record_handler, &record, NULL);
+      aic_job_set_remote (job, "5", AIC_JOB_SHAPE_TASKS);
+      aic_job_client_follow_async (jobs, job, NULL, aic_test_store_result_cb, &result);
+      aic_test_wait_result (&result, 10000);
+      g_assert_true (aic_job_client_follow_finish (jobs, result, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (aic_job_get_status (job), ==, AIC_JOB_DONE);
+      g_assert_cmpstr (aic_job_get_summary (job), ==, "The result of record.");
+      g_assert_cmpuint (record.reads, ==, 1);
+    }
+
+  /* A real result on the stream is taken as it is, without a read. */
+  {
+    RecordServer record = { "\"Straight from the stream.\"", 0 };
+    g_autofree char *url = NULL;
+    g_autoptr(SoupServer) server = aic_test_server_new (&url);
+    g_autoptr(AicConnection) connection = aic_connection_new ("t", "T", AIC_CONNECTION_KIND_CONSOLE, url);
+    g_autoptr(AicClient) client = aic_client_new (connection, NULL);
+    g_autoptr(AicJobClient) jobs = aic_job_client_new (client);
+    g_autoptr(AicJob) job = aic_job_new ("note.txt");
+    g_autoptr(GAsyncResult) result = NULL;
+
+    soup_server_add_handler (server, NULL, record_handler, &record, NULL);
+    aic_job_set_remote (job, "5", AIC_JOB_SHAPE_TASKS);
+    aic_job_client_follow_async (jobs, job, NULL, aic_test_store_result_cb, &result);
+    aic_test_wait_result (&result, 10000);
+    g_assert_true (aic_job_client_follow_finish (jobs, result, NULL));
+    g_assert_cmpstr (aic_job_get_summary (job), ==, "Straight from the stream.");
+    g_assert_cmpuint (record.reads, ==, 0);
+  }
+}
+
 /* The console backend's own tasks aliases. */
 static void
 test_tasks_aliases (Fixture       *f,
@@ -965,6 +1051,7 @@ main (int   argc,
   ADD ("/jobs/manager-resend", test_manager_resend, 10);
   ADD ("/jobs/tasks-aliases", test_tasks_aliases, 10);
   g_test_add_func ("/jobs/tasks-shape", test_tasks_shape);
+  g_test_add_func ("/jobs/tasks-placeholder", test_tasks_placeholder);
   g_test_add_func ("/jobs/openai-engine", test_openai_engine);
 
   return g_test_run ();

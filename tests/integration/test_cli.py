@@ -451,6 +451,50 @@ check("sse - reads a stream from stdin", result.returncode == 0 and [json.loads(
 result = subprocess.run([CLI, "sse", "--max-line", "8", "-"], input="data: much too long\n\n", capture_output=True, text=True, timeout=10)
 check("sse - refuses lines over --max-line in words", result.returncode == 1 and "larger than" in result.stderr, result.stderr)
 
+# sse against raw servers: a body cut short, and data holding U+0000.
+def raw_once(response):
+    """Serves one connection: reads the request, sends @response as it is, closes."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(response)
+        conn.close()
+        listener.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return "http://127.0.0.1:%d/events" % listener.getsockname()[1]
+
+
+def chunk(data):
+    return b"%x\r\n" % len(data) + data + b"\r\n"
+
+
+SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+ONE = [{"event": "message", "data": "one", "id": ""}]
+for name, tail, expected, words in (
+        ("at a chunk boundary", b"", "last chunk never came", ONE),
+        ("before a chunk's CRLF", b"5\r\ndata:", "last chunk never came", ONE),
+        ("inside a chunk", b"40\r\ndata: tw", "in the middle of the event stream", ONE)):
+    result = cli("sse", raw_once(SSE_HEAD + chunk(b"data: one\n\n") + tail))
+    check("sse exits 1 on a chunked body cut %s and says so" % name,
+          result.returncode == 1 and expected in result.stderr
+          and [json.loads(l) for l in result.stdout.splitlines()] == words, result.stdout + result.stderr)
+result = cli("sse", raw_once(SSE_HEAD + chunk(b"data: one\n\n") + b"0\r\n\r\n"))
+check("sse exits 0 on a chunked body that ends with its last chunk",
+      result.returncode == 0 and result.stderr == "" and [json.loads(l) for l in result.stdout.splitlines()] == ONE,
+      result.stdout + result.stderr)
+result = cli("sse", raw_once(SSE_HEAD + chunk(b"id: 3\ndata: a\x00b\n\ndata: \x00\n\n") + b"0\r\n\r\n"))
+check("sse prints data holding U+0000 as \\u0000", result.returncode == 0 and result.stdout.splitlines() ==
+      ['{"event":"message","data":"a\\u0000b","id":"3"}', '{"event":"message","data":"\\u0000","id":"3"}'],
+      result.stdout + result.stderr)
+result = subprocess.run([CLI, "sse", "-"], input="data: x\x00y\n\n", capture_output=True, text=True, timeout=10)
+check("sse - prints data holding U+0000 as \\u0000", result.returncode == 0 and
+      [json.loads(l) for l in result.stdout.splitlines()] == [{"event": "message", "data": "x\x00y", "id": ""}],
+      result.stdout)
+
 # agent: runs on the real server, approvals from flags and from the terminal.
 with tempfile.TemporaryDirectory() as home:
     workspace = os.path.join(home, "work")
@@ -507,6 +551,11 @@ check("cli --help exits 0 and lists its commands", result.returncode == 0 and al
     name in result.stdout for name in ("health", "sse", "chat", "analyze", "voice", "agent")), result.stdout)
 result = cli("health", "--help")
 check("cli health --help lists --url and --token", result.returncode == 0 and "--url" in result.stdout and "--token" in result.stdout)
+for command in ("health", "sse", "chat", "analyze", "voice", "agent"):
+    result = cli(command, "--help")
+    usage = [line for line in result.stdout.splitlines() if line.strip().startswith("ai-console-cli %s" % command)]
+    check("cli %s --help prints its synopsis once" % command,
+          result.returncode == 0 and len(usage) == 1 and not re.search(r"\b(\w+) \1\b", usage[0]), result.stdout[:300])
 result = cli("frobnicate")
 check("cli unknown command exits 2", result.returncode == 2 and "Unknown command" in result.stderr, result.stderr)
 result = cli("health")

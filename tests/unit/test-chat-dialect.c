@@ -317,6 +317,106 @@ test_ignored (void)
     }
 }
 
+/* Feeds @datas as consecutive events of one stream, then ends it; the
+ * text of its tokens, and whether it ended in a DONE. */
+static char *
+stream_text (AicConnectionKind   kind,
+             const char         *type,
+             const char * const *datas,
+             gboolean           *done,
+             GError            **error)
+{
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_chat_event_free);
+  GString *text = g_string_new (NULL);
+  AicChatDialectState state;
+  gboolean ok = TRUE;
+
+  *done = FALSE;
+  aic_chat_dialect_state_init (&state, kind);
+  for (guint i = 0; ok && datas[i] != NULL; i++)
+    ok = aic_chat_dialect_parse (&state, type, datas[i], events, error);
+  if (ok)
+    aic_chat_dialect_finish (&state, events, NULL);
+  for (guint i = 0; i < events->len; i++)
+    {
+      AicChatEvent *event = g_ptr_array_index (events, i);
+
+      if (event->kind == AIC_CHAT_EVENT_TOKEN)
+        {
+          g_assert_false (*done);
+          g_string_append (text, event->text);
+        }
+      else if (event->kind == AIC_CHAT_EVENT_DONE)
+        *done = TRUE;
+    }
+  aic_chat_dialect_state_clear (&state);
+  return g_string_free (text, FALSE);
+}
+
+#define OPENAI_CHUNK(content) "{\"choices\": [{\"index\": 0, \"delta\": {\"content\": \"" content "\"}}]}"
+#define OPENAI_STOP "{\"choices\": [{\"index\": 0, \"delta\": {}, \"finish_reason\": \"stop\"}]}"
+
+static void
+test_surrogates (void)
+{
+  struct {
+    AicConnectionKind kind;
+    const char *type;
+    const char *datas[5];
+    const char *expected;
+  } cases[] = {
+    /* A pair cut between two events (mock servers, some proxies). */
+    { AIC_CONNECTION_KIND_OPENAI, "message",
+      { OPENAI_CHUNK ("Smile \\ud83d"), OPENAI_CHUNK ("\\ude00 now"), OPENAI_STOP, "[DONE]", NULL },
+      "Smile \xf0\x9f\x98\x80 now" },
+    { AIC_CONNECTION_KIND_CONSOLE, "message",
+      { "{\"type\": \"token\", \"content\": \"a\\ud83d\"}", "{\"type\": \"token\", \"content\": \"\\ude00b\"}",
+        "{\"type\": \"done\"}", NULL },
+      "a\xf0\x9f\x98\x80" "b" },
+    /* A whole pair in one event, as before. */
+    { AIC_CONNECTION_KIND_OPENAI, "message",
+      { OPENAI_CHUNK ("x\\ud83d\\ude00y"), OPENAI_STOP, NULL },
+      "x\xf0\x9f\x98\x80y" },
+    /* A high half that ends the stream. */
+    { AIC_CONNECTION_KIND_OPENAI, "message",
+      { OPENAI_CHUNK ("end \\ud83d"), OPENAI_STOP, NULL },
+      "end \xef\xbf\xbd" },
+    { AIC_CONNECTION_KIND_OPENAI, "message",
+      { OPENAI_CHUNK ("end \\ud83d"), "[DONE]", NULL },
+      "end \xef\xbf\xbd" },
+    /* A high half whose next event does not bring its partner. */
+    { AIC_CONNECTION_KIND_OPENAI, "message",
+      { OPENAI_CHUNK ("a\\ud83d"), OPENAI_CHUNK ("b"), OPENAI_STOP, NULL },
+      "a\xef\xbf\xbd" "b" },
+    /* A lone low half, and a high half inside a string. */
+    { AIC_CONNECTION_KIND_OPENAI, "message",
+      { OPENAI_CHUNK ("\\ude00a"), OPENAI_CHUNK ("b\\ud83dc"), OPENAI_STOP, NULL },
+      "\xef\xbf\xbd" "ab\xef\xbf\xbd" "c" },
+    /* A low half not at the start of its string is not a partner. */
+    { AIC_CONNECTION_KIND_OPENAI, "message",
+      { OPENAI_CHUNK ("a\\ud83d"), OPENAI_CHUNK ("b\\ude00"), OPENAI_STOP, NULL },
+      "a\xef\xbf\xbd" "b\xef\xbf\xbd" },
+    /* Escaped backslashes and quotes are not escapes of a surrogate. */
+    { AIC_CONNECTION_KIND_OPENAI, "message",
+      { OPENAI_CHUNK ("\\\\ud83d \\\"\\ud83d\\ude00"), OPENAI_STOP, NULL },
+      "\\ud83d \"\xf0\x9f\x98\x80" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+      gboolean done;
+
+      g_test_message ("case %u: %s", i, cases[i].datas[0]);
+      text = stream_text (cases[i].kind, cases[i].type, cases[i].datas, &done, &error);
+      g_assert_no_error (error);
+      g_assert_true (done);
+      g_assert_cmpstr (text, ==, cases[i].expected);
+      g_assert_true (g_utf8_validate (text, -1, NULL));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -329,6 +429,7 @@ main (int   argc,
   g_test_add_func ("/chat-dialect/cuts", test_cuts);
   g_test_add_func ("/chat-dialect/malformed", test_malformed);
   g_test_add_func ("/chat-dialect/ignored", test_ignored);
+  g_test_add_func ("/chat-dialect/surrogates", test_surrogates);
 
   return g_test_run ();
 }
