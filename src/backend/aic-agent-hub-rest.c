@@ -90,6 +90,11 @@ aic_agent_hub_create (AicAgentHub       *self,
   json_object_set_string_member (reply, "workspace", run->record->workspace);
   reply_node = json_node_init_object (json_node_alloc (), reply);
   aic_reply_json (message, SOUP_STATUS_CREATED, reply_node);
+  {
+    g_autofree char *location = g_strdup_printf ("/api/runs/%s", run->record->id);
+
+    soup_message_headers_replace (soup_server_message_get_response_headers (message), "Location", location);
+  }
 }
 
 static void

@@ -400,6 +400,28 @@ test_tokens (Fixture       *f,
   g_assert_true (g_regex_match_simple ("^T+CT+CT+CT+D$", rec.order->str, 0, 0));
   g_assert_nonnull (strstr (rec.text->str, "I will look at what the workspace holds first."));
   g_assert_nonnull (strstr (rec.text->str, "Reading README.md"));
+
+  /* The ended run's stream: all of it again, or 204 to a client that has
+   * its end (an EventSource then stops reconnecting). */
+  {
+    g_autoptr(SoupSession) session = aic_http_session_new (10);
+    g_autofree char *url = g_strdup_printf ("%s/api/runs/%s/tokens", f->url, aic_agent_run_get_id (run));
+    g_autoptr(SoupMessage) all = soup_message_new ("GET", url);
+    g_autoptr(SoupMessage) after_end = soup_message_new ("GET", url);
+    g_auto(AicTestAnswer) over = { 0 };
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GBytes) body = NULL;
+
+    soup_session_send_and_read_async (session, all, G_PRIORITY_DEFAULT, NULL, aic_test_store_result_cb, &result);
+    aic_test_wait_result (&result, 10000);
+    body = soup_session_send_and_read_finish (session, result, NULL);
+    g_assert_cmpuint (soup_message_get_status (all), ==, 200);
+    g_assert_nonnull (body);
+    g_assert_nonnull (g_strstr_len (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "event: done\n"));
+    soup_message_headers_replace (soup_message_get_request_headers (after_end), "Last-Event-ID", "1000000");
+    aic_test_send (session, after_end, &over);
+    g_assert_cmpuint (over.status, ==, 204);
+  }
 }
 
 static void
@@ -767,6 +789,11 @@ test_unstarted_deadline (Fixture       *f,
   aic_test_send (session, message, &answer);
   g_assert_cmpuint (answer.status, ==, 201);
   run_id = json_object_get_string_member (json_node_get_object (answer.body), "run_id");
+  {
+    g_autofree char *location = g_strdup_printf ("/api/runs/%s", run_id);
+
+    g_assert_cmpstr (aic_test_answer_header (&answer, "Location"), ==, location);
+  }
   until = g_get_monotonic_time () + 600 * 1000;
   while (g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, FALSE);

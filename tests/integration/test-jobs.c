@@ -426,7 +426,8 @@ event_cb (AicSseClient *client,
   g_ptr_array_add (events->ids, g_strdup (id));
 }
 
-static void
+/* Returns the answer's status. */
+static guint
 read_events (Fixture    *f,
              const char *path,
              const char *last_event_id,
@@ -448,6 +449,7 @@ read_events (Fixture    *f,
   aic_test_wait_result (&result, 20000);
   g_assert_true (aic_sse_client_run_finish (client, result, &error));
   g_assert_no_error (error);
+  return soup_message_get_status (message);
 }
 
 static void
@@ -472,12 +474,13 @@ test_events (Fixture       *f,
       previous = value;
     }
 
-  /* Resuming at the last id: nothing more to say; earlier: the end again. */
-  read_events (f, path, g_ptr_array_index (all.ids, all.ids->len - 1), &rest);
+  /* Resuming at the last id: nothing more to say, which is 204 (an
+   * EventSource stops reconnecting); earlier: the end again. */
+  g_assert_cmpuint (read_events (f, path, g_ptr_array_index (all.ids, all.ids->len - 1), &rest), ==, 204);
   g_assert_cmpuint (rest.names->len, ==, 0);
   g_ptr_array_unref (rest.names);
   g_ptr_array_unref (rest.ids);
-  read_events (f, path, g_ptr_array_index (all.ids, 0), &rest);
+  g_assert_cmpuint (read_events (f, path, g_ptr_array_index (all.ids, 0), &rest), ==, 200);
   g_assert_cmpuint (rest.names->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (rest.names, 0), ==, "done");
 

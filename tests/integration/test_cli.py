@@ -476,7 +476,7 @@ SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Enco
 ONE = [{"event": "message", "data": "one", "id": ""}]
 for name, tail, expected, words in (
         ("at a chunk boundary", b"", "last chunk never came", ONE),
-        ("before a chunk's CRLF", b"5\r\ndata:", "last chunk never came", ONE),
+        ("before a chunk's CRLF", b"5\r\ndata:", "in the middle of the event stream", ONE),
         ("inside a chunk", b"40\r\ndata: tw", "in the middle of the event stream", ONE)):
     result = cli("sse", raw_once(SSE_HEAD + chunk(b"data: one\n\n") + tail))
     check("sse exits 1 on a chunked body cut %s and says so" % name,

@@ -23,6 +23,20 @@ const SEED = Number(process.env.AIC_INTEROP_SEED ?? Date.now() % 100000);
 let upstream, server, port, responseLength;
 
 const BODY = JSON.stringify({ messages: [{ role: 'user', content: 'Say it.' }], model: 'fake-model' });
+// Each cut gets a request of its own, so the upstream can count its
+// generations while several run at once.
+const bodyFor = label => JSON.stringify({ messages: [{ role: 'user', content: label }], model: 'fake-model' });
+const generationsOf = label => upstream.state.byPrompt.get(label) ?? 0;
+
+// Runs @count jobs, @width at a time.
+async function inParallel (count, width, job) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count)
+      await job(next++);
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+}
 
 before(async () => {
   upstream = await startUpstream();
@@ -116,18 +130,20 @@ test('the server: Location, resume by POST, by Idempotency-Key, 204 when over, 4
 test('eventsource (POST through its fetch option) through 50 cuts: whole text, one generation each', async () => {
   responseLength = await measureResponse();
   const random = seededRandom(SEED);
-  for (let i = 0; i < CUTS; i++) {
-    const cutAt = 1 + Math.floor(random() * (responseLength - 1));
+  const offsets = Array.from({ length: CUTS }, () => 1 + Math.floor(random() * (responseLength - 1)));
+  await inParallel(CUTS, 5, async i => {
+    const cutAt = offsets[i];
+    const label = `eventsource POST ${i}`;
+    const body = bodyFor(label);
     const proxy = await startCuttingProxy(port, cutAt);
     const key = randomUUID();
-    const before = upstream.state.generations;
     const tokens = [];
     const outcome = await new Promise(resolve => {
       const source = new EventSource(proxy.url + '/api/chat/stream', {
         fetch: (url, init) => fetch(url, {
           ...init,
           method: 'POST',
-          body: BODY,
+          body,
           headers: { ...init.headers, ...headers({ 'Idempotency-Key': key }) },
         }),
       });
@@ -143,27 +159,28 @@ test('eventsource (POST through its fetch option) through 50 cuts: whole text, o
           source.close();
         }
       });
-      setTimeout(() => { resolve({ timeout: true }); source.close(); }, 15000);
+      setTimeout(() => { resolve({ timeout: true }); source.close(); }, 20000);
     });
     await proxy.stop();
     assert.deepEqual(outcome, { state: EventSource.CLOSED }, `cut at ${cutAt}`);
     assert.equal(tokens.join(''), REPLY_TEXT, `text after a cut at ${cutAt} of ${responseLength}`);
-    assert.equal(upstream.state.generations, before + 1, `generations after a cut at ${cutAt}`);
-  }
+    assert.equal(generationsOf(label), 1, `generations after a cut at ${cutAt}`);
+  });
 });
 
 test('eventsource (GET at the resume address) through 50 cuts', async () => {
   const random = seededRandom(SEED + 1);
-  for (let i = 0; i < CUTS; i++) {
-    const before = upstream.state.generations;
+  const offsets = Array.from({ length: CUTS }, () => 1 + Math.floor(random() * (responseLength - 1)));
+  await inParallel(CUTS, 5, async i => {
+    const label = `eventsource GET ${i}`;
     // Start the reply, keep only its address, and read it by GET.
     const controller = new AbortController();
     const start = await fetch(server.url + '/api/chat/stream', {
-      method: 'POST', headers: headers(), body: BODY, signal: controller.signal,
+      method: 'POST', headers: headers(), body: bodyFor(label), signal: controller.signal,
     });
     const location = start.headers.get('location');
     controller.abort();
-    const cutAt = 1 + Math.floor(random() * (responseLength - 1));
+    const cutAt = offsets[i];
     const proxy = await startCuttingProxy(port, cutAt);
     const tokens = [];
     const outcome = await new Promise(resolve => {
@@ -177,13 +194,13 @@ test('eventsource (GET at the resume address) through 50 cuts', async () => {
           source.close();
         }
       });
-      setTimeout(() => { resolve({ timeout: true }); source.close(); }, 15000);
+      setTimeout(() => { resolve({ timeout: true }); source.close(); }, 20000);
     });
     await proxy.stop();
     assert.deepEqual(outcome, { code: 204 }, `cut at ${cutAt}`);
     assert.equal(tokens.join(''), REPLY_TEXT, `text after a cut at ${cutAt}`);
-    assert.equal(upstream.state.generations, before + 1);
-  }
+    assert.equal(generationsOf(label), 1);
+  });
 });
 
 // fetch-event-source takes an event's id as soon as it reads the id line,

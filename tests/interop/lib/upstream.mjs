@@ -14,7 +14,8 @@ export const REPLY_TEXT = REPLY_TOKENS.join('');
 
 export async function startUpstream ({ delayMs = 1 } = {}) {
   const app = express();
-  const state = { generations: 0 };
+  // generations: in all; byPrompt: by the last message's text.
+  const state = { generations: 0, byPrompt: new Map() };
   app.use(express.json());
 
   app.get('/v1/models', (req, res) => {
@@ -23,6 +24,8 @@ export async function startUpstream ({ delayMs = 1 } = {}) {
 
   app.post('/v1/chat/completions', async (req, res) => {
     state.generations++;
+    const prompt = req.body?.messages?.at(-1)?.content ?? '';
+    state.byPrompt.set(prompt, (state.byPrompt.get(prompt) ?? 0) + 1);
     res.setHeader('Content-Type', 'text/event-stream');
     res.setHeader('Cache-Control', 'no-cache');
     const chunk = delta => ({
