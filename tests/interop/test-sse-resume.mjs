@@ -259,3 +259,49 @@ test('@microsoft/fetch-event-source through 50 cuts', async () => {
   }
   console.log(`# fetch-event-source: ${lostByClient} of ${CUTS} cuts fell between an id line and the end of its event`);
 });
+
+// Our own CLI, the client the report caught re-POSTing: `sse --reconnect`
+// through the same cuts resumes at the stream's Location with GET, exits 0
+// after "done" without reconnecting, and the upstream writes each reply
+// once. With no cut at all it must not reconnect either.
+test('ai-console-cli sse --reconnect through 20 cuts, and with none', async () => {
+  const { spawn } = await import('node:child_process');
+  const runCli = (url, body) => new Promise((resolve, reject) => {
+    const child = spawn(process.env.AIC_TEST_CLI, [
+      'sse', '--reconnect', '5', '-H', 'Authorization: Bearer ' + server.token, '-d', body, url + '/api/chat/stream',
+    ]);
+    let stdout = '', stderr = '';
+    child.stdout.on('data', chunk => { stdout += chunk; });
+    child.stderr.on('data', chunk => { stderr += chunk; });
+    child.on('error', reject);
+    child.on('close', status => resolve({ status, stdout, stderr }));
+  });
+  const text = stdout => stdout.split('\n').filter(Boolean).map(line => JSON.parse(line))
+    .filter(event => event.event === 'token').map(event => JSON.parse(event.data).content).join('');
+
+  const label = 'cli, no cut';
+  const whole = await runCli(server.url, bodyFor(label));
+  assert.equal(whole.status, 0, whole.stderr);
+  assert.equal(text(whole.stdout), REPLY_TEXT);
+  assert.equal(generationsOf(label), 1);
+
+  const random = seededRandom(SEED + 3);
+  const offsets = Array.from({ length: 20 }, () => 1 + Math.floor(random() * (responseLength - 1)));
+  let resumed = 0;
+  await inParallel(offsets.length, 5, async i => {
+    const cutLabel = `cli ${i}`;
+    const proxy = await startCuttingProxy(port, offsets[i]);
+    const result = await runCli(proxy.url, bodyFor(cutLabel));
+    await proxy.stop();
+    // A cut inside the response's headers leaves nothing to resume at:
+    // the CLI says so and exits 1, and it still never sends the POST again.
+    if (result.status === 0) {
+      assert.equal(text(result.stdout), REPLY_TEXT, `cut at ${offsets[i]}`);
+      resumed++;
+    } else
+      assert.equal(proxy.record.connections, 1, `cut at ${offsets[i]}: ${result.stderr}`);
+    assert.equal(generationsOf(cutLabel), 1, `generations after a cut at ${offsets[i]}`);
+  });
+  console.log(`# cli: ${resumed} of ${offsets.length} cut streams resumed whole, the rest cut before the answer's headers`);
+  assert.ok(resumed >= offsets.length / 2, 'most cuts fall in the body and are resumed');
+});
