@@ -26,6 +26,7 @@ struct _AicDocumentsPage
   /* Template widgets */
   GtkStack         *detail_stack;
   AdwStatusPage    *failed_page;
+  AdwStatusPage    *none_page;
   GtkEntry         *instructions_entry;
   GtkListBox       *jobs_list;
   AdwLeaflet       *leaflet;
@@ -186,6 +187,7 @@ update_actions (AicDocumentsPage *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.cancel", job != NULL && !finished);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.remove", finished);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.retry", finished && !done);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.copy", done);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "documents.export", done);
 }
@@ -198,6 +200,32 @@ bullet_list (const char * const *points)
   for (guint i = 0; points != NULL && points[i] != NULL; i++)
     g_string_append_printf (text, "%s• %s", i ? "\n" : "", points[i]);
   return g_string_free (text, FALSE);
+}
+
+/* One empty state, not two side by side: with no documents, the wide
+ * view says so once, in the detail pane, and the narrow one in the list
+ * it shows. */
+static void
+update_empty_state (AicDocumentsPage *self)
+{
+  gboolean empty = self->manager == NULL || g_list_model_get_n_items (aic_job_manager_get_jobs (self->manager)) == 0;
+  gboolean folded = adw_leaflet_get_folded (self->leaflet);
+
+  gtk_stack_set_visible_child_name (self->list_stack, !empty ? "list" : folded ? "empty" : "blank");
+  if (empty)
+    {
+      adw_status_page_set_icon_name (self->none_page, "emblem-documents-symbolic");
+      adw_status_page_set_title (self->none_page, _("No Documents"));
+      adw_status_page_set_description (self->none_page,
+                                       _("Open a text, Markdown or PDF file to get a summary and its key points. "
+                                         "Long documents can take minutes; the work goes on if you close the app."));
+    }
+  else
+    {
+      adw_status_page_set_icon_name (self->none_page, "x-office-document-symbolic");
+      adw_status_page_set_title (self->none_page, _("No Document Selected"));
+      adw_status_page_set_description (self->none_page, NULL);
+    }
 }
 
 static void
@@ -305,7 +333,7 @@ items_changed_cb (AicDocumentsPage *self)
 {
   GListModel *jobs = aic_job_manager_get_jobs (self->manager);
 
-  gtk_stack_set_visible_child_name (self->list_stack, g_list_model_get_n_items (jobs) > 0 ? "list" : "empty");
+  update_empty_state (self);
   if (self->selected != NULL && !g_list_store_find (G_LIST_STORE (jobs), self->selected, NULL))
     set_selected (self, NULL);
 }
@@ -382,6 +410,39 @@ remove_action (GtkWidget  *widget,
     return;
   if (!aic_job_manager_remove (self->manager, job, &error))
     show_message (self, error->message);
+}
+
+/* A failed or cancelled document is sent again as a new job, from its
+ * file, with the focus it had; the old entry goes. */
+static void
+retry_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  AicDocumentsPage *self = AIC_DOCUMENTS_PAGE (widget);
+  g_autoptr(AicJob) job = self->selected ? g_object_ref (self->selected) : NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+  AicJob *again;
+  const char *path;
+
+  if (job == NULL || self->manager == NULL || !aic_job_is_finished (job))
+    return;
+  path = aic_job_get_source_path (job);
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_autofree char *message = g_strdup_printf (_("“%s” is no longer where it was opened from; open it again to summarize it."),
+                                                  aic_job_get_filename (job));
+      show_message (self, message);
+      return;
+    }
+  file = g_file_new_for_path (path);
+  again = aic_job_manager_submit_file (self->manager, file, aic_job_get_instructions (job));
+  if (again == NULL)
+    return;
+  if (!aic_job_manager_remove (self->manager, job, &error))
+    g_debug ("The failed entry stays in the list: %s", error->message);
+  aic_documents_page_select_job (self, again);
 }
 
 static void
@@ -502,6 +563,7 @@ aic_documents_page_class_init (AicDocumentsPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-documents-page.ui");
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, detail_stack);
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, failed_page);
+  gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, none_page);
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, instructions_entry);
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, jobs_list);
   gtk_widget_class_bind_template_child (widget_class, AicDocumentsPage, leaflet);
@@ -522,6 +584,7 @@ aic_documents_page_class_init (AicDocumentsPageClass *klass)
   gtk_widget_class_install_action (widget_class, "documents.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "documents.cancel", NULL, cancel_action);
   gtk_widget_class_install_action (widget_class, "documents.remove", NULL, remove_action);
+  gtk_widget_class_install_action (widget_class, "documents.retry", NULL, retry_action);
   gtk_widget_class_install_action (widget_class, "documents.copy", NULL, copy_action);
   gtk_widget_class_install_action (widget_class, "documents.export", NULL, export_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "documents.open", NULL);
@@ -531,6 +594,8 @@ static void
 aic_documents_page_init (AicDocumentsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_object (self->leaflet, "notify::folded", G_CALLBACK (update_empty_state), self, G_CONNECT_SWAPPED);
+  update_empty_state (self);
   update_actions (self);
 }
 

@@ -32,6 +32,14 @@ job_finished (gpointer data)
   return aic_job_is_finished (data);
 }
 
+static gboolean
+page_unfolded (gpointer data)
+{
+  AdwLeaflet *leaflet = ADW_LEAFLET (find_child (GTK_WIDGET (data), "leaflet"));
+
+  return gtk_widget_get_mapped (GTK_WIDGET (leaflet)) && !adw_leaflet_get_folded (leaflet);
+}
+
 static void
 test_documents_page (void)
 {
@@ -70,9 +78,16 @@ test_documents_page (void)
   g_object_unref (g_list_model_get_item (G_LIST_MODEL (files), 1));
 
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
   aic_documents_page_set_manager (page, manager);
   gtk_window_present (GTK_WINDOW (window));
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "list_stack"))), ==, "empty");
+  aic_test_wait_for (page_unfolded, page, 5000);
+  /* Empty and wide: one empty state, in the detail pane, not two side by
+   * side. */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "list_stack"))), ==, "blank");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack"))), ==, "none");
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (find_child (GTK_WIDGET (page), "none_page"))), ==,
+                   "No Documents");
 
   aic_documents_page_add_files (page, G_LIST_MODEL (files));
   g_assert_cmpuint (g_list_model_get_n_items (jobs), ==, 2);
@@ -113,6 +128,18 @@ test_documents_page (void)
                             "cannot read"));
   list = GTK_LIST_BOX (find_child (GTK_WIDGET (page), "jobs_list"));
   g_assert_nonnull (gtk_list_box_get_row_at_index (list, 1));
+
+  /* Try Again sends it again, as a new job from its file; the failed
+   * entry goes. (It fails again: it is still a photo.) */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "documents.retry", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (jobs), ==, 2);
+  g_assert_false (g_list_store_find (G_LIST_STORE (jobs), photo_job, NULL));
+  g_set_object (&photo_job, aic_documents_page_get_selected (page));
+  g_assert_nonnull (photo_job);
+  g_assert_cmpstr (aic_job_get_filename (photo_job), ==, "photo.png");
+  aic_test_wait_for (job_finished, photo_job, 20000);
+  g_assert_cmpint (aic_job_get_status (photo_job), ==, AIC_JOB_FAILED);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack"))), ==, "failed");
 
   /* Remove takes it off the list and out of the store. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "documents.remove", NULL));
