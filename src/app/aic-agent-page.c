@@ -797,12 +797,13 @@ listed_cb (GObject      *object,
   AicAgentPage *self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) runs = aic_agent_list_runs_finish (result, &error);
-  GtkWidget *child;
+  GtkListBoxRow *row;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->runs_list))) != NULL)
-    gtk_list_box_remove (self->runs_list, child);
+  /* Rows only: the placeholder stays for an empty list. */
+  while ((row = gtk_list_box_get_row_at_index (self->runs_list, 0)) != NULL)
+    gtk_list_box_remove (self->runs_list, GTK_WIDGET (row));
   if (runs == NULL)
     {
       g_debug ("No list of runs: %s", error->message);
@@ -811,11 +812,11 @@ listed_cb (GObject      *object,
   for (guint i = 0; i < runs->len; i++)
     {
       AicAgentRunInfo *info = g_ptr_array_index (runs, i);
-      GtkWidget *row = run_info_row (info);
+      GtkWidget *info_row = run_info_row (info);
 
-      gtk_list_box_append (self->runs_list, row);
+      gtk_list_box_append (self->runs_list, info_row);
       if (self->run != NULL && g_strcmp0 (info->run_id, aic_agent_run_get_id (self->run)) == 0)
-        gtk_list_box_select_row (self->runs_list, GTK_LIST_BOX_ROW (row));
+        gtk_list_box_select_row (self->runs_list, GTK_LIST_BOX_ROW (info_row));
     }
 }
 
@@ -928,11 +929,27 @@ aic_agent_page_class_init (AicAgentPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, update_controls);
 }
 
+/* What an empty list says, quietly, instead of showing nothing. */
+static GtkWidget *
+empty_list_label (const char *text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_widget_set_margin_top (label, 12);
+  gtk_widget_set_margin_bottom (label, 12);
+  gtk_widget_set_margin_start (label, 12);
+  gtk_widget_set_margin_end (label, 12);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  return label;
+}
+
 static void
 aic_agent_page_init (AicAgentPage *self)
 {
   self->pending_text = g_string_new (NULL);
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_list_box_set_placeholder (self->runs_list, empty_list_label (_("No runs yet")));
   self->follow = TRUE;
   g_signal_connect (gtk_scrolled_window_get_vadjustment (self->timeline_scroller), "notify::upper",
                     G_CALLBACK (upper_changed_cb), self);

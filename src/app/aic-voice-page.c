@@ -561,6 +561,17 @@ aic_voice_page_init (AicVoicePage *self)
   GtkEventController *keys;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  {
+    GtkWidget *placeholder = gtk_label_new (_("What you say and what the assistant answers will be written here."));
+
+    gtk_widget_add_css_class (placeholder, "dim-label");
+    gtk_label_set_wrap (GTK_LABEL (placeholder), TRUE);
+    gtk_widget_set_margin_top (placeholder, 18);
+    gtk_widget_set_margin_bottom (placeholder, 18);
+    gtk_widget_set_margin_start (placeholder, 12);
+    gtk_widget_set_margin_end (placeholder, 12);
+    gtk_list_box_set_placeholder (self->transcript, placeholder);
+  }
 
   keys = gtk_event_controller_key_new ();
   gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);

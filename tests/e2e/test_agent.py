@@ -57,6 +57,8 @@ with tempfile.TemporaryDirectory() as data_home:
         check("the app starts", app is not None)
         view = wait_for(lambda: nodes(app, "page tab", name="Agent")[0], 10)
         check("the Agent view can be chosen", bool(view) and click(view))
+        no_runs = wait_for(lambda: nodes(app, "label", name="No runs yet"), 10)
+        check("with no runs yet, Past Runs says so (not a blank card)", bool(no_runs))
 
         check("a first run starts", start_run(app, "Take notes on this project"))
         allow = dialog_button(app, "Allow Once")
@@ -87,7 +89,8 @@ with tempfile.TemporaryDirectory() as data_home:
         check("the timeline says it was denied", "You denied this" in labels(app), labels(app)[-30:])
         with open(notes) as f:
             check("the file is left as it was", f.read() == first)
-        runs = wait_for(lambda: len([n for n in nodes(app, "list", name="Past runs")[0].children]) >= 2, 10)
+        runs = wait_for(lambda: len([n for n in nodes(app, "list", name="Past runs")[0].children
+                                     if n.roleName == "list item"]) >= 2, 10)
         check("both runs are listed as past runs", bool(runs))
 
         check("a run with a command starts", start_run(app, "Check the build\nrun: true"))

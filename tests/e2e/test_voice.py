@@ -28,6 +28,8 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
         # GTK 4.8 shows a toggle button as a push button.
         talk = wait_for(lambda: nodes(app, "push button", name="Talk")[0], 10)
         check("the view has a Talk button", bool(talk))
+        empty = wait_for(lambda: nodes(app, "label", contains="will be written here"), 10)
+        check("before anything is said, the transcript says what it will hold (not a blank card)", bool(empty))
         click(talk)
         transcript = wait_for(lambda: nodes(app, "list", name="Transcript")[0], 10)
         user = wait_for(lambda: nodes(transcript, "label", contains="speech, "), 30)
