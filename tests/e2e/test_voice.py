@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 from aictest import check, click, launch, nodes, report, stop_app, wait_for  # sets dogtail up: import it first
 
@@ -31,6 +32,18 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
         empty = wait_for(lambda: nodes(app, "label", contains="will be written here"), 10)
         check("before anything is said, the transcript says what it will hold (not a blank card)", bool(empty))
         click(talk)
+        # The meter moves with the recording standing in for the microphone.
+        meter = wait_for(lambda: nodes(app, "level bar", name="Microphone level")[0], 10)
+        levels = []
+        for _ in range(30):
+            try:
+                levels.append(meter.queryValue().currentValue)
+            except Exception:
+                pass
+            if any(level > 0.05 for level in levels):
+                break
+            time.sleep(0.1)
+        check("the level meter moves with the input", any(level > 0.05 for level in levels), levels[-10:])
         transcript = wait_for(lambda: nodes(app, "list", name="Transcript")[0], 10)
         user = wait_for(lambda: nodes(transcript, "label", contains="speech, "), 30)
         check("what the user said appears in the transcript", bool(user),
