@@ -5,6 +5,7 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "aic-agent-page.h"
 #include "aic-agent-run.h"
@@ -138,8 +139,19 @@ update_workspace (AicAgentPage *self)
   else
     {
       g_autofree char *display = g_filename_display_name (path);
+      g_autofree char *home = g_filename_display_name (g_get_home_dir ());
+      size_t n = strlen (home);
 
-      gtk_label_set_label (self->workspace_label, display);
+      /* Shorter, and what people call it: ~/Projects/site. */
+      if (strncmp (display, home, n) == 0 && (display[n] == '/' || display[n] == '\0'))
+        {
+          g_autofree char *tilde = g_strconcat ("~", display + n, NULL);
+
+          gtk_label_set_label (self->workspace_label, tilde);
+        }
+      else
+        gtk_label_set_label (self->workspace_label, display);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->workspace_label), display);
       gtk_widget_set_visible (GTK_WIDGET (self->workspace_reset_button), TRUE);
     }
 }
@@ -460,13 +472,65 @@ risk_text (const char *risk)
   return _("The agent wants your permission to go on.");
 }
 
+/* The agent's tools, in words a person reads in a dialog. */
+static const char *
+tool_text (const char *tool)
+{
+  if (g_strcmp0 (tool, "write_file") == 0)
+    return _("Write a file");
+  if (g_strcmp0 (tool, "run_command") == 0)
+    return _("Run a command");
+  if (g_strcmp0 (tool, "read_file") == 0)
+    return _("Read a file");
+  if (g_strcmp0 (tool, "list_files") == 0)
+    return _("List files");
+  return tool;
+}
+
+/* Added lines green, removed ones red, hunk headers dim: the background
+ * tints read in light and dark alike. */
+static void
+colour_diff (GtkTextBuffer *buffer)
+{
+  GtkTextTag *added = gtk_text_buffer_create_tag (buffer, NULL, "paragraph-background", "rgba(46,194,126,0.22)", NULL);
+  GtkTextTag *removed = gtk_text_buffer_create_tag (buffer, NULL, "paragraph-background", "rgba(224,27,36,0.22)", NULL);
+  GtkTextTag *hunk = gtk_text_buffer_create_tag (buffer, NULL, "foreground", "#62a0ea", NULL);
+  int lines = gtk_text_buffer_get_line_count (buffer);
+
+  for (int i = 0; i < lines; i++)
+    {
+      GtkTextIter start, end;
+      g_autofree char *line = NULL;
+      GtkTextTag *tag = NULL;
+
+      gtk_text_buffer_get_iter_at_line (buffer, &start, i);
+      end = start;
+      if (!gtk_text_iter_ends_line (&end))
+        gtk_text_iter_forward_to_line_end (&end);
+      line = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+      if (g_str_has_prefix (line, "+++") || g_str_has_prefix (line, "---"))
+        continue;
+      if (line[0] == '+')
+        tag = added;
+      else if (line[0] == '-')
+        tag = removed;
+      else if (g_str_has_prefix (line, "@@"))
+        tag = hunk;
+      if (tag != NULL)
+        gtk_text_buffer_apply_tag (buffer, tag, &start, &end);
+    }
+}
+
 static GtkWidget *
-detail_view (const char *text)
+detail_view (const char *text,
+             gboolean    is_diff)
 {
   GtkWidget *scroller = gtk_scrolled_window_new ();
   GtkWidget *view = gtk_text_view_new ();
 
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)), text, -1);
+  if (is_diff)
+    colour_diff (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)));
   gtk_text_view_set_editable (GTK_TEXT_VIEW (view), FALSE);
   gtk_text_view_set_monospace (GTK_TEXT_VIEW (view), TRUE);
   gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
@@ -476,7 +540,10 @@ detail_view (const char *text)
   gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroller), 120);
   gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 320);
   gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
-  gtk_widget_set_size_request (scroller, 420, -1);
+  /* As wide as the dialog allows and no wider: it must fit a 360 px
+   * window; long lines wrap. */
+  gtk_scrolled_window_set_propagate_natural_width (GTK_SCROLLED_WINDOW (scroller), FALSE);
+  gtk_widget_set_hexpand (scroller, TRUE);
   gtk_widget_add_css_class (scroller, "card");
   gtk_accessible_update_property (GTK_ACCESSIBLE (view), GTK_ACCESSIBLE_PROPERTY_LABEL, _("What the agent would do"), -1);
   return scroller;
@@ -518,8 +585,8 @@ show_request (AicAgentPage *self)
       g_autofree char *command = request->command ? g_strdup_printf ("$ %s", request->command) : NULL;
 
       if (request->tool_name != NULL)
-        /* Translators: the first %s is a tool such as write_file, the second says what it risks. */
-        body = g_strdup_printf (_("Tool: %s. %s"), request->tool_name, risk_text (request->risk));
+        /* Translators: the first %s is a tool in words, such as “Write a file”; the second says what it risks. */
+        body = g_strdup_printf (_("%s. %s"), tool_text (request->tool_name), risk_text (request->risk));
       else
         body = g_strdup (risk_text (request->risk));
       if (request->scope != NULL)
@@ -548,7 +615,7 @@ show_request (AicAgentPage *self)
       if (command != NULL && request->diff == NULL)
         detail = command;
       if (detail != NULL)
-        adw_message_dialog_set_extra_child (dialog, detail_view (detail));
+        adw_message_dialog_set_extra_child (dialog, detail_view (detail, detail == request->diff));
       g_signal_connect (dialog, "response", G_CALLBACK (approval_response_cb), self);
     }
   self->dialog = dialog;
@@ -696,7 +763,7 @@ on_start_clicked (AicAgentPage *self)
                            workspace != NULL && workspace[0] != '\0' ? workspace : NULL,
                            aic_connection_get_model (aic_client_get_connection (self->client)));
   attach_run (self, run);
-  row = add_row (self, "applications-system-symbolic", goal, NULL, FALSE);
+  row = add_row (self, "utilities-terminal-symbolic", goal, NULL, FALSE);
   gtk_widget_add_css_class (g_object_get_data (G_OBJECT (row), "title-label"), "heading");
   gtk_editable_set_text (GTK_EDITABLE (self->goal_entry), "");
   gtk_list_box_unselect_all (self->runs_list);
@@ -845,7 +912,7 @@ on_run_activated (AicAgentPage  *self,
     return;
   run = aic_agent_run_new_for_id (self->client, run_id);
   attach_run (self, run);
-  title = add_row (self, "applications-system-symbolic", g_object_get_data (G_OBJECT (row), "goal"), NULL, FALSE);
+  title = add_row (self, "utilities-terminal-symbolic", g_object_get_data (G_OBJECT (row), "goal"), NULL, FALSE);
   gtk_widget_add_css_class (g_object_get_data (G_OBJECT (title), "title-label"), "heading");
 }
 
