@@ -9,6 +9,7 @@
 
 #include "aic-agent-page.h"
 #include "aic-agent-run.h"
+#include "aic-json.h"
 
 /* The Agent view: a goal, the workspace folder, Start and Cancel; the
  * run's timeline (steps, tool calls with their arguments, results and
@@ -321,6 +322,59 @@ on_step (AicAgentRun  *run,
   gtk_widget_add_css_class (g_object_get_data (G_OBJECT (row), "title-label"), "caption-heading");
 }
 
+/* The agent's tools, in words a person reads in a dialog. */
+static const char *
+tool_text (const char *tool)
+{
+  if (g_strcmp0 (tool, "write_file") == 0)
+    return _("Write a file");
+  if (g_strcmp0 (tool, "run_command") == 0)
+    return _("Run a command");
+  if (g_strcmp0 (tool, "read_file") == 0)
+    return _("Read a file");
+  if (g_strcmp0 (tool, "list_files") == 0)
+    return _("List files");
+  return tool;
+}
+
+/* A tool's arguments as fields, one per line ("path: notes.md"), strings
+ * as they are rather than JSON with \n in them; each value's start only,
+ * since a value can be a whole file. Anything that is not an object of
+ * members is shown as it came. */
+static char *
+format_args (const char *args)
+{
+  g_autoptr(JsonNode) root = aic_json_parse_data (args, -1, NULL);
+  g_autoptr(GString) text = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return g_strdup (args);
+
+  text = g_string_new (NULL);
+  json_object_iter_init (&iter, json_node_get_object (root));
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      g_autofree char *shown = NULL;
+
+      if (JSON_NODE_HOLDS_VALUE (value) && json_node_get_value_type (value) == G_TYPE_STRING)
+        shown = g_strdup (json_node_get_string (value));
+      else
+        shown = aic_json_to_string (value, FALSE);
+      if (g_utf8_strlen (shown, -1) > 400)
+        {
+          g_autofree char *start = g_utf8_substring (shown, 0, 400);
+
+          g_free (shown);
+          shown = g_strconcat (start, "…", NULL);
+        }
+      g_string_append_printf (text, "%s%s: %s", text->len ? "\n" : "", name, shown);
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 static void
 on_tool_call (AicAgentRun  *run,
               const char   *call_id,
@@ -331,16 +385,8 @@ on_tool_call (AicAgentRun  *run,
   g_autofree char *shown = NULL;
 
   end_text (self);
-  /* Arguments can be whole files: the row shows their start. */
-  if (g_utf8_strlen (args, -1) > 600)
-    {
-      g_autofree char *start = g_utf8_substring (args, 0, 600);
-
-      shown = g_strconcat (start, "…", NULL);
-    }
-  else
-    shown = g_strdup (args);
-  add_row (self, "system-run-symbolic", name, shown, TRUE);
+  shown = format_args (args);
+  add_row (self, "system-run-symbolic", tool_text (name), shown, TRUE);
 }
 
 static void
@@ -470,21 +516,6 @@ risk_text (const char *risk)
   if (g_strcmp0 (risk, "read") == 0)
     return _("This reads files in the workspace.");
   return _("The agent wants your permission to go on.");
-}
-
-/* The agent's tools, in words a person reads in a dialog. */
-static const char *
-tool_text (const char *tool)
-{
-  if (g_strcmp0 (tool, "write_file") == 0)
-    return _("Write a file");
-  if (g_strcmp0 (tool, "run_command") == 0)
-    return _("Run a command");
-  if (g_strcmp0 (tool, "read_file") == 0)
-    return _("Read a file");
-  if (g_strcmp0 (tool, "list_files") == 0)
-    return _("List files");
-  return tool;
 }
 
 /* Added lines green, removed ones red, hunk headers dim: the background

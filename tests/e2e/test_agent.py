@@ -75,6 +75,8 @@ with tempfile.TemporaryDirectory() as data_home:
         check("the run finishes", bool(done), labels(app)[-20:])
         check("the file is written", wait_for(lambda: os.path.exists(notes), 10))
         check("the timeline says it was allowed", "You allowed this once" in labels(app), labels(app)[-30:])
+        check("tool calls read as words and fields, not JSON",
+              "Read a file" in labels(app) and any(t.startswith("path: README.md") for t in labels(app)), labels(app)[-30:])
         with open(notes) as f:
             first = f.read() if os.path.exists(notes) else ""
         check("with the agent's notes", "Goal: Take notes on this project" in first, first)
