@@ -371,10 +371,14 @@ aic_job_store_get_document (AicJobStore  *self,
                             GError      **error)
 {
   g_autoptr(sqlite3_stmt) statement = NULL;
+  sqlite3_blob *blob = NULL;
+  sqlite3_int64 rowid;
+  g_autofree char *data = NULL;
+  int size;
 
   g_return_val_if_fail (AIC_IS_JOB_STORE (self), NULL);
 
-  statement = aic_sqlite_prepare (self->db, "SELECT document FROM documents WHERE job_id = ?", error);
+  statement = aic_sqlite_prepare (self->db, "SELECT rowid FROM documents WHERE job_id = ?", error);
   if (statement == NULL)
     return NULL;
   aic_sqlite_bind_text (statement, 1, id);
@@ -383,7 +387,25 @@ aic_job_store_get_document (AicJobStore  *self,
       g_set_error (error, AIC_ERROR, AIC_ERROR_NOT_FOUND, "There is no job %s.", id);
       return NULL;
     }
-  return g_bytes_new (sqlite3_column_blob (statement, 0), sqlite3_column_bytes (statement, 0));
+  rowid = sqlite3_column_int64 (statement, 0);
+  /* Read straight into the buffer returned: a column value would be one
+   * more copy of the whole document. */
+  if (sqlite3_blob_open (self->db, "main", "documents", "document", rowid, 0, &blob) != SQLITE_OK)
+    {
+      aic_sqlite_error (self->db, error);
+      sqlite3_blob_close (blob);
+      return NULL;
+    }
+  size = sqlite3_blob_bytes (blob);
+  data = g_malloc (MAX (size, 1));
+  if (sqlite3_blob_read (blob, data, size, 0) != SQLITE_OK)
+    {
+      aic_sqlite_error (self->db, error);
+      sqlite3_blob_close (blob);
+      return NULL;
+    }
+  sqlite3_blob_close (blob);
+  return g_bytes_new_take (g_steal_pointer (&data), size);
 }
 
 /* Once its job has ended a document is not needed; one whose removal
