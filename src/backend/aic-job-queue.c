@@ -12,6 +12,7 @@
 #include "aic-json.h"
 #include "aic-source.h"
 #include "aic-summary.h"
+#include "aic-summary-private.h"
 
 /* Runs document jobs: at most n_workers at once, the rest wait in order.
  *
@@ -68,7 +69,7 @@ typedef struct
   GCancellable *cancellable;
   char         *text;
   char         *title;
-  GPtrArray    *parts;
+  GArray       *parts;          /* AicSummaryPart: where in text, not copies */
   GPtrArray    *gathered;       /* demo: chosen sentences; openai: part summaries */
   guint         part;
   guint         timeout;
@@ -87,7 +88,7 @@ work_free (Work *work)
   g_clear_object (&work->cancellable);
   g_free (work->text);
   g_free (work->title);
-  g_clear_pointer (&work->parts, g_ptr_array_unref);
+  g_clear_pointer (&work->parts, g_array_unref);
   g_clear_pointer (&work->gathered, g_ptr_array_unref);
   g_free (work);
 }
@@ -451,11 +452,20 @@ model_call (Work                *work,
                          work->cancellable, done, call);
 }
 
+/* The part in hand, as text of its own: one part is copied at a time. */
+static char *
+dup_part (Work *work)
+{
+  const AicSummaryPart *part = &g_array_index (work->parts, AicSummaryPart, work->part);
+
+  return g_strndup (work->text + part->offset, part->length);
+}
+
 static void
 model_summarize_part (Work *work)
 {
   g_autofree char *extra = instructions_line (work);
-  const char *part = g_ptr_array_index (work->parts, work->part);
+  g_autofree char *part = dup_part (work);
   g_autoptr(GPtrArray) turns = NULL;
 
   if (work->parts->len == 1)
@@ -534,7 +544,8 @@ summarize_next (gpointer data)
             g_strdup_printf ("Summarizing part %u of %u", work->part + 1, n));
   if (demo)
     {
-      g_autoptr(GPtrArray) sentences = aic_summary_split_sentences (g_ptr_array_index (work->parts, work->part));
+      g_autofree char *part = dup_part (work);
+      g_autoptr(GPtrArray) sentences = aic_summary_split_sentences (part);
       g_autoptr(GPtrArray) picked = aic_summary_pick_sentences (sentences, DEMO_SENTENCES_PER_PART);
 
       for (guint i = 0; i < picked->len; i++)
@@ -554,15 +565,15 @@ typedef struct
   gsize            part_chars;
   AicDocumentLimits limits;
   char            *text;
-  GPtrArray       *parts;
+  GArray          *parts;
 } Extraction;
 
 static void
 extraction_free (Extraction *extraction)
 {
-  g_bytes_unref (extraction->document);
+  g_clear_pointer (&extraction->document, g_bytes_unref);
   g_free (extraction->text);
-  g_clear_pointer (&extraction->parts, g_ptr_array_unref);
+  g_clear_pointer (&extraction->parts, g_array_unref);
   g_free (extraction);
 }
 
@@ -582,7 +593,10 @@ extract_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
-  extraction->parts = aic_summary_split_parts (extraction->text, extraction->part_chars);
+  /* The text is all that is kept of the document from here on, and the
+   * parts are places in it. */
+  g_clear_pointer (&extraction->document, g_bytes_unref);
+  extraction->parts = aic_summary_find_parts (extraction->text, extraction->part_chars);
   /* Each part is a request to the model: a bound on parts is one on the
    * job's time and cost. */
   if (extraction->limits.max_parts > 0 && extraction->parts->len > extraction->limits.max_parts)

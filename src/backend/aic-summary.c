@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aic-summary.h"
+#include "aic-summary-private.h"
 
 /* Summaries without a language model, for the demo engine, and the text
  * handling both engines share.
@@ -24,6 +25,7 @@
 #define MAX_KEY_POINTS 5
 #define KEY_POINT_CHARS 160
 
+/* Sorted, for bsearch(). */
 static const char * const stop_words[] = {
   "a", "about", "above", "after", "again", "against", "all", "also", "am", "an",
   "and", "any", "are", "as", "at", "be", "because", "been", "before", "being",
@@ -40,6 +42,22 @@ static const char * const stop_words[] = {
   "with", "would", "you", "your",
 };
 
+static gsize bytes_read;
+
+/* What the summary code has read of texts, in bytes: a test's proof that
+ * a document is read once (aic-summary-private.h). */
+gsize
+aic_summary_debug_get_bytes_read (void)
+{
+  return (gsize) g_atomic_pointer_get (&bytes_read);
+}
+
+static void
+count_read (gsize n)
+{
+  g_atomic_pointer_add (&bytes_read, (gssize) n);
+}
+
 void
 aic_summary_free (AicSummary *summary)
 {
@@ -51,13 +69,17 @@ aic_summary_free (AicSummary *summary)
   g_free (summary);
 }
 
+static int
+compare_word (const void *key,
+              const void *element)
+{
+  return strcmp (key, *(const char * const *) element);
+}
+
 static gboolean
 is_stop_word (const char *word)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (stop_words); i++)
-    if (strcmp (stop_words[i], word) == 0)
-      return TRUE;
-  return FALSE;
+  return bsearch (word, stop_words, G_N_ELEMENTS (stop_words), sizeof stop_words[0], compare_word) != NULL;
 }
 
 /* Lower-cased words of letters and digits, in order. */
@@ -192,12 +214,14 @@ aic_summary_split_sentences (const char *text)
   g_autoptr(GString) paragraph = g_string_new (NULL);
   g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
   gboolean in_code = FALSE;
+  gsize n_read = 0;
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
       const char *line = lines[i];
       const char *trimmed = line;
 
+      n_read += strlen (line) + 1;
       while (*trimmed == ' ' || *trimmed == '\t')
         trimmed++;
       if (g_str_has_prefix (trimmed, "```") || g_str_has_prefix (trimmed, "~~~"))
@@ -219,10 +243,14 @@ aic_summary_split_sentences (const char *text)
       if (paragraph->len > 0)
         g_string_append_c (paragraph, ' ');
       g_string_append (paragraph, skip_line_markup (trimmed));
-      g_strchomp (paragraph->str);
-      paragraph->len = strlen (paragraph->str);
+      /* Trailing white space of this line only: the paragraph before it
+       * is clean already. */
+      while (paragraph->len > 0 && g_ascii_isspace (paragraph->str[paragraph->len - 1]))
+        paragraph->len--;
+      paragraph->str[paragraph->len] = '\0';
     }
   flush_paragraph (paragraph, sentences);
+  count_read (n_read);
   return sentences;
 }
 
@@ -237,6 +265,77 @@ utf8_floor (const char *text,
 }
 
 /**
+ * aic_summary_find_parts:
+ * Where aic_summary_split_parts() would cut @text, without copying it:
+ * each part's offset and length, surrounding white space left out, in
+ * one forward pass over the text.
+ * Returns: (transfer full) (element-type AicSummaryPart)
+ */
+GArray *
+aic_summary_find_parts (const char *text,
+                        gsize       max_chars)
+{
+  GArray *parts = g_array_new (FALSE, FALSE, sizeof (AicSummaryPart));
+  const char *start = text, *p = text;
+  /* The last paragraph break, ". " and space seen, where they start. */
+  const char *para = NULL, *dot = NULL, *space = NULL;
+  const gssize quarter = (gssize) max_chars / 4;
+
+  g_return_val_if_fail (max_chars >= 16, parts);
+
+  while (*start)
+    {
+      const char *limit = start + max_chars;
+      gsize cut;
+
+      /* Only what was not seen before: a part's candidates past the cut
+       * are the next part's. */
+      for (; p < limit && *p; p++)
+        {
+          if (*p == ' ')
+            {
+              space = p;
+              if (p > start && p[-1] == '.')
+                dot = p - 1;
+            }
+          else if (*p == '\n' && p > start && p[-1] == '\n')
+            para = p - 1;
+        }
+
+      if (*p == '\0')
+        cut = p - start;
+      else if (para != NULL && para - start > quarter)
+        cut = para - start + 2;
+      else if (dot != NULL && dot - start > quarter)
+        cut = dot - start + 2;
+      else if (space != NULL && space - start > quarter)
+        cut = space - start + 1;
+      else
+        {
+          cut = utf8_floor (start, max_chars);
+          if (cut == 0)
+            cut = g_utf8_next_char (start) - start;
+        }
+
+      {
+        AicSummaryPart part = { start - text, cut };
+
+        while (part.length > 0 && g_ascii_isspace (text[part.offset]))
+          part.offset++, part.length--;
+        while (part.length > 0 && g_ascii_isspace (text[part.offset + part.length - 1]))
+          part.length--;
+        if (part.length > 0)
+          g_array_append_val (parts, part);
+      }
+      start += cut;
+      if (p < start)
+        p = start;
+    }
+  count_read (p - text);
+  return parts;
+}
+
+/**
  * aic_summary_split_parts:
  * Cuts @text into parts of at most @max_chars bytes, at paragraph breaks
  * where possible, else at a sentence end or a space.
@@ -246,42 +345,14 @@ GPtrArray *
 aic_summary_split_parts (const char *text,
                          gsize       max_chars)
 {
-  GPtrArray *parts = g_ptr_array_new_with_free_func (g_free);
-  const char *p = text;
+  g_autoptr(GArray) found = aic_summary_find_parts (text, max_chars);
+  GPtrArray *parts = g_ptr_array_new_full (found->len, g_free);
 
-  g_return_val_if_fail (max_chars >= 16, parts);
-
-  while (*p)
+  for (guint i = 0; i < found->len; i++)
     {
-      gsize left = strlen (p), cut;
-      const char *window_end;
+      const AicSummaryPart *part = &g_array_index (found, AicSummaryPart, i);
 
-      if (left <= max_chars)
-        cut = left;
-      else
-        {
-          g_autofree char *window = g_strndup (p, max_chars);
-          const char *found;
-
-          window_end = p + max_chars;
-          if ((found = g_strrstr (window, "\n\n")) != NULL && found - window > (gssize) max_chars / 4)
-            cut = found - window + 2;
-          else if ((found = g_strrstr (window, ". ")) != NULL && found - window > (gssize) max_chars / 4)
-            cut = found - window + 2;
-          else if ((found = strrchr (window, ' ')) != NULL && found - window > (gssize) max_chars / 4)
-            cut = found - window + 1;
-          else
-            cut = utf8_floor (p, window_end - p);
-          if (cut == 0)
-            cut = g_utf8_next_char (p) - p;
-        }
-
-      {
-        g_autofree char *part = g_strstrip (g_strndup (p, cut));
-        if (part[0] != '\0')
-          g_ptr_array_add (parts, g_steal_pointer (&part));
-      }
-      p += cut;
+      g_ptr_array_add (parts, g_strndup (text + part->offset, part->length));
     }
   return parts;
 }
@@ -354,16 +425,18 @@ by_score (gconstpointer a,
 static GArray *
 rank (GPtrArray *sentences)
 {
-  g_autoptr(GHashTable) frequency = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* Keys are borrowed from word_lists, which outlives the table's use. */
   g_autoptr(GPtrArray) word_lists = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GHashTable) frequency = g_hash_table_new (g_str_hash, g_str_equal);
   GArray *ranked = g_array_sized_new (FALSE, FALSE, sizeof (Ranked), sentences->len);
   guint max_frequency = 1;
 
   for (guint i = 0; i < sentences->len; i++)
     {
-      GPtrArray *words = split_words (g_ptr_array_index (sentences, i));
+      g_autoptr(GPtrArray) words = split_words (g_ptr_array_index (sentences, i));
+      GPtrArray *content = g_ptr_array_new_with_free_func (g_free);
 
-      g_ptr_array_add (word_lists, words);
+      /* Only content words count from here on. */
       for (guint j = 0; j < words->len; j++)
         {
           const char *word = g_ptr_array_index (words, j);
@@ -371,10 +444,12 @@ rank (GPtrArray *sentences)
 
           if (!is_content_word (word))
             continue;
+          g_ptr_array_add (content, g_steal_pointer (&words->pdata[j]));
           n = GPOINTER_TO_UINT (g_hash_table_lookup (frequency, word)) + 1;
-          g_hash_table_replace (frequency, g_strdup (word), GUINT_TO_POINTER (n));
+          g_hash_table_insert (frequency, (gpointer) word, GUINT_TO_POINTER (n));
           max_frequency = MAX (max_frequency, n);
         }
+      g_ptr_array_add (word_lists, content);
     }
 
   for (guint i = 0; i < sentences->len; i++)
@@ -388,8 +463,6 @@ rank (GPtrArray *sentences)
         {
           const char *word = g_ptr_array_index (words, j);
 
-          if (!is_content_word (word))
-            continue;
           content++;
           if (g_hash_table_add (seen, (gpointer) word))
             entry.score += (double) GPOINTER_TO_UINT (g_hash_table_lookup (frequency, word)) / max_frequency;

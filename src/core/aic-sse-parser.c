@@ -5,6 +5,9 @@
 
 #include <glib/gi18n.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "aic-error.h"
 #include "aic-sse-parser.h"
@@ -37,6 +40,8 @@ struct _AicSseParser
   GString        *last_id;       /* the last event id, as of the last dispatch */
 
   guint           bom_seen;      /* BOM bytes matched at the start, 0..3 */
+  guint           line_non_ascii : 1;  /* in line, a byte past 0x7F */
+  guint           id_changed : 1;      /* id_buffer set since the last dispatch */
   guint           started : 1;   /* past the BOM check */
   guint           pending_cr : 1;
   guint           failed : 1;
@@ -104,6 +109,7 @@ aic_sse_parser_reset (AicSseParser *self)
   g_return_if_fail (self != NULL);
 
   g_string_truncate (self->line, 0);
+  self->line_non_ascii = FALSE;
   g_string_truncate (self->data, 0);
   g_string_truncate (self->type, 0);
   g_string_assign (self->id_buffer, self->last_id->str);
@@ -150,23 +156,38 @@ fail (AicSseParser  *self,
   return FALSE;
 }
 
+/* GLib 2.74's g_string_truncate() is a call; this runs once per event. */
+static inline void
+clear (GString *string)
+{
+  string->len = 0;
+  string->str[0] = '\0';
+}
+
 static void
 dispatch (AicSseParser *self)
 {
   AicSseEvent event;
 
-  if (self->last_id->len != self->id_buffer->len ||
-      memcmp (self->last_id->str, self->id_buffer->str, self->id_buffer->len) != 0)
-    g_string_assign (self->last_id, self->id_buffer->str);
+  /* The last event id only changes when an id field came. */
+  if (self->id_changed)
+    {
+      self->id_changed = FALSE;
+      if (self->last_id->len != self->id_buffer->len ||
+          memcmp (self->last_id->str, self->id_buffer->str, self->id_buffer->len) != 0)
+        g_string_assign (self->last_id, self->id_buffer->str);
+    }
 
   if (self->data->len == 0)
     {
-      g_string_truncate (self->type, 0);
+      if (self->type->len > 0)
+        clear (self->type);
       return;
     }
 
   /* One trailing LF goes; every data line added one. */
-  g_string_truncate (self->data, self->data->len - 1);
+  self->data->len--;
+  self->data->str[self->data->len] = '\0';
 
   event.type = self->type->len ? self->type->str : "message";
   event.data = self->data->str;
@@ -174,29 +195,49 @@ dispatch (AicSseParser *self)
   event.id = self->last_id->str;
   self->callbacks.event (self->user_data, &event);
 
-  g_string_truncate (self->data, 0);
-  g_string_truncate (self->type, 0);
+  clear (self->data);
+  if (self->type->len > 0)
+    clear (self->type);
 }
 
-static gboolean
-is_ascii (const char *text,
-          gsize       len)
+static inline void
+set_string (GString    *string,
+            const char *value,
+            gsize       len)
 {
-  const guint8 *p = (const guint8 *) text;
-  const guint8 *end = p + len;
-  guint64 bits = 0;
+  if (len + 1 > string->allocated_len)
+    g_string_set_size (string, len);
+  memcpy (string->str, value, len);
+  string->len = len;
+  string->str[len] = '\0';
+}
 
-  while (end - p >= 8)
-    {
-      guint64 word;
+/* Adds a data line's value and its LF to the event's data. */
+static inline gboolean
+append_data (AicSseParser  *self,
+             const char    *value,
+             gsize          len,
+             GError       **error)
+{
+  GString *data = self->data;
+  gsize old = data->len;
 
-      memcpy (&word, p, 8);
-      bits |= word;
-      p += 8;
-    }
-  while (p < end)
-    bits |= *p++;
-  return (bits & G_GUINT64_CONSTANT (0x8080808080808080)) == 0;
+  if (old + len + 1 > self->max_event)
+    return fail (self, error, TOO_LARGE_EVENT, self->max_event);
+  if (old + len + 2 > data->allocated_len)
+    g_string_set_size (data, old + len + 1);
+  memcpy (data->str + old, value, len);
+  data->str[old + len] = '\n';
+  data->len = old + len + 1;
+  data->str[data->len] = '\0';
+  return TRUE;
+}
+
+static inline gboolean
+is_data_field (const char *line,
+               gsize       len)
+{
+  return len >= 5 && line[0] == 'd' && line[1] == 'a' && line[2] == 't' && line[3] == 'a' && line[4] == ':';
 }
 
 /* Valid UTF-8, where NUL is a character like any other (unlike in
@@ -309,10 +350,13 @@ digits_only (const char *text,
   return TRUE;
 }
 
+/* @non_ascii: whether @line may hold bytes past 0x7F; the scanner that
+ * found its end knows, so the line is not read again to learn it. */
 static gboolean
 process_line (AicSseParser  *self,
               const char    *line,
               gsize          len,
+              gboolean       non_ascii,
               GError       **error)
 {
   g_autofree char *valid = NULL;
@@ -331,26 +375,21 @@ process_line (AicSseParser  *self,
   /* The stream is UTF-8; broken sequences become U+FFFD, as the decoder
    * the standard prescribes does. Line ends are ASCII, so a line holds
    * whole characters and can be checked on its own. */
-  if (!is_ascii (line, len) && !is_valid_utf8 (line, len))
+  if (non_ascii && !is_valid_utf8 (line, len))
     {
       valid = decode_with_replacement (line, len, &len);
       line = valid;
     }
 
   /* The line nearly every event is made of, taken the short way. */
-  if (len >= 5 && memcmp (line, "data:", 5) == 0)
+  if (is_data_field (line, len))
     {
       const char *data_value = line + 5;
-      gsize data_len = len - 5, old = self->data->len;
+      gsize data_len = len - 5;
 
       if (data_len > 0 && data_value[0] == ' ')
         data_value++, data_len--;
-      if (old + data_len + 1 > self->max_event)
-        return fail (self, error, TOO_LARGE_EVENT, self->max_event);
-      g_string_set_size (self->data, old + data_len + 1);
-      memcpy (self->data->str + old, data_value, data_len);
-      self->data->str[old + data_len] = '\n';
-      return TRUE;
+      return append_data (self, data_value, data_len, error);
     }
 
   if (line[0] == ':')
@@ -360,7 +399,14 @@ process_line (AicSseParser  *self,
       return TRUE;
     }
 
-  colon = memchr (line, ':', len);
+  /* Field names are short: a loop beats a call to memchr(). */
+  colon = NULL;
+  for (gsize i = 0; i < len; i++)
+    if (line[i] == ':')
+      {
+        colon = line + i;
+        break;
+      }
   if (colon != NULL)
     {
       field_len = colon - line;
@@ -378,22 +424,21 @@ process_line (AicSseParser  *self,
 
   if (field_len == 4 && memcmp (line, "data", 4) == 0)
     {
-      if (self->data->len + value_len + 1 > self->max_event)
-        return fail (self, error, TOO_LARGE_EVENT, self->max_event);
-      g_string_append_len (self->data, value, value_len);
-      g_string_append_c (self->data, '\n');
+      if (!append_data (self, value, value_len, error))
+        return FALSE;
     }
   else if (field_len == 5 && memcmp (line, "event", 5) == 0)
+    set_string (self->type, value, value_len);
+  else if (field_len == 2 && line[0] == 'i' && line[1] == 'd')
     {
-      g_string_truncate (self->type, 0);
-      g_string_append_len (self->type, value, value_len);
-    }
-  else if (field_len == 2 && memcmp (line, "id", 2) == 0)
-    {
-      if (memchr (value, '\0', value_len) == NULL)
+      gboolean has_nul = FALSE;
+
+      for (gsize i = 0; i < value_len && !has_nul; i++)
+        has_nul = value[i] == '\0';
+      if (!has_nul)
         {
-          g_string_truncate (self->id_buffer, 0);
-          g_string_append_len (self->id_buffer, value, value_len);
+          set_string (self->id_buffer, value, value_len);
+          self->id_changed = TRUE;
         }
     }
   else if (field_len == 5 && memcmp (line, "retry", 5) == 0)
@@ -408,18 +453,54 @@ process_line (AicSseParser  *self,
   return TRUE;
 }
 
+/* The first LF or CR in [@p, @end), or NULL; sets *@non_ascii when a byte
+ * before it (or before @end, when there is none) is past 0x7F. One pass
+ * finds both, so a line's bytes are read once before it is parsed. */
+static inline const char *
+find_line_end (const char *p,
+               const char *end,
+               gboolean   *non_ascii)
+{
+#ifdef __SSE2__
+  const __m128i lf = _mm_set1_epi8 ('\n');
+  const __m128i cr = _mm_set1_epi8 ('\r');
+  guint high = 0;
+
+  while (end - p >= 16)
+    {
+      __m128i v = _mm_loadu_si128 ((const __m128i *) p);
+      guint ends = _mm_movemask_epi8 (_mm_or_si128 (_mm_cmpeq_epi8 (v, lf), _mm_cmpeq_epi8 (v, cr)));
+      guint bits = _mm_movemask_epi8 (v);
+
+      if (ends != 0)
+        {
+          guint first = __builtin_ctz (ends);
+
+          high |= bits & ((1u << first) - 1);
+          *non_ascii |= high != 0;
+          return p + first;
+        }
+      high |= bits;
+      p += 16;
+    }
+  *non_ascii |= high != 0;
+#endif
+  for (; p < end; p++)
+    {
+      if (*p == '\n' || *p == '\r')
+        return p;
+      if ((guchar) *p >= 0x80)
+        *non_ascii = TRUE;
+    }
+  return NULL;
+}
+
 static gboolean
 feed_lines (AicSseParser  *self,
             const char    *p,
             const char    *end,
             GError       **error)
 {
-  /* Where the next LF and CR are, or NULL when none is left in the chunk;
-   * each is searched for again only once passed, so no byte is scanned
-   * more than twice whatever the mix of terminators. */
-  const char *next_lf = NULL, *next_cr = NULL;
-  gboolean lf_done = FALSE, cr_done = FALSE;
-
   if (self->pending_cr)
     {
       self->pending_cr = FALSE;
@@ -429,29 +510,15 @@ feed_lines (AicSseParser  *self,
 
   while (p < end)
     {
-      const char *term;
-
-      if (!lf_done && (next_lf == NULL || next_lf < p))
-        {
-          next_lf = memchr (p, '\n', end - p);
-          lf_done = next_lf == NULL;
-        }
-      if (!cr_done && (next_cr == NULL || next_cr < p))
-        {
-          next_cr = memchr (p, '\r', end - p);
-          cr_done = next_cr == NULL;
-        }
-
-      if (next_lf != NULL && (next_cr == NULL || next_lf < next_cr))
-        term = next_lf;
-      else
-        term = next_cr;
+      gboolean non_ascii = FALSE;
+      const char *term = find_line_end (p, end, &non_ascii);
 
       if (term == NULL)
         {
           if (self->line->len + (end - p) > self->max_line)
             return fail (self, error, TOO_LONG_LINE, self->max_line);
           g_string_append_len (self->line, p, end - p);
+          self->line_non_ascii |= non_ascii;
           return TRUE;
         }
 
@@ -460,11 +527,25 @@ feed_lines (AicSseParser  *self,
           if (self->line->len + (term - p) > self->max_line)
             return fail (self, error, TOO_LONG_LINE, self->max_line);
           g_string_append_len (self->line, p, term - p);
-          if (!process_line (self, self->line->str, self->line->len, error))
+          if (!process_line (self, self->line->str, self->line->len,
+                             self->line_non_ascii || non_ascii, error))
             return FALSE;
           g_string_truncate (self->line, 0);
+          self->line_non_ascii = FALSE;
         }
-      else if (!process_line (self, p, term - p, error))
+      else if (term == p)
+        dispatch (self);
+      else if (!non_ascii && is_data_field (p, term - p) && (gsize) (term - p) <= self->max_line)
+        {
+          /* The usual line, parsed where it lies. */
+          const char *value = p + 5;
+
+          if (value < term && *value == ' ')
+            value++;
+          if (!append_data (self, value, term - value, error))
+            return FALSE;
+        }
+      else if (!process_line (self, p, term - p, non_ascii, error))
         return FALSE;
 
       p = term + 1;
@@ -565,13 +646,14 @@ aic_sse_parser_finish (AicSseParser  *self,
     {
       if (self->line->len > 0)
         {
-          if (!process_line (self, self->line->str, self->line->len, error))
+          if (!process_line (self, self->line->str, self->line->len, self->line_non_ascii, error))
             return FALSE;
         }
       dispatch (self);
     }
 
   g_string_truncate (self->line, 0);
+  self->line_non_ascii = FALSE;
   g_string_truncate (self->data, 0);
   g_string_truncate (self->type, 0);
   return TRUE;

@@ -354,6 +354,40 @@ test_linear (void)
   g_string_free (c.log, TRUE);
 }
 
+/* Lines are scanned 16 bytes at a time: a line end or a broken byte on
+ * either side of a block's edge, or right at it, is still seen, and a
+ * non-ASCII byte past the line end does not taint the line. */
+static void
+test_block_edges (void)
+{
+  for (gsize len = 1; len <= 40; len++)
+    for (gsize bad = 0; bad <= len; bad++)
+      for (guint end = 0; end < 3; end++)
+        {
+          static const char * const ends[] = { "\n", "\r", "\r\n" };
+          g_autoptr(GString) input = g_string_new ("data:");
+          g_autoptr(GString) expected = g_string_new ("[message|");
+          g_autofree char *log = NULL;
+
+          for (gsize i = 0; i < len; i++)
+            {
+              g_string_append_c (input, i == bad ? '\xFF' : 'x');
+              g_string_append (expected, i == bad ? "\\357\\277\\275" : "x");
+            }
+          /* With bad == len, the broken byte is on the next line, a
+           * comment. */
+          g_string_append (input, ends[end]);
+          if (bad == len)
+            g_string_append_printf (input, ":\xFF%s", ends[end]);
+          g_string_append (input, ends[end]);
+          g_string_append (expected, "|]");
+          log = run (input->str, input->len, FALSE, WHOLE, 0, NULL);
+          if (bad == len)
+            g_string_prepend (expected, "(:\357\277\275)");
+          g_assert_cmpstr (log, ==, expected->str);
+        }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -375,6 +409,7 @@ main (int   argc,
   g_test_add_func ("/sse-parser/limits-exact", test_limits_exact);
   g_test_add_func ("/sse-parser/reset-keeps-id", test_reset_keeps_id);
   g_test_add_func ("/sse-parser/linear", test_linear);
+  g_test_add_func ("/sse-parser/block-edges", test_block_edges);
 
   return g_test_run ();
 }

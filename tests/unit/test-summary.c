@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
+#include "aic-engine.h"
+#include "aic-job-queue.h"
+#include "aic-job-store-private.h"
 #include "aic-summary.h"
+#include "aic-summary-private.h"
 
 static const char document[] =
   "# Solar power in small towns\n"
@@ -135,6 +140,100 @@ test_parse_reply (void)
   g_assert_cmpuint (g_strv_length (loose->key_points), ==, 0);
 }
 
+typedef struct
+{
+  GMainLoop    *loop;
+  AicJobStatus  status;
+  guint         n_changes;
+} JobRun;
+
+static void
+job_changed_cb (AicJobQueue  *queue,
+                AicJobRecord *record,
+                JobRun       *run)
+{
+  run->n_changes++;
+  if (aic_job_status_is_final (record->status))
+    {
+      run->status = record->status;
+      g_main_loop_quit (run->loop);
+    }
+}
+
+/* Issue 14: a job's cost grew with its size times its number of parts.
+ * Whatever the sizes, the text is read once to cut it into parts and once
+ * more, part by part, to summarize it; and the job table reads and writes
+ * the document once, not at every step the job takes. */
+static void
+test_large_document_read_once (void)
+{
+  g_autoptr(GString) text = g_string_new ("# Field notes\n\n");
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("aic-summary-XXXXXX", &error);
+  g_autofree char *path = NULL;
+  g_autofree char *wal = NULL;
+  g_autofree char *shm = NULL;
+  g_autoptr(AicJobStore) store = NULL;
+  g_autoptr(AicEngine) engine = aic_engine_new_demo ();
+  g_autoptr(AicJobQueue) queue = NULL;
+  g_autoptr(AicJobRecord) stored = NULL;
+  static const AicDocumentLimits no_limits = { 0 };
+  AicJobRecord record = { .api = (char *) "analyze", .filename = (char *) "notes.txt", .mime = (char *) "text/plain" };
+  JobRun run = { 0 };
+  gboolean existing;
+  gsize bytes_read, n_parts, document_pages;
+  gint64 pages;
+
+  g_assert_no_error (error);
+  for (guint i = 0; text->len < 1024 * 1024; i++)
+    g_string_append_printf (text, "Survey %u counted %u birds near the river in spring. "
+                                  "The team walked the northern path %s.\nA second count followed in autumn.\n\n",
+                            i, (i * 7919) % 1000, i % 3 ? "before noon" : "after the rain");
+  n_parts = text->len / 1000;
+  document_pages = text->len / 4096;
+  bytes = g_bytes_new (text->str, text->len);
+
+  path = g_build_filename (dir, "jobs.db", NULL);
+  store = aic_job_store_open (path, &error);
+  g_assert_no_error (error);
+  aic_engine_set_demo_delay (engine, 0);
+  queue = aic_job_queue_new (store, engine, 1);
+  aic_job_queue_set_step_delay (queue, 0);
+  aic_job_queue_set_document_limits (queue, &no_limits);
+  aic_job_queue_set_part_size (queue, 1000);
+  run.loop = g_main_loop_new (NULL, FALSE);
+  g_signal_connect (queue, "job-changed", G_CALLBACK (job_changed_cb), &run);
+
+  bytes_read = aic_summary_debug_get_bytes_read ();
+  pages = aic_job_store_debug_get_pages (store);
+  stored = aic_job_queue_submit (queue, &record, bytes, &existing, &error);
+  g_assert_no_error (error);
+  g_main_loop_run (run.loop);
+  bytes_read = aic_summary_debug_get_bytes_read () - bytes_read;
+  pages = aic_job_store_debug_get_pages (store) - pages;
+
+  g_assert_cmpint (run.status, ==, AIC_JOB_DONE);
+  /* One step per part at least, so that the bound on pages means something. */
+  g_assert_cmpuint (run.n_changes, >, n_parts);
+  g_test_message ("%zu bytes: %zu read, %u changes, %" G_GINT64_FORMAT " pages for %zu of document",
+                  text->len, bytes_read, run.n_changes, pages, document_pages);
+  g_assert_cmpuint (bytes_read, >=, 2 * text->len * 9 / 10);
+  g_assert_cmpuint (bytes_read, <=, 2 * text->len + 2 * n_parts);
+  /* A step's few pages each, and the document's pages a few times. */
+  g_assert_cmpint (pages, <=, 4 * (gint64) document_pages + 16 * (gint64) run.n_changes);
+
+  g_clear_object (&queue);
+  g_clear_object (&store);
+  g_main_loop_unref (run.loop);
+  wal = g_strconcat (path, "-wal", NULL);
+  shm = g_strconcat (path, "-shm", NULL);
+  g_unlink (wal);
+  g_unlink (shm);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -146,6 +245,7 @@ main (int   argc,
   g_test_add_func ("/summary/title", test_title);
   g_test_add_func ("/summary/extractive", test_extractive);
   g_test_add_func ("/summary/parse-reply", test_parse_reply);
+  g_test_add_func ("/summary/large-document-read-once", test_large_document_read_once);
 
   return g_test_run ();
 }
