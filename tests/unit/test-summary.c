@@ -7,6 +7,7 @@
 #include "aic-engine.h"
 #include "aic-job-queue.h"
 #include "aic-job-store-private.h"
+#include "aic-sqlite.h"
 #include "aic-summary.h"
 #include "aic-summary-private.h"
 
@@ -234,6 +235,78 @@ test_large_document_read_once (void)
   g_rmdir (dir);
 }
 
+/* A jobs.db written before documents had a table of their own (schema 1,
+ * the document in the job's row): a queued job keeps its document, which
+ * moves to the new table, and the job row no longer carries it. */
+static void
+test_store_migrates_documents (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("aic-jobs-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "jobs.db", NULL);
+  g_autoptr(AicJobStore) store = NULL;
+  g_autoptr(AicJobRecord) record = NULL;
+  g_autoptr(GBytes) kept = NULL;
+  sqlite3 *db = aic_sqlite_open (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (aic_sqlite_exec (db,
+                                  "CREATE TABLE jobs (id TEXT PRIMARY KEY, api TEXT NOT NULL, filename TEXT NOT NULL,"
+                                  " mime TEXT NOT NULL, instructions TEXT, model TEXT, idempotency_key TEXT UNIQUE,"
+                                  " status TEXT NOT NULL, progress INTEGER NOT NULL DEFAULT 0, stage TEXT, message TEXT,"
+                                  " result TEXT, error_code TEXT, error_message TEXT, version INTEGER NOT NULL DEFAULT 1,"
+                                  " attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+                                  " updated_at INTEGER NOT NULL, document BLOB);"
+                                  "INSERT INTO jobs (id, api, filename, mime, status, created_at, updated_at, document)"
+                                  " VALUES ('j-old', 'analyze', 'tide.md', 'text/markdown', 'queued', 1, 1,"
+                                  "         CAST('# Tides\nHigh water at noon.' AS BLOB)),"
+                                  "        ('j-done', 'analyze', 'old.md', 'text/markdown', 'done', 1, 1, CAST('x' AS BLOB));"
+                                  "PRAGMA user_version = 1;", &error));
+  g_assert_no_error (error);
+  sqlite3_close (db);
+
+  store = aic_job_store_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+  record = aic_job_store_get (store, "j-old", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (record->filename, ==, "tide.md");
+  kept = aic_job_store_get_document (store, "j-old", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (kept);
+  g_assert_cmpmem (g_bytes_get_data (kept, NULL), g_bytes_get_size (kept),
+                   "# Tides\nHigh water at noon.", strlen ("# Tides\nHigh water at noon."));
+  g_clear_object (&store);
+
+  db = aic_sqlite_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (aic_sqlite_get_user_version (db, &error), ==, 2);
+  {
+    sqlite3_stmt *statement = NULL;
+
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM jobs WHERE document IS NOT NULL", -1, &statement, NULL),
+                     ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (statement), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int (statement, 0), ==, 0);
+    sqlite3_finalize (statement);
+    /* A finished job's document is not kept at all. */
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM documents", -1, &statement, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (statement), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int (statement, 0), ==, 1);
+    sqlite3_finalize (statement);
+  }
+  sqlite3_close (db);
+  g_unlink (path);
+  {
+    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+    g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+
+    g_unlink (wal);
+    g_unlink (shm);
+  }
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -246,6 +319,7 @@ main (int   argc,
   g_test_add_func ("/summary/extractive", test_extractive);
   g_test_add_func ("/summary/parse-reply", test_parse_reply);
   g_test_add_func ("/summary/large-document-read-once", test_large_document_read_once);
+  g_test_add_func ("/summary/store-migrates-documents", test_store_migrates_documents);
 
   return g_test_run ();
 }
