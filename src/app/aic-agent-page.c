@@ -52,6 +52,8 @@ struct _AicAgentPage
   GtkButton         *workspace_reset_button;
   GtkLabel          *state_label;
   GtkListBox        *runs_list;
+  AdwLeaflet        *leaflet;
+  GtkWidget         *timeline_pane;
   GtkStack          *timeline_stack;
   GtkScrolledWindow *timeline_scroller;
   GtkListBox        *timeline;
@@ -793,6 +795,7 @@ on_start_clicked (AicAgentPage *self)
   run = aic_agent_run_new (self->client, goal,
                            workspace != NULL && workspace[0] != '\0' ? workspace : NULL,
                            aic_connection_get_model (aic_client_get_connection (self->client)));
+  adw_leaflet_set_visible_child (self->leaflet, self->timeline_pane);
   attach_run (self, run);
   row = add_row (self, "utilities-terminal-symbolic", goal, NULL, FALSE);
   gtk_widget_add_css_class (g_object_get_data (G_OBJECT (row), "title-label"), "heading");
@@ -939,12 +942,20 @@ on_run_activated (AicAgentPage  *self,
 
   if (run_id == NULL || self->client == NULL)
     return;
+  /* Narrow, the list is a page of its own: the run opens in the next. */
+  adw_leaflet_set_visible_child (self->leaflet, self->timeline_pane);
   if (self->run != NULL && g_strcmp0 (aic_agent_run_get_id (self->run), run_id) == 0)
     return;
   run = aic_agent_run_new_for_id (self->client, run_id);
   attach_run (self, run);
   title = add_row (self, "utilities-terminal-symbolic", g_object_get_data (G_OBJECT (row), "goal"), NULL, FALSE);
   gtk_widget_add_css_class (g_object_get_data (G_OBJECT (title), "title-label"), "heading");
+}
+
+static void
+on_runs_clicked (AicAgentPage *self)
+{
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
 /* ---- GObject ---- */
@@ -1016,6 +1027,11 @@ aic_agent_page_class_init (AicAgentPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, workspace_reset_button);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, state_label);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, runs_list);
+  gtk_widget_class_bind_template_child (widget_class, AicAgentPage, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, AicAgentPage, timeline_pane);
+  /* For tests, which look them up by name. */
+  gtk_widget_class_bind_template_child_full (widget_class, "runs_pane", FALSE, 0);
+  gtk_widget_class_bind_template_child_full (widget_class, "runs_button", FALSE, 0);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, timeline_stack);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, timeline_scroller);
   gtk_widget_class_bind_template_child (widget_class, AicAgentPage, timeline);
@@ -1024,6 +1040,7 @@ aic_agent_page_class_init (AicAgentPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_workspace_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_workspace_reset_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_run_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_runs_clicked);
   gtk_widget_class_bind_template_callback (widget_class, update_controls);
 }
 
@@ -1048,6 +1065,8 @@ aic_agent_page_init (AicAgentPage *self)
   self->pending_text = g_string_new (NULL);
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_list_box_set_placeholder (self->runs_list, empty_list_label (_("No runs yet")));
+  /* Narrow, the timeline is what shows; Past Runs is a page back. */
+  adw_leaflet_set_visible_child (self->leaflet, self->timeline_pane);
   self->follow = TRUE;
   g_signal_connect (gtk_scrolled_window_get_vadjustment (self->timeline_scroller), "notify::upper",
                     G_CALLBACK (upper_changed_cb), self);

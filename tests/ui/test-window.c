@@ -152,6 +152,44 @@ test_window (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+leaflet_folded (gpointer data)
+{
+  return gtk_widget_get_mapped (GTK_WIDGET (data)) && adw_leaflet_get_folded (data);
+}
+
+/* 360 px wide, the Agent view folds like the others: the timeline shows,
+ * and Past Runs is a page of its own behind a button. */
+static void
+test_agent_narrow (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *agent = g_object_new (AIC_TYPE_AGENT_PAGE, NULL);
+  AdwLeaflet *leaflet = ADW_LEAFLET (gtk_widget_get_template_child (agent, AIC_TYPE_AGENT_PAGE, "leaflet"));
+  GtkWidget *timeline_pane = GTK_WIDGET (gtk_widget_get_template_child (agent, AIC_TYPE_AGENT_PAGE, "timeline_pane"));
+  GtkWidget *runs_pane = GTK_WIDGET (gtk_widget_get_template_child (agent, AIC_TYPE_AGENT_PAGE, "runs_pane"));
+  GtkWidget *runs_button = GTK_WIDGET (gtk_widget_get_template_child (agent, AIC_TYPE_AGENT_PAGE, "runs_button"));
+
+  gtk_window_set_child (GTK_WINDOW (window), agent);
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  aic_test_wait_for (leaflet_folded, leaflet, 5000);
+
+  g_assert_true (adw_leaflet_get_visible_child (leaflet) == timeline_pane);
+  g_assert_true (gtk_widget_get_visible (runs_button));
+  g_signal_emit_by_name (runs_button, "clicked");
+  g_assert_true (adw_leaflet_get_visible_child (leaflet) == runs_pane);
+  /* Nothing in the view asks for more than the window has. */
+  {
+    int minimum;
+
+    gtk_widget_measure (agent, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+    g_assert_cmpint (minimum, <=, 360);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -161,6 +199,7 @@ main (int   argc,
   gtk_source_init ();
 
   g_test_add_func ("/window/views", test_window);
+  g_test_add_func ("/window/agent-narrow", test_agent_narrow);
 
   return g_test_run ();
 }
