@@ -5,10 +5,10 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
-#include <string.h>
 
 #include "aic-agent-page.h"
 #include "aic-agent-run.h"
+#include "aic-display.h"
 #include "aic-json.h"
 
 /* The Agent view: a goal, the workspace folder, Start and Cancel; the
@@ -142,18 +142,9 @@ update_workspace (AicAgentPage *self)
   else
     {
       g_autofree char *display = g_filename_display_name (path);
-      g_autofree char *home = g_filename_display_name (g_get_home_dir ());
-      size_t n = strlen (home);
+      g_autofree char *shown = aic_display_path (path);
 
-      /* Shorter, and what people call it: ~/Projects/site. */
-      if (strncmp (display, home, n) == 0 && (display[n] == '/' || display[n] == '\0'))
-        {
-          g_autofree char *tilde = g_strconcat ("~", display + n, NULL);
-
-          gtk_label_set_label (self->workspace_label, tilde);
-        }
-      else
-        gtk_label_set_label (self->workspace_label, display);
+      gtk_label_set_label (self->workspace_label, shown);
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->workspace_label), display);
       gtk_widget_set_visible (GTK_WIDGET (self->workspace_reset_button), TRUE);
     }
@@ -867,9 +858,7 @@ run_info_row (AicAgentRunInfo *info)
 
   if (info->created_at > 0)
     {
-      g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (info->created_at);
-
-      when = g_date_time_format (time, "%x %X");
+      when = aic_display_date (info->created_at);
     }
   /* Translators: a run's state, then when it started. */
   text = when ? g_strdup_printf (_("%s · %s"), state_text (info->state), when) : g_strdup (state_text (info->state));

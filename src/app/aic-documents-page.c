@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "aic-display.h"
 #include "aic-documents-page.h"
 
 /* The Documents view: the jobs of AicJobManager as a list (name, state,
@@ -461,6 +462,16 @@ copy_action (GtkWidget  *widget,
 }
 
 static void
+open_saved_cb (AdwToast         *toast,
+               AicDocumentsPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  gtk_show_uri (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, g_object_get_data (G_OBJECT (toast), "uri"),
+                GDK_CURRENT_TIME);
+}
+
+static void
 exported_cb (GObject      *object,
              GAsyncResult *result,
              gpointer      user_data)
@@ -474,7 +485,39 @@ exported_cb (GObject      *object,
       show_message (self, message);
       return;
     }
-  show_message (self, _("Summary saved"));
+  {
+    g_autofree char *path = g_file_get_path (G_FILE (object));
+    g_autofree char *shown = path ? aic_display_path (path) : g_file_get_uri (G_FILE (object));
+    /* Translators: %s is where the summary was saved, such as ~/Documents/Wind.md */
+    g_autofree char *text = g_strdup_printf (_("Summary saved to %s"), shown);
+    GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+    AdwToast *toast;
+
+    if (overlay == NULL)
+      {
+        show_message (self, text);
+        return;
+      }
+    /* Where it went, and a way to look at it. */
+    toast = adw_toast_new (text);
+    adw_toast_set_button_label (toast, _("_Open"));
+    g_object_set_data_full (G_OBJECT (toast), "uri", g_file_get_uri (G_FILE (object)), g_free);
+    g_signal_connect_object (toast, "button-clicked", G_CALLBACK (open_saved_cb), self, 0);
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
+  }
+}
+
+static void
+export_job (AicDocumentsPage *self,
+            AicJob           *job,
+            GFile            *file)
+{
+  char *markdown = aic_job_dup_markdown (job);
+  gsize length = strlen (markdown);
+  g_autoptr(GBytes) bytes = g_bytes_new_take (markdown, length);
+
+  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION, NULL,
+                                       exported_cb, g_object_ref (self));
 }
 
 static void
@@ -488,14 +531,26 @@ export_response_cb (GtkNativeDialog *chooser,
   if (response == GTK_RESPONSE_ACCEPT && job != NULL)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *markdown = aic_job_dup_markdown (job);
-      g_autoptr(GBytes) bytes = g_bytes_new_take (markdown, strlen (markdown));
 
-      markdown = NULL;
-      g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION, NULL,
-                                           exported_cb, g_object_ref (self));
+      export_job (self, job, file);
     }
   g_object_unref (chooser);
+}
+
+/**
+ * aic_documents_page_export_to:
+ * Saves the selected summary to @file as Markdown, as Export… does once
+ * a file is chosen, and says where it went.
+ */
+void
+aic_documents_page_export_to (AicDocumentsPage *self,
+                              GFile            *file)
+{
+  g_return_if_fail (AIC_IS_DOCUMENTS_PAGE (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  if (self->selected != NULL && aic_job_get_status (self->selected) == AIC_JOB_DONE)
+    export_job (self, self->selected, file);
 }
 
 static void

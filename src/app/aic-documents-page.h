@@ -18,6 +18,8 @@ void     aic_documents_page_add_files   (AicDocumentsPage *self,
 void     aic_documents_page_select_job  (AicDocumentsPage *self,
                                          AicJob           *job);
 AicJob  *aic_documents_page_get_selected (AicDocumentsPage *self);
+void     aic_documents_page_export_to   (AicDocumentsPage *self,
+                                         GFile            *file);
 char    *aic_job_dup_status_text        (AicJob           *job);
 
 G_END_DECLS

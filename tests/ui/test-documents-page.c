@@ -33,6 +33,32 @@ job_finished (gpointer data)
 }
 
 static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_IS_REGULAR);
+}
+
+static gboolean
+has_label_starting (GtkWidget  *widget,
+                    const char *prefix)
+{
+  if (GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_label (GTK_LABEL (widget)), prefix))
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    if (has_label_starting (child, prefix))
+      return TRUE;
+  return FALSE;
+}
+
+/* The toast names the file (the temporary folder is not under home, so
+ * its full path) and offers Open. */
+static gboolean
+toast_says_saved (gpointer data)
+{
+  return has_label_starting (data, "Summary saved to /") && has_label_starting (data, "_Open");
+}
+
+static gboolean
 page_unfolded (gpointer data)
 {
   AdwLeaflet *leaflet = ADW_LEAFLET (find_child (GTK_WIDGET (data), "leaflet"));
@@ -62,6 +88,7 @@ test_documents_page (void)
   g_autoptr(AicJob) wind_job = NULL;
   g_autofree char *copied = NULL;
   GtkListBox *list;
+  GtkWidget *overlay;
 
   aic_engine_set_demo_delay (engine, 5);
   g_assert_true (aic_server_listen (server, "127.0.0.1", 0, &error));
@@ -77,7 +104,9 @@ test_documents_page (void)
   g_object_unref (g_list_model_get_item (G_LIST_MODEL (files), 0));
   g_object_unref (g_list_model_get_item (G_LIST_MODEL (files), 1));
 
-  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  overlay = adw_toast_overlay_new ();
+  adw_toast_overlay_set_child (ADW_TOAST_OVERLAY (overlay), GTK_WIDGET (page));
+  gtk_window_set_child (GTK_WINDOW (window), overlay);
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
   aic_documents_page_set_manager (page, manager);
   gtk_window_present (GTK_WINDOW (window));
@@ -118,6 +147,20 @@ test_documents_page (void)
     copied = gdk_clipboard_read_text_finish (clipboard, result, &error);
     g_assert_no_error (error);
     g_assert_true (g_str_has_prefix (copied, "# Wind and water\n"));
+  }
+
+  /* Export writes the Markdown and says where, with a way to open it. */
+  {
+    g_autofree char *saved = g_build_filename (dir, "Wind and water.md", NULL);
+    g_autoptr(GFile) file = g_file_new_for_path (saved);
+    g_autofree char *contents = NULL;
+
+    aic_documents_page_export_to (page, file);
+    aic_test_wait_for (file_exists, saved, 5000);
+    aic_test_wait_for (toast_says_saved, overlay, 5000);
+    g_assert_true (g_file_get_contents (saved, &contents, NULL, NULL));
+    g_assert_true (g_str_has_prefix (contents, "# Wind and water\n"));
+    g_unlink (saved);
   }
 
   /* The refused one says why, in words. */
