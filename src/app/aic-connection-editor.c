@@ -26,6 +26,8 @@ struct _AicConnectionEditor
   AdwComboRow        *kind_row;
   AdwPasswordEntryRow *key_row;
   AdwEntryRow        *model_row;
+  AdwComboRow        *models_row;
+  gboolean            filling_models;
   AdwEntryRow        *name_row;
   AdwActionRow       *realtime_row;
   GtkSwitch          *realtime_switch;
@@ -152,6 +154,40 @@ connection_from_form (AicConnectionEditor *self)
 }
 
 static void
+on_model_chosen (AicConnectionEditor *self)
+{
+  GObject *item = adw_combo_row_get_selected_item (self->models_row);
+
+  if (self->filling_models || item == NULL)
+    return;
+  gtk_editable_set_text (GTK_EDITABLE (self->model_row), gtk_string_object_get_string (GTK_STRING_OBJECT (item)));
+}
+
+/* After a Test that listed models: pick one rather than type its name.
+ * A model already written that the server has is selected; an empty
+ * field gets the first. */
+static void
+offer_models (AicConnectionEditor *self,
+              const char * const  *models)
+{
+  g_autoptr(GtkStringList) list = gtk_string_list_new (models);
+  const char *current = gtk_editable_get_text (GTK_EDITABLE (self->model_row));
+  guint chosen = GTK_INVALID_LIST_POSITION;
+
+  for (guint i = 0; models[i] != NULL; i++)
+    if (g_strcmp0 (models[i], current) == 0)
+      chosen = i;
+
+  self->filling_models = TRUE;
+  adw_combo_row_set_model (self->models_row, G_LIST_MODEL (list));
+  adw_combo_row_set_selected (self->models_row, chosen);
+  self->filling_models = FALSE;
+  gtk_widget_set_visible (GTK_WIDGET (self->models_row), models[0] != NULL);
+  if (current[0] == '\0' && models[0] != NULL)
+    adw_combo_row_set_selected (self->models_row, 0);
+}
+
+static void
 test_cb (GObject      *object,
          GAsyncResult *result,
          gpointer      user_data)
@@ -173,6 +209,7 @@ test_cb (GObject      *object,
     {
       g_autofree char *text = aic_service_info_describe (info);
       show_test_result (self, text, TRUE);
+      offer_models (self, (const char * const *) info->models);
     }
 }
 
@@ -467,6 +504,7 @@ aic_connection_editor_class_init (AicConnectionEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, key_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, kind_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, model_row);
+  gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, models_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, name_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, realtime_row);
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, realtime_switch);
@@ -479,6 +517,7 @@ aic_connection_editor_class_init (AicConnectionEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicConnectionEditor, url_row);
   gtk_widget_class_bind_template_callback (widget_class, on_field_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_kind_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_model_chosen);
 
   gtk_widget_class_install_action (widget_class, "editor.remove", NULL, remove_action);
   gtk_widget_class_install_action (widget_class, "editor.save", NULL, save_action);
@@ -491,6 +530,15 @@ aic_connection_editor_init (AicConnectionEditor *self)
 {
   self->cancellable = g_cancellable_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Never without a model: GTK 4.8's accessibility walk of a combo row
+   * that has none takes the app down. */
+  {
+    g_autoptr(GtkStringList) none = gtk_string_list_new (NULL);
+
+    self->filling_models = TRUE;
+    adw_combo_row_set_model (self->models_row, G_LIST_MODEL (none));
+    self->filling_models = FALSE;
+  }
 }
 
 /**

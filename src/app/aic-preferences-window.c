@@ -275,6 +275,12 @@ aic_preferences_window_dispose (GObject *object)
 {
   AicPreferencesWindow *self = AIC_PREFERENCES_WINDOW (object);
 
+  /* The lists may outlive the window (the accessibility bridge can hold
+   * them): they must stop making rows for it, with it as their data. */
+  if (self->providers_list != NULL)
+    gtk_list_box_bind_model (self->providers_list, NULL, NULL, NULL, NULL);
+  if (self->servers_list != NULL)
+    gtk_list_box_bind_model (self->servers_list, NULL, NULL, NULL, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_PREFERENCES_WINDOW);
   g_clear_object (&self->store);
   g_clear_pointer (&self->speech_ids, g_ptr_array_unref);

@@ -174,6 +174,12 @@ test_add_edit_remove (void)
   run_test (editor, "test-ok");
   subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (editor_child (editor, "test_row")));
   g_assert_cmpstr (subtitle, ==, "Connected. 3 models are available.");
+  /* The models Test found can be picked instead of typed; an empty model
+   * field takes the first. */
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (editor_child (editor, "models_row"))));
+  g_assert_cmpstr (get_text (editor, "model_row"), ==, "a");
+  adw_combo_row_set_selected (ADW_COMBO_ROW (editor_child (editor, "models_row")), 2);
+  g_assert_cmpstr (get_text (editor, "model_row"), ==, "c");
 
   /* A bad address is refused on Save, with the reason, and nothing stored. */
   set_text (editor, "url_row", "api.openai.com/v1");
