@@ -5,9 +5,10 @@
 
 #include "aic-conversation-item.h"
 
-/* One conversation in the sidebar's list: what a row shows. Kept small
- * (a year of conversations is 10,000 of these), and the same object for
- * the same conversation across searches, so a selection survives them. */
+/* One place in the sidebar's list and the conversation it holds now:
+ * what a row shows. Kept small (a year of conversations is 10,000 of
+ * these). A search or a reordering changes what the places hold, not the
+ * places, so a list view keeps its rows and only relabels them. */
 struct _AicConversationItem
 {
   GObject  parent_instance;
@@ -90,14 +91,11 @@ aic_conversation_item_init (AicConversationItem *self)
 }
 
 AicConversationItem *
-aic_conversation_item_new (const char *id)
+aic_conversation_item_new (void)
 {
-  AicConversationItem *self;
+  AicConversationItem *self = g_object_new (AIC_TYPE_CONVERSATION_ITEM, NULL);
 
-  g_return_val_if_fail (id != NULL, NULL);
-
-  self = g_object_new (AIC_TYPE_CONVERSATION_ITEM, NULL);
-  self->id = g_strdup (id);
+  self->id = g_strdup ("");
   self->title = g_strdup ("");
   return self;
 }
@@ -126,10 +124,20 @@ aic_conversation_item_get_updated_at (AicConversationItem *self)
 /* Notifies only what changed. */
 void
 aic_conversation_item_update (AicConversationItem *self,
+                              const char          *id,
                               const char          *title,
                               gint64               updated_at)
 {
   g_return_if_fail (AIC_IS_CONVERSATION_ITEM (self));
+  g_return_if_fail (id != NULL);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  if (!g_str_equal (self->id, id))
+    {
+      g_free (self->id);
+      self->id = g_strdup (id);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
+    }
 
   if (g_strcmp0 (self->title, title ? title : "") != 0)
     {
@@ -142,4 +150,5 @@ aic_conversation_item_update (AicConversationItem *self,
       self->updated_at = updated_at;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPDATED_AT]);
     }
+  g_object_thaw_notify (G_OBJECT (self));
 }

@@ -7,9 +7,11 @@
 
 /* The stored conversations, newest first, or those a search finds (FTS5,
  * in the store), as a GListModel for the sidebar's list view. One query
- * per change; the same item object stays with a conversation across
- * queries, and only the span that differs is reported as changed, so a
- * list view keeps its rows and its selection. */
+ * per change. Items are places in the list: a new result relabels them
+ * (property notifications) and only a change in length is reported as
+ * items-changed, at the end. A list view in GTK 4.8 destroys the rows of
+ * removed items rather than recycling them, so this keeps its rows made
+ * once however much is typed. */
 struct _AicConversationList
 {
   GObject     parent_instance;
@@ -17,11 +19,14 @@ struct _AicConversationList
   AicStore   *store;
   char       *search;
   GPtrArray  *items;    /* AicConversationItem */
-  GHashTable *by_id;    /* id → item, the items above */
-  GHashTable *known;    /* id → item, every conversation seen since the
-                         * last unfiltered read: one object per
-                         * conversation, across searches too */
 };
+
+enum {
+  REFRESHED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void list_model_iface_init (GListModelInterface *iface);
 
@@ -68,9 +73,7 @@ aic_conversation_list_refresh (AicConversationList  *self,
                                GError              **error)
 {
   g_autoptr(GPtrArray) infos = NULL;
-  g_autoptr(GPtrArray) items = NULL;
-  g_autoptr(GHashTable) by_id = NULL;
-  guint old_n, new_n, head = 0, tail = 0;
+  guint old_n, new_n;
 
   g_return_val_if_fail (AIC_IS_CONVERSATION_LIST (self), FALSE);
 
@@ -78,52 +81,24 @@ aic_conversation_list_refresh (AicConversationList  *self,
   if (infos == NULL)
     return FALSE;
 
-  items = g_ptr_array_new_full (infos->len, g_object_unref);
-  by_id = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; i < infos->len; i++)
+  old_n = self->items->len;
+  new_n = infos->len;
+  for (guint i = 0; i < new_n; i++)
     {
       AicConversationInfo *info = g_ptr_array_index (infos, i);
-      AicConversationItem *item = g_hash_table_lookup (self->known, info->id);
 
-      if (item == NULL)
-        {
-          item = aic_conversation_item_new (info->id);
-          g_hash_table_insert (self->known, (gpointer) aic_conversation_item_get_id (item), g_object_ref (item));
-        }
-      else
-        g_object_ref (item);
-      aic_conversation_item_update (item, info->title, info->updated_at);
-      g_ptr_array_add (items, item);
-      g_hash_table_insert (by_id, (gpointer) aic_conversation_item_get_id (item), item);
+      if (i >= old_n)
+        g_ptr_array_add (self->items, aic_conversation_item_new ());
+      aic_conversation_item_update (g_ptr_array_index (self->items, i), info->id, info->title, info->updated_at);
     }
+  if (new_n < old_n)
+    g_ptr_array_remove_range (self->items, new_n, old_n - new_n);
 
-  old_n = self->items->len;
-  new_n = items->len;
-  while (head < old_n && head < new_n &&
-         g_ptr_array_index (self->items, head) == g_ptr_array_index (items, head))
-    head++;
-  while (tail < old_n - head && tail < new_n - head &&
-         g_ptr_array_index (self->items, old_n - 1 - tail) == g_ptr_array_index (items, new_n - 1 - tail))
-    tail++;
-
-  /* Deleted conversations leave the cache at the next unfiltered read. */
-  if (self->search == NULL && g_hash_table_size (self->known) != g_hash_table_size (by_id))
-    {
-      GHashTableIter iter;
-      gpointer key;
-
-      g_hash_table_iter_init (&iter, self->known);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
-        if (!g_hash_table_contains (by_id, key))
-          g_hash_table_iter_remove (&iter);
-    }
-  g_clear_pointer (&self->by_id, g_hash_table_unref);
-  self->by_id = g_steal_pointer (&by_id);
-  g_clear_pointer (&self->items, g_ptr_array_unref);
-  self->items = g_steal_pointer (&items);
-
-  if (old_n - head - tail > 0 || new_n - head - tail > 0)
-    g_list_model_items_changed (G_LIST_MODEL (self), head, old_n - head - tail, new_n - head - tail);
+  if (new_n > old_n)
+    g_list_model_items_changed (G_LIST_MODEL (self), old_n, 0, new_n - old_n);
+  else if (new_n < old_n)
+    g_list_model_items_changed (G_LIST_MODEL (self), new_n, old_n - new_n, 0);
+  g_signal_emit (self, signals[REFRESHED], 0);
   return TRUE;
 }
 
@@ -154,9 +129,7 @@ aic_conversation_list_finalize (GObject *object)
   AicConversationList *self = AIC_CONVERSATION_LIST (object);
 
   g_clear_pointer (&self->search, g_free);
-  g_clear_pointer (&self->by_id, g_hash_table_unref);
   g_clear_pointer (&self->items, g_ptr_array_unref);
-  g_clear_pointer (&self->known, g_hash_table_unref);
 
   G_OBJECT_CLASS (aic_conversation_list_parent_class)->finalize (object);
 }
@@ -168,14 +141,21 @@ aic_conversation_list_class_init (AicConversationListClass *klass)
 
   object_class->dispose = aic_conversation_list_dispose;
   object_class->finalize = aic_conversation_list_finalize;
+
+  /**
+   * AicConversationList::refreshed:
+   *
+   * Emitted after each read, whether or not the length changed.
+   */
+  signals[REFRESHED] =
+    g_signal_new ("refreshed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
 aic_conversation_list_init (AicConversationList *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
-  self->by_id = g_hash_table_new (g_str_hash, g_str_equal);
-  self->known = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
 }
 
 /**
@@ -235,14 +215,12 @@ guint
 aic_conversation_list_find (AicConversationList *self,
                             const char          *conversation_id)
 {
-  gpointer item;
-  guint position;
-
   g_return_val_if_fail (AIC_IS_CONVERSATION_LIST (self), G_MAXUINT);
 
-  if (conversation_id == NULL ||
-      (item = g_hash_table_lookup (self->by_id, conversation_id)) == NULL ||
-      !g_ptr_array_find (self->items, item, &position))
+  if (conversation_id == NULL)
     return G_MAXUINT;
-  return position;
+  for (guint i = 0; i < self->items->len; i++)
+    if (g_str_equal (aic_conversation_item_get_id (g_ptr_array_index (self->items, i)), conversation_id))
+      return i;
+  return G_MAXUINT;
 }

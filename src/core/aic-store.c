@@ -168,7 +168,7 @@ migrate (AicStore  *self,
       !aic_sqlite_exec (self->db,
                         "BEGIN;"
                         "CREATE VIRTUAL TABLE messages_fts USING fts5 ("
-                        "  content, content='messages', content_rowid='id', prefix='2 3');"
+                        "  content, content='messages', content_rowid='id', prefix='1 2 3');"
                         "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
                         "  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);"
                         "END;"
@@ -179,7 +179,7 @@ migrate (AicStore  *self,
                         "  INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);"
                         "  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);"
                         "END;"
-                        "CREATE VIRTUAL TABLE conversations_fts USING fts5 (id UNINDEXED, title, prefix='2 3');"
+                        "CREATE VIRTUAL TABLE conversations_fts USING fts5 (id UNINDEXED, title, prefix='1 2 3');"
                         "CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN"
                         "  INSERT INTO conversations_fts (id, title) VALUES (new.id, new.title);"
                         "END;"
@@ -381,8 +381,7 @@ read_conversation (sqlite3_stmt *statement)
 /* What a person types, as an FTS5 query: every word must occur, the last
  * one as a prefix (it is still being typed). Words are quoted, so FTS5's
  * own syntax (AND, NEAR, column filters, quotes) is text like any other.
- * A last word of one character is matched whole: as a prefix it would
- * match most of the history while the person has hardly started typing. */
+ * Prefixes of one to three characters have their own index entries. */
 char *
 aic_store_fts_query (const char *search)
 {
@@ -408,7 +407,7 @@ aic_store_fts_query (const char *search)
           g_string_append_c (query, *p);
         }
       g_string_append_c (query, '"');
-      if (i == last && g_utf8_strlen (words[i], -1) > 1)
+      if (i == last)
         g_string_append_c (query, '*');
     }
   if (query->len == 0)
