@@ -51,7 +51,7 @@ main (int   argc,
   fd = ConnectionNumber (display);
 
   start = g_get_monotonic_time ();
-  if (!g_spawn_async (NULL, argv + 1, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+  if (!g_spawn_async (NULL, argv + 1, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
                       NULL, NULL, &pid, &error))
     {
       fprintf (stderr, "%s\n", error->message);

@@ -24,6 +24,10 @@
 
 #define SCHEMA_VERSION 4
 
+/* Queries for streaming messages say 1, a literal, to use the partial
+ * index messages_streaming. */
+G_STATIC_ASSERT (AIC_MESSAGE_STREAMING == 1);
+
 struct _AicStore
 {
   GObject  parent_instance;
@@ -189,6 +193,9 @@ migrate (AicStore  *self,
                         "CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations BEGIN"
                         "  UPDATE conversations_fts SET title = new.title WHERE id = old.id;"
                         "END;"
+                        /* Replies cut off by the end of the app, found at
+                         * every start without reading every message. */
+                        "CREATE INDEX IF NOT EXISTS messages_streaming ON messages (state) WHERE state = 1;"
                         "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
                         "INSERT INTO conversations_fts (id, title) SELECT id, title FROM conversations;"
                         "PRAGMA user_version = 4;"
@@ -696,16 +703,14 @@ aic_store_recover_interrupted (AicStore  *self,
     return 0;
   fold = aic_sqlite_prepare (self->db, "UPDATE messages SET content = content || IFNULL ((SELECT group_concat (text, '') FROM "
                   "  (SELECT text FROM message_parts p WHERE p.message_id = messages.id ORDER BY seq)), '') "
-                  "WHERE state = ?", error);
-  mark = aic_sqlite_prepare (self->db, "UPDATE messages SET state = ? WHERE state = ?", error);
+                  "WHERE state = 1", error);
+  mark = aic_sqlite_prepare (self->db, "UPDATE messages SET state = ? WHERE state = 1", error);
   if (fold == NULL || mark == NULL)
     {
       aic_sqlite_exec (self->db, "ROLLBACK", NULL);
       return 0;
     }
-  sqlite3_bind_int (fold, 1, AIC_MESSAGE_STREAMING);
   sqlite3_bind_int (mark, 1, AIC_MESSAGE_INTERRUPTED);
-  sqlite3_bind_int (mark, 2, AIC_MESSAGE_STREAMING);
   if (!aic_sqlite_step_done (fold, error) || !aic_sqlite_step_done (mark, error))
     {
       aic_sqlite_exec (self->db, "ROLLBACK", NULL);

@@ -300,6 +300,7 @@ test_search_migration (Fixture       *f,
                                  "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;"
                                  "DROP TRIGGER messages_fts_update; DROP TRIGGER conversations_fts_insert;"
                                  "DROP TRIGGER conversations_fts_delete; DROP TRIGGER conversations_fts_update;"
+                                 "DROP INDEX messages_streaming;"
                                  "DROP TABLE messages_fts; DROP TABLE conversations_fts; PRAGMA user_version = 3;",
                                  NULL, NULL, NULL), ==, SQLITE_OK);
   g_clear_object (&f->store);
