@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "aic-chat-page.h"
+#include "aic-chat-page-private.h"
+#include "aic-conversation-list.h"
 #include "aic-message-row.h"
 
 /* The Chat view: conversations on the side, the open one's messages, and
@@ -19,18 +21,24 @@ struct _AicChatPage
   AicStore        *store;
   AicClient       *client;
   AicConversation *conversation;
+  AicConversationList *conversations;
+  GtkSingleSelection  *conversation_selection;
+  GtkNoSelection  *message_selection;
   GtkStringList   *models;
   gboolean         editing;
   gboolean         stick_to_bottom;
   gboolean         syncing_model;
   gboolean         reloading;
+  guint            n_conversation_rows;
+  guint            n_message_rows;
 
   /* Template widgets */
   GtkStack        *content_stack;
   GtkTextView     *composer_view;
-  GtkListBox      *conversation_list;
+  GtkListView     *conversation_list;
   AdwFlap         *flap;
-  GtkListBox      *message_list;
+  GtkLabel        *list_placeholder;
+  GtkListView     *message_list;
   GtkDropDown     *model_dropdown;
   GtkWidget       *reply_actions;
   GtkScrolledWindow *scroller;
@@ -102,122 +110,228 @@ format_date (gint64 usec)
   return g_date_time_format (then, "%x");
 }
 
-static GtkWidget *
-make_conversation_row (AicConversationInfo *info)
+/* A row of the sidebar: made once per row on screen (a list view
+ * recycles them), bound to whichever conversation it shows. */
+typedef struct
 {
-  g_autoptr(GMenu) menu = g_menu_new ();
-  g_autofree char *date = format_date (info->updated_at);
-  g_autofree char *rename = g_strdup_printf ("chat.rename('%s')", info->id);
-  g_autofree char *export = g_strdup_printf ("chat.export('%s')", info->id);
-  g_autofree char *delete = g_strdup_printf ("chat.delete('%s')", info->id);
-  g_autofree char *menu_label = NULL;
-  GtkWidget *row, *button;
+  GtkWidget *title;
+  GtkWidget *date;
+  GtkWidget *menu_button;
+  AicConversationItem *item;
+} ConversationRow;
 
-  g_menu_append (menu, _("_Rename…"), rename);
-  g_menu_append (menu, _("_Export as Markdown…"), export);
-  g_menu_append (menu, _("_Delete"), delete);
-
-  row = adw_action_row_new ();
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), info->title[0] ? info->title : _("Untitled"));
-  adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 1);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), date);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-  g_object_set_data_full (G_OBJECT (row), "conversation-id", g_strdup (info->id), g_free);
-
-  /* Translators: accessible name of a conversation's menu button */
-  menu_label = g_strdup_printf (_("Actions for “%s”"), info->title);
-  button = gtk_menu_button_new ();
-  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (button), "view-more-symbolic");
-  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (button), G_MENU_MODEL (menu));
-  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
-  gtk_widget_add_css_class (button, "flat");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, menu_label, -1);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
-  return row;
+static void
+conversation_row_free (ConversationRow *row)
+{
+  g_clear_object (&row->item);
+  g_free (row);
 }
 
 static void
+conversation_row_update (ConversationRow *row)
+{
+  const char *title = aic_conversation_item_get_title (row->item);
+  g_autofree char *date = format_date (aic_conversation_item_get_updated_at (row->item));
+  /* Translators: accessible name of a conversation's menu button */
+  g_autofree char *menu_label = g_strdup_printf (_("Actions for “%s”"), title);
+
+  gtk_label_set_label (GTK_LABEL (row->title), title[0] ? title : _("Untitled"));
+  gtk_label_set_label (GTK_LABEL (row->date), date);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row->menu_button), GTK_ACCESSIBLE_PROPERTY_LABEL, menu_label, -1);
+}
+
+static void
+conversation_setup_cb (GtkSignalListItemFactory *factory,
+                       GtkListItem              *list_item,
+                       AicChatPage              *self)
+{
+  ConversationRow *row = g_new0 (ConversationRow, 1);
+  GtkWidget *box, *labels;
+
+  box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  labels = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  gtk_widget_set_hexpand (labels, TRUE);
+  gtk_widget_set_valign (labels, GTK_ALIGN_CENTER);
+  row->title = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (row->title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (row->title), PANGO_ELLIPSIZE_END);
+  row->date = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (row->date), 0);
+  gtk_widget_add_css_class (row->date, "dim-label");
+  gtk_widget_add_css_class (row->date, "caption");
+  gtk_box_append (GTK_BOX (labels), row->title);
+  gtk_box_append (GTK_BOX (labels), row->date);
+  gtk_box_append (GTK_BOX (box), labels);
+
+  row->menu_button = gtk_menu_button_new ();
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (row->menu_button), "view-more-symbolic");
+  gtk_widget_set_valign (row->menu_button, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (row->menu_button, "flat");
+  gtk_box_append (GTK_BOX (box), row->menu_button);
+
+  g_object_set_data_full (G_OBJECT (box), "conversation-row", row, (GDestroyNotify) conversation_row_free);
+  gtk_list_item_set_child (list_item, box);
+  self->n_conversation_rows++;
+}
+
+static void
+conversation_row_set_menu (ConversationRow *row)
+{
+  const char *id = aic_conversation_item_get_id (row->item);
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_autoptr(GMenuItem) rename = g_menu_item_new (_("_Rename…"), NULL);
+  g_autoptr(GMenuItem) export = g_menu_item_new (_("_Export as Markdown…"), NULL);
+  g_autoptr(GMenuItem) delete = g_menu_item_new (_("_Delete"), NULL);
+
+  g_menu_item_set_action_and_target (rename, "chat.rename", "s", id);
+  g_menu_item_set_action_and_target (export, "chat.export", "s", id);
+  g_menu_item_set_action_and_target (delete, "chat.delete", "s", id);
+  g_menu_append_item (menu, rename);
+  g_menu_append_item (menu, export);
+  g_menu_append_item (menu, delete);
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (row->menu_button), G_MENU_MODEL (menu));
+}
+
+static void
+conversation_bind_cb (GtkSignalListItemFactory *factory,
+                      GtkListItem              *list_item,
+                      AicChatPage              *self)
+{
+  ConversationRow *row = g_object_get_data (G_OBJECT (gtk_list_item_get_child (list_item)), "conversation-row");
+  AicConversationItem *item = gtk_list_item_get_item (list_item);
+
+  g_set_object (&row->item, item);
+  /* A search relabels the places in the list; the row follows. */
+  g_signal_connect_swapped (item, "notify::id", G_CALLBACK (conversation_row_set_menu), row);
+  g_signal_connect_swapped (item, "notify::title", G_CALLBACK (conversation_row_update), row);
+  g_signal_connect_swapped (item, "notify::updated-at", G_CALLBACK (conversation_row_update), row);
+  conversation_row_set_menu (row);
+  conversation_row_update (row);
+}
+
+static void
+conversation_unbind_cb (GtkSignalListItemFactory *factory,
+                        GtkListItem              *list_item,
+                        AicChatPage              *self)
+{
+  ConversationRow *row = g_object_get_data (G_OBJECT (gtk_list_item_get_child (list_item)), "conversation-row");
+
+  if (row->item != NULL)
+    g_signal_handlers_disconnect_by_data (row->item, row);
+  g_clear_object (&row->item);
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (row->menu_button), NULL);
+}
+
+static void
+update_placeholder (AicChatPage *self)
+{
+  gboolean empty = self->conversations == NULL ||
+                   g_list_model_get_n_items (G_LIST_MODEL (self->conversations)) == 0;
+  gboolean searching = self->conversations && aic_conversation_list_get_search (self->conversations);
+
+  gtk_label_set_label (self->list_placeholder,
+                       searching ? _("No conversations found") : _("No conversations yet"));
+  gtk_widget_set_visible (GTK_WIDGET (self->list_placeholder), empty);
+}
+
+/* The open conversation is the selected row, when the list shows it. The
+ * list itself follows the store: nothing here rebuilds it. */
+static void
 reload_list (AicChatPage *self)
 {
-  g_autoptr(GPtrArray) list = NULL;
-  g_autoptr(GError) error = NULL;
   const char *current = self->conversation ? aic_conversation_get_id (self->conversation) : NULL;
-  GtkWidget *child;
 
-  if (self->store == NULL)
+  if (self->conversations == NULL)
     return;
 
   self->reloading = TRUE;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->conversation_list))) != NULL)
-    gtk_list_box_remove (self->conversation_list, child);
-
-  list = aic_store_list_conversations (self->store, gtk_editable_get_text (GTK_EDITABLE (self->search_entry)), &error);
-  if (list == NULL)
-    {
-      self->reloading = FALSE;
-      show_error (self, error->message);
-      return;
-    }
-  for (guint i = 0; i < list->len; i++)
-    {
-      AicConversationInfo *info = g_ptr_array_index (list, i);
-      GtkWidget *row = make_conversation_row (info);
-
-      gtk_list_box_append (self->conversation_list, row);
-      if (g_strcmp0 (info->id, current) == 0)
-        gtk_list_box_select_row (self->conversation_list, GTK_LIST_BOX_ROW (row));
-    }
+  gtk_single_selection_set_selected (self->conversation_selection,
+                                     aic_conversation_list_find (self->conversations, current));
   self->reloading = FALSE;
+  update_placeholder (self);
 }
 
 static void
 on_search_changed (AicChatPage *self)
 {
+  g_autoptr(GError) error = NULL;
+
+  if (self->conversations == NULL)
+    return;
+  if (!aic_conversation_list_set_search (self->conversations,
+                                         gtk_editable_get_text (GTK_EDITABLE (self->search_entry)), &error))
+    show_error (self, error->message);
   reload_list (self);
 }
 
+/* A click opens what it selects (see below); on a narrow window the
+ * sidebar then makes way for it. */
 static void
-on_conversation_activated (AicChatPage   *self,
-                           GtkListBoxRow *row)
+conversation_clicked_cb (AicChatPage *self)
 {
-  aic_chat_page_open (self, g_object_get_data (G_OBJECT (row), "conversation-id"));
   if (adw_flap_get_folded (self->flap))
     adw_flap_set_reveal_flap (self->flap, FALSE);
 }
 
-/* Moving through the list with the keyboard opens what is selected. */
 static void
-on_conversation_selected (AicChatPage   *self,
-                          GtkListBoxRow *row)
+on_conversation_activated (AicChatPage *self,
+                           guint        position)
 {
+  g_autoptr(AicConversationItem) item = g_list_model_get_item (G_LIST_MODEL (self->conversations), position);
+
+  if (item != NULL)
+    aic_chat_page_open (self, aic_conversation_item_get_id (item));
+  conversation_clicked_cb (self);
+}
+
+/* Moving through the list with the keyboard (or a click) opens what is
+ * selected. */
+static void
+on_conversation_selected (AicChatPage *self)
+{
+  AicConversationItem *item = gtk_single_selection_get_selected_item (self->conversation_selection);
   const char *id;
 
-  if (row == NULL || self->reloading)
+  if (item == NULL || self->reloading)
     return;
-  id = g_object_get_data (G_OBJECT (row), "conversation-id");
+  id = aic_conversation_item_get_id (item);
   if (self->conversation == NULL || g_strcmp0 (aic_conversation_get_id (self->conversation), id) != 0)
     aic_chat_page_open (self, id);
 }
 
 /* ---- the messages ---- */
 
-/* One row per message, made once. A GtkListBox, not a recycling
- * GtkListView: every message keeps its widgets (see bench/RESULTS.md for
- * what that costs), which keeps rows simple and readable by assistive
- * technologies as a reply arrives. */
-static GtkWidget *
-create_row (gpointer item,
-            gpointer user_data)
+/* The messages in a recycling list view: rows are made for what is on
+ * screen and rebound as it scrolls, so memory follows the window, not the
+ * conversation, and a reply's code blocks exist only while shown. The
+ * streaming reply's row follows its message in place (see
+ * aic_message_row_set_message). */
+static void
+message_setup_cb (GtkSignalListItemFactory *factory,
+                  GtkListItem              *list_item,
+                  AicChatPage              *self)
 {
-  GtkWidget *row = gtk_list_box_row_new ();
-  GtkWidget *message_row = aic_message_row_new ();
+  gtk_list_item_set_child (list_item, aic_message_row_new ());
+  gtk_list_item_set_activatable (list_item, FALSE);
+  gtk_list_item_set_selectable (list_item, FALSE);
+  self->n_message_rows++;
+}
 
-  aic_message_row_set_message (AIC_MESSAGE_ROW (message_row), item);
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), message_row);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
-  gtk_widget_set_focusable (row, FALSE);
-  return row;
+static void
+message_bind_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item,
+                 AicChatPage              *self)
+{
+  aic_message_row_set_message (AIC_MESSAGE_ROW (gtk_list_item_get_child (list_item)),
+                               gtk_list_item_get_item (list_item));
+}
+
+static void
+message_unbind_cb (GtkSignalListItemFactory *factory,
+                   GtkListItem              *list_item,
+                   AicChatPage              *self)
+{
+  aic_message_row_set_message (AIC_MESSAGE_ROW (gtk_list_item_get_child (list_item)), NULL);
 }
 
 /* Follow the end of the conversation unless the person scrolled up. */
@@ -329,8 +443,7 @@ aic_chat_page_open (AicChatPage *self,
   g_signal_connect_object (aic_conversation_get_messages (conversation), "items-changed",
                            G_CALLBACK (messages_changed_cb), self, G_CONNECT_SWAPPED);
 
-  gtk_list_box_bind_model (self->message_list, aic_conversation_get_messages (conversation),
-                           create_row, NULL, NULL);
+  gtk_no_selection_set_model (self->message_selection, aic_conversation_get_messages (conversation));
 
   self->editing = FALSE;
   self->stick_to_bottom = TRUE;
@@ -678,6 +791,9 @@ aic_chat_page_dispose (GObject *object)
     }
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_CHAT_PAGE);
   g_clear_object (&self->conversation);
+  g_clear_object (&self->conversations);
+  g_clear_object (&self->conversation_selection);
+  g_clear_object (&self->message_selection);
   g_clear_object (&self->store);
   g_clear_object (&self->client);
   g_clear_object (&self->models);
@@ -707,6 +823,7 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, content_stack);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, conversation_list);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, flap);
+  gtk_widget_class_bind_template_child (widget_class, AicChatPage, list_placeholder);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, message_list);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, model_dropdown);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, reply_actions);
@@ -715,7 +832,6 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, send_stack);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, title_label);
   gtk_widget_class_bind_template_callback (widget_class, on_conversation_activated);
-  gtk_widget_class_bind_template_callback (widget_class, on_conversation_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
 
   gtk_widget_class_install_action (widget_class, "chat.new", NULL, new_action);
@@ -736,9 +852,37 @@ static void
 aic_chat_page_init (AicChatPage *self)
 {
   GtkEventController *keys;
+  GtkGesture *click;
   GtkAdjustment *adjustment;
+  GtkListItemFactory *factory;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->conversation_selection = gtk_single_selection_new (NULL);
+  gtk_single_selection_set_autoselect (self->conversation_selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->conversation_selection, TRUE);
+  g_signal_connect_object (self->conversation_selection, "notify::selected",
+                           G_CALLBACK (on_conversation_selected), self, G_CONNECT_SWAPPED);
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect_object (factory, "setup", G_CALLBACK (conversation_setup_cb), self, 0);
+  g_signal_connect_object (factory, "bind", G_CALLBACK (conversation_bind_cb), self, 0);
+  g_signal_connect_object (factory, "unbind", G_CALLBACK (conversation_unbind_cb), self, 0);
+  gtk_list_view_set_factory (self->conversation_list, factory);
+  g_object_unref (factory);
+  gtk_list_view_set_model (self->conversation_list, GTK_SELECTION_MODEL (self->conversation_selection));
+  click = gtk_gesture_click_new ();
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_BUBBLE);
+  g_signal_connect_object (click, "released", G_CALLBACK (conversation_clicked_cb), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self->conversation_list), GTK_EVENT_CONTROLLER (click));
+
+  self->message_selection = gtk_no_selection_new (NULL);
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect_object (factory, "setup", G_CALLBACK (message_setup_cb), self, 0);
+  g_signal_connect_object (factory, "bind", G_CALLBACK (message_bind_cb), self, 0);
+  g_signal_connect_object (factory, "unbind", G_CALLBACK (message_unbind_cb), self, 0);
+  gtk_list_view_set_factory (self->message_list, factory);
+  g_object_unref (factory);
+  gtk_list_view_set_model (self->message_list, GTK_SELECTION_MODEL (self->message_selection));
 
   self->models = gtk_string_list_new (NULL);
   gtk_drop_down_set_model (self->model_dropdown, G_LIST_MODEL (self->models));
@@ -776,9 +920,22 @@ aic_chat_page_set_store (AicChatPage *self,
 
   if (self->store != NULL)
     g_signal_handlers_disconnect_by_data (self->store, self);
+  if (self->conversations != NULL)
+    g_signal_handlers_disconnect_by_data (self->conversations, self);
   g_set_object (&self->store, store);
+  g_clear_object (&self->conversations);
+  gtk_single_selection_set_model (self->conversation_selection, NULL);
   if (store == NULL)
     return;
+
+  self->conversations = aic_conversation_list_new (store);
+  if (!aic_conversation_list_set_search (self->conversations,
+                                         gtk_editable_get_text (GTK_EDITABLE (self->search_entry)), NULL))
+    g_debug ("The search could not be run");
+  g_signal_connect_object (self->conversations, "refreshed", G_CALLBACK (reload_list), self, G_CONNECT_SWAPPED);
+  self->reloading = TRUE;
+  gtk_single_selection_set_model (self->conversation_selection, G_LIST_MODEL (self->conversations));
+  self->reloading = FALSE;
 
   recent = aic_store_list_conversations (store, NULL, NULL);
   if (recent != NULL && recent->len > 0)
@@ -824,4 +981,40 @@ aic_chat_page_get_conversation (AicChatPage *self)
 {
   g_return_val_if_fail (AIC_IS_CHAT_PAGE (self), NULL);
   return self->conversation;
+}
+
+/* For tests and benchmarks: how many rows the list views made. */
+guint
+aic_chat_page_get_n_conversation_rows (AicChatPage *self)
+{
+  g_return_val_if_fail (AIC_IS_CHAT_PAGE (self), 0);
+  return self->n_conversation_rows;
+}
+
+guint
+aic_chat_page_get_n_message_rows (AicChatPage *self)
+{
+  g_return_val_if_fail (AIC_IS_CHAT_PAGE (self), 0);
+  return self->n_message_rows;
+}
+
+GListModel *
+aic_chat_page_get_conversation_model (AicChatPage *self)
+{
+  g_return_val_if_fail (AIC_IS_CHAT_PAGE (self), NULL);
+  return self->conversations ? G_LIST_MODEL (self->conversations) : NULL;
+}
+
+GtkWidget *
+aic_chat_page_get_search_entry (AicChatPage *self)
+{
+  g_return_val_if_fail (AIC_IS_CHAT_PAGE (self), NULL);
+  return GTK_WIDGET (self->search_entry);
+}
+
+GtkWidget *
+aic_chat_page_get_message_view (AicChatPage *self)
+{
+  g_return_val_if_fail (AIC_IS_CHAT_PAGE (self), NULL);
+  return GTK_WIDGET (self->message_list);
 }

@@ -104,10 +104,13 @@ aic_message_row_set_message (AicMessageRow  *self,
     {
       gtk_widget_add_css_class (self->box, "user");
       gtk_label_set_label (GTK_LABEL (self->plain), aic_chat_message_get_text (message));
+      /* A recycled row lets go of the reply it showed before. */
+      aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (self->markdown), "");
     }
   else
     {
       gtk_widget_remove_css_class (self->box, "user");
+      gtk_label_set_label (GTK_LABEL (self->plain), "");
       aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (self->markdown), aic_chat_message_get_text (message));
       g_signal_connect (message, "appended", G_CALLBACK (on_appended), self);
     }

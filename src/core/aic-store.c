@@ -22,7 +22,11 @@
  * which NORMAL trades for speed). The schema has a version in
  * PRAGMA user_version so later releases can migrate. */
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
+
+/* Queries for streaming messages say 1, a literal, to use the partial
+ * index messages_streaming. */
+G_STATIC_ASSERT (AIC_MESSAGE_STREAMING == 1);
 
 struct _AicStore
 {
@@ -158,7 +162,58 @@ migrate (AicStore  *self,
                         error))
     return FALSE;
 
+  /* Search as you type over every title and message: FTS5 indexes kept in
+   * step by triggers. Messages are indexed as external content (the text
+   * is stored once, in messages); titles, a few bytes each, in an index of
+   * their own that keeps the conversation's id. A streaming reply is
+   * indexed when it ends and its text is folded into messages.content.
+   * Existing stores are indexed here, once. */
+  if (version < 4 &&
+      !aic_sqlite_exec (self->db,
+                        "BEGIN;"
+                        "CREATE VIRTUAL TABLE messages_fts USING fts5 ("
+                        "  content, content='messages', content_rowid='id', prefix='1 2 3');"
+                        "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+                        "  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);"
+                        "END;"
+                        "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+                        "  INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+                        "END;"
+                        "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN"
+                        "  INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+                        "  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);"
+                        "END;"
+                        "CREATE VIRTUAL TABLE conversations_fts USING fts5 (id UNINDEXED, title, prefix='1 2 3');"
+                        "CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN"
+                        "  INSERT INTO conversations_fts (id, title) VALUES (new.id, new.title);"
+                        "END;"
+                        "CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN"
+                        "  DELETE FROM conversations_fts WHERE id = old.id;"
+                        "END;"
+                        "CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations BEGIN"
+                        "  UPDATE conversations_fts SET title = new.title WHERE id = old.id;"
+                        "END;"
+                        /* Replies cut off by the end of the app, found at
+                         * every start without reading every message. */
+                        "CREATE INDEX IF NOT EXISTS messages_streaming ON messages (state) WHERE state = 1;"
+                        "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
+                        "INSERT INTO conversations_fts (id, title) SELECT id, title FROM conversations;"
+                        "PRAGMA user_version = 4;"
+                        "COMMIT;",
+                        error))
+    {
+      aic_sqlite_exec (self->db, "ROLLBACK", NULL);
+      return FALSE;
+    }
+
   return TRUE;
+}
+
+sqlite3 *
+aic_store_get_db (AicStore *self)
+{
+  g_return_val_if_fail (AIC_IS_STORE (self), NULL);
+  return self->db;
 }
 
 static void
@@ -330,20 +385,41 @@ read_conversation (sqlite3_stmt *statement)
   return info;
 }
 
-/* LIKE with the pattern's own wildcards escaped. */
-static char *
-like_pattern (const char *search)
+/* What a person types, as an FTS5 query: every word must occur, the last
+ * one as a prefix (it is still being typed). Words are quoted, so FTS5's
+ * own syntax (AND, NEAR, column filters, quotes) is text like any other.
+ * Prefixes of one to three characters have their own index entries. */
+char *
+aic_store_fts_query (const char *search)
 {
-  GString *pattern = g_string_new ("%");
+  g_auto(GStrv) words = g_strsplit_set (search, " \t\n\r", -1);
+  g_autoptr(GString) query = g_string_new (NULL);
+  guint last = 0;
 
-  for (const char *p = search; *p; p++)
+  for (guint i = 0; words[i] != NULL; i++)
+    if (words[i][0] != '\0')
+      last = i;
+
+  for (guint i = 0; words[i] != NULL; i++)
     {
-      if (*p == '%' || *p == '_' || *p == '\\')
-        g_string_append_c (pattern, '\\');
-      g_string_append_c (pattern, *p);
+      if (words[i][0] == '\0')
+        continue;
+      if (query->len > 0)
+        g_string_append_c (query, ' ');
+      g_string_append_c (query, '"');
+      for (const char *p = words[i]; *p; p++)
+        {
+          if (*p == '"')
+            g_string_append_c (query, '"');
+          g_string_append_c (query, *p);
+        }
+      g_string_append_c (query, '"');
+      if (i == last)
+        g_string_append_c (query, '*');
     }
-  g_string_append_c (pattern, '%');
-  return g_string_free (pattern, FALSE);
+  if (query->len == 0)
+    return NULL;
+  return g_string_free (g_steal_pointer (&query), FALSE);
 }
 
 /**
@@ -358,22 +434,17 @@ aic_store_list_conversations (AicStore    *self,
 {
   g_autoptr(sqlite3_stmt) statement = NULL;
   g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_conversation_info_free);
-  gboolean searching = search != NULL && search[0] != '\0';
+  g_autofree char *query = search != NULL ? aic_store_fts_query (search) : NULL;
   int rc;
 
   g_return_val_if_fail (AIC_IS_STORE (self), NULL);
 
-  if (searching)
+  if (query != NULL)
     {
-      g_autofree char *pattern = like_pattern (search);
-
-      statement = aic_sqlite_prepare (self->db, "SELECT id, title, model, created_at, updated_at FROM conversations c "
-                           "WHERE title LIKE ?1 ESCAPE '\\' "
-                           "   OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ?1 ESCAPE '\\') "
-                           "ORDER BY updated_at DESC", error);
+      statement = aic_sqlite_prepare (self->db, AIC_STORE_SEARCH_SQL, error);
       if (statement == NULL)
         return NULL;
-      aic_sqlite_bind_text (statement, 1, pattern);
+      aic_sqlite_bind_text (statement, 1, query);
     }
   else
     {
@@ -632,16 +703,14 @@ aic_store_recover_interrupted (AicStore  *self,
     return 0;
   fold = aic_sqlite_prepare (self->db, "UPDATE messages SET content = content || IFNULL ((SELECT group_concat (text, '') FROM "
                   "  (SELECT text FROM message_parts p WHERE p.message_id = messages.id ORDER BY seq)), '') "
-                  "WHERE state = ?", error);
-  mark = aic_sqlite_prepare (self->db, "UPDATE messages SET state = ? WHERE state = ?", error);
+                  "WHERE state = 1", error);
+  mark = aic_sqlite_prepare (self->db, "UPDATE messages SET state = ? WHERE state = 1", error);
   if (fold == NULL || mark == NULL)
     {
       aic_sqlite_exec (self->db, "ROLLBACK", NULL);
       return 0;
     }
-  sqlite3_bind_int (fold, 1, AIC_MESSAGE_STREAMING);
   sqlite3_bind_int (mark, 1, AIC_MESSAGE_INTERRUPTED);
-  sqlite3_bind_int (mark, 2, AIC_MESSAGE_STREAMING);
   if (!aic_sqlite_step_done (fold, error) || !aic_sqlite_step_done (mark, error))
     {
       aic_sqlite_exec (self->db, "ROLLBACK", NULL);

@@ -5,8 +5,10 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "aic-conversation-list.h"
 #include "aic-error.h"
 #include "aic-store.h"
+#include "aic-store-private.h"
 
 /* The conversation store on a real SQLite file in a temporary folder. */
 
@@ -104,8 +106,11 @@ test_conversations (Fixture       *f,
   g_assert_cmpstr (((AicConversationInfo *) g_ptr_array_index (list, 0))->id, ==, a);
   g_clear_pointer (&list, g_ptr_array_unref);
 
-  /* Search by title and by text, case-insensitively; % and _ are literal. */
+  /* Search by title and by text, case-insensitively, by words (FTS5): the
+   * last word is a prefix, punctuation separates words, and FTS5's own
+   * syntax is plain text. */
   list = aic_store_list_conversations (f->store, "BADGER", &error);
+  g_assert_no_error (error);
   g_assert_cmpuint (list->len, ==, 1);
   g_clear_pointer (&list, g_ptr_array_unref);
   list = aic_store_list_conversations (f->store, "fox", &error);
@@ -114,14 +119,21 @@ test_conversations (Fixture       *f,
   list = aic_store_list_conversations (f->store, "100%", &error);
   g_assert_cmpuint (list->len, ==, 1);
   g_clear_pointer (&list, g_ptr_array_unref);
-  list = aic_store_list_conversations (f->store, "%", &error);
-  g_assert_cmpuint (list->len, ==, 1);
-  g_clear_pointer (&list, g_ptr_array_unref);
-  list = aic_store_list_conversations (f->store, "n_shirts", &error);
+  list = aic_store_list_conversations (f->store, "cotton_shi", &error);
   g_assert_cmpuint (list->len, ==, 1);
   g_clear_pointer (&list, g_ptr_array_unref);
   list = aic_store_list_conversations (f->store, "n%shirts", &error);
   g_assert_cmpuint (list->len, ==, 0);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "\"where\" OR NEAR(", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "where badg", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "  ", &error);
+  g_assert_cmpuint (list->len, ==, 2);
   g_clear_pointer (&list, g_ptr_array_unref);
 
   g_assert_true (aic_store_rename_conversation (f->store, a, "Badgers", &error));
@@ -211,6 +223,178 @@ test_newer_schema_refused (Fixture       *f,
 }
 
 static void
+assert_index_sound (AicStore *store)
+{
+  sqlite3 *db = aic_store_get_db (store);
+
+  g_assert_cmpint (sqlite3_exec (db, "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "INSERT INTO conversations_fts (conversations_fts) VALUES ('integrity-check')", NULL, NULL, NULL), ==, SQLITE_OK);
+}
+
+/* Search goes through the FTS5 indexes (not a scan of every message), and
+ * triggers keep them in step with edits, renames and deletions. */
+static void
+test_search_fts (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) plan = g_string_new (NULL);
+  g_autofree char *explain = g_strconcat ("EXPLAIN QUERY PLAN ", AIC_STORE_SEARCH_SQL, NULL);
+  g_autofree char *a = aic_store_create_conversation (f->store, "Garden", NULL, &error);
+  g_autoptr(GPtrArray) list = NULL;
+  sqlite3 *db = aic_store_get_db (f->store);
+  sqlite3_stmt *statement;
+  gint64 reply;
+
+  g_assert_nonnull (strstr (AIC_STORE_SEARCH_SQL, "MATCH"));
+  g_assert_cmpint (sqlite3_prepare_v2 (db, explain, -1, &statement, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (statement, 1, "x", -1, SQLITE_STATIC);
+  while (sqlite3_step (statement) == SQLITE_ROW)
+    g_string_append_printf (plan, "%s\n", sqlite3_column_text (statement, 3));
+  sqlite3_finalize (statement);
+  g_test_message ("%s", plan->str);
+  g_assert_nonnull (strstr (plan->str, "SCAN f VIRTUAL TABLE INDEX"));
+  g_assert_nonnull (strstr (plan->str, "SCAN conversations_fts VIRTUAL TABLE INDEX"));
+  g_assert_null (strstr (plan->str, "SCAN m"));
+
+  reply = aic_store_add_message (f->store, a, "assistant", "", AIC_MESSAGE_STREAMING, &error);
+  g_assert_true (aic_store_append_message_text (f->store, reply, "Tomatoes like sun", &error));
+  g_assert_true (aic_store_update_message (f->store, reply, "Tomatoes like sun", AIC_MESSAGE_COMPLETE, NULL, &error));
+  list = aic_store_list_conversations (f->store, "tomat", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  g_assert_true (aic_store_update_message (f->store, reply, "Peppers like sun", AIC_MESSAGE_COMPLETE, NULL, &error));
+  list = aic_store_list_conversations (f->store, "tomat", &error);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  g_assert_true (aic_store_rename_conversation (f->store, a, "Allotment", &error));
+  list = aic_store_list_conversations (f->store, "garden", &error);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (f->store, "allot", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  assert_index_sound (f->store);
+
+  g_assert_true (aic_store_delete_conversation (f->store, a, &error));
+  list = aic_store_list_conversations (f->store, "peppers", &error);
+  g_assert_cmpuint (list->len, ==, 0);
+  assert_index_sound (f->store);
+}
+
+/* A store from before the index gets it filled when opened. */
+static void
+test_search_migration (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = aic_store_create_conversation (f->store, "Old times", NULL, &error);
+  g_autoptr(AicStore) again = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+
+  aic_store_add_message (f->store, a, "user", "Remember the harpsichord?", AIC_MESSAGE_COMPLETE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sqlite3_exec (aic_store_get_db (f->store),
+                                 "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;"
+                                 "DROP TRIGGER messages_fts_update; DROP TRIGGER conversations_fts_insert;"
+                                 "DROP TRIGGER conversations_fts_delete; DROP TRIGGER conversations_fts_update;"
+                                 "DROP INDEX messages_streaming;"
+                                 "DROP TABLE messages_fts; DROP TABLE conversations_fts; PRAGMA user_version = 3;",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  g_clear_object (&f->store);
+
+  again = aic_store_open (f->path, &error);
+  g_assert_no_error (error);
+  list = aic_store_list_conversations (again, "harpsi", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = aic_store_list_conversations (again, "times", &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  assert_index_sound (again);
+}
+
+/* The sidebar's model: places whose content changes; only a change of
+ * length is reported as items-changed, at the end. */
+static void
+items_changed_cb (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  guint      *changes)
+{
+  changes[0] = position;
+  changes[1] = removed;
+  changes[2] = added;
+  changes[3]++;
+}
+
+static void
+test_conversation_list (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicConversationList) list = NULL;
+  g_autoptr(AicConversationItem) first = NULL;
+  g_autoptr(AicConversationItem) second = NULL;
+  guint changes[4] = { 0, };
+  char *ids[5];
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autofree char *title = g_strdup_printf ("Topic %c", 'a' + i);
+
+      ids[i] = aic_store_create_conversation (f->store, title, NULL, &error);
+      g_usleep (1000);
+    }
+  list = aic_conversation_list_new (f->store);
+  g_signal_connect (list, "items-changed", G_CALLBACK (items_changed_cb), changes);
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (list)) == AIC_TYPE_CONVERSATION_ITEM);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 5);
+  first = g_list_model_get_item (G_LIST_MODEL (list), 0);
+  second = g_list_model_get_item (G_LIST_MODEL (list), 1);
+  g_assert_cmpstr (aic_conversation_item_get_id (first), ==, ids[4]);
+  g_assert_cmpuint (aic_conversation_list_find (list, ids[0]), ==, 4);
+
+  /* A message to the oldest moves it to the top: the places relabelled. */
+  aic_store_add_message (f->store, ids[0], "user", "zebra crossing", AIC_MESSAGE_COMPLETE, &error);
+  g_assert_cmpuint (changes[3], ==, 0);
+  g_assert_cmpuint (aic_conversation_list_find (list, ids[0]), ==, 0);
+  g_assert_cmpstr (aic_conversation_item_get_id (first), ==, ids[0]);
+  g_assert_cmpstr (aic_conversation_item_get_title (first), ==, "Topic a");
+  g_assert_cmpstr (aic_conversation_item_get_id (second), ==, ids[4]);
+
+  g_assert_true (aic_conversation_list_set_search (list, "zebra", &error));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 1);
+  g_assert_cmpuint (changes[0], ==, 1);
+  g_assert_cmpuint (changes[1], ==, 4);
+  g_assert_cmpuint (changes[2], ==, 0);
+  g_assert_true (aic_conversation_list_set_search (list, "topic", &error));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 5);
+  g_assert_cmpuint (changes[0], ==, 1);
+  g_assert_cmpuint (changes[1], ==, 0);
+  g_assert_cmpuint (changes[2], ==, 4);
+  g_assert_cmpuint (changes[3], ==, 2);
+  g_assert_true (aic_conversation_list_set_search (list, NULL, &error));
+
+  /* A rename relabels, nothing more. */
+  g_clear_object (&second);
+  second = g_list_model_get_item (G_LIST_MODEL (list), 1);
+  g_assert_true (aic_store_rename_conversation (f->store, ids[4], "Renamed", &error));
+  g_assert_cmpuint (changes[3], ==, 2);
+  g_assert_cmpstr (aic_conversation_item_get_title (second), ==, "Renamed");
+
+  aic_store_delete_conversation (f->store, ids[2], &error);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 4);
+  g_assert_cmpuint (aic_conversation_list_find (list, ids[2]), ==, G_MAXUINT);
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    g_free (ids[i]);
+}
+
+static void
 test_unwritable (void)
 {
   g_autoptr(GError) error = NULL;
@@ -231,6 +415,9 @@ main (int   argc,
   ADD ("/store/conversations", test_conversations);
   ADD ("/store/partial-reply-survives", test_partial_reply_survives);
   ADD ("/store/export", test_export);
+  ADD ("/store/search-fts", test_search_fts);
+  ADD ("/store/search-migration", test_search_migration);
+  ADD ("/store/conversation-list", test_conversation_list);
   ADD ("/store/newer-schema", test_newer_schema_refused);
 #undef ADD
   g_test_add_func ("/store/unwritable", test_unwritable);

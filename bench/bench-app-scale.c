@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The Chat page at scale (issue 14), for bench/scale.d/10-app-chat:
+ *
+ *   bench-app-scale generate DB CONVERSATIONS MESSAGES [LONG]
+ *       a store of CONVERSATIONS × MESSAGES (and one of LONG messages,
+ *       the most recent, when given); words from a small vocabulary,
+ *       "pelican" in one message in a hundred
+ *   bench-app-scale search DB
+ *       types "pelican" into the sidebar's search, a key per frame; prints
+ *       per keystroke: query and model update, and that plus the frame
+ *   bench-app-scale conversation DB
+ *       opens the short conversation, then the long one: time to open and
+ *       draw, RSS per message beyond the short one, and frame times while
+ *       scrolling it end to end
+ *
+ * Results on stdout as "key value" lines; run under Xvfb. */
+#include "config.h"
+
+#include <adwaita.h>
+#include <gtksourceview/gtksource.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aic-chat-page.h"
+#include "aic-chat-page-private.h"
+#include "aic-store-private.h"
+
+static const char *words[] = {
+  "the", "model", "answer", "question", "table", "server", "memory", "garden", "river", "number",
+  "window", "search", "list", "value", "token", "stream", "reply", "history", "kernel", "socket",
+  "thread", "cache", "index", "query", "row", "button", "colour", "house", "train", "letter",
+  "paper", "bridge", "music", "winter", "summer", "market", "engine", "planet", "forest", "stone",
+};
+
+static void
+add_words (GString *out,
+           GRand   *rand,
+           guint    n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ' ');
+      g_string_append (out, words[g_rand_int_range (rand, 0, G_N_ELEMENTS (words))]);
+    }
+}
+
+static char *
+make_text (GRand    *rand,
+           gboolean  user,
+           guint     index)
+{
+  GString *out = g_string_new (NULL);
+
+  if (user)
+    {
+      add_words (out, rand, 12);
+      g_string_append_c (out, '?');
+    }
+  else
+    {
+      add_words (out, rand, 40);
+      g_string_append (out, ".\n\n- ");
+      add_words (out, rand, 6);
+      g_string_append (out, "\n- **");
+      add_words (out, rand, 2);
+      g_string_append (out, "** and `code`\n\n");
+      if (index % 4 == 1)
+        g_string_append_printf (out, "```c\nint x = %u;\nreturn x * 2;\n```\n\n", index);
+      add_words (out, rand, 30);
+      g_string_append_c (out, '.');
+    }
+  if (g_rand_int_range (rand, 0, 100) == 0)
+    g_string_append (out, " pelican");
+  return g_string_free (out, FALSE);
+}
+
+static void
+fill (AicStore   *store,
+      GRand      *rand,
+      const char *title,
+      guint       n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (store, title, "demo", &error);
+
+  g_assert_no_error (error);
+  for (guint j = 0; j < n; j++)
+    {
+      g_autofree char *text = make_text (rand, j % 2 == 0, j);
+
+      aic_store_add_message (store, id, j % 2 == 0 ? "user" : "assistant", text, AIC_MESSAGE_COMPLETE, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static int
+generate (const char *path,
+          guint       n_conversations,
+          guint       n_messages,
+          guint       n_long)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicStore) store = aic_store_open (path, &error);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+  sqlite3 *db;
+
+  g_assert_no_error (error);
+  db = aic_store_get_db (store);
+  aic_sqlite_exec (db, "BEGIN", NULL);
+  for (guint i = 0; i < n_conversations; i++)
+    {
+      g_autofree char *title = NULL;
+      GString *t = g_string_new (NULL);
+
+      add_words (t, rand, 4);
+      title = g_string_free (t, FALSE);
+      fill (store, rand, title, n_messages);
+    }
+  if (n_long > 0)
+    {
+      fill (store, rand, "Short one", 10);
+      fill (store, rand, "The long one", n_long);
+    }
+  aic_sqlite_exec (db, "COMMIT", NULL);
+  return 0;
+}
+
+/* ---- in a window ---- */
+
+static gint64 frame_start;
+static GArray *frames;
+static gboolean painted;
+
+static void
+before_paint (GdkFrameClock *clock)
+{
+  frame_start = g_get_monotonic_time ();
+}
+
+static void
+after_paint (GdkFrameClock *clock)
+{
+  if (frame_start != 0 && frames != NULL)
+    {
+      double ms = (g_get_monotonic_time () - frame_start) / 1000.0;
+
+      g_array_append_val (frames, ms);
+    }
+  frame_start = 0;
+  painted = TRUE;
+}
+
+static void
+settle (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+wait_painted (GtkWidget *window)
+{
+  painted = FALSE;
+  gtk_widget_queue_draw (window);
+  while (!painted)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static double
+rss_mib (void)
+{
+  g_autofree char *statm = NULL;
+  unsigned long size = 0, resident = 0;
+
+  if (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
+    sscanf (statm, "%lu %lu", &size, &resident);
+  return resident * (double) sysconf (_SC_PAGESIZE) / (1024 * 1024);
+}
+
+static int
+compare_double (gconstpointer a,
+                gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+percentile (GArray *values,
+            double  p)
+{
+  guint i;
+
+  if (values->len == 0)
+    return 0;
+  g_array_sort (values, compare_double);
+  i = MIN (values->len - 1, (guint) (p * values->len));
+  return g_array_index (values, double, i);
+}
+
+static AicChatPage *
+page_window (AicStore   *store,
+             GtkWidget **window_out)
+{
+  GtkWidget *window = gtk_window_new ();
+  AicChatPage *page = g_object_new (AIC_TYPE_CHAT_PAGE, NULL);
+  GdkFrameClock *clock;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
+  aic_chat_page_set_store (page, store);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  clock = gtk_widget_get_frame_clock (window);
+  g_signal_connect (clock, "before-paint", G_CALLBACK (before_paint), NULL);
+  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), NULL);
+  settle (700);
+  *window_out = window;
+  return page;
+}
+
+static int
+search (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicStore) store = aic_store_open (path, &error);
+  g_autoptr(GArray) query = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) total = g_array_new (FALSE, FALSE, sizeof (double));
+  const char *typed = "pelican";
+  GtkWidget *window, *entry;
+  AicChatPage *page;
+  guint rows;
+
+  g_assert_no_error (error);
+  page = page_window (store, &window);
+  entry = aic_chat_page_get_search_entry (page);
+  rows = aic_chat_page_get_n_conversation_rows (page);
+
+  for (guint round = 0; round < 3; round++)
+    {
+      gtk_editable_set_text (GTK_EDITABLE (entry), "");
+      settle (300);
+      for (guint i = 0; typed[i]; i++)
+        {
+          char key[2] = { typed[i], 0 };
+          int position = -1;
+          gint64 start = g_get_monotonic_time ();
+          double ms;
+
+          /* A key, and the search it starts (at once, not after the
+           * entry's 150 ms pause), up to the frame that shows it. */
+          gtk_editable_insert_text (GTK_EDITABLE (entry), key, 1, &position);
+          g_signal_emit_by_name (entry, "search-changed");
+          ms = (g_get_monotonic_time () - start) / 1000.0;
+          g_array_append_val (query, ms);
+          wait_painted (window);
+          ms = (g_get_monotonic_time () - start) / 1000.0;
+          g_array_append_val (total, ms);
+          settle (50);
+        }
+    }
+  printf ("search_results %u\n", g_list_model_get_n_items (aic_chat_page_get_conversation_model (page)));
+  printf ("search_query_p50_ms %.1f\nsearch_query_max_ms %.1f\n", percentile (query, 0.5), percentile (query, 1.0));
+  printf ("search_keystroke_p50_ms %.1f\nsearch_keystroke_max_ms %.1f\n", percentile (total, 0.5), percentile (total, 1.0));
+  printf ("sidebar_rows_made %u\nsidebar_rows_made_after_typing %u\n", rows, aic_chat_page_get_n_conversation_rows (page));
+  gtk_window_destroy (GTK_WINDOW (window));
+  return 0;
+}
+
+static int
+conversation (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicStore) store = aic_store_open (path, &error);
+  g_autoptr(GPtrArray) list = NULL;
+  const char *long_id = NULL, *short_id = NULL;
+  GtkWidget *window;
+  GtkAdjustment *adjustment;
+  AicChatPage *page;
+  double before, after, open_ms;
+  gint64 start;
+  guint n;
+
+  g_assert_no_error (error);
+  list = aic_store_list_conversations (store, NULL, &error);
+  for (guint i = 0; i < list->len; i++)
+    {
+      AicConversationInfo *info = g_ptr_array_index (list, i);
+
+      if (g_str_equal (info->title, "The long one"))
+        long_id = info->id;
+      else if (g_str_equal (info->title, "Short one"))
+        short_id = info->id;
+    }
+  g_assert_nonnull (long_id);
+  g_assert_nonnull (short_id);
+
+  page = page_window (store, &window);
+  aic_chat_page_open (page, short_id);
+  settle (1000);
+  before = rss_mib ();
+
+  start = g_get_monotonic_time ();
+  aic_chat_page_open (page, long_id);
+  wait_painted (window);
+  open_ms = (g_get_monotonic_time () - start) / 1000.0;
+  settle (1500);
+  after = rss_mib ();
+  n = g_list_model_get_n_items (aic_conversation_get_messages (aic_chat_page_get_conversation (page)));
+  printf ("open_messages %u\nopen_ms %.1f\n", n, open_ms);
+  printf ("rss_short_mib %.1f\nrss_long_mib %.1f\nrss_per_message_kib %.2f\n",
+          before, after, (after - before) * 1024 / (n - 10));
+  printf ("message_rows_made %u\n", aic_chat_page_get_n_message_rows (page));
+
+  /* End to end: from the top, a steady 150 px a frame to the bottom (or
+   * 60 s, whichever first; scroll_reached_end says which). */
+  adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (aic_chat_page_get_message_view (page)));
+  gtk_adjustment_set_value (adjustment, 0);
+  settle (500);
+  frames = g_array_new (FALSE, FALSE, sizeof (double));
+  start = g_get_monotonic_time ();
+  while (gtk_adjustment_get_value (adjustment) < gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1 &&
+         g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC)
+    {
+      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) + 150);
+      wait_painted (window);
+    }
+  printf ("scroll_reached_end %s\n", gtk_adjustment_get_value (adjustment) >= gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1 ? "yes" : "no");
+  printf ("scroll_frames %u\nscroll_seconds %.1f\n", frames->len, (g_get_monotonic_time () - start) / 1e6);
+  printf ("scroll_frame_p50_ms %.2f\nscroll_frame_p99_ms %.2f\n", percentile (frames, 0.5), percentile (frames, 0.99));
+  printf ("message_rows_made_after_scroll %u\n", aic_chat_page_get_n_message_rows (page));
+  g_clear_pointer (&frames, g_array_unref);
+  gtk_window_destroy (GTK_WINDOW (window));
+  return 0;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  if (argc >= 5 && g_str_equal (argv[1], "generate"))
+    return generate (argv[2], atoi (argv[3]), atoi (argv[4]), argc > 5 ? atoi (argv[5]) : 0);
+
+  if (argc < 3)
+    {
+      fprintf (stderr, "usage: bench-app-scale generate DB N M [LONG] | search DB | conversation DB\n");
+      return 2;
+    }
+  gtk_init ();
+  adw_init ();
+  gtk_source_init ();
+  if (g_str_equal (argv[1], "search"))
+    return search (argv[2]);
+  if (g_str_equal (argv[1], "conversation"))
+    return conversation (argv[2]);
+  return 2;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <gtksourceview/gtksource.h>
+#include <string.h>
+
+#include "aic-chat-page.h"
+#include "aic-chat-page-private.h"
+#include "aic-conversation-item.h"
+#include "aic-store-private.h"
+
+/* The Chat page at scale, in a real window: a year of conversations in
+ * the sidebar and a long conversation open. The lists are models shown
+ * by recycling list views, so the widgets made follow the window's size,
+ * not the history's. */
+
+#define N_CONVERSATIONS 10000
+/* A list view in GTK 4.8 keeps up to 200 rows around what is on screen
+ * (GTK_LIST_VIEW_MAX_LIST_ITEMS), a fixed number, whatever the model's
+ * size; a few more may exist while they are recycled. */
+#define SCREENFUL 210
+
+typedef struct
+{
+  char *dir;
+  char *path;
+  AicStore *store;
+  GtkWidget *window;
+  AicChatPage *page;
+} Fixture;
+
+static void
+settle (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db;
+
+  f->dir = g_dir_make_tmp ("aic-chat-page-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->path = g_build_filename (f->dir, "ai-console.db", NULL);
+  f->store = aic_store_open (f->path, &error);
+  g_assert_no_error (error);
+
+  /* One transaction: the store's own calls, quickly. */
+  db = aic_store_get_db (f->store);
+  g_assert_true (aic_sqlite_exec (db, "BEGIN", NULL));
+  for (guint i = 0; i < N_CONVERSATIONS; i++)
+    {
+      g_autofree char *title = g_strdup_printf ("Conversation %u", i);
+      g_autofree char *id = aic_store_create_conversation (f->store, title, "demo", &error);
+      g_autofree char *text = g_strdup_printf (i % 100 == 7 ? "Where do pelicans nest? (%u)" : "Tell me about case %u", i);
+
+      g_assert_no_error (error);
+      aic_store_add_message (f->store, id, "user", text, AIC_MESSAGE_COMPLETE, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (aic_sqlite_exec (db, "COMMIT", NULL));
+
+  f->window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 900, 600);
+  f->page = g_object_new (AIC_TYPE_CHAT_PAGE, NULL);
+  gtk_window_set_child (GTK_WINDOW (f->window), GTK_WIDGET (f->page));
+  aic_chat_page_set_store (f->page, f->store);
+  gtk_window_present (GTK_WINDOW (f->window));
+  settle (500);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *wal = g_strconcat (f->path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (f->path, "-shm", NULL);
+
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_clear_object (&f->store);
+  g_unlink (f->path);
+  g_unlink (wal);
+  g_unlink (shm);
+  g_rmdir (f->dir);
+  g_free (f->path);
+  g_free (f->dir);
+}
+
+/* Typed: what extends the text is inserted at its end, as keys do
+ * (set_text would empty the entry first, which searches at once). */
+static void
+search (Fixture    *f,
+        const char *text)
+{
+  GtkWidget *entry = aic_chat_page_get_search_entry (f->page);
+  const char *now = gtk_editable_get_text (GTK_EDITABLE (entry));
+
+  if (now[0] != '\0' && g_str_has_prefix (text, now))
+    {
+      int position = -1;
+
+      gtk_editable_insert_text (GTK_EDITABLE (entry), text + strlen (now), -1, &position);
+    }
+  else
+    gtk_editable_set_text (GTK_EDITABLE (entry), text);
+  g_signal_emit_by_name (entry, "search-changed");
+  settle (200);
+  g_test_message ("search “%s”: %u conversations, %u rows made", text,
+                  g_list_model_get_n_items (aic_chat_page_get_conversation_model (f->page)),
+                  aic_chat_page_get_n_conversation_rows (f->page));
+}
+
+static void
+test_sidebar_at_scale (Fixture       *f,
+                       gconstpointer  data)
+{
+  GListModel *model = aic_chat_page_get_conversation_model (f->page);
+  g_autoptr(AicConversationItem) first = NULL;
+  guint rows;
+
+  g_assert_true (g_type_is_a (G_OBJECT_TYPE (model), G_TYPE_LIST_MODEL));
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, N_CONVERSATIONS);
+  rows = aic_chat_page_get_n_conversation_rows (f->page);
+  g_test_message ("%u rows made for %u conversations", rows, N_CONVERSATIONS);
+  g_assert_cmpuint (rows, >, 0);
+  g_assert_cmpuint (rows, <=, SCREENFUL);
+
+  /* Newest first, and it is the one open. */
+  first = g_list_model_get_item (model, 0);
+  g_assert_cmpstr (aic_conversation_item_get_title (first), ==, "Conversation 9999");
+  g_assert_cmpstr (aic_conversation_get_id (aic_chat_page_get_conversation (f->page)), ==,
+                   aic_conversation_item_get_id (first));
+  g_clear_object (&first);
+
+  /* As you type: the same model, filtered by FTS5. Typing narrows the
+   * list; its rows are relabelled, none made. */
+  search (f, "p");
+  search (f, "pe");
+  search (f, "pel");
+  search (f, "pelic");
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, N_CONVERSATIONS / 100);
+  g_assert_cmpuint (aic_chat_page_get_n_conversation_rows (f->page), ==, rows);
+  first = g_list_model_get_item (model, 0);
+  g_assert_cmpstr (aic_conversation_item_get_title (first), ==, "Conversation 9907");
+  g_clear_object (&first);
+  search (f, "pelicans nest 507");  /* typed on */
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
+  first = g_list_model_get_item (model, 0);
+  g_assert_cmpstr (aic_conversation_item_get_title (first), ==, "Conversation 507");
+  g_clear_object (&first);
+  g_assert_cmpuint (aic_chat_page_get_n_conversation_rows (f->page), ==, rows);
+
+  /* Clearing it shows everything again: at most a screenful is made (GTK
+   * 4.8's list view drops the rows of removed items). */
+  search (f, "");
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, N_CONVERSATIONS);
+  g_assert_cmpuint (aic_chat_page_get_n_conversation_rows (f->page), <=, rows + SCREENFUL);
+
+  /* A new message moves its conversation to the top, in place. */
+  first = g_list_model_get_item (model, 500);
+  aic_store_add_message (f->store, aic_conversation_item_get_id (first), "user", "bump", AIC_MESSAGE_COMPLETE, NULL);
+  g_clear_object (&first);
+  first = g_list_model_get_item (model, 0);
+  g_assert_cmpstr (aic_conversation_item_get_title (first), ==, "Conversation 9499");
+}
+
+static void
+test_long_conversation (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (f->store, "Long", "demo", &error);
+  AicConversation *conversation;
+  guint rows;
+
+  g_assert_true (aic_sqlite_exec (aic_store_get_db (f->store), "BEGIN", NULL));
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *text = g_strdup_printf (i % 2 ? "Answer %u:\n\n```c\nint x = %u;\n```\n" : "Question %u", i, i);
+
+      aic_store_add_message (f->store, id, i % 2 ? "assistant" : "user", text, AIC_MESSAGE_COMPLETE, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (aic_sqlite_exec (aic_store_get_db (f->store), "COMMIT", NULL));
+
+  aic_chat_page_open (f->page, id);
+  settle (500);
+  conversation = aic_chat_page_get_conversation (f->page);
+  g_assert_cmpuint (g_list_model_get_n_items (aic_conversation_get_messages (conversation)), ==, 1000);
+  rows = aic_chat_page_get_n_message_rows (f->page);
+  g_test_message ("%u rows made for 1000 messages", rows);
+  g_assert_cmpuint (rows, >, 0);
+  g_assert_cmpuint (rows, <=, SCREENFUL);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  gtk_source_init ();
+
+  g_test_add ("/chat-page/sidebar-at-scale", Fixture, NULL, fixture_setup, test_sidebar_at_scale, fixture_teardown);
+  g_test_add ("/chat-page/long-conversation", Fixture, NULL, fixture_setup, test_long_conversation, fixture_teardown);
+
+  return g_test_run ();
+}
