@@ -10,6 +10,7 @@
 #include "aic-chat-page.h"
 #include "aic-chat-page-private.h"
 #include "aic-conversation-list.h"
+#include "aic-display.h"
 #include "aic-message-row.h"
 
 /* The Chat view: conversations on the side, the open one's messages, and
@@ -98,18 +99,6 @@ update_actions (AicChatPage *self)
 
 /* ---- the conversation list ---- */
 
-static char *
-format_date (gint64 usec)
-{
-  g_autoptr(GDateTime) then = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-
-  if (g_date_time_get_year (then) == g_date_time_get_year (now) &&
-      g_date_time_get_day_of_year (then) == g_date_time_get_day_of_year (now))
-    return g_date_time_format (then, "%H:%M");
-  return g_date_time_format (then, "%x");
-}
-
 /* A row of the sidebar: made once per row on screen (a list view
  * recycles them), bound to whichever conversation it shows. */
 typedef struct
@@ -131,7 +120,7 @@ static void
 conversation_row_update (ConversationRow *row)
 {
   const char *title = aic_conversation_item_get_title (row->item);
-  g_autofree char *date = format_date (aic_conversation_item_get_updated_at (row->item));
+  g_autofree char *date = aic_display_date (aic_conversation_item_get_updated_at (row->item) / G_USEC_PER_SEC);
   /* Translators: accessible name of a conversation's menu button */
   g_autofree char *menu_label = g_strdup_printf (_("Actions for “%s”"), title);
 
