@@ -42,6 +42,9 @@ struct _AicChatPage
   GtkListView     *message_list;
   GtkDropDown     *model_dropdown;
   GtkWidget       *reply_actions;
+  GtkLabel        *live_status;
+  gboolean         was_busy;
+  gboolean         reply_failed;
   GtkScrolledWindow *scroller;
   GtkSearchEntry  *search_entry;
   GtkStack        *send_stack;
@@ -360,7 +363,34 @@ conversation_failed_cb (AicConversation *conversation,
                         const char      *message,
                         AicChatPage     *self)
 {
+  self->reply_failed = TRUE;
   show_error (self, message);
+}
+
+/* A screen reader hears that a reply is over, without walking the list. */
+static void
+announce (AicChatPage *self,
+          const char  *text)
+{
+#if GTK_CHECK_VERSION (4, 14, 0)
+  gtk_accessible_announce (GTK_ACCESSIBLE (self), text, GTK_ACCESSIBLE_ANNOUNCEMENT_PRIORITY_MEDIUM);
+#endif
+  gtk_label_set_label (self->live_status, text);
+}
+
+static void
+busy_changed_cb (AicChatPage *self)
+{
+  gboolean busy = aic_conversation_get_busy (self->conversation);
+
+  if (busy && !self->was_busy)
+    {
+      self->reply_failed = FALSE;
+      gtk_label_set_label (self->live_status, "");
+    }
+  else if (!busy && self->was_busy)
+    announce (self, self->reply_failed ? _("The reply failed") : _("Reply finished"));
+  self->was_busy = busy;
 }
 
 /* ---- models ---- */
@@ -426,6 +456,8 @@ aic_chat_page_open (AicChatPage *self,
   aic_conversation_set_client (conversation, self->client);
 
   g_signal_connect_object (conversation, "notify::busy", G_CALLBACK (update_actions), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (conversation, "notify::busy", G_CALLBACK (busy_changed_cb), self, G_CONNECT_SWAPPED);
+  self->was_busy = aic_conversation_get_busy (conversation);
   g_signal_connect_object (conversation, "notify::id", G_CALLBACK (conversation_identity_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (conversation, "notify::title", G_CALLBACK (conversation_identity_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (conversation, "failed", G_CALLBACK (conversation_failed_cb), self, 0);
@@ -816,6 +848,7 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, message_list);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, model_dropdown);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, reply_actions);
+  gtk_widget_class_bind_template_child (widget_class, AicChatPage, live_status);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, send_stack);

@@ -63,6 +63,9 @@ with tempfile.TemporaryDirectory() as data_home:
         check("a first run starts", start_run(app, "Take notes on this project"))
         allow = dialog_button(app, "Allow Once")
         check("it asks before writing: the dialog offers Allow Once", allow is not None)
+        check("the request is announced: the run's live status says it waits for an answer",
+              bool(wait_for(lambda: nodes(app, "status bar", name="Waiting for your answer"), 10)),
+              [(n.roleName, n.name) for n in nodes(app, "status bar")])
         check("with Deny and Allow for This Run", button(app, "Deny") is not None
               and button(app, "Allow for This Run") is not None)
         check("and shows the change as a diff",

@@ -62,6 +62,9 @@ with tempfile.TemporaryDirectory() as data_home:
         check("a finished reply shows its speed", bool(nodes(messages, "label", contains="tokens/s")))
         check("its code block has a copy button", len(nodes(messages, "push button", name="Copy Code")) == 1)
         check("and Stop is not", not enabled(stop_button))
+        announced = wait_for(lambda: nodes(app, "status bar", name="Reply finished"), 10)
+        check("the end of the reply is announced through a live status", bool(announced),
+              [(n.roleName, n.name) for n in nodes(app, "status bar")])
         # A list view's rows are unnamed: the title is a label in the row.
         listed = wait_for(lambda: nodes(nodes(app, "list", name="Conversations")[0], "label", contains="Hello from the test"), 10)
         check("the conversation is listed by its first message", bool(listed))
