@@ -43,6 +43,7 @@ struct _AicChatPage
   GtkDropDown     *model_dropdown;
   GtkWidget       *reply_actions;
   GtkLabel        *live_status;
+  GtkRevealer     *editing_bar;
   gboolean         was_busy;
   gboolean         reply_failed;
   GtkScrolledWindow *scroller;
@@ -428,6 +429,16 @@ model_selected_cb (AicChatPage *self)
   aic_conversation_set_model (self->conversation, gtk_string_list_get_string (self->models, selected));
 }
 
+/* Editing the last message shows itself, with a way out. */
+static void
+set_editing (AicChatPage *self,
+             gboolean     editing)
+{
+  self->editing = editing;
+  gtk_revealer_set_reveal_child (self->editing_bar, editing);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.cancel-edit", editing);
+}
+
 /* ---- actions ---- */
 
 void
@@ -466,7 +477,7 @@ aic_chat_page_open (AicChatPage *self,
 
   gtk_no_selection_set_model (self->message_selection, aic_conversation_get_messages (conversation));
 
-  self->editing = FALSE;
+  set_editing (self, FALSE);
   self->stick_to_bottom = TRUE;
   select_model (self);
   update_actions (self);
@@ -522,7 +533,7 @@ send_action (GtkWidget  *widget,
       show_error (self, error->message);
       return;
     }
-  self->editing = FALSE;
+  set_editing (self, FALSE);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->composer_view), "", 0);
 }
 
@@ -550,6 +561,20 @@ regenerate_action (GtkWidget  *widget,
 }
 
 static void
+cancel_edit_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  AicChatPage *self = AIC_CHAT_PAGE (widget);
+
+  if (!self->editing)
+    return;
+  set_editing (self, FALSE);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->composer_view), "", 0);
+  gtk_widget_grab_focus (GTK_WIDGET (self->composer_view));
+}
+
+static void
 edit_last_action (GtkWidget  *widget,
                   const char *action_name,
                   GVariant   *parameter)
@@ -560,7 +585,7 @@ edit_last_action (GtkWidget  *widget,
   if (last == NULL)
     return;
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->composer_view), aic_chat_message_get_text (last), -1);
-  self->editing = TRUE;
+  set_editing (self, TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->composer_view));
 }
 
@@ -849,6 +874,7 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, model_dropdown);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, reply_actions);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, live_status);
+  gtk_widget_class_bind_template_child (widget_class, AicChatPage, editing_bar);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, send_stack);
@@ -862,11 +888,14 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_install_action (widget_class, "chat.stop", NULL, stop_action);
   gtk_widget_class_install_action (widget_class, "chat.regenerate", NULL, regenerate_action);
   gtk_widget_class_install_action (widget_class, "chat.edit-last", NULL, edit_last_action);
+  gtk_widget_class_install_action (widget_class, "chat.cancel-edit", NULL, cancel_edit_action);
   gtk_widget_class_install_action (widget_class, "chat.rename", "s", rename_action);
   gtk_widget_class_install_action (widget_class, "chat.export", "s", export_action);
   gtk_widget_class_install_action (widget_class, "chat.delete", "s", delete_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "chat.new", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "chat.stop", NULL);
+  /* Never both: editing waits for the reply to end. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "chat.cancel-edit", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "chat.search", NULL);
 }
 
@@ -879,6 +908,7 @@ aic_chat_page_init (AicChatPage *self)
   GtkListItemFactory *factory;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.cancel-edit", FALSE);
 
   self->conversation_selection = gtk_single_selection_new (NULL);
   gtk_single_selection_set_autoselect (self->conversation_selection, FALSE);

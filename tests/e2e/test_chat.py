@@ -106,6 +106,20 @@ with tempfile.TemporaryDirectory() as data_home:
         check("a stopped reply is not offered as a failure to retry (Regenerate redoes it)",
               not [n for n in retry if visible(n)], [n.name for n in retry])
         check("the stopped reply did not run to its end", len(nodes(messages, "push button", name="Copy Code")) == 1)
+
+        # Editing the last message shows that it is being edited, with Cancel.
+        edit = wait_for(lambda: [n for n in nodes(app, "push button")
+                                 if (n.name or "").replace("_", "").endswith("Edit Last Message")][0], 10)
+        click(edit)
+        editing = wait_for(lambda: nodes(app, "label", contains="Editing your last message"), 10)
+        cancel = wait_for(lambda: [n for n in nodes(app, "push button")
+                                   if (n.name or "").replace("_", "").endswith("Cancel") and visible(n)][0], 10)
+        check("Edit Last Message shows an editing state with Cancel", bool(editing) and cancel is not None)
+        click(cancel)
+        composer = nodes(app, name="Message")[0]
+        check("Cancel leaves the editing state and empties the composer",
+              bool(wait_for(lambda: not cancel.sensitive and (composer.text or "") == "", 10)),
+              (cancel.sensitive, composer.text))
     except Exception as error:
         check("the first run's steps ran", False, repr(error))
     finally:
