@@ -259,11 +259,38 @@ on_search_changed (AicChatPage *self)
 
 /* A click opens what it selects (see below); on a narrow window the
  * sidebar then makes way for it. */
+/* Arrows move through the list without opening anything; Enter or a
+ * click opens the conversation, and the focus stays in the list, where
+ * the person put it (issue 15). */
+static void
+open_from_list (AicChatPage         *self,
+                AicConversationItem *item)
+{
+  GtkWidget *focus;
+  GtkRoot *root;
+
+  if (item == NULL)
+    return;
+  root = gtk_widget_get_root (GTK_WIDGET (self));
+  focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  if (focus != NULL)
+    g_object_ref (focus);
+  if (self->conversation == NULL ||
+      g_strcmp0 (aic_conversation_get_id (self->conversation), aic_conversation_item_get_id (item)) != 0)
+    aic_chat_page_open (self, aic_conversation_item_get_id (item));
+  if (focus != NULL)
+    {
+      gtk_widget_grab_focus (focus);
+      g_object_unref (focus);
+    }
+  if (adw_flap_get_folded (self->flap))
+    adw_flap_set_reveal_flap (self->flap, FALSE);
+}
+
 static void
 conversation_clicked_cb (AicChatPage *self)
 {
-  if (adw_flap_get_folded (self->flap))
-    adw_flap_set_reveal_flap (self->flap, FALSE);
+  open_from_list (self, gtk_single_selection_get_selected_item (self->conversation_selection));
 }
 
 static void
@@ -272,24 +299,7 @@ on_conversation_activated (AicChatPage *self,
 {
   g_autoptr(AicConversationItem) item = g_list_model_get_item (G_LIST_MODEL (self->conversations), position);
 
-  if (item != NULL)
-    aic_chat_page_open (self, aic_conversation_item_get_id (item));
-  conversation_clicked_cb (self);
-}
-
-/* Moving through the list with the keyboard (or a click) opens what is
- * selected. */
-static void
-on_conversation_selected (AicChatPage *self)
-{
-  AicConversationItem *item = gtk_single_selection_get_selected_item (self->conversation_selection);
-  const char *id;
-
-  if (item == NULL || self->reloading)
-    return;
-  id = aic_conversation_item_get_id (item);
-  if (self->conversation == NULL || g_strcmp0 (aic_conversation_get_id (self->conversation), id) != 0)
-    aic_chat_page_open (self, id);
+  open_from_list (self, item);
 }
 
 /* ---- the messages ---- */
@@ -913,8 +923,6 @@ aic_chat_page_init (AicChatPage *self)
   self->conversation_selection = gtk_single_selection_new (NULL);
   gtk_single_selection_set_autoselect (self->conversation_selection, FALSE);
   gtk_single_selection_set_can_unselect (self->conversation_selection, TRUE);
-  g_signal_connect_object (self->conversation_selection, "notify::selected",
-                           G_CALLBACK (on_conversation_selected), self, G_CONNECT_SWAPPED);
   factory = gtk_signal_list_item_factory_new ();
   g_signal_connect_object (factory, "setup", G_CALLBACK (conversation_setup_cb), self, 0);
   g_signal_connect_object (factory, "bind", G_CALLBACK (conversation_bind_cb), self, 0);

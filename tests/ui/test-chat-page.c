@@ -201,6 +201,39 @@ test_long_conversation (Fixture       *f,
   g_assert_cmpuint (rows, <=, SCREENFUL);
 }
 
+/* Arrows move through the list, they do not open: Enter (the list's
+ * activation) opens, and the focus stays in the list (issue 15). */
+static void
+test_sidebar_keyboard (Fixture       *f,
+                       gconstpointer  data)
+{
+  GListModel *model = aic_chat_page_get_conversation_model (f->page);
+  GtkWidget *list = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (f->page), AIC_TYPE_CHAT_PAGE,
+                                                               "conversation_list"));
+  GtkSelectionModel *selection = gtk_list_view_get_model (GTK_LIST_VIEW (list));
+  g_autoptr(AicConversationItem) first = g_list_model_get_item (model, 0);
+  g_autoptr(AicConversationItem) second = g_list_model_get_item (model, 1);
+  GtkWidget *focus;
+
+  g_assert_cmpstr (aic_conversation_get_id (aic_chat_page_get_conversation (f->page)), ==,
+                   aic_conversation_item_get_id (first));
+  gtk_widget_grab_focus (list);
+  /* What an arrow key does in a list view: the next item is selected. */
+  gtk_selection_model_select_item (selection, 1, TRUE);
+  settle (50);
+  g_assert_cmpstr (aic_conversation_get_id (aic_chat_page_get_conversation (f->page)), ==,
+                   aic_conversation_item_get_id (first));
+
+  /* Enter: the list activates the item, and it opens. */
+  g_assert_true (gtk_widget_activate_action (list, "list.activate-item", "u", 1));
+  settle (50);
+  g_assert_cmpstr (aic_conversation_get_id (aic_chat_page_get_conversation (f->page)), ==,
+                   aic_conversation_item_get_id (second));
+  focus = gtk_root_get_focus (gtk_widget_get_root (list));
+  g_assert_nonnull (focus);
+  g_assert_true (focus == list || gtk_widget_is_ancestor (focus, list));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -210,6 +243,7 @@ main (int   argc,
   gtk_source_init ();
 
   g_test_add ("/chat-page/sidebar-at-scale", Fixture, NULL, fixture_setup, test_sidebar_at_scale, fixture_teardown);
+  g_test_add ("/chat-page/sidebar-keyboard", Fixture, NULL, fixture_setup, test_sidebar_keyboard, fixture_teardown);
   g_test_add ("/chat-page/long-conversation", Fixture, NULL, fixture_setup, test_long_conversation, fixture_teardown);
 
   return g_test_run ();
