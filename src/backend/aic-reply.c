@@ -103,6 +103,11 @@ aic_reply_start_event_stream (SoupServerMessage *message)
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   soup_message_headers_replace (headers, "X-Accel-Buffering", "no");
   soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  /* libsoup keeps a response's chunks until it ends, and finds the next
+   * one to write by walking them all: for a stream, memory and time per
+   * event that grow with the stream. Written chunks are dropped instead
+   * (a stream that replays keeps its events itself). */
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (message), FALSE);
   soup_server_message_pause (message);
 }
 

@@ -1201,6 +1201,8 @@ take_client (AicServer *self,
     }
   /* Over TLS the count is of plain bytes, as the WebSocket guard wants. */
   stream = aic_counting_stream_new (tls != NULL ? G_IO_STREAM (tls) : G_IO_STREAM (socket_stream));
+  /* An event a send, not three (size line, data, CRLF): see there. */
+  aic_counting_stream_set_coalesce_chunks (stream, TRUE);
   connection = g_new0 (Connection, 1);
   connection->server = self;
   connection->peer = g_strdup (peer);
