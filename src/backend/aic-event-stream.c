@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aic-event-stream.h"
+#include "aic-json.h"
 #include "aic-reply.h"
 #include "aic-source.h"
 
@@ -24,11 +25,14 @@
 
 #define DEFAULT_KEEP_ALIVE_MS (15 * 1000)
 
+/* Kept events are one buffer of their text, back to back, and where
+ * each ends: a few bytes of bookkeeping per event, not an allocation or
+ * three. */
 typedef struct
 {
   guint64  id;
-  GBytes  *text;
-} Event;
+  gsize    end;     /* in the kept text */
+} Kept;
 
 typedef struct
 {
@@ -42,7 +46,11 @@ struct _AicEventStream
 {
   GObject                 parent_instance;
 
-  GArray                 *events;           /* Event, kept when retain */
+  guint8                 *kept_text;        /* the events, when retain */
+  gsize                   kept_len;
+  gsize                   kept_size;
+  GArray                 *kept;             /* Kept */
+  GString                *scratch;          /* the event being appended */
   GPtrArray              *subscribers;
   guint64                 last_id;
   gint64                  last_write;
@@ -58,9 +66,17 @@ struct _AicEventStream
 G_DEFINE_FINAL_TYPE (AicEventStream, aic_event_stream, G_TYPE_OBJECT)
 
 static void
-event_clear (Event *event)
+keep_text (AicEventStream *self,
+           const char     *text,
+           gsize           len)
 {
-  g_clear_pointer (&event->text, g_bytes_unref);
+  if (self->kept_len + len > self->kept_size)
+    {
+      self->kept_size = MAX (self->kept_len + len, MAX (self->kept_size + self->kept_size / 2, 256));
+      self->kept_text = g_realloc (self->kept_text, self->kept_size);
+    }
+  memcpy (self->kept_text + self->kept_len, text, len);
+  self->kept_len += len;
 }
 
 static void
@@ -173,7 +189,10 @@ aic_event_stream_finalize (GObject *object)
   AicEventStream *self = AIC_EVENT_STREAM (object);
 
   g_clear_pointer (&self->subscribers, g_ptr_array_unref);
-  g_clear_pointer (&self->events, g_array_unref);
+  g_clear_pointer (&self->kept, g_array_unref);
+  g_clear_pointer (&self->kept_text, g_free);
+  if (self->scratch != NULL)
+    g_string_free (self->scratch, TRUE);
 
   G_OBJECT_CLASS (aic_event_stream_parent_class)->finalize (object);
 }
@@ -190,8 +209,7 @@ aic_event_stream_class_init (AicEventStreamClass *klass)
 static void
 aic_event_stream_init (AicEventStream *self)
 {
-  self->events = g_array_new (FALSE, FALSE, sizeof (Event));
-  g_array_set_clear_func (self->events, (GDestroyNotify) event_clear);
+  self->kept = g_array_new (FALSE, FALSE, sizeof (Kept));
   self->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) subscriber_free);
   self->keep_alive_ms = DEFAULT_KEEP_ALIVE_MS;
   self->last_write = g_get_monotonic_time ();
@@ -240,18 +258,20 @@ aic_event_stream_set_idle_func (AicEventStream         *self,
 }
 
 /**
- * aic_event_stream_append:
+ * aic_event_stream_append_data:
  * @id: the event's id, above every earlier one; 0 for the next number
- * @data: the event's data, written as one line of JSON
+ * @data: the event's data, one line of JSON already written
  *
  * Sends an event to every subscriber that has not had it, and keeps it if
- * the stream retains its events.
+ * the stream retains its events. The event is formatted once, whoever
+ * reads it and however often it is replayed.
  */
 void
-aic_event_stream_append (AicEventStream *self,
-                         guint64         id,
-                         const char     *name,
-                         JsonNode       *data)
+aic_event_stream_append_data (AicEventStream *self,
+                              guint64         id,
+                              const char     *name,
+                              const char     *data,
+                              gsize           data_len)
 {
   g_autoptr(GBytes) text = NULL;
 
@@ -262,22 +282,51 @@ aic_event_stream_append (AicEventStream *self,
   if (id == 0)
     id = self->last_id + 1;
   self->last_id = id;
-  text = aic_reply_format_event (id, name, data, 0);
+  if (self->scratch == NULL)
+    self->scratch = g_string_sized_new (128);
+  g_string_truncate (self->scratch, 0);
+  aic_reply_append_event (self->scratch, id, name, data, data_len);
   if (self->retain)
     {
-      Event event = { id, g_bytes_ref (text) };
+      Kept kept;
 
-      g_array_append_val (self->events, event);
+      keep_text (self, self->scratch->str, self->scratch->len);
+      kept.id = id;
+      kept.end = self->kept_len;
+      g_array_append_val (self->kept, kept);
     }
 
   for (guint i = 0; i < self->subscribers->len; i++)
     {
       Subscriber *subscriber = g_ptr_array_index (self->subscribers, i);
 
-      if (subscriber->last < id)
-        subscriber_write (subscriber, id, text);
+      if (subscriber->last >= id)
+        continue;
+      if (text == NULL)
+        text = g_bytes_new (self->scratch->str, self->scratch->len);
+      subscriber_write (subscriber, id, text);
     }
   self->last_write = g_get_monotonic_time ();
+}
+
+/**
+ * aic_event_stream_append:
+ * @data: the event's data, written as one line of JSON
+ *
+ * As aic_event_stream_append_data(), for data held as a JsonNode.
+ */
+void
+aic_event_stream_append (AicEventStream *self,
+                         guint64         id,
+                         const char     *name,
+                         JsonNode       *data)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (AIC_IS_EVENT_STREAM (self));
+
+  text = aic_json_to_string (data, FALSE);
+  aic_event_stream_append_data (self, id, name, text, strlen (text));
 }
 
 /**
@@ -366,12 +415,19 @@ aic_event_stream_subscribe (AicEventStream    *self,
   update_keep_alive (self);
 
   aic_reply_start_event_stream (message);
-  for (guint i = 0; i < self->events->len; i++)
+  /* The kept events after @after: one write of the text they share. */
+  if (self->kept->len > 0 &&
+      g_array_index (self->kept, Kept, self->kept->len - 1).id > subscriber->last)
     {
-      Event *event = &g_array_index (self->events, Event, i);
+      g_autoptr(GBytes) text = NULL;
+      guint first = self->kept->len - 1;
+      gsize start;
 
-      if (event->id > subscriber->last)
-        subscriber_write (subscriber, event->id, event->text);
+      while (first > 0 && g_array_index (self->kept, Kept, first - 1).id > subscriber->last)
+        first--;
+      start = first > 0 ? g_array_index (self->kept, Kept, first - 1).end : 0;
+      text = g_bytes_new (self->kept_text + start, self->kept_len - start);
+      subscriber_write (subscriber, g_array_index (self->kept, Kept, self->kept->len - 1).id, text);
     }
   if (self->ended)
     aic_reply_end (message);
