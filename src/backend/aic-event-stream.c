@@ -8,7 +8,6 @@
 #include "aic-event-stream.h"
 #include "aic-json.h"
 #include "aic-reply.h"
-#include "aic-source.h"
 
 /* One server-side event stream and everyone reading it: the shape the
  * chat, job and agent hubs share (PROTOCOL.md "Chat: SSE", "Additions").
@@ -56,7 +55,8 @@ struct _AicEventStream
   gint64                  last_write;
   guint                   retry_ms;
   guint                   keep_alive_ms;
-  guint                   keep_alive_source;
+  struct _Ticker         *ticker;           /* while keep-alives are due */
+  GList                   ticker_link;      /* in its streams; data is self */
   AicEventStreamIdleFunc  idle_func;
   gpointer                idle_data;
   gboolean                retain;
@@ -116,21 +116,117 @@ subscriber_write (Subscriber *subscriber,
     subscriber->last = id;
 }
 
-static gboolean
-keep_alive_cb (gpointer data)
+static void
+keep_alive (AicEventStream *self,
+            gint64          now)
 {
-  AicEventStream *self = data;
   static const char comment[] = ": keep-alive\n\n";
   g_autoptr(GBytes) bytes = NULL;
 
-  if (g_get_monotonic_time () - self->last_write < (gint64) self->keep_alive_ms * 1000)
-    return G_SOURCE_CONTINUE;
+  if (now - self->last_write < (gint64) self->keep_alive_ms * 1000)
+    return;
 
   bytes = g_bytes_new_static (comment, sizeof comment - 1);
   for (guint i = 0; i < self->subscribers->len; i++)
     aic_reply_write (((Subscriber *) g_ptr_array_index (self->subscribers, i))->message, bytes);
   self->last_write = g_get_monotonic_time ();
+}
+
+/* One timer for the keep-alives of every stream on a main context, not
+ * one a stream: a GMainContext walks all its sources on every iteration,
+ * so ten thousand idle timers made every event dearer. It ticks at a
+ * third of the shortest keep-alive among its streams, and each stream
+ * sends a comment when its own silence has lasted long enough. */
+typedef struct _Ticker
+{
+  GMainContext *context;
+  GSource      *source;
+  guint         interval_ms;
+  GQueue        streams;
+} Ticker;
+
+static GMutex      tickers_lock;
+static GHashTable *tickers;        /* GMainContext → Ticker */
+
+static gboolean
+ticker_cb (gpointer data)
+{
+  Ticker *ticker = data;
+  g_autoptr(GPtrArray) streams = g_ptr_array_new_full (ticker->streams.length, g_object_unref);
+  gint64 now = g_get_monotonic_time ();
+
+  /* Writing may end a subscriber and so take its stream off the list. */
+  for (GList *l = ticker->streams.head; l != NULL; l = l->next)
+    g_ptr_array_add (streams, g_object_ref (l->data));
+  for (guint i = 0; i < streams->len; i++)
+    {
+      AicEventStream *stream = g_ptr_array_index (streams, i);
+
+      if (stream->ticker == ticker)
+        keep_alive (stream, now);
+    }
   return G_SOURCE_CONTINUE;
+}
+
+static void
+ticker_start (Ticker *ticker,
+              guint   interval_ms)
+{
+  if (ticker->source != NULL)
+    {
+      g_source_destroy (ticker->source);
+      g_source_unref (ticker->source);
+    }
+  ticker->interval_ms = interval_ms;
+  ticker->source = g_timeout_source_new (interval_ms);
+  g_source_set_static_name (ticker->source, "[aic] event stream keep-alive");
+  g_source_set_callback (ticker->source, ticker_cb, ticker, NULL);
+  g_source_attach (ticker->source, ticker->context);
+}
+
+static void
+ticker_add (AicEventStream *self)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  guint interval_ms = MAX (self->keep_alive_ms / 3, 10);
+  Ticker *ticker;
+
+  g_mutex_lock (&tickers_lock);
+  if (tickers == NULL)
+    tickers = g_hash_table_new (NULL, NULL);
+  ticker = g_hash_table_lookup (tickers, context);
+  if (ticker == NULL)
+    {
+      ticker = g_new0 (Ticker, 1);
+      ticker->context = g_main_context_ref (context);
+      g_hash_table_insert (tickers, context, ticker);
+    }
+  g_mutex_unlock (&tickers_lock);
+
+  if (ticker->source == NULL || interval_ms < ticker->interval_ms)
+    ticker_start (ticker, interval_ms);
+  self->ticker = ticker;
+  self->ticker_link.data = self;
+  g_queue_push_tail_link (&ticker->streams, &self->ticker_link);
+}
+
+static void
+ticker_remove (AicEventStream *self)
+{
+  Ticker *ticker = self->ticker;
+
+  g_queue_unlink (&ticker->streams, &self->ticker_link);
+  self->ticker = NULL;
+  if (ticker->streams.length > 0)
+    return;
+  /* The last: the context keeps no timer of ours. */
+  g_mutex_lock (&tickers_lock);
+  g_hash_table_remove (tickers, ticker->context);
+  g_mutex_unlock (&tickers_lock);
+  g_source_destroy (ticker->source);
+  g_source_unref (ticker->source);
+  g_main_context_unref (ticker->context);
+  g_free (ticker);
 }
 
 static void
@@ -138,10 +234,10 @@ update_keep_alive (AicEventStream *self)
 {
   gboolean wanted = !self->ended && self->subscribers->len > 0 && self->keep_alive_ms > 0;
 
-  if (wanted && self->keep_alive_source == 0)
-    self->keep_alive_source = aic_timeout_add (MAX (self->keep_alive_ms / 3, 10), keep_alive_cb, self);
-  else if (!wanted)
-    g_clear_handle_id (&self->keep_alive_source, aic_source_remove);
+  if (wanted && self->ticker == NULL)
+    ticker_add (self);
+  else if (!wanted && self->ticker != NULL)
+    ticker_remove (self);
 }
 
 static void
@@ -176,7 +272,8 @@ aic_event_stream_dispose (GObject *object)
 {
   AicEventStream *self = AIC_EVENT_STREAM (object);
 
-  g_clear_handle_id (&self->keep_alive_source, aic_source_remove);
+  if (self->ticker != NULL)
+    ticker_remove (self);
   if (self->subscribers != NULL)
     g_ptr_array_set_size (self->subscribers, 0);
 
@@ -243,7 +340,8 @@ aic_event_stream_set_keep_alive (AicEventStream *self,
   g_return_if_fail (AIC_IS_EVENT_STREAM (self));
 
   self->keep_alive_ms = milliseconds;
-  g_clear_handle_id (&self->keep_alive_source, aic_source_remove);
+  if (self->ticker != NULL)
+    ticker_remove (self);
   update_keep_alive (self);
 }
 

@@ -239,6 +239,62 @@ test_replay (void)
   }
 }
 
+/* Quiet streams get comments (from one timer for all streams), and
+ * only quiet ones. */
+static void
+test_keep_alive (void)
+{
+  g_autoptr(AicEventStream) quiet = aic_event_stream_new (TRUE, 0);
+  g_autoptr(AicEventStream) busy = aic_event_stream_new (TRUE, 0);
+  g_autoptr(SoupServer) server = soup_server_new (NULL, NULL);
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(GAsyncResult) quiet_result = NULL, busy_result = NULL;
+  g_autoptr(SoupMessage) quiet_get = NULL, busy_get = NULL;
+  g_autoptr(GBytes) quiet_body = NULL, busy_body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *quiet_url = NULL, *busy_url = NULL;
+  g_autofree char *text = NULL;
+  gint64 end;
+  GSList *uris;
+
+  aic_event_stream_set_keep_alive (quiet, 40);
+  aic_event_stream_set_keep_alive (busy, 200);
+  soup_server_add_handler (server, "/quiet", serve_cb, quiet, NULL);
+  soup_server_add_handler (server, "/busy", serve_cb, busy, NULL);
+  g_assert_true (soup_server_listen_local (server, 0, 0, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  quiet_url = g_strdup_printf ("http://127.0.0.1:%u/quiet", g_uri_get_port (uris->data));
+  busy_url = g_strdup_printf ("http://127.0.0.1:%u/busy", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  quiet_get = new_get (quiet_url, 0);
+  busy_get = new_get (busy_url, 0);
+  soup_session_send_and_read_async (session, quiet_get, G_PRIORITY_DEFAULT, NULL, aic_test_store_result_cb, &quiet_result);
+  soup_session_send_and_read_async (session, busy_get, G_PRIORITY_DEFAULT, NULL, aic_test_store_result_cb, &busy_result);
+  while (aic_event_stream_get_n_subscribers (quiet) == 0 || aic_event_stream_get_n_subscribers (busy) == 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* 400 ms: ten quiet periods of one, none of the other, which gets an
+   * event every 20 ms. */
+  end = g_get_monotonic_time () + 400 * 1000;
+  while (g_get_monotonic_time () < end)
+    {
+      g_usleep (20 * 1000);
+      aic_event_stream_append_data (busy, 0, "tick", "{}", 2);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+  aic_event_stream_end (quiet);
+  aic_event_stream_end (busy);
+  quiet_body = finish_get (session, &quiet_result);
+  busy_body = finish_get (session, &busy_result);
+
+  text = g_strndup (g_bytes_get_data (quiet_body, NULL), g_bytes_get_size (quiet_body));
+  g_assert_true (g_str_has_prefix (text, ": keep-alive\n\n: keep-alive\n\n"));
+  g_assert_null (g_strstr_len (g_bytes_get_data (busy_body, NULL), g_bytes_get_size (busy_body), "keep-alive"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -247,6 +303,7 @@ main (int   argc,
 
   g_test_add_func ("/event-stream/json-string", test_json_string);
   g_test_add_func ("/event-stream/replay", test_replay);
+  g_test_add_func ("/event-stream/keep-alive", test_keep_alive);
 
   return g_test_run ();
 }
