@@ -475,11 +475,17 @@ new_reply (const char *model,
 
 /* ---- demo engine: offline, deterministic, and honest about it ---- */
 
+typedef struct _DemoPacer DemoPacer;
+
 typedef struct
 {
-  char              **pieces;
-  guint               next;
-  guint               source;
+  char               *text;        /* the reply, cut into pieces as it goes */
+  gsize               pos;         /* where the next piece starts */
+  guint               next;        /* pieces sent */
+  guint               delay_ms;
+  DemoPacer          *pacer;       /* while a token is due */
+  GList               link;        /* in the pacer's queue; data is the task */
+  gint64              due;         /* monotonic µs */
   AicEngineTokenFunc  on_token;
   gpointer            token_data;
   GCancellable       *cancellable;
@@ -490,10 +496,144 @@ typedef struct
 static void
 demo_state_free (DemoState *state)
 {
-  g_assert (state->source == 0 && state->cancel_handler == 0);
+  g_assert (state->pacer == NULL && state->cancel_handler == 0);
   g_clear_object (&state->cancellable);
-  g_strfreev (state->pieces);
+  g_free (state->text);
   g_free (state);
+}
+
+/* One timer for every demo reply on a main context, not one each: a
+ * GMainContext prepares and checks each of its sources on every
+ * iteration, so with a thousand replies a timer each made the cost of a
+ * token grow with the number of replies. The queue holds the replies
+ * (tasks, with a reference) in the order their next token is due. */
+struct _DemoPacer
+{
+  GSource  source;
+  GQueue   queue;
+};
+
+static GMutex      pacers_lock;
+static GHashTable *pacers;         /* GMainContext → DemoPacer */
+
+static gboolean demo_tick (GTask *task);
+
+static void
+pacer_update (DemoPacer *pacer)
+{
+  if (pacer->queue.head != NULL)
+    {
+      DemoState *state = g_task_get_task_data (pacer->queue.head->data);
+
+      g_source_set_ready_time (&pacer->source, state->due);
+      return;
+    }
+  /* Nothing due: the context keeps no timer of ours. */
+  g_mutex_lock (&pacers_lock);
+  g_hash_table_remove (pacers, g_source_get_context (&pacer->source));
+  g_mutex_unlock (&pacers_lock);
+  g_source_destroy (&pacer->source);
+}
+
+/* How early a token may go so that it shares a wakeup with others: a
+ * twentieth of the delay, at most 10 ms. Every main loop iteration costs
+ * time in proportion to the streams open (libsoup keeps a source for
+ * each paused response), so with ten thousand streams a wakeup per token
+ * was most of the cost of a token. Each reply keeps its own schedule:
+ * tokens go at most this much early, never drifting. */
+static gint64
+pacer_slack (DemoState *state)
+{
+  return MIN ((gint64) state->delay_ms * 1000 / 20, 10 * 1000);
+}
+
+static void
+pacer_push (DemoPacer *pacer,
+            GTask     *task,
+            gint64     now)
+{
+  DemoState *state = g_task_get_task_data (task);
+  GList *after = pacer->queue.tail;
+  gint64 delay = (gint64) state->delay_ms * 1000;
+
+  /* On its schedule; when the loop was late, a delay from now. */
+  state->due = state->due + delay > now ? state->due + delay : now + delay;
+  state->pacer = pacer;
+  state->link.data = task;
+  /* From the end: with one delay for all, that is where it goes. */
+  while (after != NULL && ((DemoState *) g_task_get_task_data (after->data))->due > state->due)
+    after = after->prev;
+  if (after == NULL)
+    g_queue_push_head_link (&pacer->queue, &state->link);
+  else
+    g_queue_insert_after_link (&pacer->queue, after, &state->link);
+}
+
+static gboolean
+pacer_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  DemoPacer *pacer = (DemoPacer *) source;
+  gint64 now = g_source_get_time (source);
+
+  /* Tokens pushed back meanwhile are due a delay later: never again in
+   * this loop. */
+  while (pacer->queue.head != NULL &&
+         ((DemoState *) g_task_get_task_data (pacer->queue.head->data))->due <=
+           now + pacer_slack (g_task_get_task_data (pacer->queue.head->data)))
+    {
+      GTask *task = pacer->queue.head->data;
+      DemoState *state = g_task_get_task_data (task);
+
+      g_queue_unlink (&pacer->queue, &state->link);
+      state->pacer = NULL;
+      if (demo_tick (task))
+        pacer_push (pacer, task, now);
+      else
+        g_object_unref (task);
+    }
+  pacer_update (pacer);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs pacer_funcs = { NULL, NULL, pacer_dispatch, NULL, NULL, NULL };
+
+/* Takes a reference on @task until its reply ends or stops. */
+static void
+pacer_add (GTask *task)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  DemoPacer *pacer;
+
+  g_mutex_lock (&pacers_lock);
+  if (pacers == NULL)
+    pacers = g_hash_table_new (NULL, NULL);
+  pacer = g_hash_table_lookup (pacers, context);
+  if (pacer == NULL)
+    {
+      pacer = (DemoPacer *) g_source_new (&pacer_funcs, sizeof (DemoPacer));
+      g_source_set_static_name (&pacer->source, "[aic] demo engine pacer");
+      g_hash_table_insert (pacers, context, pacer);
+      g_source_attach (&pacer->source, context);
+      g_source_unref (&pacer->source);   /* the context holds it while attached */
+    }
+  g_mutex_unlock (&pacers_lock);
+  pacer_push (pacer, g_object_ref (task), g_source_get_time (&pacer->source));
+  pacer_update (pacer);
+}
+
+/* Takes @task out of its pacer, and drops the pacer's reference. */
+static void
+pacer_remove (GTask *task)
+{
+  DemoState *state = g_task_get_task_data (task);
+  DemoPacer *pacer = state->pacer;
+
+  g_queue_unlink (&pacer->queue, &state->link);
+  state->pacer = NULL;
+  pacer_update (pacer);
+  g_object_unref (task);
 }
 
 static const char *
@@ -505,27 +645,16 @@ last_user_text (GPtrArray *turns)
   return "";
 }
 
-/* Splits text into word-sized pieces, each keeping its leading spaces, the
- * way model tokens look. */
-static char **
-split_pieces (const char *text)
+/* The end of the word-sized piece of text starting at @p, keeping its
+ * leading spaces, the way model tokens look. */
+static char *
+piece_end (char *p)
 {
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  const char *p = text;
-
-  while (*p != '\0')
-    {
-      const char *start = p;
-      g_autofree char *piece = NULL;
-
-      while (*p == ' ' || *p == '\n')
-        p++;
-      while (*p != '\0' && *p != ' ' && *p != '\n')
-        p = g_utf8_next_char (p);
-      piece = g_strndup (start, p - start);
-      g_strv_builder_add (builder, piece);
-    }
-  return g_strv_builder_end (builder);
+  while (*p == ' ' || *p == '\n')
+    p++;
+  while (*p != '\0' && *p != ' ' && *p != '\n')
+    p = g_utf8_next_char (p);
+  return p;
 }
 
 static char *
@@ -564,26 +693,35 @@ demo_disconnect (DemoState *state)
   state->cancel_handler = 0;
 }
 
+/* Sends the next token, or ends the reply; returns whether another is
+ * due. */
 static gboolean
-demo_tick (gpointer data)
+demo_tick (GTask *task)
 {
-  GTask *task = data;
   DemoState *state = g_task_get_task_data (task);
   AicEngineReply *reply;
 
-  if (state->pieces[state->next] != NULL)
+  if (state->text[state->pos] != '\0')
     {
-      state->on_token (state->pieces[state->next++], state->token_data);
-      return G_SOURCE_CONTINUE;
+      /* Cut in place, not copied: a reply's pieces cost nothing apart. */
+      char *start = state->text + state->pos;
+      char *end = piece_end (start);
+      char saved = *end;
+
+      *end = '\0';
+      state->pos = end - state->text;
+      state->next++;
+      state->on_token (start, state->token_data);
+      *end = saved;
+      return TRUE;
     }
 
-  state->source = 0;
   demo_disconnect (state);
   reply = new_reply ("demo", "stop");
   reply->prompt_tokens = state->prompt_tokens;
   reply->completion_tokens = state->next;
   g_task_return_pointer (task, reply, (GDestroyNotify) aic_engine_reply_free);
-  return G_SOURCE_REMOVE;   /* drops the timer's reference on the task */
+  return FALSE;
 }
 
 /* In the task's context: stop the timer and say "cancelled". */
@@ -593,9 +731,9 @@ demo_stop (gpointer data)
   g_autoptr(GTask) task = data;
   DemoState *state = g_task_get_task_data (task);
 
-  if (state->source == 0)
+  if (state->pacer == NULL)
     return G_SOURCE_REMOVE;   /* finished meanwhile */
-  g_clear_handle_id (&state->source, aic_source_remove);
+  pacer_remove (task);
   demo_disconnect (state);
   g_task_return_error_if_cancelled (task);
   return G_SOURCE_REMOVE;
@@ -622,18 +760,17 @@ demo_chat (AicEngine          *self,
            gpointer            token_data)
 {
   DemoState *state = g_new0 (DemoState, 1);
-  g_autofree char *text = demo_reply_text (turns);
   GCancellable *cancellable = g_task_get_cancellable (task);
 
-  state->pieces = split_pieces (text);
+  state->text = demo_reply_text (turns);
   state->on_token = on_token;
   state->token_data = token_data;
   for (guint i = 1; i < turns->len; i += 2)
     state->prompt_tokens += 1 + (gint64) strlen (g_ptr_array_index (turns, i)) / 4;
+  state->delay_ms = MAX (self->demo_delay_ms, 1);
   g_task_set_task_data (task, state, (GDestroyNotify) demo_state_free);
 
-  state->source = aic_timeout_add_full (MAX (self->demo_delay_ms, 1),
-                                        demo_tick, g_object_ref (task), g_object_unref);
+  pacer_add (task);
   if (cancellable != NULL)
     {
       state->cancellable = g_object_ref (cancellable);

@@ -25,6 +25,11 @@ void            aic_event_stream_append            (AicEventStream         *self
                                                     guint64                 id,
                                                     const char             *name,
                                                     JsonNode               *data);
+void            aic_event_stream_append_data       (AicEventStream         *self,
+                                                    guint64                 id,
+                                                    const char             *name,
+                                                    const char             *data,
+                                                    gsize                   data_len);
 void            aic_event_stream_end               (AicEventStream         *self);
 gboolean        aic_event_stream_is_ended          (AicEventStream         *self);
 guint64         aic_event_stream_get_last_id       (AicEventStream         *self);

@@ -103,6 +103,11 @@ aic_reply_start_event_stream (SoupServerMessage *message)
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   soup_message_headers_replace (headers, "X-Accel-Buffering", "no");
   soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  /* libsoup keeps a response's chunks until it ends, and finds the next
+   * one to write by walking them all: for a stream, memory and time per
+   * event that grow with the stream. Written chunks are dropped instead
+   * (a stream that replays keeps its events itself). */
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (message), FALSE);
   soup_server_message_pause (message);
 }
 
@@ -140,4 +145,81 @@ aic_reply_format_event (guint64     id,
   char *text = g_strdup_printf ("%sevent: %s\ndata: %s\nid: %" G_GUINT64_FORMAT "\n\n", retry, name, data, id);
 
   return g_bytes_new_take (text, strlen (text));
+}
+
+/**
+ * aic_reply_append_event:
+ * @data: the event's data, one line of JSON
+ *
+ * Appends one SSE event to @out, byte for byte what
+ * aic_reply_format_event() makes of the same JSON without a retry field.
+ */
+void
+aic_reply_append_event (GString    *out,
+                        guint64     id,
+                        const char *name,
+                        const char *data,
+                        gsize       data_len)
+{
+  char digits[24];
+  int n = g_snprintf (digits, sizeof digits, "%" G_GUINT64_FORMAT, id);
+
+  g_string_append_len (out, "event: ", 7);
+  g_string_append (out, name);
+  g_string_append_len (out, "\ndata: ", 7);
+  g_string_append_len (out, data, data_len);
+  g_string_append_len (out, "\nid: ", 5);
+  g_string_append_len (out, digits, n);
+  g_string_append_len (out, "\n\n", 2);
+}
+
+/**
+ * aic_reply_append_json_string:
+ * Appends @text (UTF-8) to @out as a JSON string, quotes included,
+ * escaped as json-glib's generator escapes it: the short forms \" \\
+ * \b \f \n \r \t, other control characters and DEL as \u00xx, the rest
+ * as it is. (json-glib 1.6 leaves U+001F bare, which JSON forbids; here
+ * it is escaped too.) For the hot path: no JsonNode per token.
+ */
+void
+aic_reply_append_json_string (GString    *out,
+                              const char *text)
+{
+  static const char hex[] = "0123456789abcdef";
+  const guchar *p = (const guchar *) text;
+  const guchar *run = p;
+
+  g_string_append_c (out, '"');
+  for (; *p != '\0'; p++)
+    {
+      const char *shorter = NULL;
+
+      if (*p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f)
+        continue;
+      g_string_append_len (out, (const char *) run, p - run);
+      run = p + 1;
+      switch (*p)
+        {
+        case '"':  shorter = "\\\""; break;
+        case '\\': shorter = "\\\\"; break;
+        case '\b': shorter = "\\b"; break;
+        case '\f': shorter = "\\f"; break;
+        case '\n': shorter = "\\n"; break;
+        case '\r': shorter = "\\r"; break;
+        case '\t': shorter = "\\t"; break;
+        default: break;
+        }
+      if (shorter != NULL)
+        {
+          g_string_append_len (out, shorter, 2);
+        }
+      else
+        {
+          char escape[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 0xf] };
+
+          g_string_append_len (out, escape, 6);
+        }
+    }
+  g_string_append_len (out, (const char *) run, p - run);
+  g_string_append_c (out, '"');
 }

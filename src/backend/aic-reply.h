@@ -23,5 +23,12 @@ GBytes     *aic_reply_format_event (guint64            id,
                                    const char         *name,
                                    JsonNode           *root,
                                    guint               retry_ms);
+void        aic_reply_append_event (GString           *out,
+                                   guint64             id,
+                                   const char         *name,
+                                   const char         *data,
+                                   gsize               data_len);
+void        aic_reply_append_json_string (GString     *out,
+                                   const char         *text);
 
 G_END_DECLS

@@ -13,8 +13,12 @@ G_BEGIN_DECLS
 
 #define AIC_SERVER_DEFAULT_PORT 8765
 #define AIC_SERVER_DEFAULT_MAX_UPLOAD (25 * 1024 * 1024)
-/* The kernel caps it at net.core.somaxconn (4096 on current kernels). */
-#define AIC_SERVER_LISTEN_BACKLOG 1024
+/* Connections the kernel completes and queues for us before we accept
+ * them. A burst past it is dropped and waits out SYN retries (1 s, 3 s,
+ * 7 s…): with libsoup's backlog of 10, 1,000 clients at once took a
+ * minute. The kernel caps it at net.core.somaxconn (4096 since Linux 5.4,
+ * 128 before: raise that sysctl on an older kernel). */
+#define AIC_SERVER_LISTEN_BACKLOG 4096
 #define AIC_SERVER_DEFAULT_HEADER_TIMEOUT_S 10
 /* Bytes a second a request body must average after the header timeout. */
 #define AIC_SERVER_MIN_BODY_RATE 1024

@@ -17,6 +17,8 @@ AicCountingStream *aic_counting_stream_new         (GIOStream         *base);
 AicCountingStream *aic_counting_stream_find        (GIOStream         *stream);
 const guint8      *aic_counting_stream_get_tail    (AicCountingStream *self,
                                                     gsize             *len);
+void               aic_counting_stream_set_coalesce_chunks (AicCountingStream *self,
+                                                            gboolean           coalesce);
 
 /* Limits for a WebSocket, server's or client's, made on a counting
  * stream (found under libsoup's own streams):

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "aic-client.h"
 #include "aic-embedded-backend.h"
@@ -400,6 +406,85 @@ test_host_allowed (void)
     }
 }
 
+/* The descriptor this process listens on at @port, by asking each one. */
+static int
+find_listener (guint port)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      int fd = atoi (name), listening = 0;
+      socklen_t len = sizeof listening;
+      struct sockaddr_in address;
+      socklen_t address_len = sizeof address;
+
+      if (getsockopt (fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+        continue;
+      if (getsockname (fd, (struct sockaddr *) &address, &address_len) == 0 &&
+          address.sin_family == AF_INET && ntohs (address.sin_port) == port)
+        return fd;
+    }
+  return -1;
+}
+
+/* The listen backlog is what the server asked for (as far as the kernel's
+ * net.core.somaxconn allows), read back from the kernel, and it holds a
+ * burst of connections that nobody is accepting yet. */
+static void
+test_listen_backlog (Fixture       *f,
+                     gconstpointer  data)
+{
+  enum { BURST = 200 };
+  g_autofree char *somaxconn_text = NULL;
+  guint64 somaxconn = 4096;
+  struct tcp_info info = { 0 };
+  socklen_t len = sizeof info;
+  struct sockaddr_in address = { .sin_family = AF_INET };
+  struct pollfd fds[BURST];
+  guint connected = 0;
+  gint64 deadline;
+  int listener = find_listener (aic_server_get_port (f->server));
+
+  if (g_file_get_contents ("/proc/sys/net/core/somaxconn", &somaxconn_text, NULL, NULL))
+    somaxconn = g_ascii_strtoull (somaxconn_text, NULL, 10);
+  g_assert_cmpint (listener, >=, 0);
+  /* For a listening socket Linux reports its backlog as tcpi_sacked (what
+   * `ss -ltn` shows as Send-Q). */
+  g_assert_cmpint (getsockopt (listener, IPPROTO_TCP, TCP_INFO, &info, &len), ==, 0);
+  g_assert_cmpuint (info.tcpi_state, ==, TCP_LISTEN);
+  g_assert_cmpuint (info.tcpi_sacked, ==, MIN (AIC_SERVER_LISTEN_BACKLOG, somaxconn));
+  g_assert_cmpuint (AIC_SERVER_LISTEN_BACKLOG, >=, 1000);
+
+  /* The main context is not run meanwhile, so nothing is accepted: every
+   * handshake completes only if the kernel may queue them all. */
+  address.sin_port = htons (aic_server_get_port (f->server));
+  address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  for (guint i = 0; i < BURST; i++)
+    {
+      fds[i].fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      fds[i].events = POLLOUT;
+      g_assert_cmpint (fds[i].fd, >=, 0);
+      g_assert_true (connect (fds[i].fd, (struct sockaddr *) &address, sizeof address) == 0 || errno == EINPROGRESS);
+    }
+  deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (connected < BURST && g_get_monotonic_time () < deadline)
+    {
+      connected = 0;
+      g_assert_cmpint (poll (fds, BURST, 50), >=, 0);
+      for (guint i = 0; i < BURST; i++)
+        connected += (fds[i].revents & POLLOUT) != 0;
+    }
+  g_assert_cmpuint (connected, ==, BURST);
+  for (guint i = 0; i < BURST; i++)
+    close (fds[i].fd);
+  deadline = g_get_monotonic_time () + G_USEC_PER_SEC / 5;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+}
+
 static void
 test_listen_errors (void)
 {
@@ -659,6 +744,7 @@ main (int   argc,
   ADD ("/server/body-limits", test_body_limits);
   ADD ("/server/host/foreign", test_foreign_host);
   ADD ("/server/host/loopback", test_loopback_hosts);
+  ADD ("/server/listen-backlog", test_listen_backlog);
 #undef ADD
   g_test_add ("/server/auth/disabled", Fixture, GINT_TO_POINTER (1), fixture_setup, test_no_auth, fixture_teardown);
   g_test_add_func ("/server/host-allowed", test_host_allowed);
