@@ -694,16 +694,7 @@ aic_event_stream_has_after (AicEventStream *self,
 static void
 start_response (SoupServerMessage *message)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
-
-  soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
-  soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
-  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
-  soup_message_headers_replace (headers, "X-Accel-Buffering", "no");
-  if (soup_server_message_get_http_version (message) != SOUP_HTTP_1_0)
-    soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
-  else
-    soup_message_headers_set_encoding (headers, SOUP_ENCODING_EOF);
+  aic_reply_set_event_stream_head (message);
 }
 
 static void

@@ -89,12 +89,12 @@ aic_request_json (SoupServerMessage  *message,
 }
 
 /**
- * aic_reply_start_event_stream:
- * Answers 200 text/event-stream, chunked, and pauses the message:
- * aic_reply_write() sends as it appends.
+ * aic_reply_set_event_stream_head:
+ * 200, text/event-stream, no caching or proxy buffering; chunked, or to
+ * the end of the connection for an HTTP/1.0 client, which knows no chunks.
  */
 void
-aic_reply_start_event_stream (SoupServerMessage *message)
+aic_reply_set_event_stream_head (SoupServerMessage *message)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
 
@@ -102,7 +102,19 @@ aic_reply_start_event_stream (SoupServerMessage *message)
   soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   soup_message_headers_replace (headers, "X-Accel-Buffering", "no");
-  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  soup_message_headers_set_encoding (headers, soup_server_message_get_http_version (message) != SOUP_HTTP_1_0
+                                              ? SOUP_ENCODING_CHUNKED : SOUP_ENCODING_EOF);
+}
+
+/**
+ * aic_reply_start_event_stream:
+ * Answers 200 text/event-stream, chunked, and pauses the message:
+ * aic_reply_write() sends as it appends.
+ */
+void
+aic_reply_start_event_stream (SoupServerMessage *message)
+{
+  aic_reply_set_event_stream_head (message);
   /* libsoup keeps a response's chunks until it ends, and finds the next
    * one to write by walking them all: for a stream, memory and time per
    * event that grow with the stream. Written chunks are dropped instead

@@ -15,6 +15,7 @@ void        aic_reply_error       (SoupServerMessage  *message,
                                    const char         *text);
 JsonObject *aic_request_json      (SoupServerMessage  *message,
                                    JsonNode          **out_root);
+void        aic_reply_set_event_stream_head (SoupServerMessage *message);
 void        aic_reply_start_event_stream (SoupServerMessage *message);
 void        aic_reply_write       (SoupServerMessage  *message,
                                    GBytes             *bytes);
