@@ -147,11 +147,11 @@ add_id (JsonBuilder        *builder,
   json_builder_add_string_value (builder, record->id);
 }
 
-/* The whole status, as GET answers it. */
+/* Where the job is: what a progress event says. */
 static void
-add_job_members (JsonBuilder        *builder,
-                 const AicJobRecord *record,
-                 AicJobApi           api)
+add_progress_members (JsonBuilder        *builder,
+                      const AicJobRecord *record,
+                      AicJobApi           api)
 {
   add_id (builder, record, api);
   json_builder_set_member_name (builder, "status");
@@ -160,6 +160,15 @@ add_job_members (JsonBuilder        *builder,
   json_builder_add_int_value (builder, record->progress);
   add_nullable_string (builder, "stage", record->stage);
   add_nullable_string (builder, "message", record->message);
+}
+
+/* The whole status, as GET answers it. */
+static void
+add_job_members (JsonBuilder        *builder,
+                 const AicJobRecord *record,
+                 AicJobApi           api)
+{
+  add_progress_members (builder, record, api);
   add_result (builder, record, api);
   add_error (builder, record, api);
   add_nullable_string (builder, "filename", record->filename);
@@ -615,13 +624,7 @@ job_event (const AicJobRecord  *record,
     }
   else
     {
-      add_id (builder, record, api);
-      json_builder_set_member_name (builder, "status");
-      json_builder_add_string_value (builder, api_status (record, api));
-      json_builder_set_member_name (builder, "progress");
-      json_builder_add_int_value (builder, record->progress);
-      add_nullable_string (builder, "stage", record->stage);
-      add_nullable_string (builder, "message", record->message);
+      add_progress_members (builder, record, api);
       name = "progress";
     }
   json_builder_set_member_name (builder, "type");
