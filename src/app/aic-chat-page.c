@@ -44,6 +44,7 @@ struct _AicChatPage
   GtkWidget       *reply_actions;
   GtkLabel        *live_status;
   GtkRevealer     *editing_bar;
+  GtkRevealer     *jump_revealer;
   gboolean         was_busy;
   gboolean         reply_failed;
   GtkScrolledWindow *scroller;
@@ -345,6 +346,8 @@ scrolled_cb (GtkAdjustment *adjustment,
   double bottom = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
 
   self->stick_to_bottom = gtk_adjustment_get_value (adjustment) >= bottom - 40;
+  /* Scrolled up: a way back to the newest. */
+  gtk_revealer_set_reveal_child (self->jump_revealer, !self->stick_to_bottom);
 }
 
 static void
@@ -354,6 +357,19 @@ grew_cb (GtkAdjustment *adjustment,
 {
   if (self->stick_to_bottom)
     gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+}
+
+static void
+jump_to_end_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  AicChatPage *self = AIC_CHAT_PAGE (widget);
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
+
+  self->stick_to_bottom = TRUE;
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
 }
 
 static void
@@ -885,6 +901,7 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, reply_actions);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, live_status);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, editing_bar);
+  gtk_widget_class_bind_template_child (widget_class, AicChatPage, jump_revealer);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, send_stack);
@@ -899,6 +916,7 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_install_action (widget_class, "chat.regenerate", NULL, regenerate_action);
   gtk_widget_class_install_action (widget_class, "chat.edit-last", NULL, edit_last_action);
   gtk_widget_class_install_action (widget_class, "chat.cancel-edit", NULL, cancel_edit_action);
+  gtk_widget_class_install_action (widget_class, "chat.jump-to-end", NULL, jump_to_end_action);
   gtk_widget_class_install_action (widget_class, "chat.rename", "s", rename_action);
   gtk_widget_class_install_action (widget_class, "chat.export", "s", export_action);
   gtk_widget_class_install_action (widget_class, "chat.delete", "s", delete_action);

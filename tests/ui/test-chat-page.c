@@ -199,6 +199,25 @@ test_long_conversation (Fixture       *f,
   g_test_message ("%u rows made for 1000 messages", rows);
   g_assert_cmpuint (rows, >, 0);
   g_assert_cmpuint (rows, <=, SCREENFUL);
+
+  /* Scrolled up, a button leads back to the newest message. */
+  {
+    GtkScrolledWindow *scroller = GTK_SCROLLED_WINDOW (gtk_widget_get_template_child (GTK_WIDGET (f->page),
+                                                                                      AIC_TYPE_CHAT_PAGE, "scroller"));
+    GtkRevealer *jump = GTK_REVEALER (gtk_widget_get_template_child (GTK_WIDGET (f->page), AIC_TYPE_CHAT_PAGE,
+                                                                     "jump_revealer"));
+    GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (scroller);
+
+    g_assert_false (gtk_revealer_get_reveal_child (jump));
+    gtk_adjustment_set_value (adjustment, 0);
+    settle (100);
+    g_assert_true (gtk_revealer_get_reveal_child (jump));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "chat.jump-to-end", NULL));
+    settle (300);
+    g_assert_false (gtk_revealer_get_reveal_child (jump));
+    g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), >=,
+                       gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 40);
+  }
 }
 
 /* Arrows move through the list, they do not open: Enter (the list's
