@@ -166,18 +166,33 @@ make_code_block (const char       *code,
   return frame;
 }
 
+/* A list item's marker column: its text lines up after it, first line
+ * and continuation lines alike (a hanging indent). */
+#define MARKER_WIDTH   22
+#define MARKER_SPACING 6
+
 static void
-emit (Renderer  *r,
-      GtkWidget *widget)
+emit_at (Renderer  *r,
+         GtkWidget *widget,
+         gboolean   item_start)
 {
   int margin = 18 * (int) (r->list_depth > 0 ? r->list_depth - 1 : 0) + 12 * (int) r->quote_depth;
 
+  /* Text inside an item that does not start it sits where the item's
+   * first line does, after the marker. */
   if (r->list_depth > 0)
-    margin += 18;
+    margin += item_start ? 6 : 6 + MARKER_WIDTH + MARKER_SPACING;
   gtk_widget_set_margin_start (widget, margin);
   if (r->quote_depth > 0)
     gtk_widget_add_css_class (widget, "markdown-quote");
   g_ptr_array_add (r->out, g_object_ref_sink (widget));
+}
+
+static void
+emit (Renderer  *r,
+      GtkWidget *widget)
+{
+  emit_at (r, widget, FALSE);
 }
 
 /* ---- links ---- */
@@ -299,6 +314,7 @@ static void
 flush_leaf (Renderer *r)
 {
   g_autoptr(GString) markup = NULL;
+  g_autofree char *marker = NULL;
   GtkWidget *label;
 
   if (r->markup->len == 0 && !r->item_first)
@@ -310,10 +326,10 @@ flush_leaf (Renderer *r)
       guint counter = g_array_index (r->list_counters, guint, r->list_depth - 1);
 
       if (counter == 0)
-        g_string_append (markup, "•  ");
+        marker = g_strdup ("•");
       else
         {
-          g_string_append_printf (markup, "%u.  ", counter);
+          marker = g_strdup_printf ("%u.", counter);
           g_array_index (r->list_counters, guint, r->list_depth - 1) = counter + 1;
         }
     }
@@ -333,6 +349,20 @@ flush_leaf (Renderer *r)
   if (r->in_table)
     {
       gtk_grid_attach (GTK_GRID (r->table), label, r->table_col, r->table_row, 1, 1);
+      return;
+    }
+  if (marker != NULL)
+    {
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, MARKER_SPACING);
+      GtkWidget *mark = gtk_label_new (marker);
+
+      gtk_widget_set_size_request (mark, MARKER_WIDTH, -1);
+      gtk_label_set_xalign (GTK_LABEL (mark), 1);
+      gtk_widget_set_valign (mark, GTK_ALIGN_START);
+      gtk_widget_set_hexpand (label, TRUE);
+      gtk_box_append (GTK_BOX (box), mark);
+      gtk_box_append (GTK_BOX (box), label);
+      emit_at (r, box, TRUE);
       return;
     }
   emit (r, label);

@@ -34,6 +34,15 @@ describe (AicMarkdownView *view)
           text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
           g_string_append_printf (out, "[code %s|%s]", language ? gtk_source_language_get_id (language) : "-", text);
         }
+      else if (GTK_IS_BOX (child) && GTK_IS_LABEL (gtk_widget_get_first_child (child)))
+        {
+          /* A list item: its marker, then its text. */
+          GtkWidget *marker = gtk_widget_get_first_child (child);
+          GtkWidget *text = gtk_widget_get_next_sibling (marker);
+
+          g_string_append_printf (out, "[item %s|%s]", gtk_label_get_text (GTK_LABEL (marker)),
+                                  gtk_label_get_text (GTK_LABEL (text)));
+        }
       else
         g_string_append_printf (out, "[%s]", G_OBJECT_TYPE_NAME (child));
     }
@@ -66,8 +75,8 @@ static const char *sample =
 static const char *expected =
   "[label Title]"
   "[label Some emphasis, bold, code and a link. <b>&</b> still the same paragraph.]"
-  "[label •  one][label •  two]"
-  "[label 1.  first][label 2.  second]"
+  "[item •|one][item •|two]"
+  "[item 1.|first][item 2.|second]"
   "[code python3|def f():\n\n    return 1\n]"
   "[label After the code.]"
   "[GtkSeparator]"
@@ -82,6 +91,31 @@ test_render (void)
   aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (view), sample);
   got = describe (AIC_MARKDOWN_VIEW (view));
   g_assert_cmpstr (got, ==, expected);
+  g_object_unref (view);
+}
+
+/* A list item's text hangs after its marker: a second paragraph of the
+ * item starts where the first one's text does, not under the marker. */
+static void
+test_hanging_indent (void)
+{
+  GtkWidget *view = g_object_ref_sink (aic_markdown_view_new ());
+  GtkWidget *item, *marker, *more;
+
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (view), "- first line of an item\n\n  its second paragraph\n\nAfter the list.\n");
+  item = gtk_widget_get_first_child (gtk_widget_get_first_child (view));
+  g_assert_true (GTK_IS_BOX (item));
+  marker = gtk_widget_get_first_child (item);
+  more = gtk_widget_get_next_sibling (item);
+  g_assert_true (GTK_IS_LABEL (more));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (more)), ==, "its second paragraph");
+  {
+    int marker_width;
+
+    gtk_widget_get_size_request (marker, &marker_width, NULL);
+    g_assert_cmpint (gtk_widget_get_margin_start (more), ==,
+                     gtk_widget_get_margin_start (item) + marker_width + gtk_box_get_spacing (GTK_BOX (item)));
+  }
   g_object_unref (view);
 }
 
@@ -257,6 +291,7 @@ main (int   argc,
   gtk_source_init ();
 
   g_test_add_func ("/markdown-view/render", test_render);
+  g_test_add_func ("/markdown-view/hanging-indent", test_hanging_indent);
   g_test_add_func ("/markdown-view/streaming-matches", test_streaming_matches);
   g_test_add_func ("/markdown-view/cost-does-not-grow", test_cost_does_not_grow);
   g_test_add_func ("/markdown-view/link-policy", test_link_policy);
