@@ -937,6 +937,12 @@ aic_chat_page_init (AicChatPage *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.cancel-edit", FALSE);
+  /* GTK 4.8's drop-down gives the keyboard focus to a button inside it
+   * that has no name of its own: a screen reader said "toggle button". */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->model_dropdown));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_TOGGLE_BUTTON (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Model"), -1);
 
   self->conversation_selection = gtk_single_selection_new (NULL);
   gtk_single_selection_set_autoselect (self->conversation_selection, FALSE);

@@ -95,6 +95,24 @@ with tempfile.TemporaryDirectory() as data_home:
         check("Ctrl+F puts the focus in the conversation search", bool(wait_for(search_focused, 5)),
               [(n.roleName, n.name) for n in nodes(app, name="Search conversations")])
 
+        # Forward from the search, Tab reaches the model picker, by name.
+        def focused():
+            for n in nodes(app):
+                try:
+                    if n.getState().contains(pyatspi.STATE_FOCUSED):
+                        return (n.name or "").replace("_", "")
+                except Exception:
+                    pass
+            return None
+        reached = []
+        for _ in range(8):
+            rawinput.pressKey("Tab")
+            time.sleep(0.15)
+            reached.append(focused())
+            if reached[-1] == "Model":
+                break
+        check("Tab from the search reaches the model picker, which says what it is", "Model" in reached, reached)
+
         send(app, "A second question")
         time.sleep(0.8)   # about a third of the demo reply
         check("during the second reply Stop is enabled", enabled(stop_button))
