@@ -5,7 +5,7 @@
 import net from 'node:net';
 
 export async function startCuttingProxy (targetPort, cutAt) {
-  const record = { connections: 0, cutDone: false, forwarded: Buffer.alloc(0) };
+  const record = { connections: 0, cutDone: false, forwarded: Buffer.alloc(0), requests: [] };
   const sockets = new Set();
   const server = net.createServer(client => {
     const index = record.connections++;
@@ -18,6 +18,18 @@ export async function startCuttingProxy (targetPort, cutAt) {
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);
+    // The method of each connection's first request, so that a test can
+    // tell a resuming GET from a POST sent again.
+    let firstLine = '';
+    const sniff = data => {
+      firstLine += data.toString('latin1');
+      const end = firstLine.indexOf(' ');
+      if (end >= 0 || firstLine.length > 16) {
+        record.requests.push(end >= 0 ? firstLine.slice(0, end) : firstLine);
+        client.off('data', sniff);
+      }
+    };
+    client.on('data', sniff);
     upstream.on('data', data => {
       if (index !== 0 || record.cutDone) {
         client.write(data);
