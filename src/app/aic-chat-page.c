@@ -42,6 +42,8 @@ struct _AicChatPage
   GtkListView     *message_list;
   GtkDropDown     *model_dropdown;
   GtkWidget       *reply_actions;
+  GtkWidget       *toolbar;
+  GtkWidget       *composer;
   GtkLabel        *live_status;
   GtkRevealer     *editing_bar;
   GtkRevealer     *jump_revealer;
@@ -851,6 +853,141 @@ composer_key_cb (GtkEventControllerKey *controller,
   return FALSE;
 }
 
+/* The row of the message list that holds @widget, or %NULL. */
+static GtkWidget *
+message_row_of (AicChatPage *self,
+                GtkWidget   *widget)
+{
+  for (; widget != NULL; widget = gtk_widget_get_parent (widget))
+    if (gtk_widget_get_parent (widget) == GTK_WIDGET (self->message_list))
+      return widget;
+  return NULL;
+}
+
+/* Moves the focus through the controls of the message in @row (a list
+ * view row); GTK 4.8's list rows claim to take the focus and keep it
+ * where it was. */
+static gboolean
+focus_in_row (GtkWidget        *row,
+              GtkWidget        *focus,
+              GtkDirectionType  direction)
+{
+  GtkWidget *child = gtk_widget_get_first_child (row);
+
+  return AIC_IS_MESSAGE_ROW (child) && aic_message_row_move_focus (AIC_MESSAGE_ROW (child), focus, direction);
+}
+
+/* Gives the keyboard focus to the newest message row on screen, at its
+ * first control going forward, its last going backward. */
+static gboolean
+focus_message_list (AicChatPage      *self,
+                    GtkDirectionType  direction)
+{
+  for (GtkWidget *row = gtk_widget_get_last_child (GTK_WIDGET (self->message_list));
+       row != NULL; row = gtk_widget_get_prev_sibling (row))
+    if (focus_in_row (row, NULL, direction))
+      return TRUE;
+  return FALSE;
+}
+
+/* What follows the message list, in order: each part is tried only while
+ * it is shown. */
+static GtkWidget *
+part_after_list (AicChatPage *self,
+                 guint        index)
+{
+  switch (index)
+    {
+    case 0:
+      return gtk_revealer_get_child_revealed (self->jump_revealer) ? GTK_WIDGET (self->jump_revealer) : NULL;
+    case 1:
+      return gtk_widget_get_visible (self->reply_actions) ? self->reply_actions : NULL;
+    case 2:
+      return gtk_revealer_get_child_revealed (self->editing_bar) ? GTK_WIDGET (self->editing_bar) : NULL;
+    case 3:
+      return self->composer;
+    default:
+      return NULL;
+    }
+}
+
+#define N_PARTS_AFTER_LIST 4
+
+/* Focus to the first control of what follows the list, from part @first on. */
+static gboolean
+focus_after_list (AicChatPage *self,
+                  guint        first)
+{
+  GtkWidget *part;
+
+  for (guint i = first; i < N_PARTS_AFTER_LIST; i++)
+    if ((part = part_after_list (self, i)) != NULL && gtk_widget_child_focus (part, GTK_DIR_TAB_FORWARD))
+      return TRUE;
+  return FALSE;
+}
+
+/* GTK 4.8's list view does not let Tab through: it keeps the focus where
+ * it is, or among its rows. So the page leads Tab itself between the
+ * toolbar, the message list and what is under it: into the newest message
+ * on screen, through that message's buttons, and out again, both ways.
+ * The arrow keys move from message to message. */
+static gboolean
+page_tab_cb (GtkEventControllerKey *controller,
+             guint                  keyval,
+             guint                  keycode,
+             GdkModifierType        state,
+             AicChatPage           *self)
+{
+  GtkWidget *focus, *row, *part;
+  GtkDirectionType direction;
+  int here = -1;
+
+  if (keyval != GDK_KEY_Tab && keyval != GDK_KEY_KP_Tab && keyval != GDK_KEY_ISO_Left_Tab)
+    return FALSE;
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) != 0)
+    return FALSE;
+  direction = (keyval == GDK_KEY_ISO_Left_Tab || (state & GDK_SHIFT_MASK) != 0)
+              ? GTK_DIR_TAB_BACKWARD : GTK_DIR_TAB_FORWARD;
+  focus = gtk_root_get_focus (gtk_widget_get_root (GTK_WIDGET (self)));
+  if (focus == NULL)
+    return FALSE;
+
+  /* In the toolbar: on to the list after its last control. */
+  if (gtk_widget_is_ancestor (focus, self->toolbar))
+    {
+      if (direction == GTK_DIR_TAB_BACKWARD)
+        return FALSE;
+      return gtk_widget_child_focus (self->toolbar, direction) ||
+             focus_message_list (self, direction) ||
+             focus_after_list (self, 0);
+    }
+
+  /* In a message: through its controls, then out of the list. */
+  row = message_row_of (self, focus);
+  if (row != NULL)
+    {
+      if (focus_in_row (row, focus, direction))
+        return TRUE;
+      if (direction == GTK_DIR_TAB_BACKWARD)
+        return gtk_widget_child_focus (self->toolbar, direction);
+      return focus_after_list (self, 0);
+    }
+
+  /* Under the list: back into it before the first control there. */
+  if (direction == GTK_DIR_TAB_FORWARD)
+    return FALSE;
+  for (guint i = 0; i < N_PARTS_AFTER_LIST; i++)
+    if ((part = part_after_list (self, i)) != NULL && gtk_widget_is_ancestor (focus, part))
+      here = i;
+  if (here < 0)
+    return FALSE;
+  for (int i = here; i >= 0; i--)
+    if ((part = part_after_list (self, i)) != NULL && gtk_widget_child_focus (part, direction))
+      return TRUE;
+  return focus_message_list (self, direction) ||
+         gtk_widget_child_focus (self->toolbar, direction);
+}
+
 static void
 aic_chat_page_dispose (GObject *object)
 {
@@ -899,6 +1036,8 @@ aic_chat_page_class_init (AicChatPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, message_list);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, model_dropdown);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, reply_actions);
+  gtk_widget_class_bind_template_child (widget_class, AicChatPage, toolbar);
+  gtk_widget_class_bind_template_child (widget_class, AicChatPage, composer);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, live_status);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, editing_bar);
   gtk_widget_class_bind_template_child (widget_class, AicChatPage, jump_revealer);
@@ -977,6 +1116,11 @@ aic_chat_page_init (AicChatPage *self)
   gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
   g_signal_connect (keys, "key-pressed", G_CALLBACK (composer_key_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self->composer_view), keys);
+
+  keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (page_tab_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
 
   adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
   g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (scrolled_cb), self, 0);

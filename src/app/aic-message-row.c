@@ -132,12 +132,70 @@ aic_message_row_dispose (GObject *object)
 }
 
 static void
+collect_controls (GtkWidget *widget,
+                  GPtrArray *controls)
+{
+  if (!gtk_widget_get_mapped (widget) || !gtk_widget_is_sensitive (widget))
+    return;
+  if (gtk_widget_get_focusable (widget))
+    g_ptr_array_add (controls, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_controls (child, controls);
+}
+
+/**
+ * aic_message_row_move_focus:
+ * @focus: (nullable): the widget that has the focus now
+ *
+ * Moves the keyboard focus to the next or previous control of the message
+ * (the code blocks, their Copy buttons, Copy Message …) after @focus; when
+ * @focus is not in the message, to its first or last control.
+ *
+ * Returns: whether the focus moved; %FALSE past the first or last control
+ */
+gboolean
+aic_message_row_move_focus (AicMessageRow    *self,
+                            GtkWidget        *focus,
+                            GtkDirectionType  direction)
+{
+  g_autoptr(GPtrArray) controls = g_ptr_array_new ();
+  int step = direction == GTK_DIR_TAB_BACKWARD || direction == GTK_DIR_UP ? -1 : 1;
+  int here = -1, next;
+
+  g_return_val_if_fail (AIC_IS_MESSAGE_ROW (self), FALSE);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_controls (child, controls);
+  for (guint i = 0; i < controls->len; i++)
+    if (focus != NULL && (focus == g_ptr_array_index (controls, i) ||
+                          gtk_widget_is_ancestor (focus, g_ptr_array_index (controls, i))))
+      here = i;
+  next = here >= 0 ? here + step : (step > 0 ? 0 : (int) controls->len - 1);
+  for (; next >= 0 && next < (int) controls->len; next += step)
+    if (gtk_widget_grab_focus (g_ptr_array_index (controls, next)) &&
+        gtk_widget_is_focus (g_ptr_array_index (controls, next)))
+      return TRUE;
+  return FALSE;
+}
+
+/* The list view gives a row the focus when the arrow keys reach it: the
+ * row passes it to its first control. */
+static gboolean
+aic_message_row_grab_focus (GtkWidget *widget)
+{
+  return aic_message_row_move_focus (AIC_MESSAGE_ROW (widget), NULL, GTK_DIR_TAB_FORWARD);
+}
+
+static void
 aic_message_row_class_init (AicMessageRowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = aic_message_row_dispose;
+  widget_class->grab_focus = aic_message_row_grab_focus;
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "message-row");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);

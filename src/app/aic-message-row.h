@@ -14,5 +14,8 @@ G_DECLARE_FINAL_TYPE (AicMessageRow, aic_message_row, AIC, MESSAGE_ROW, GtkWidge
 GtkWidget *aic_message_row_new         (void);
 void       aic_message_row_set_message (AicMessageRow  *self,
                                         AicChatMessage *message);
+gboolean   aic_message_row_move_focus  (AicMessageRow    *self,
+                                        GtkWidget        *focus,
+                                        GtkDirectionType  direction);
 
 G_END_DECLS

@@ -113,6 +113,28 @@ with tempfile.TemporaryDirectory() as data_home:
                 break
         check("Tab from the search reaches the model picker, which says what it is", "Model" in reached, reached)
 
+        # On forward: into the reply's buttons, out of the message list to
+        # Regenerate, Edit and the composer; and back again to the picker.
+        def tab_until(key, goal, limit=14):
+            seen = []
+            for _ in range(limit):
+                rawinput.pressKey(key)
+                time.sleep(0.15)
+                seen.append(focused())
+                if seen[-1] == goal:
+                    break
+            return seen
+        forward = tab_until("Tab", "Send")
+        check("Tab goes on through the reply's buttons and out of the list to the composer and Send",
+              forward[-1:] == ["Send"] and "Regenerate" in forward and "Edit Last Message" in forward
+              and any(name and name.startswith("Copy") for name in forward)
+              and forward.index("Regenerate") > min(i for i, n in enumerate(forward) if n and n.startswith("Copy")),
+              forward)
+        backward = tab_until("ISO_Left_Tab", "Model")
+        check("Shift+Tab walks back through the reply's buttons and out of the list to the model picker",
+              backward[-1:] == ["Model"] and "Regenerate" in backward
+              and any(name and name.startswith("Copy") for name in backward), backward)
+
         send(app, "A second question")
         time.sleep(0.8)   # about a third of the demo reply
         check("during the second reply Stop is enabled", enabled(stop_button))
