@@ -13,13 +13,39 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import json
 import struct
 import threading
+import time
 
 SUMMARY = "The tide tables predict high water twice a day."
 SPOKEN_IN = "What time is high water?"
 SPOKEN_OUT = "High water is at noon."
+# A message that asks "at length" gets LONG_TOKENS tokens of Markdown,
+# paced at LONG_PACE seconds a token, ending with LONG_END.
+LONG_ASK = "at length"
+LONG_TOKENS = 2000
+LONG_PACE = 0.005
+LONG_END = "That is the whole tide table."
 
 
-def sse(handler, events):
+def long_reply_tokens():
+    """LONG_TOKENS pieces of Markdown: paragraphs, lists and code blocks,
+    as a long answer has them."""
+    tokens = []
+    section = 0
+    while True:
+        section += 1
+        part = ["\n\n## ", "Part ", "%d" % section, "\n\n"]
+        part += ["The ", "tide ", "rises ", "and ", "falls ", "twice ", "a ", "day, ", "as ", "the ", "moon ", "passes. "] * 6
+        part += ["\n\n- ", "first ", "item ", "of ", "part ", "%d" % section, "\n- ", "second ", "item\n\n"]
+        part += ["```c\n", "int ", "high_water ", "= ", "%d;" % section, "\n", "```\n\n"]
+        if len(tokens) + len(part) > LONG_TOKENS - 6:
+            break
+        tokens += part
+    tokens += ["again "] * (LONG_TOKENS - 6 - len(tokens))
+    tokens += ["\n\n", "That ", "is ", "the ", "whole ", "tide table."]
+    return tokens
+
+
+def sse(handler, events, pace=0.0):
     handler.send_response(200)
     handler.send_header("Content-Type", "text/event-stream")
     handler.send_header("Cache-Control", "no-cache")
@@ -34,6 +60,8 @@ def sse(handler, events):
         block += "data: %s\n\n" % (data if isinstance(data, str) else json.dumps(data))
         handler.wfile.write(block.encode())
         handler.wfile.flush()
+        if pace:
+            time.sleep(pace)
 
 
 def wav_bytes(seconds=1.0, rate=24000):
@@ -115,6 +143,12 @@ class Provider(BaseHTTPRequestHandler):
             return
         if tool_results:
             text = "Done: " + str(tool_results[-1].get("content"))[:60]
+        if body.get("stream") and LONG_ASK in str(messages[-1].get("content") if messages else ""):
+            events = [(None, {"model": self.server.model, "choices": [{"index": 0, "delta": {"content": t}}]})
+                      for t in long_reply_tokens()]
+            events += [(None, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}), (None, "[DONE]")]
+            sse(self, events, LONG_PACE)
+            return
         if body.get("stream"):
             words = text.split(" ")
             events = [(None, {"model": self.server.model, "choices": [{"index": 0, "delta": {"content": w + (" " if i < len(words) - 1 else "")}}]})

@@ -16,7 +16,8 @@ import time
 from aictest import check, click, launch, nodes, report, stop_app, wait_for  # sets dogtail up: import it first
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from scripted_provider import SPOKEN_IN, SPOKEN_OUT, SUMMARY, completions, start_provider  # noqa: E402
+from scripted_provider import (LONG_ASK, LONG_END, LONG_PACE, LONG_TOKENS, SPOKEN_IN, SPOKEN_OUT,  # noqa: E402
+                               SUMMARY, completions, start_provider)
 
 APP = sys.argv[1]
 
@@ -163,6 +164,59 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
         reply = chat(app, "Tell me about the tides", SUMMARY)
         check("openai: Chat answers with the provider's words", bool(reply))
         check("openai: Chat asked the provider", bool(completions(openai, "/v1/chat/completions")))
+
+        # A long reply: while its 2,000 tokens stream in, a screen reader
+        # walking the whole accessibility tree gets every answer in time,
+        # and reads the reply growing.
+        messages = nodes(app, "list", name="Messages")[0]
+        began = time.monotonic()
+        idle_nodes = len(nodes(app))
+        idle_walk = time.monotonic() - began
+        box = nodes(app, name="Message")[0]
+        box.text = "Tell me about the tides " + LONG_ASK
+        stop = nodes(app, "push button", name="Stop")[0]
+        click(nodes(app, "push button", name="Send")[0])
+        answers, walks, lengths = [], [], []
+
+        def timed(call):
+            began = time.monotonic()
+            try:
+                return call()
+            except Exception:
+                return None
+            finally:
+                answers.append(time.monotonic() - began)
+
+        def timed_walk(node, count):
+            role = timed(lambda: node.roleName)
+            timed(lambda: node.name)
+            n = timed(lambda: node.childCount) or 0
+            count[0] += 1
+            if role == "label" and LONG_ASK not in (node.name or ""):
+                count[1] = max(count[1], len(node.name or ""))
+            for i in range(n):
+                child = timed(lambda: node.getChildAtIndex(i))
+                if child is not None:
+                    timed_walk(child, count)
+
+        started = time.monotonic()
+        while time.monotonic() - started < LONG_TOKENS * LONG_PACE * 0.9:
+            began, count = time.monotonic(), [0, 0]
+            timed_walk(messages, count)
+            walks.append((time.monotonic() - began, count[0]))
+            lengths.append(count[1])
+        slowest = max(answers or [0])
+        check("while a 2,000-token reply streams, every accessibility answer comes within 1 s",
+              len(answers) > 100 and slowest < 1.0,
+              "%d answers, slowest %.3f s; %d walks of the messages (%s); the whole tree idle: %d nodes in %.2f s" % (
+                  len(answers), slowest, len(walks), ", ".join("%d nodes in %.2f s" % (n, t) for t, n in walks[:6]),
+                  idle_nodes, idle_walk))
+        check("and a screen reader reads the reply growing while it streams",
+              len(lengths) >= 2 and lengths[-1] > lengths[0], lengths)
+        ended = wait_for(lambda: nodes(messages, "label", contains=LONG_END), 60)
+        check("the long reply arrives whole", bool(ended))
+        stop.clear_cache()
+        check("and ends (Stop is off again)", bool(wait_for(lambda: (stop.clear_cache(), not stop.sensitive)[1], 30)))
 
         # Documents
         doc = os.path.join(files, "tides.md")
