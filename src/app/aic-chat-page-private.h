@@ -10,5 +10,6 @@ guint       aic_chat_page_get_n_message_rows      (AicChatPage *self);
 GListModel *aic_chat_page_get_conversation_model  (AicChatPage *self);
 GtkWidget  *aic_chat_page_get_search_entry        (AicChatPage *self);
 GtkWidget  *aic_chat_page_get_message_view        (AicChatPage *self);
+void        aic_chat_page_note_person_scrolled    (AicChatPage *self);
 
 G_END_DECLS

@@ -28,6 +28,10 @@ struct _AicChatPage
   GtkStringList   *models;
   gboolean         editing;
   gboolean         stick_to_bottom;
+  gint64           person_moved_at;
+  gboolean         person_pressing;
+  guint            pin_tick_id;
+  guint            pin_frames;
   gboolean         syncing_model;
   gboolean         reloading;
   guint            n_conversation_rows;
@@ -341,13 +345,101 @@ message_unbind_cb (GtkSignalListItemFactory *factory,
 }
 
 /* Follow the end of the conversation unless the person scrolled up. */
+/* The list view measures rows it had not shown only when it shows them,
+ * so the end moves for a few frames after a resize: follow it. */
+static gboolean
+pin_tick_cb (GtkWidget     *widget,
+             GdkFrameClock *clock,
+             gpointer       user_data)
+{
+  AicChatPage *self = AIC_CHAT_PAGE (user_data);
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
+
+  if (self->stick_to_bottom)
+    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  if (!self->stick_to_bottom || --self->pin_frames == 0)
+    {
+      self->pin_tick_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+pin_to_end (AicChatPage *self)
+{
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->message_selection));
+
+  /* GTK 4.8's list view keeps the view anchored to a row, and a value set
+   * far from that row does not always move it: anchor it to the last
+   * message first. */
+  if (n > 0)
+    gtk_widget_activate_action (GTK_WIDGET (self->message_list), "list.scroll-to-item", "u", n - 1);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  self->pin_frames = 10;
+  if (self->pin_tick_id == 0)
+    self->pin_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->scroller), pin_tick_cb, self, NULL);
+}
+
+/* Whether the person is moving the view now or did a moment ago: a
+ * scroll, a key, a press on the scrollbar, a touch. */
+static gboolean
+moved_by_person (AicChatPage *self)
+{
+  return self->person_pressing ||
+         g_get_monotonic_time () - self->person_moved_at < 300 * G_TIME_SPAN_MILLISECOND;
+}
+
+static gboolean
+person_event_cb (GtkEventControllerLegacy *controller,
+                 GdkEvent                 *event,
+                 AicChatPage              *self)
+{
+  switch (gdk_event_get_event_type (event))
+    {
+    case GDK_BUTTON_PRESS:
+    case GDK_TOUCH_BEGIN:
+      self->person_pressing = TRUE;
+      self->person_moved_at = g_get_monotonic_time ();
+      break;
+    case GDK_BUTTON_RELEASE:
+    case GDK_TOUCH_END:
+    case GDK_TOUCH_CANCEL:
+      self->person_pressing = FALSE;
+      self->person_moved_at = g_get_monotonic_time ();
+      break;
+    case GDK_SCROLL:
+    case GDK_KEY_PRESS:
+    case GDK_TOUCH_UPDATE:
+    case GDK_TOUCHPAD_SWIPE:
+      self->person_moved_at = g_get_monotonic_time ();
+      break;
+    default:
+      break;
+    }
+  return GDK_EVENT_PROPAGATE;
+}
+
+/* Only the person leaves the end of the conversation. The list view also
+ * moves the view on its own: when the window is resized, when rows are
+ * measured anew, and when it anchors the view to another row (GTK 4.8
+ * went back to the first message after a reply ended); whoever was at the
+ * end is put back there. */
 static void
 scrolled_cb (GtkAdjustment *adjustment,
              AicChatPage   *self)
 {
   double bottom = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
+  double value = gtk_adjustment_get_value (adjustment);
 
-  self->stick_to_bottom = gtk_adjustment_get_value (adjustment) >= bottom - 40;
+  if (self->stick_to_bottom && !moved_by_person (self))
+    {
+      if (value < bottom - 1)
+        pin_to_end (self);
+      return;
+    }
+  self->stick_to_bottom = value >= bottom - 40;
   /* Scrolled up: a way back to the newest. */
   gtk_revealer_set_reveal_child (self->jump_revealer, !self->stick_to_bottom);
 }
@@ -998,6 +1090,11 @@ aic_chat_page_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->conversation, self);
       g_signal_handlers_disconnect_by_data (aic_conversation_get_messages (self->conversation), self);
     }
+  if (self->pin_tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self->scroller), self->pin_tick_id);
+      self->pin_tick_id = 0;
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_CHAT_PAGE);
   g_clear_object (&self->conversation);
   g_clear_object (&self->conversations);
@@ -1069,7 +1166,7 @@ aic_chat_page_class_init (AicChatPageClass *klass)
 static void
 aic_chat_page_init (AicChatPage *self)
 {
-  GtkEventController *keys;
+  GtkEventController *keys, *legacy;
   GtkGesture *click;
   GtkAdjustment *adjustment;
   GtkListItemFactory *factory;
@@ -1121,6 +1218,11 @@ aic_chat_page_init (AicChatPage *self)
   gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
   g_signal_connect (keys, "key-pressed", G_CALLBACK (page_tab_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), keys);
+
+  legacy = gtk_event_controller_legacy_new ();
+  gtk_event_controller_set_propagation_phase (legacy, GTK_PHASE_CAPTURE);
+  g_signal_connect (legacy, "event", G_CALLBACK (person_event_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->scroller), legacy);
 
   adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
   g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (scrolled_cb), self, 0);
@@ -1238,6 +1340,15 @@ aic_chat_page_get_search_entry (AicChatPage *self)
 {
   g_return_val_if_fail (AIC_IS_CHAT_PAGE (self), NULL);
   return GTK_WIDGET (self->search_entry);
+}
+
+/* As a scroll, key or press on the view does: what moves the view next is
+ * the person's doing (tests use it to scroll as a person would). */
+void
+aic_chat_page_note_person_scrolled (AicChatPage *self)
+{
+  g_return_if_fail (AIC_IS_CHAT_PAGE (self));
+  self->person_moved_at = g_get_monotonic_time ();
 }
 
 GtkWidget *

@@ -25,6 +25,8 @@ struct _AicWindow
   AicVoicePage         *voice_page;
   AicAgentPage         *agent_page;
   GtkRevealer          *banner_revealer;
+  GtkWidget            *banner_box;
+  GtkWidget            *banner_button;
   AdwViewStack         *stack;
   AdwViewSwitcherTitle *switcher_title;
   AdwToastOverlay      *toast_overlay;
@@ -54,6 +56,27 @@ update_backend (AicWindow *self)
     }
   else
     gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+}
+
+/* Below this width the banner's button goes under its text, which would
+ * otherwise be squeezed into a tall narrow column. */
+#define NARROW_BANNER_WIDTH 560
+
+static void
+width_changed_cb (AicWindow  *self,
+                  GParamSpec *pspec,
+                  gpointer    user_data)
+{
+  int width, height;
+  gboolean narrow;
+
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  if (width <= 0 || gtk_window_is_maximized (GTK_WINDOW (self)))
+    width = gtk_widget_get_width (GTK_WIDGET (self));
+  narrow = width > 0 && width < NARROW_BANNER_WIDTH;
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->banner_box),
+                                  narrow ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL);
+  gtk_widget_set_halign (self->banner_button, narrow ? GTK_ALIGN_CENTER : GTK_ALIGN_FILL);
 }
 
 static void
@@ -166,6 +189,8 @@ aic_window_class_init (AicWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PATH "/ui/aic-window.ui");
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_label);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_revealer);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_box);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_button);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, chat_page);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, documents_page);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, voice_page);
@@ -212,6 +237,9 @@ aic_window_init (AicWindow *self)
 
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (target, "drop", G_CALLBACK (drop_cb), self);
+  g_signal_connect (self, "notify::default-width", G_CALLBACK (width_changed_cb), NULL);
+  g_signal_connect (self, "notify::maximized", G_CALLBACK (width_changed_cb), NULL);
+  width_changed_cb (self, NULL, NULL);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
 
   if (DEVELOPMENT)

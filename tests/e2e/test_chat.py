@@ -142,6 +142,19 @@ with tempfile.TemporaryDirectory() as data_home:
         check("Stop brings Send back", bool(wait_for(lambda: enabled(send_button), 30)))
         check("Stop ends the reply midway, and says so quietly",
               bool(wait_for(lambda: nodes(messages, "label", name="Stopped before the end"), 20)))
+        # Four messages are more than the view holds: the end of the newest
+        # is still in view (GTK 4.8's list view went back to the first
+        # message once a reply ended).
+        def in_view(node):
+            import pyatspi
+            pane = [n for n in nodes(app, "scroll pane") if nodes(n, "list", name="Messages")][0]
+            px, py, pw, ph = pane.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            bx, by, bw, bh = node.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            return by >= py and by + bh <= py + ph + 1, (py, ph, by, bh)
+        time.sleep(1.5)
+        stopped = nodes(messages, "label", name="Stopped before the end")
+        shown = in_view(stopped[-1]) if stopped else (False, "no label")
+        check("with more messages than fit, the end of the newest stays in view", shown[0], shown[1])
         retry = [n for n in nodes(messages, "push button") if (n.name or "").replace("_", "").endswith("Retry")]
         check("a stopped reply is not offered as a failure to retry (Regenerate redoes it)",
               not [n for n in retry if visible(n)], [n.name for n in retry])

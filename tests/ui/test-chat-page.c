@@ -209,6 +209,14 @@ test_long_conversation (Fixture       *f,
     GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (scroller);
 
     g_assert_false (gtk_revealer_get_reveal_child (jump));
+    /* The list view moving on its own does not leave the end … */
+    gtk_adjustment_set_value (adjustment, 0);
+    settle (300);
+    g_assert_false (gtk_revealer_get_reveal_child (jump));
+    g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), >=,
+                       gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 40);
+    /* … a person scrolling up does. */
+    aic_chat_page_note_person_scrolled (f->page);
     gtk_adjustment_set_value (adjustment, 0);
     settle (100);
     g_assert_true (gtk_revealer_get_reveal_child (jump));
