@@ -344,7 +344,12 @@ message_unbind_cb (GtkSignalListItemFactory *factory,
   aic_message_row_set_message (AIC_MESSAGE_ROW (gtk_list_item_get_child (list_item)), NULL);
 }
 
-/* Follow the end of the conversation unless the person scrolled up. */
+static void
+scroll_to_end (GtkAdjustment *adjustment)
+{
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+}
+
 /* The list view measures rows it had not shown only when it shows them,
  * so the end moves for a few frames after a resize: follow it. */
 static gboolean
@@ -356,7 +361,7 @@ pin_tick_cb (GtkWidget     *widget,
   GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
 
   if (self->stick_to_bottom)
-    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+    scroll_to_end (adjustment);
   if (!self->stick_to_bottom || --self->pin_frames == 0)
     {
       self->pin_tick_id = 0;
@@ -376,7 +381,7 @@ pin_to_end (AicChatPage *self)
    * message first. */
   if (n > 0)
     gtk_widget_activate_action (GTK_WIDGET (self->message_list), "list.scroll-to-item", "u", n - 1);
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  scroll_to_end (adjustment);
   self->pin_frames = 10;
   if (self->pin_tick_id == 0)
     self->pin_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->scroller), pin_tick_cb, self, NULL);
@@ -401,23 +406,21 @@ person_event_cb (GtkEventControllerLegacy *controller,
     case GDK_BUTTON_PRESS:
     case GDK_TOUCH_BEGIN:
       self->person_pressing = TRUE;
-      self->person_moved_at = g_get_monotonic_time ();
       break;
     case GDK_BUTTON_RELEASE:
     case GDK_TOUCH_END:
     case GDK_TOUCH_CANCEL:
       self->person_pressing = FALSE;
-      self->person_moved_at = g_get_monotonic_time ();
       break;
     case GDK_SCROLL:
     case GDK_KEY_PRESS:
     case GDK_TOUCH_UPDATE:
     case GDK_TOUCHPAD_SWIPE:
-      self->person_moved_at = g_get_monotonic_time ();
       break;
     default:
-      break;
+      return GDK_EVENT_PROPAGATE;
     }
+  self->person_moved_at = g_get_monotonic_time ();
   return GDK_EVENT_PROPAGATE;
 }
 
@@ -450,7 +453,7 @@ grew_cb (GtkAdjustment *adjustment,
          AicChatPage   *self)
 {
   if (self->stick_to_bottom)
-    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+    scroll_to_end (adjustment);
 }
 
 static void
@@ -462,7 +465,7 @@ jump_to_end_action (GtkWidget  *widget,
   GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
 
   self->stick_to_bottom = TRUE;
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  scroll_to_end (adjustment);
   gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
 }
 
