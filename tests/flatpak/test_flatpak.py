@@ -25,8 +25,13 @@ LOGS = os.environ.get("AIC_FLATPAK_LOGS", tempfile.mkdtemp())
 
 
 def run(*args, **kwargs):
+    """A command's result; one that hangs is ended and reported as failed."""
     kwargs.setdefault("timeout", 120)
-    return subprocess.run(list(args), capture_output=True, text=True, **kwargs)
+    try:
+        return subprocess.run(list(args), capture_output=True, text=True, **kwargs)
+    except subprocess.TimeoutExpired as timeout:
+        return subprocess.CompletedProcess(args, -1, timeout.stdout or "",
+                                           "no answer in %d s" % kwargs["timeout"])
 
 
 def sandboxed(app_id, command, *args, devel=False, **kwargs):
@@ -190,8 +195,8 @@ def secrets_and_walls(app_id, data):
     key = "sk-sandbox-%d" % os.getpid()
     attributes = ["xdg:schema", app_id.replace(".Devel", "") + ".Key", "connection", "flatpak-test"]
     stored = sandboxed(app_id, "secret-tool", "store", "--label=AI Console test key", *attributes,
-                       devel=True, input=key)
-    looked = sandboxed(app_id, "secret-tool", "lookup", *attributes, devel=True)
+                       devel=True, input=key, timeout=60)
+    looked = sandboxed(app_id, "secret-tool", "lookup", *attributes, devel=True, timeout=60)
     check("%s: a key stored through the Secret portal is read back by another sandboxed process" % app_id,
           stored.returncode == 0 and looked.stdout.strip() == key, stored.stderr + looked.stderr)
     plain = [path for path in glob.glob(os.path.join(data, "**"), recursive=True)
