@@ -19,6 +19,7 @@ struct _AicPreferencesWindow
 
   /* Template widgets */
   GtkCheckButton       *builtin_check;
+  GtkWidget            *radio_partner;
   GtkListBox           *providers_list;
   GtkListBox           *servers_list;
   AdwComboRow          *speech_row;
@@ -257,6 +258,12 @@ aic_preferences_window_constructed (GObject *object)
 
   G_OBJECT_CLASS (aic_preferences_window_parent_class)->constructed (object);
 
+  /* The Built-in row is one of the choices the connection rows offer, so
+   * it is a radio button like theirs, also when it is the only one: GTK
+   * draws a check button as a radio once it is in a group, so it gets a
+   * partner that is never shown. */
+  self->radio_partner = g_object_ref_sink (gtk_check_button_new ());
+  gtk_check_button_set_group (GTK_CHECK_BUTTON (self->radio_partner), self->builtin_check);
   bind_list (self, self->providers_list, is_provider);
   bind_list (self, self->servers_list, is_server);
   sync_builtin_check (self);
@@ -281,6 +288,9 @@ aic_preferences_window_dispose (GObject *object)
     gtk_list_box_bind_model (self->providers_list, NULL, NULL, NULL, NULL);
   if (self->servers_list != NULL)
     gtk_list_box_bind_model (self->servers_list, NULL, NULL, NULL, NULL);
+  if (self->radio_partner != NULL)
+    gtk_check_button_set_group (GTK_CHECK_BUTTON (self->radio_partner), NULL);
+  g_clear_object (&self->radio_partner);
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_PREFERENCES_WINDOW);
   g_clear_object (&self->store);
   g_clear_pointer (&self->speech_ids, g_ptr_array_unref);

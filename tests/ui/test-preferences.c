@@ -129,6 +129,14 @@ test_add_edit_remove (void)
   g_assert_null (gtk_list_box_get_row_at_index (list, 0));
   g_assert_null (gtk_list_box_get_row_at_index (GTK_LIST_BOX (prefs_child (prefs, "servers_list")), 0));
   g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (prefs_child (prefs, "builtin_check"))));
+  /* One style for the choice of connection: the Built-in row's button is
+   * a radio like the connection rows', also while it is the only one. */
+  {
+    GtkWidget *indicator = gtk_widget_get_first_child (GTK_WIDGET (prefs_child (prefs, "builtin_check")));
+
+    g_assert_nonnull (indicator);
+    g_assert_cmpstr (gtk_widget_get_css_name (indicator), ==, "radio");
+  }
 
   /* Adding a model provider, what most people connect: the form starts
    * as an OpenAI-compatible one, with the choice of a Realtime voice. */
