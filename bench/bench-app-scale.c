@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "aic-chat-page.h"
+#include "bench-util.h"
 #include "aic-chat-page-private.h"
 #include "aic-store-private.h"
 
@@ -154,32 +155,12 @@ after_paint (GdkFrameClock *clock)
 }
 
 static void
-settle (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static void
 wait_painted (GtkWidget *window)
 {
   painted = FALSE;
   gtk_widget_queue_draw (window);
   while (!painted)
     g_main_context_iteration (NULL, TRUE);
-}
-
-static double
-rss_mib (void)
-{
-  g_autofree char *statm = NULL;
-  unsigned long size = 0, resident = 0;
-
-  if (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
-    sscanf (statm, "%lu %lu", &size, &resident);
-  return resident * (double) sysconf (_SC_PAGESIZE) / (1024 * 1024);
 }
 
 static int
@@ -216,11 +197,11 @@ page_window (AicStore   *store,
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
   aic_chat_page_set_store (page, store);
   gtk_window_present (GTK_WINDOW (window));
-  settle (300);
+  bench_settle (300);
   clock = gtk_widget_get_frame_clock (window);
   g_signal_connect (clock, "before-paint", G_CALLBACK (before_paint), NULL);
   g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), NULL);
-  settle (700);
+  bench_settle (700);
   *window_out = window;
   return page;
 }
@@ -245,7 +226,7 @@ search (const char *path)
   for (guint round = 0; round < 3; round++)
     {
       gtk_editable_set_text (GTK_EDITABLE (entry), "");
-      settle (300);
+      bench_settle (300);
       for (guint i = 0; typed[i]; i++)
         {
           char key[2] = { typed[i], 0 };
@@ -262,7 +243,7 @@ search (const char *path)
           wait_painted (window);
           ms = (g_get_monotonic_time () - start) / 1000.0;
           g_array_append_val (total, ms);
-          settle (50);
+          bench_settle (50);
         }
     }
   printf ("search_results %u\n", g_list_model_get_n_items (aic_chat_page_get_conversation_model (page)));
@@ -303,15 +284,15 @@ conversation (const char *path)
 
   page = page_window (store, &window);
   aic_chat_page_open (page, short_id);
-  settle (1000);
-  before = rss_mib ();
+  bench_settle (1000);
+  before = bench_rss_mib ();
 
   start = g_get_monotonic_time ();
   aic_chat_page_open (page, long_id);
   wait_painted (window);
   open_ms = (g_get_monotonic_time () - start) / 1000.0;
-  settle (1500);
-  after = rss_mib ();
+  bench_settle (1500);
+  after = bench_rss_mib ();
   n = g_list_model_get_n_items (aic_conversation_get_messages (aic_chat_page_get_conversation (page)));
   printf ("open_messages %u\nopen_ms %.1f\n", n, open_ms);
   printf ("rss_short_mib %.1f\nrss_long_mib %.1f\nrss_per_message_kib %.2f\n",
@@ -322,7 +303,7 @@ conversation (const char *path)
    * 60 s, whichever first; scroll_reached_end says which). */
   adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (aic_chat_page_get_message_view (page)));
   gtk_adjustment_set_value (adjustment, 0);
-  settle (500);
+  bench_settle (500);
   frames = g_array_new (FALSE, FALSE, sizeof (double));
   start = g_get_monotonic_time ();
   while (gtk_adjustment_get_value (adjustment) < gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1 &&

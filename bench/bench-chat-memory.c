@@ -16,26 +16,7 @@
 #include <unistd.h>
 
 #include "aic-chat-page.h"
-
-static double
-rss_mib (void)
-{
-  g_autofree char *statm = NULL;
-  unsigned long size = 0, resident = 0;
-
-  if (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
-    sscanf (statm, "%lu %lu", &size, &resident);
-  return resident * (double) sysconf (_SC_PAGESIZE) / (1024 * 1024);
-}
-
-static void
-settle (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE);
-}
+#include "bench-util.h"
 
 int
 main (int   argc,
@@ -57,15 +38,15 @@ main (int   argc,
 
   store = aic_store_open (path, &error);
   g_assert_no_error (error);
-  base = rss_mib ();
+  base = bench_rss_mib ();
   window = gtk_window_new ();
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
   page = g_object_new (AIC_TYPE_CHAT_PAGE, NULL);
   gtk_window_set_child (GTK_WINDOW (window), page);
   aic_chat_page_set_store (AIC_CHAT_PAGE (page), store);
   gtk_window_present (GTK_WINDOW (window));
-  settle (1500);
-  empty = rss_mib ();
+  bench_settle (1500);
+  empty = bench_rss_mib ();
 
   /* Filled only now: the page opens the most recent conversation. */
   id = aic_store_create_conversation (store, "Long", "demo", &error);
@@ -86,10 +67,10 @@ main (int   argc,
 
   start = g_get_monotonic_time ();
   aic_chat_page_open (AIC_CHAT_PAGE (page), id);
-  settle (200);
-  full = rss_mib ();
-  settle (2000);
-  full = MAX (full, rss_mib ());
+  bench_settle (200);
+  full = bench_rss_mib ();
+  bench_settle (2000);
+  full = MAX (full, bench_rss_mib ());
 
   printf ("%-34s %10s\n", "state", "RSS MiB");
   printf ("%-34s %10.1f\n", "before the window", base);

@@ -189,11 +189,11 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
 
         def timed_walk(node, count):
             role = timed(lambda: node.roleName)
-            timed(lambda: node.name)
+            name = timed(lambda: node.name) or ""
             n = timed(lambda: node.childCount) or 0
             count[0] += 1
-            if role == "label" and LONG_ASK not in (node.name or ""):
-                count[1] = max(count[1], len(node.name or ""))
+            if role == "label" and LONG_ASK not in name:
+                count[1] = max(count[1], len(name))
             for i in range(n):
                 child = timed(lambda: node.getChildAtIndex(i))
                 if child is not None:
