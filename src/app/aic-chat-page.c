@@ -344,24 +344,49 @@ message_unbind_cb (GtkSignalListItemFactory *factory,
   aic_message_row_set_message (AIC_MESSAGE_ROW (gtk_list_item_get_child (list_item)), NULL);
 }
 
+/* Puts the end of the newest message at the bottom of the view.
+ *
+ * Only ever from a tick callback, before the frame's layout, never from a
+ * signal of the adjustment: the list view changes the adjustment while it
+ * allocates its rows, and GTK 4.8 drops what the list view queues in
+ * answer to a value set then (gtk_widget_allocate clears alloc_needed when
+ * size_allocate returns). The adjustment then claimed the end while the
+ * rows stayed where they were: a reply taller than the view showed its
+ * beginning and could not be scrolled to its end (issue 15, item 1). */
 static void
-scroll_to_end (GtkAdjustment *adjustment)
+scroll_to_end (AicChatPage *self)
 {
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  GtkAdjustment *vadjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
+
+  gtk_adjustment_set_value (vadjustment,
+                            gtk_adjustment_get_upper (vadjustment) - gtk_adjustment_get_page_size (vadjustment));
+}
+
+/* Whether the list view has measured any of its rows. New rows have no
+ * height until its next layout, and a move before then finds no row to
+ * anchor to: it is ignored, with a warning. A row widget is first given a
+ * size in the same layout that measures its row. */
+static gboolean
+rows_measured (AicChatPage *self)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->message_list));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    if (gtk_widget_get_height (child) > 0)
+      return TRUE;
+  return FALSE;
 }
 
 /* The list view measures rows it had not shown only when it shows them,
- * so the end moves for a few frames after a resize: follow it. */
+ * so the end moves for a few frames after a change: follow it. */
 static gboolean
 pin_tick_cb (GtkWidget     *widget,
              GdkFrameClock *clock,
              gpointer       user_data)
 {
   AicChatPage *self = AIC_CHAT_PAGE (user_data);
-  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
 
-  if (self->stick_to_bottom)
-    scroll_to_end (adjustment);
+  if (self->stick_to_bottom && rows_measured (self))
+    scroll_to_end (self);
   if (!self->stick_to_bottom || --self->pin_frames == 0)
     {
       self->pin_tick_id = 0;
@@ -370,18 +395,10 @@ pin_tick_cb (GtkWidget     *widget,
   return G_SOURCE_CONTINUE;
 }
 
+/* At the next frames, before their layout, the view goes to the end. */
 static void
 pin_to_end (AicChatPage *self)
 {
-  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->message_selection));
-
-  /* GTK 4.8's list view keeps the view anchored to a row, and a value set
-   * far from that row does not always move it: anchor it to the last
-   * message first. */
-  if (n > 0)
-    gtk_widget_activate_action (GTK_WIDGET (self->message_list), "list.scroll-to-item", "u", n - 1);
-  scroll_to_end (adjustment);
   self->pin_frames = 10;
   if (self->pin_tick_id == 0)
     self->pin_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->scroller), pin_tick_cb, self, NULL);
@@ -453,7 +470,7 @@ grew_cb (GtkAdjustment *adjustment,
          AicChatPage   *self)
 {
   if (self->stick_to_bottom)
-    scroll_to_end (adjustment);
+    pin_to_end (self);
 }
 
 static void
@@ -462,10 +479,9 @@ jump_to_end_action (GtkWidget  *widget,
                     GVariant   *parameter)
 {
   AicChatPage *self = AIC_CHAT_PAGE (widget);
-  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
 
   self->stick_to_bottom = TRUE;
-  scroll_to_end (adjustment);
+  pin_to_end (self);
   gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
 }
 
@@ -602,6 +618,8 @@ aic_chat_page_open (AicChatPage *self,
 
   set_editing (self, FALSE);
   self->stick_to_bottom = TRUE;
+  gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
+  pin_to_end (self);
   select_model (self);
   update_actions (self);
   reload_list (self);
@@ -646,6 +664,7 @@ send_action (GtkWidget  *widget,
     return;
 
   self->stick_to_bottom = TRUE;
+  pin_to_end (self);
   if (self->editing)
     ok = aic_conversation_edit_last (self->conversation, text, &error);
   else

@@ -217,6 +217,33 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
         check("the long reply arrives whole", bool(ended))
         stop.clear_cache()
         check("and ends (Stop is off again)", bool(wait_for(lambda: (stop.clear_cache(), not stop.sensitive)[1], 30)))
+        # It is many times taller than the view: its end is what is shown,
+        # drawn there, not only claimed by the scroll bar (issue 15, item 1).
+        import pyatspi
+        time.sleep(1.5)
+        pane = [n for n in nodes(app, "scroll pane") if nodes(n, "list", name="Messages")][0]
+        px, py, pw, ph = pane.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+        last_copy = nodes(messages, "push button", name="Copy Message")[-1]
+        bx, by, bw, bh = last_copy.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+        end_label = nodes(messages, "label", contains=LONG_END)[-1]
+        ex, ey, ew, eh = end_label.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+        check("after a reply taller than the view, its end (last words, copy button) is in view",
+              py <= by and by + bh <= py + ph + 1 and py <= ey + eh <= py + ph + 1,
+              "view %d..%d, copy button %d..%d, last words end at %d" % (py, py + ph, by, by + bh, ey + eh))
+        # Opened again from the sidebar, it shows its end too.
+        click(nodes(app, "push button", name="New Conversation")[0])
+        time.sleep(1)
+        conversations = nodes(app, "list", name="Conversations")[0]
+        pointer_click(wait_for(lambda: nodes(conversations, "label", contains="Tell me about the tides")[0], 10))
+        time.sleep(1.5)
+        messages = nodes(app, "list", name="Messages")[0]
+        last_copy = wait_for(lambda: nodes(messages, "push button", name="Copy Message")[-1], 10)
+        bx, by, bw, bh = last_copy.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+        end_label = nodes(messages, "label", contains=LONG_END)[-1]
+        ex, ey, ew, eh = end_label.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+        check("opened again, its end is what is shown",
+              py <= by and by + bh <= py + ph + 1 and py <= ey + eh <= py + ph + 1,
+              "view %d..%d, copy button %d..%d, last words end at %d" % (py, py + ph, by, by + bh, ey + eh))
 
         # Documents
         doc = os.path.join(files, "tides.md")
@@ -296,6 +323,29 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
         check("anthropic: the provider got its tools and the key headers",
               any("tools" in r["body"] for r in completions(anthropic, "/v1/messages"))
               and all(r["headers"].get("anthropic-version") for r in completions(anthropic, "/v1/messages")))
+
+        # The provider goes away: a message sent now fails, and the failure
+        # is in view under it, with Retry (issue 15, item 1).
+        anthropic.shutdown()
+        anthropic.server_close()
+        view = wait_for(lambda: nodes(app, "page tab", name="Chat")[0], 10)
+        click(view)
+        messages = wait_for(lambda: nodes(app, "list", name="Messages")[0], 10)
+        box = wait_for(lambda: nodes(app, name="Message")[0], 10)
+        box.text = "Are you still there?"
+        click(wait_for(lambda: nodes(app, "push button", name="Send")[0], 10))
+
+        def shown_retry():
+            return [n for n in nodes(messages, "push button")
+                    if (n.name or "").replace("_", "").endswith("Retry") and visible(n)]
+        retry = wait_for(lambda: shown_retry()[-1], 30)
+        check("with the provider gone, the failed reply offers Retry", retry is not None)
+        if retry is not None:
+            time.sleep(1.5)
+            px, py, pw, ph = pane.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            rx, ry, rw, rh = retry.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            check("and the failure is in view, not below the end", py <= ry and ry + rh <= py + ph + 1,
+                  "view %d..%d, Retry %d..%d" % (py, py + ph, ry, ry + rh))
     except Exception as error:
         import traceback
         check("the steps ran", False, traceback.format_exc())

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <gtksourceview/gtksource.h>
+#include <math.h>
 #include <string.h>
 
 #include "aic-chat-page.h"
@@ -45,6 +46,7 @@ fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
+  guint n_conversations = data ? GPOINTER_TO_UINT (data) : N_CONVERSATIONS;
   sqlite3 *db;
 
   f->dir = g_dir_make_tmp ("aic-chat-page-XXXXXX", &error);
@@ -56,7 +58,7 @@ fixture_setup (Fixture       *f,
   /* One transaction: the store's own calls, quickly. */
   db = aic_store_get_db (f->store);
   g_assert_true (aic_sqlite_exec (db, "BEGIN", NULL));
-  for (guint i = 0; i < N_CONVERSATIONS; i++)
+  for (guint i = 0; i < n_conversations; i++)
     {
       g_autofree char *title = g_strdup_printf ("Conversation %u", i);
       g_autofree char *id = aic_store_create_conversation (f->store, title, "demo", &error);
@@ -228,6 +230,157 @@ test_long_conversation (Fixture       *f,
   }
 }
 
+/* How far below the top of the view the lowest row the list view shows
+ * ends, as drawn: the adjustment alone can claim the end while the rows
+ * are placed elsewhere. */
+static double
+drawn_end (Fixture *f)
+{
+  GtkWidget *scroller = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (f->page), AIC_TYPE_CHAT_PAGE,
+                                                                   "scroller"));
+  GtkWidget *list = aic_chat_page_get_message_view (f->page);
+  double end = -G_MAXDOUBLE;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    {
+      graphene_rect_t bounds;
+
+      if (gtk_widget_get_child_visible (row) && gtk_widget_compute_bounds (row, scroller, &bounds))
+        end = MAX (end, bounds.origin.y + bounds.size.height);
+    }
+  return end;
+}
+
+static void
+painted_cb (GdkFrameClock *clock,
+            guint         *n)
+{
+  (*n)++;
+}
+
+/* Until one frame has been drawn. */
+static void
+next_frame (Fixture *f)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (f->window);
+  guint n = 0;
+  gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (painted_cb), &n);
+
+  gtk_widget_queue_draw (f->window);
+  while (n == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (clock, id);
+}
+
+static void
+assert_end_drawn (Fixture    *f,
+                  const char *when)
+{
+  GtkWidget *scroller = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (f->page), AIC_TYPE_CHAT_PAGE,
+                                                                   "scroller"));
+  double height = gtk_widget_get_height (scroller);
+  double end = drawn_end (f);
+
+  g_test_message ("%s: the last row ends at %.0f px in a view %.0f px high", when, end, height);
+  /* The newest text is on screen, its end at the bottom of the view. */
+  g_assert_cmpfloat (end, <=, height + 1);
+  g_assert_cmpfloat (end, >=, height - 40);
+}
+
+/* A reply taller than the view: its end can be reached, after it is
+ * opened, after a person scrolled away and back, and while it grows
+ * (issue 15, item 1). */
+static void
+test_tall_message (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (f->store, "Tall", "demo", &error);
+  g_autoptr(GString) text = g_string_new ("A long answer.\n\n```c\n");
+  GtkScrolledWindow *scroller = GTK_SCROLLED_WINDOW (gtk_widget_get_template_child (GTK_WIDGET (f->page),
+                                                                                    AIC_TYPE_CHAT_PAGE, "scroller"));
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (scroller);
+  GListModel *messages;
+  g_autoptr(AicChatMessage) last = NULL;
+
+  for (guint i = 0; i < 80; i++)
+    g_string_append_printf (text, "int line_%u = %u;\n", i, i);
+  g_string_append (text, "```\n\nThe end of the answer.\n");
+  aic_store_add_message (f->store, id, "user", "Write a long program", AIC_MESSAGE_COMPLETE, &error);
+  g_assert_no_error (error);
+  aic_store_add_message (f->store, id, "assistant", text->str, AIC_MESSAGE_COMPLETE, &error);
+  g_assert_no_error (error);
+
+  /* Opened from another conversation a person had scrolled up in: the
+   * view goes to the new one's end (and the list view has nothing to
+   * warn about while its new rows are not measured yet). */
+  {
+    g_autofree char *other = aic_store_create_conversation (f->store, "Other", "demo", &error);
+
+    for (guint i = 0; i < 30; i++)
+      aic_store_add_message (f->store, other, i % 2 ? "assistant" : "user", "Some words.\n\nAnd more words.",
+                             AIC_MESSAGE_COMPLETE, &error);
+    aic_chat_page_open (f->page, other);
+    settle (300);
+    aic_chat_page_note_person_scrolled (f->page);
+    gtk_adjustment_set_value (adjustment, 0);
+    settle (100);
+  }
+  aic_chat_page_open (f->page, id);
+  settle (500);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (adjustment), >, 2 * gtk_adjustment_get_page_size (adjustment));
+  assert_end_drawn (f, "opened");
+
+  /* A person goes to the top, then back down to the end. */
+  aic_chat_page_note_person_scrolled (f->page);
+  gtk_adjustment_set_value (adjustment, 0);
+  settle (200);
+  g_assert_cmpfloat (drawn_end (f), >, gtk_widget_get_height (GTK_WIDGET (scroller)) + 100);
+  aic_chat_page_note_person_scrolled (f->page);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  settle (200);
+  assert_end_drawn (f, "scrolled back");
+
+  /* It grows, as a streamed reply does: the end stays in view. */
+  messages = aic_conversation_get_messages (aic_chat_page_get_conversation (f->page));
+  last = g_list_model_get_item (messages, g_list_model_get_n_items (messages) - 1);
+  for (guint i = 0; i < 20; i++)
+    {
+      aic_chat_message_append (last, "More of the answer, word after word, until the line wraps. ");
+      /* In the very next frame, not one later. */
+      next_frame (f);
+      g_assert_cmpfloat (fabs (drawn_end (f) - gtk_widget_get_height (GTK_WIDGET (scroller))), <=, 1);
+    }
+  settle (200);
+  assert_end_drawn (f, "grown");
+
+  /* A new reply under it, short at first, growing. */
+  {
+    AicConversation *conversation = aic_chat_page_get_conversation (f->page);
+    g_autoptr(AicChatMessage) reply = NULL;
+
+    aic_store_add_message (f->store, id, "user", "And another?", AIC_MESSAGE_COMPLETE, &error);
+    g_assert_no_error (error);
+    aic_chat_page_open (f->page, id);
+    settle (300);
+    assert_end_drawn (f, "reopened");
+    conversation = aic_chat_page_get_conversation (f->page);
+    messages = aic_conversation_get_messages (conversation);
+    reply = g_list_model_get_item (messages, g_list_model_get_n_items (messages) - 1);
+    for (guint i = 0; i < 20; i++)
+      {
+        aic_chat_message_append (reply, i % 5 == 4 ? "\n\nA new paragraph. " : "Words of the question. ");
+        next_frame (f);
+        g_assert_cmpfloat (fabs (drawn_end (f) - gtk_widget_get_height (GTK_WIDGET (scroller))), <=, 1);
+      }
+  }
+
+  /* Narrower: every row is measured anew. */
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 500, 600);
+  settle (300);
+  assert_end_drawn (f, "narrowed");
+}
+
 /* Arrows move through the list, they do not open: Enter (the list's
  * activation) opens, and the focus stays in the list (issue 15). */
 static void
@@ -271,6 +424,8 @@ main (int   argc,
 
   g_test_add ("/chat-page/sidebar-at-scale", Fixture, NULL, fixture_setup, test_sidebar_at_scale, fixture_teardown);
   g_test_add ("/chat-page/sidebar-keyboard", Fixture, NULL, fixture_setup, test_sidebar_keyboard, fixture_teardown);
+  g_test_add ("/chat-page/tall-message", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_tall_message,
+              fixture_teardown);
   g_test_add ("/chat-page/long-conversation", Fixture, NULL, fixture_setup, test_long_conversation, fixture_teardown);
 
   return g_test_run ();
