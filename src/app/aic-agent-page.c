@@ -10,6 +10,7 @@
 #include "aic-agent-run.h"
 #include "aic-display.h"
 #include "aic-json.h"
+#include "aic-selectable.h"
 
 /* The Agent view: a goal, the workspace folder, Start and Cancel; the
  * run's timeline (steps, tool calls with their arguments, results and
@@ -223,7 +224,7 @@ add_row (AicAgentPage *self,
   gtk_label_set_xalign (GTK_LABEL (title_label), 0);
   gtk_label_set_wrap (GTK_LABEL (title_label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (title_label), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_selectable (GTK_LABEL (title_label), TRUE);
+  aic_label_make_selectable (GTK_LABEL (title_label));
   gtk_box_append (GTK_BOX (texts), title_label);
   if (detail != NULL && detail[0] != '\0')
     {
@@ -232,7 +233,7 @@ add_row (AicAgentPage *self,
       gtk_label_set_xalign (GTK_LABEL (detail_label), 0);
       gtk_label_set_wrap (GTK_LABEL (detail_label), TRUE);
       gtk_label_set_wrap_mode (GTK_LABEL (detail_label), PANGO_WRAP_WORD_CHAR);
-      gtk_label_set_selectable (GTK_LABEL (detail_label), TRUE);
+      aic_label_make_selectable (GTK_LABEL (detail_label));
       gtk_widget_add_css_class (detail_label, monospace ? "monospace" : "dim-label");
       gtk_box_append (GTK_BOX (texts), detail_label);
       g_object_set_data (G_OBJECT (row), "detail-label", detail_label);

@@ -9,6 +9,7 @@
 
 #include "aic-display.h"
 #include "aic-documents-page.h"
+#include "aic-selectable.h"
 
 /* The Documents view: the jobs of AicJobManager as a list (name, state,
  * progress), and the selected one beside it: its progress while it runs,
@@ -649,6 +650,9 @@ static void
 aic_documents_page_init (AicDocumentsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  aic_label_make_selectable (self->result_title);
+  aic_label_make_selectable (self->result_summary);
+  aic_label_make_selectable (self->result_points);
   g_signal_connect_object (self->leaflet, "notify::folded", G_CALLBACK (update_empty_state), self, G_CONNECT_SWAPPED);
   update_empty_state (self);
   update_actions (self);

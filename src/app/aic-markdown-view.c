@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aic-markdown-view.h"
+#include "aic-selectable.h"
 
 /* Markdown shown as widgets while it arrives.
  *
@@ -304,8 +305,7 @@ make_label (const char        *markup,
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
   gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-  gtk_widget_set_focusable (label, FALSE);
+  aic_label_make_selectable (GTK_LABEL (label));
   g_signal_connect (label, "activate-link", G_CALLBACK (activate_link_cb), NULL);
   return label;
 }

@@ -7,6 +7,7 @@
 
 #include "aic-markdown-view.h"
 #include "aic-message-row.h"
+#include "aic-selectable.h"
 
 /* One message in the Chat view: who wrote it, the text (Markdown for
  * replies, plain for the user's own), a line with the model and speed,
@@ -224,8 +225,7 @@ aic_message_row_init (AicMessageRow *self)
   gtk_label_set_wrap (GTK_LABEL (self->plain), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (self->plain), PANGO_WRAP_WORD_CHAR);
   gtk_label_set_xalign (GTK_LABEL (self->plain), 0);
-  gtk_label_set_selectable (GTK_LABEL (self->plain), TRUE);
-  gtk_widget_set_focusable (self->plain, FALSE);
+  aic_label_make_selectable (GTK_LABEL (self->plain));
   gtk_box_append (GTK_BOX (self->box), self->plain);
 
   self->markdown = aic_markdown_view_new ();

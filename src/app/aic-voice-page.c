@@ -9,6 +9,7 @@
 #include "aic-audio-capture.h"
 #include "aic-audio-playback.h"
 #include "aic-voice-call.h"
+#include "aic-selectable.h"
 #include "aic-voice-page.h"
 #include "aic-voice-session.h"
 
@@ -91,7 +92,7 @@ add_line (AicVoicePage *self,
   gtk_label_set_xalign (GTK_LABEL (name), 0);
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  aic_label_make_selectable (GTK_LABEL (label));
   gtk_widget_set_margin_top (box, 8);
   gtk_widget_set_margin_bottom (box, 8);
   gtk_widget_set_margin_start (box, 12);

@@ -81,9 +81,29 @@ with tempfile.TemporaryDirectory() as data_home:
         in_view = end_in_view()
         check("after a reply, its end (the copy button) is in view", in_view[0], in_view[1])
 
-        # Ctrl+F goes to the conversation search.
+        # Text in a reply is selected with the pointer and copied with
+        # Ctrl+C, as anywhere: a triple click selects the paragraph.
+        import subprocess
         from dogtail import rawinput
         import pyatspi
+        said = nodes(messages, "label", contains="You wrote: “Hello from the test”")[-1]
+        sx, sy, sw, sh = said.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+        subprocess.run(["xdotool", "mousemove", str(sx + 10), str(sy + sh // 2),
+                        "click", "--repeat", "3", "--delay", "80", "1"], check=True)
+        time.sleep(0.5)
+        rawinput.keyCombo("<Control>c")
+        time.sleep(0.5)
+        box = nodes(app, name="Message")[0]
+        bx, by, bw, bh = box.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+        subprocess.run(["xdotool", "mousemove", str(bx + bw // 2), str(by + bh // 2), "click", "1"], check=True)
+        time.sleep(0.3)
+        rawinput.keyCombo("<Control>v")
+        pasted = wait_for(lambda: "You wrote" in (box.text or "") and box.text, 5)
+        check("a reply's paragraph, selected with the pointer, is copied with Ctrl+C", bool(pasted),
+              (box.text, said.name))
+        box.text = ""
+
+        # Ctrl+F goes to the conversation search.
         rawinput.keyCombo("<Control>f")
 
         def search_focused():

@@ -26,6 +26,15 @@ find_child (GtkWidget  *widget,
   return GTK_WIDGET (gtk_widget_get_template_child (widget, AIC_TYPE_DOCUMENTS_PAGE, name));
 }
 
+static void
+settle (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+}
+
 static gboolean
 job_finished (gpointer data)
 {
@@ -128,13 +137,64 @@ test_documents_page (void)
   g_assert_true (aic_documents_page_get_selected (page) == wind_job);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack"))), ==, "working");
 
+  /* The keyboard focus is on the progress page's Cancel when the summary
+   * comes. */
+  {
+    GtkWidget *working = gtk_stack_get_visible_child (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack")));
+
+    while (!gtk_widget_get_mapped (working))
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_false (aic_job_is_finished (wind_job));
+    g_assert_true (gtk_widget_child_focus (working, GTK_DIR_TAB_FORWARD));
+  }
   aic_test_wait_for (job_finished, wind_job, 20000);
   aic_test_wait_for (job_finished, photo_job, 20000);
+  settle (100);
   g_assert_cmpint (aic_job_get_status (wind_job), ==, AIC_JOB_DONE);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack"))), ==, "result");
   g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (find_child (GTK_WIDGET (page), "result_title"))), ==, "Wind and water");
+  /* Tab into the result goes to its buttons: the title and the summary
+   * are not walked through, nor selected as if to be copied (GTK selects
+   * all of a selectable label that Tab reaches; issue 15, item 9). */
+  {
+    GtkWidget *result = gtk_stack_get_visible_child (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack")));
+    GtkWidget *focus;
+
+    g_assert_true (gtk_widget_child_focus (result, GTK_DIR_TAB_FORWARD));
+    focus = gtk_window_get_focus (GTK_WINDOW (window));
+    g_assert_true (GTK_IS_BUTTON (focus));
+    g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (focus)), ==, "documents.copy");
+  }
+  g_assert_false (gtk_label_get_selection_bounds (GTK_LABEL (find_child (GTK_WIDGET (page), "result_title")), NULL, NULL));
+  g_assert_false (gtk_label_get_selection_bounds (GTK_LABEL (find_child (GTK_WIDGET (page), "result_summary")), NULL, NULL));
+  g_assert_true (gtk_label_get_selectable (GTK_LABEL (find_child (GTK_WIDGET (page), "result_title"))));
   g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (find_child (GTK_WIDGET (page), "result_summary"))), "hydro"));
   g_assert_true (g_str_has_prefix (gtk_label_get_label (GTK_LABEL (find_child (GTK_WIDGET (page), "result_points"))), "• "));
+
+  /* Narrow: a row opened from the list (its activation, as Enter or a
+   * click does) shows the result pane, and the leaflet moves the focus
+   * into it: to a control, and the title is still not selected. */
+  {
+    GtkListBox *jobs_list = GTK_LIST_BOX (find_child (GTK_WIDGET (page), "jobs_list"));
+    AdwLeaflet *leaflet = ADW_LEAFLET (find_child (GTK_WIDGET (page), "leaflet"));
+    GtkListBoxRow *row = gtk_list_box_get_row_at_index (jobs_list, 0);
+    GtkWidget *focus;
+
+    gtk_window_set_default_size (GTK_WINDOW (window), 360, 700);
+    while (!adw_leaflet_get_folded (leaflet))
+      g_main_context_iteration (NULL, TRUE);
+    adw_leaflet_navigate (leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+    settle (400);
+    gtk_widget_grab_focus (GTK_WIDGET (row));
+    g_signal_emit_by_name (row, "activate");
+    settle (400);
+    focus = gtk_root_get_focus (GTK_ROOT (window));
+    g_assert_true (GTK_IS_WIDGET (focus) && !GTK_IS_LABEL (focus));
+    g_assert_false (gtk_label_get_selection_bounds (GTK_LABEL (find_child (GTK_WIDGET (page), "result_title")), NULL, NULL));
+    gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+    while (adw_leaflet_get_folded (leaflet))
+      g_main_context_iteration (NULL, TRUE);
+  }
 
   /* Copy puts the Markdown on the clipboard. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "documents.copy", NULL));
