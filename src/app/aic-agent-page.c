@@ -9,6 +9,7 @@
 #include "aic-agent-page.h"
 #include "aic-agent-run.h"
 #include "aic-display.h"
+#include "aic-end-follower.h"
 #include "aic-json.h"
 #include "aic-selectable.h"
 
@@ -40,9 +41,7 @@ struct _AicAgentPage
   GString           *pending_text;   /* text not yet drawn */
   guint              tick_id;
   GtkWidget         *request_row;
-  gboolean           follow;         /* keep the newest row in view */
-  gboolean           scrolling;      /* ...which is being done now */
-  guint              follow_tick;
+  AicEndFollower    *follower;       /* keeps the newest row in view */
 
   /* Template widgets */
   GtkWidget         *content;        /* bound so that dispose_template unparents it */
@@ -153,51 +152,6 @@ update_workspace (AicAgentPage *self)
 
 /* ---- the timeline ---- */
 
-static void
-scroll_to_end (AicAgentPage *self)
-{
-  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->timeline_scroller);
-
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
-}
-
-/* The timeline follows the run while it is scrolled to its end: rows
- * grow after they are added, so this waits for the new height. */
-static gboolean
-follow_tick_cb (GtkWidget     *widget,
-                GdkFrameClock *clock,
-                gpointer       data)
-{
-  AicAgentPage *self = AIC_AGENT_PAGE (widget);
-  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->timeline_scroller);
-
-  self->follow_tick = 0;
-  self->scrolling = TRUE;
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
-  self->scrolling = FALSE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-upper_changed_cb (GtkAdjustment *adjustment,
-                  GParamSpec    *pspec,
-                  AicAgentPage  *self)
-{
-  if (self->follow && self->follow_tick == 0)
-    self->follow_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), follow_tick_cb, NULL, NULL);
-}
-
-/* Scrolling up stops following; back at the end, it starts again. */
-static void
-value_changed_cb (GtkAdjustment *adjustment,
-                  AicAgentPage  *self)
-{
-  if (self->scrolling)
-    return;
-  self->follow = gtk_adjustment_get_value (adjustment) + gtk_adjustment_get_page_size (adjustment)
-                 >= gtk_adjustment_get_upper (adjustment) - 24;
-}
-
 static GtkWidget *
 add_row (AicAgentPage *self,
          const char   *icon,
@@ -246,7 +200,6 @@ add_row (AicAgentPage *self,
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
   gtk_list_box_append (self->timeline, row);
   gtk_stack_set_visible_child_name (self->timeline_stack, "timeline");
-  scroll_to_end (self);
   return row;
 }
 
@@ -266,7 +219,6 @@ flush_text (AicAgentPage *self)
   g_strchomp (joined);
   gtk_label_set_label (label, joined);
   g_string_truncate (self->pending_text, 0);
-  scroll_to_end (self);
 }
 
 static gboolean
@@ -299,7 +251,7 @@ clear_timeline (AicAgentPage *self)
   self->text_row = NULL;
   self->request_row = NULL;
   g_string_truncate (self->pending_text, 0);
-  self->follow = TRUE;
+  aic_end_follower_follow (self->follower);
   gtk_stack_set_visible_child_name (self->timeline_stack, "empty");
 }
 
@@ -961,9 +913,7 @@ aic_agent_page_dispose (GObject *object)
   if (self->tick_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
   self->tick_id = 0;
-  if (self->follow_tick != 0)
-    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->follow_tick);
-  self->follow_tick = 0;
+  g_clear_object (&self->follower);
   if (self->chooser != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->chooser, self);
@@ -1057,11 +1007,7 @@ aic_agent_page_init (AicAgentPage *self)
   gtk_list_box_set_placeholder (self->runs_list, empty_list_label (_("No runs yet")));
   /* Narrow, the timeline is what shows; Past Runs is a page back. */
   adw_leaflet_set_visible_child (self->leaflet, self->timeline_pane);
-  self->follow = TRUE;
-  g_signal_connect (gtk_scrolled_window_get_vadjustment (self->timeline_scroller), "notify::upper",
-                    G_CALLBACK (upper_changed_cb), self);
-  g_signal_connect (gtk_scrolled_window_get_vadjustment (self->timeline_scroller), "value-changed",
-                    G_CALLBACK (value_changed_cb), self);
+  self->follower = aic_end_follower_new (self->timeline_scroller);
   update_workspace (self);
   update_controls (self);
 }

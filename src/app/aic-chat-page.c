@@ -11,6 +11,7 @@
 #include "aic-chat-page-private.h"
 #include "aic-conversation-list.h"
 #include "aic-display.h"
+#include "aic-end-follower.h"
 #include "aic-message-row.h"
 
 /* The Chat view: conversations on the side, the open one's messages, and
@@ -27,11 +28,7 @@ struct _AicChatPage
   GtkNoSelection  *message_selection;
   GtkStringList   *models;
   gboolean         editing;
-  gboolean         stick_to_bottom;
-  gint64           person_moved_at;
-  gboolean         person_pressing;
-  guint            pin_tick_id;
-  guint            pin_frames;
+  AicEndFollower  *follower;
   gboolean         syncing_model;
   gboolean         reloading;
   guint            n_conversation_rows;
@@ -344,31 +341,15 @@ message_unbind_cb (GtkSignalListItemFactory *factory,
   aic_message_row_set_message (AIC_MESSAGE_ROW (gtk_list_item_get_child (list_item)), NULL);
 }
 
-/* Puts the end of the newest message at the bottom of the view.
- *
- * Only ever from a tick callback, before the frame's layout, never from a
- * signal of the adjustment: the list view changes the adjustment while it
- * allocates its rows, and GTK 4.8 drops what the list view queues in
- * answer to a value set then (gtk_widget_allocate clears alloc_needed when
- * size_allocate returns). The adjustment then claimed the end while the
- * rows stayed where they were: a reply taller than the view showed its
- * beginning and could not be scrolled to its end (issue 15, item 1). */
-static void
-scroll_to_end (AicChatPage *self)
-{
-  GtkAdjustment *vadjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
-
-  gtk_adjustment_set_value (vadjustment,
-                            gtk_adjustment_get_upper (vadjustment) - gtk_adjustment_get_page_size (vadjustment));
-}
-
 /* Whether the list view has measured any of its rows. New rows have no
  * height until its next layout, and a move before then finds no row to
  * anchor to: it is ignored, with a warning. A row widget is first given a
  * size in the same layout that measures its row. */
 static gboolean
-rows_measured (AicChatPage *self)
+rows_measured (gpointer user_data)
 {
+  AicChatPage *self = AIC_CHAT_PAGE (user_data);
+
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->message_list));
        child != NULL; child = gtk_widget_get_next_sibling (child))
     if (gtk_widget_get_height (child) > 0)
@@ -376,101 +357,11 @@ rows_measured (AicChatPage *self)
   return FALSE;
 }
 
-/* The list view measures rows it had not shown only when it shows them,
- * so the end moves for a few frames after a change: follow it. */
-static gboolean
-pin_tick_cb (GtkWidget     *widget,
-             GdkFrameClock *clock,
-             gpointer       user_data)
-{
-  AicChatPage *self = AIC_CHAT_PAGE (user_data);
-
-  if (self->stick_to_bottom && rows_measured (self))
-    scroll_to_end (self);
-  if (!self->stick_to_bottom || --self->pin_frames == 0)
-    {
-      self->pin_tick_id = 0;
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-/* At the next frames, before their layout, the view goes to the end. */
+/* Scrolled up: a way back to the newest. */
 static void
-pin_to_end (AicChatPage *self)
+following_cb (AicChatPage *self)
 {
-  self->pin_frames = 10;
-  if (self->pin_tick_id == 0)
-    self->pin_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->scroller), pin_tick_cb, self, NULL);
-}
-
-/* Whether the person is moving the view now or did a moment ago: a
- * scroll, a key, a press on the scrollbar, a touch. */
-static gboolean
-moved_by_person (AicChatPage *self)
-{
-  return self->person_pressing ||
-         g_get_monotonic_time () - self->person_moved_at < 300 * G_TIME_SPAN_MILLISECOND;
-}
-
-static gboolean
-person_event_cb (GtkEventControllerLegacy *controller,
-                 GdkEvent                 *event,
-                 AicChatPage              *self)
-{
-  switch (gdk_event_get_event_type (event))
-    {
-    case GDK_BUTTON_PRESS:
-    case GDK_TOUCH_BEGIN:
-      self->person_pressing = TRUE;
-      break;
-    case GDK_BUTTON_RELEASE:
-    case GDK_TOUCH_END:
-    case GDK_TOUCH_CANCEL:
-      self->person_pressing = FALSE;
-      break;
-    case GDK_SCROLL:
-    case GDK_KEY_PRESS:
-    case GDK_TOUCH_UPDATE:
-    case GDK_TOUCHPAD_SWIPE:
-      break;
-    default:
-      return GDK_EVENT_PROPAGATE;
-    }
-  self->person_moved_at = g_get_monotonic_time ();
-  return GDK_EVENT_PROPAGATE;
-}
-
-/* Only the person leaves the end of the conversation. The list view also
- * moves the view on its own: when the window is resized, when rows are
- * measured anew, and when it anchors the view to another row (GTK 4.8
- * went back to the first message after a reply ended); whoever was at the
- * end is put back there. */
-static void
-scrolled_cb (GtkAdjustment *adjustment,
-             AicChatPage   *self)
-{
-  double bottom = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
-  double value = gtk_adjustment_get_value (adjustment);
-
-  if (self->stick_to_bottom && !moved_by_person (self))
-    {
-      if (value < bottom - 1)
-        pin_to_end (self);
-      return;
-    }
-  self->stick_to_bottom = value >= bottom - 40;
-  /* Scrolled up: a way back to the newest. */
-  gtk_revealer_set_reveal_child (self->jump_revealer, !self->stick_to_bottom);
-}
-
-static void
-grew_cb (GtkAdjustment *adjustment,
-         GParamSpec    *pspec,
-         AicChatPage   *self)
-{
-  if (self->stick_to_bottom)
-    pin_to_end (self);
+  gtk_revealer_set_reveal_child (self->jump_revealer, !aic_end_follower_get_following (self->follower));
 }
 
 static void
@@ -480,9 +371,7 @@ jump_to_end_action (GtkWidget  *widget,
 {
   AicChatPage *self = AIC_CHAT_PAGE (widget);
 
-  self->stick_to_bottom = TRUE;
-  pin_to_end (self);
-  gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
+  aic_end_follower_follow (self->follower);
 }
 
 static void
@@ -617,9 +506,7 @@ aic_chat_page_open (AicChatPage *self,
   gtk_no_selection_set_model (self->message_selection, aic_conversation_get_messages (conversation));
 
   set_editing (self, FALSE);
-  self->stick_to_bottom = TRUE;
-  gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
-  pin_to_end (self);
+  aic_end_follower_follow (self->follower);
   select_model (self);
   update_actions (self);
   reload_list (self);
@@ -663,8 +550,7 @@ send_action (GtkWidget  *widget,
   if (g_strstrip (text)[0] == '\0')
     return;
 
-  self->stick_to_bottom = TRUE;
-  pin_to_end (self);
+  aic_end_follower_follow (self->follower);
   if (self->editing)
     ok = aic_conversation_edit_last (self->conversation, text, &error);
   else
@@ -1112,11 +998,7 @@ aic_chat_page_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->conversation, self);
       g_signal_handlers_disconnect_by_data (aic_conversation_get_messages (self->conversation), self);
     }
-  if (self->pin_tick_id != 0)
-    {
-      gtk_widget_remove_tick_callback (GTK_WIDGET (self->scroller), self->pin_tick_id);
-      self->pin_tick_id = 0;
-    }
+  g_clear_object (&self->follower);
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_CHAT_PAGE);
   g_clear_object (&self->conversation);
   g_clear_object (&self->conversations);
@@ -1188,9 +1070,8 @@ aic_chat_page_class_init (AicChatPageClass *klass)
 static void
 aic_chat_page_init (AicChatPage *self)
 {
-  GtkEventController *keys, *legacy;
+  GtkEventController *keys;
   GtkGesture *click;
-  GtkAdjustment *adjustment;
   GtkListItemFactory *factory;
 
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -1241,18 +1122,11 @@ aic_chat_page_init (AicChatPage *self)
   g_signal_connect (keys, "key-pressed", G_CALLBACK (page_tab_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), keys);
 
-  legacy = gtk_event_controller_legacy_new ();
-  gtk_event_controller_set_propagation_phase (legacy, GTK_PHASE_CAPTURE);
-  g_signal_connect (legacy, "event", G_CALLBACK (person_event_cb), self);
-  gtk_widget_add_controller (GTK_WIDGET (self->scroller), legacy);
-
-  adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
-  g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (scrolled_cb), self, 0);
-  g_signal_connect_object (adjustment, "notify::upper", G_CALLBACK (grew_cb), self, 0);
-  /* The view also shrinks (the Regenerate bar appears under it when a
-   * reply ends): the end must stay in view then too. */
-  g_signal_connect_object (adjustment, "notify::page-size", G_CALLBACK (grew_cb), self, 0);
-  self->stick_to_bottom = TRUE;
+  /* The newest message stays in view while the person is at the end (the
+   * Regenerate bar appearing under the list when a reply ends included). */
+  self->follower = aic_end_follower_new (self->scroller);
+  aic_end_follower_set_ready_func (self->follower, rows_measured, self);
+  g_signal_connect_object (self->follower, "notify::following", G_CALLBACK (following_cb), self, G_CONNECT_SWAPPED);
 
   update_actions (self);
 }
@@ -1370,7 +1244,7 @@ void
 aic_chat_page_note_person_scrolled (AicChatPage *self)
 {
   g_return_if_fail (AIC_IS_CHAT_PAGE (self));
-  self->person_moved_at = g_get_monotonic_time ();
+  aic_end_follower_note_person (self->follower);
 }
 
 GtkWidget *

@@ -8,6 +8,7 @@
 
 #include "aic-audio-capture.h"
 #include "aic-audio-playback.h"
+#include "aic-end-follower.h"
 #include "aic-voice-call.h"
 #include "aic-selectable.h"
 #include "aic-voice-page.h"
@@ -58,6 +59,7 @@ struct _AicVoicePage
   GtkToggleButton  *talk_button;
   GtkListBox       *transcript;
   GtkScrolledWindow *transcript_scroller;
+  AicEndFollower   *follower;
 };
 
 G_DEFINE_FINAL_TYPE (AicVoicePage, aic_voice_page, GTK_TYPE_WIDGET)
@@ -85,7 +87,6 @@ add_line (AicVoicePage *self,
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   GtkWidget *name = gtk_label_new (who);
   GtkWidget *label = gtk_label_new (text);
-  GtkAdjustment *adjustment;
 
   gtk_widget_add_css_class (name, "caption-heading");
   gtk_widget_add_css_class (name, "dim-label");
@@ -103,9 +104,6 @@ add_line (AicVoicePage *self,
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
   g_object_set_data (G_OBJECT (row), "text-label", label);
   gtk_list_box_append (self->transcript, row);
-
-  adjustment = gtk_scrolled_window_get_vadjustment (self->transcript_scroller);
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
   return row;
 }
 
@@ -517,6 +515,7 @@ aic_voice_page_dispose (GObject *object)
     aic_voice_page_stop (self);
   g_clear_object (&self->client);
   g_clear_pointer (&self->path, g_free);
+  g_clear_object (&self->follower);
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_VOICE_PAGE);
 
   G_OBJECT_CLASS (aic_voice_page_parent_class)->dispose (object);
@@ -562,6 +561,8 @@ aic_voice_page_init (AicVoicePage *self)
   GtkEventController *keys;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The newest words stay in view while the person is at the end. */
+  self->follower = aic_end_follower_new (self->transcript_scroller);
   {
     GtkWidget *placeholder = gtk_label_new (_("What you say and what the assistant answers will be written here."));
 
