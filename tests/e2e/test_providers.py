@@ -220,30 +220,31 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
         # It is many times taller than the view: its end is what is shown,
         # drawn there, not only claimed by the scroll bar (issue 15, item 1).
         import pyatspi
+
+        def messages_view():
+            pane = [n for n in nodes(app, "scroll pane") if nodes(n, "list", name="Messages")][0]
+            return pane.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+
+        def check_end_in_view(what):
+            px, py, pw, ph = messages_view()
+            messages = nodes(app, "list", name="Messages")[0]
+            last_copy = wait_for(lambda: nodes(messages, "push button", name="Copy Message")[-1], 10)
+            bx, by, bw, bh = last_copy.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            end_label = nodes(messages, "label", contains=LONG_END)[-1]
+            ex, ey, ew, eh = end_label.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            check(what,
+                  py <= by and by + bh <= py + ph + 1 and py <= ey + eh <= py + ph + 1,
+                  "view %d..%d, copy button %d..%d, last words end at %d" % (py, py + ph, by, by + bh, ey + eh))
+
         time.sleep(1.5)
-        pane = [n for n in nodes(app, "scroll pane") if nodes(n, "list", name="Messages")][0]
-        px, py, pw, ph = pane.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
-        last_copy = nodes(messages, "push button", name="Copy Message")[-1]
-        bx, by, bw, bh = last_copy.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
-        end_label = nodes(messages, "label", contains=LONG_END)[-1]
-        ex, ey, ew, eh = end_label.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
-        check("after a reply taller than the view, its end (last words, copy button) is in view",
-              py <= by and by + bh <= py + ph + 1 and py <= ey + eh <= py + ph + 1,
-              "view %d..%d, copy button %d..%d, last words end at %d" % (py, py + ph, by, by + bh, ey + eh))
+        check_end_in_view("after a reply taller than the view, its end (last words, copy button) is in view")
         # Opened again from the sidebar, it shows its end too.
         click(nodes(app, "push button", name="New Conversation")[0])
         time.sleep(1)
         conversations = nodes(app, "list", name="Conversations")[0]
         pointer_click(wait_for(lambda: nodes(conversations, "label", contains="Tell me about the tides")[0], 10))
         time.sleep(1.5)
-        messages = nodes(app, "list", name="Messages")[0]
-        last_copy = wait_for(lambda: nodes(messages, "push button", name="Copy Message")[-1], 10)
-        bx, by, bw, bh = last_copy.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
-        end_label = nodes(messages, "label", contains=LONG_END)[-1]
-        ex, ey, ew, eh = end_label.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
-        check("opened again, its end is what is shown",
-              py <= by and by + bh <= py + ph + 1 and py <= ey + eh <= py + ph + 1,
-              "view %d..%d, copy button %d..%d, last words end at %d" % (py, py + ph, by, by + bh, ey + eh))
+        check_end_in_view("opened again, its end is what is shown")
 
         # Documents
         doc = os.path.join(files, "tides.md")
@@ -342,7 +343,7 @@ with tempfile.TemporaryDirectory() as data_home, tempfile.TemporaryDirectory() a
         check("with the provider gone, the failed reply offers Retry", retry is not None)
         if retry is not None:
             time.sleep(1.5)
-            px, py, pw, ph = pane.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            px, py, pw, ph = messages_view()
             rx, ry, rw, rh = retry.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
             check("and the failure is in view, not below the end", py <= ry and ry + rh <= py + ph + 1,
                   "view %d..%d, Retry %d..%d" % (py, py + ph, ry, ry + rh))
