@@ -11,6 +11,7 @@
 #include "aic-chat-page-private.h"
 #include "aic-conversation-item.h"
 #include "aic-store-private.h"
+#include "aic-ui-test-util.h"
 
 /* The Chat page at scale, in a real window: a year of conversations in
  * the sidebar and a long conversation open. The lists are models shown
@@ -31,15 +32,6 @@ typedef struct
   GtkWidget *window;
   AicChatPage *page;
 } Fixture;
-
-static void
-settle (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE);
-}
 
 static void
 fixture_setup (Fixture       *f,
@@ -76,7 +68,7 @@ fixture_setup (Fixture       *f,
   gtk_window_set_child (GTK_WINDOW (f->window), GTK_WIDGET (f->page));
   aic_chat_page_set_store (f->page, f->store);
   gtk_window_present (GTK_WINDOW (f->window));
-  settle (500);
+  aic_test_settle (500);
 }
 
 static void
@@ -114,7 +106,7 @@ search (Fixture    *f,
   else
     gtk_editable_set_text (GTK_EDITABLE (entry), text);
   g_signal_emit_by_name (entry, "search-changed");
-  settle (200);
+  aic_test_settle (200);
   g_test_message ("search “%s”: %u conversations, %u rows made", text,
                   g_list_model_get_n_items (aic_chat_page_get_conversation_model (f->page)),
                   aic_chat_page_get_n_conversation_rows (f->page));
@@ -194,7 +186,7 @@ test_long_conversation (Fixture       *f,
   g_assert_true (aic_sqlite_exec (aic_store_get_db (f->store), "COMMIT", NULL));
 
   aic_chat_page_open (f->page, id);
-  settle (500);
+  aic_test_settle (500);
   conversation = aic_chat_page_get_conversation (f->page);
   g_assert_cmpuint (g_list_model_get_n_items (aic_conversation_get_messages (conversation)), ==, 1000);
   rows = aic_chat_page_get_n_message_rows (f->page);
@@ -213,17 +205,17 @@ test_long_conversation (Fixture       *f,
     g_assert_false (gtk_revealer_get_reveal_child (jump));
     /* The list view moving on its own does not leave the end … */
     gtk_adjustment_set_value (adjustment, 0);
-    settle (300);
+    aic_test_settle (300);
     g_assert_false (gtk_revealer_get_reveal_child (jump));
     g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), >=,
                        gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 40);
     /* … a person scrolling up does. */
     aic_chat_page_note_person_scrolled (f->page);
     gtk_adjustment_set_value (adjustment, 0);
-    settle (100);
+    aic_test_settle (100);
     g_assert_true (gtk_revealer_get_reveal_child (jump));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "chat.jump-to-end", NULL));
-    settle (300);
+    aic_test_settle (300);
     g_assert_false (gtk_revealer_get_reveal_child (jump));
     g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), >=,
                        gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 40);
@@ -249,27 +241,6 @@ drawn_end (Fixture *f)
         end = MAX (end, bounds.origin.y + bounds.size.height);
     }
   return end;
-}
-
-static void
-painted_cb (GdkFrameClock *clock,
-            guint         *n)
-{
-  (*n)++;
-}
-
-/* Until one frame has been drawn. */
-static void
-next_frame (Fixture *f)
-{
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (f->window);
-  guint n = 0;
-  gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (painted_cb), &n);
-
-  gtk_widget_queue_draw (f->window);
-  while (n == 0)
-    g_main_context_iteration (NULL, TRUE);
-  g_signal_handler_disconnect (clock, id);
 }
 
 static void
@@ -321,24 +292,24 @@ test_tall_message (Fixture       *f,
       aic_store_add_message (f->store, other, i % 2 ? "assistant" : "user", "Some words.\n\nAnd more words.",
                              AIC_MESSAGE_COMPLETE, &error);
     aic_chat_page_open (f->page, other);
-    settle (300);
+    aic_test_settle (300);
     aic_chat_page_note_person_scrolled (f->page);
     gtk_adjustment_set_value (adjustment, 0);
-    settle (100);
+    aic_test_settle (100);
   }
   aic_chat_page_open (f->page, id);
-  settle (500);
+  aic_test_settle (500);
   g_assert_cmpfloat (gtk_adjustment_get_upper (adjustment), >, 2 * gtk_adjustment_get_page_size (adjustment));
   assert_end_drawn (f, "opened");
 
   /* A person goes to the top, then back down to the end. */
   aic_chat_page_note_person_scrolled (f->page);
   gtk_adjustment_set_value (adjustment, 0);
-  settle (200);
+  aic_test_settle (200);
   g_assert_cmpfloat (drawn_end (f), >, gtk_widget_get_height (GTK_WIDGET (scroller)) + 100);
   aic_chat_page_note_person_scrolled (f->page);
   gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
-  settle (200);
+  aic_test_settle (200);
   assert_end_drawn (f, "scrolled back");
 
   /* It grows, as a streamed reply does: the end stays in view. */
@@ -348,10 +319,10 @@ test_tall_message (Fixture       *f,
     {
       aic_chat_message_append (last, "More of the answer, word after word, until the line wraps. ");
       /* In the very next frame, not one later. */
-      next_frame (f);
+      aic_test_wait_frames (f->window, 1);
       g_assert_cmpfloat (fabs (drawn_end (f) - gtk_widget_get_height (GTK_WIDGET (scroller))), <=, 1);
     }
-  settle (200);
+  aic_test_settle (200);
   assert_end_drawn (f, "grown");
 
   /* A new reply under it, short at first, growing. */
@@ -362,7 +333,7 @@ test_tall_message (Fixture       *f,
     aic_store_add_message (f->store, id, "user", "And another?", AIC_MESSAGE_COMPLETE, &error);
     g_assert_no_error (error);
     aic_chat_page_open (f->page, id);
-    settle (300);
+    aic_test_settle (300);
     assert_end_drawn (f, "reopened");
     conversation = aic_chat_page_get_conversation (f->page);
     messages = aic_conversation_get_messages (conversation);
@@ -370,14 +341,14 @@ test_tall_message (Fixture       *f,
     for (guint i = 0; i < 20; i++)
       {
         aic_chat_message_append (reply, i % 5 == 4 ? "\n\nA new paragraph. " : "Words of the question. ");
-        next_frame (f);
+        aic_test_wait_frames (f->window, 1);
         g_assert_cmpfloat (fabs (drawn_end (f) - gtk_widget_get_height (GTK_WIDGET (scroller))), <=, 1);
       }
   }
 
   /* Narrower: every row is measured anew. */
   gtk_window_set_default_size (GTK_WINDOW (f->window), 500, 600);
-  settle (300);
+  aic_test_settle (300);
   assert_end_drawn (f, "narrowed");
 }
 
@@ -400,13 +371,13 @@ test_sidebar_keyboard (Fixture       *f,
   gtk_widget_grab_focus (list);
   /* What an arrow key does in a list view: the next item is selected. */
   gtk_selection_model_select_item (selection, 1, TRUE);
-  settle (50);
+  aic_test_settle (50);
   g_assert_cmpstr (aic_conversation_get_id (aic_chat_page_get_conversation (f->page)), ==,
                    aic_conversation_item_get_id (first));
 
   /* Enter: the list activates the item, and it opens. */
   g_assert_true (gtk_widget_activate_action (list, "list.activate-item", "u", 1));
-  settle (50);
+  aic_test_settle (50);
   g_assert_cmpstr (aic_conversation_get_id (aic_chat_page_get_conversation (f->page)), ==,
                    aic_conversation_item_get_id (second));
   focus = gtk_root_get_focus (gtk_widget_get_root (list));

@@ -8,6 +8,7 @@
 #include "aic-documents-page.h"
 #include "aic-server.h"
 #include "aic-test-util.h"
+#include "aic-ui-test-util.h"
 
 /* The Documents view on a real AicServer (demo engine) and a real job
  * manager: files in, rows with progress, the result with its actions, a
@@ -24,15 +25,6 @@ find_child (GtkWidget  *widget,
             const char *name)
 {
   return GTK_WIDGET (gtk_widget_get_template_child (widget, AIC_TYPE_DOCUMENTS_PAGE, name));
-}
-
-static void
-settle (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE);
 }
 
 static gboolean
@@ -149,7 +141,7 @@ test_documents_page (void)
   }
   aic_test_wait_for (job_finished, wind_job, 20000);
   aic_test_wait_for (job_finished, photo_job, 20000);
-  settle (100);
+  aic_test_settle (100);
   g_assert_cmpint (aic_job_get_status (wind_job), ==, AIC_JOB_DONE);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (find_child (GTK_WIDGET (page), "detail_stack"))), ==, "result");
   g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (find_child (GTK_WIDGET (page), "result_title"))), ==, "Wind and water");
@@ -184,10 +176,10 @@ test_documents_page (void)
     while (!adw_leaflet_get_folded (leaflet))
       g_main_context_iteration (NULL, TRUE);
     adw_leaflet_navigate (leaflet, ADW_NAVIGATION_DIRECTION_BACK);
-    settle (400);
+    aic_test_settle (400);
     gtk_widget_grab_focus (GTK_WIDGET (row));
     g_signal_emit_by_name (row, "activate");
-    settle (400);
+    aic_test_settle (400);
     focus = gtk_root_get_focus (GTK_ROOT (window));
     g_assert_true (GTK_IS_WIDGET (focus) && !GTK_IS_LABEL (focus));
     g_assert_false (gtk_label_get_selection_bounds (GTK_LABEL (find_child (GTK_WIDGET (page), "result_title")), NULL, NULL));

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "aic-end-follower.h"
+#include "aic-ui-test-util.h"
 
 /* A list that grows at its end, in a real window: the follower keeps the
  * end drawn at the bottom of the view while the person is there, leaves
@@ -18,30 +19,6 @@ typedef struct
   AicEndFollower *follower;
   GtkLabel *last_label;
 } Fixture;
-
-static void
-painted_cb (GdkFrameClock *clock,
-            guint         *n)
-{
-  (*n)++;
-}
-
-/* Until @frames frames have been drawn. */
-static void
-frames (Fixture *f,
-        guint    frames)
-{
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (f->window);
-  guint n = 0;
-  gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (painted_cb), &n);
-
-  while (n < frames)
-    {
-      gtk_widget_queue_draw (f->window);
-      g_main_context_iteration (NULL, TRUE);
-    }
-  g_signal_handler_disconnect (clock, id);
-}
 
 static void
 append (Fixture    *f,
@@ -79,7 +56,7 @@ fixture_setup (Fixture       *f,
   gtk_window_set_child (GTK_WINDOW (f->window), GTK_WIDGET (f->scroller));
   f->follower = aic_end_follower_new (f->scroller);
   gtk_window_present (GTK_WINDOW (f->window));
-  frames (f, 3);
+  aic_test_wait_frames (f->window, 3);
 }
 
 static void
@@ -111,7 +88,7 @@ test_follows (Fixture       *f,
       g_autofree char *text = g_strdup_printf ("Row %u", i);
 
       append (f, text);
-      frames (f, 2);
+      aic_test_wait_frames (f->window, 2);
       if (i > 10)
         assert_at_end (f);
     }
@@ -123,49 +100,49 @@ test_follows (Fixture       *f,
       g_autofree char *text = g_strconcat (gtk_label_get_label (f->last_label), " and more words that wrap", NULL);
 
       gtk_label_set_label (f->last_label, text);
-      frames (f, 2);
+      aic_test_wait_frames (f->window, 2);
       assert_at_end (f);
     }
 
   /* Moved by something else than the person: back at the end. */
   gtk_adjustment_set_value (adjustment, 0);
-  frames (f, 3);
+  aic_test_wait_frames (f->window, 3);
   assert_at_end (f);
   g_assert_true (aic_end_follower_get_following (f->follower));
 
   /* The person scrolls up: the view stays there while rows come. */
   aic_end_follower_note_person (f->follower);
   gtk_adjustment_set_value (adjustment, 50);
-  frames (f, 2);
+  aic_test_wait_frames (f->window, 2);
   g_assert_false (aic_end_follower_get_following (f->follower));
   kept = gtk_adjustment_get_value (adjustment);
   append (f, "Row that comes while the person reads above");
-  frames (f, 3);
+  aic_test_wait_frames (f->window, 3);
   g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), ==, kept);
   g_assert_cmpfloat (drawn_end (f), >, gtk_widget_get_height (GTK_WIDGET (f->scroller)) + 100);
 
   /* Asked back ("Jump to the Newest"): at the end, following again. */
   aic_end_follower_follow (f->follower);
-  frames (f, 3);
+  aic_test_wait_frames (f->window, 3);
   g_assert_true (aic_end_follower_get_following (f->follower));
   assert_at_end (f);
 
   /* The view shrinks (a bar under it): the end stays in view. */
   gtk_window_set_default_size (GTK_WINDOW (f->window), 400, 200);
-  frames (f, 4);
+  aic_test_wait_frames (f->window, 4);
   assert_at_end (f);
 
   /* The person scrolls back down to the end: following again. */
   aic_end_follower_note_person (f->follower);
   gtk_adjustment_set_value (adjustment, 0);
-  frames (f, 2);
+  aic_test_wait_frames (f->window, 2);
   g_assert_false (aic_end_follower_get_following (f->follower));
   aic_end_follower_note_person (f->follower);
   gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
-  frames (f, 2);
+  aic_test_wait_frames (f->window, 2);
   g_assert_true (aic_end_follower_get_following (f->follower));
   append (f, "One more");
-  frames (f, 2);
+  aic_test_wait_frames (f->window, 2);
   assert_at_end (f);
 }
 
