@@ -22,7 +22,7 @@
  * which NORMAL trades for speed). The schema has a version in
  * PRAGMA user_version so later releases can migrate. */
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /* Queries for streaming messages say 1, a literal, to use the partial
  * index messages_streaming. */
@@ -81,6 +81,9 @@ migrate (AicStore  *self,
   if (sqlite3_step (statement) != SQLITE_ROW)
     return aic_sqlite_error (self->db, error);
   version = sqlite3_column_int (statement, 0);
+  /* Done with it: a statement still open would keep DROP TABLE below from
+   * running ("database table is locked"). */
+  g_clear_pointer (&statement, sqlite3_finalize);
 
   if (version > SCHEMA_VERSION)
     {
@@ -206,6 +209,70 @@ migrate (AicStore  *self,
       return FALSE;
     }
 
+  /* Search without a lookup per match: the message index keeps no text
+   * (contentless; the text is in messages) and its rowid says whose
+   * message it is, the conversation's number in the high 32 bits and the
+   * message's id in the low ones. A one-letter search matches most of the
+   * messages; going from each match to its conversation through messages
+   * took 100 ms at 200,000 messages, reading the rowids takes 5. A
+   * contentless index removes an entry only when given the text it was
+   * made from, so a conversation's messages go before the conversation
+   * (a cascade would run the delete trigger after the conversation, and
+   * its number, had gone). */
+  if (version < 5 &&
+      !aic_sqlite_exec (self->db,
+                        "BEGIN;"
+                        "ALTER TABLE conversations ADD COLUMN num INTEGER;"
+                        "UPDATE conversations SET num = rowid;"
+                        "CREATE UNIQUE INDEX conversations_by_num ON conversations (num);"
+                        "DROP TRIGGER messages_fts_insert;"
+                        "DROP TRIGGER messages_fts_delete;"
+                        "DROP TRIGGER messages_fts_update;"
+                        "DROP TABLE messages_fts;"
+                        "CREATE VIRTUAL TABLE messages_fts USING fts5 (content, content='', prefix='1 2 3');"
+                        "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+                        "  INSERT INTO messages_fts (rowid, content)"
+                        "  VALUES (((SELECT num FROM conversations WHERE id = new.conversation_id) << 32) + new.id, new.content);"
+                        "END;"
+                        "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+                        "  INSERT INTO messages_fts (messages_fts, rowid, content)"
+                        "  VALUES ('delete', ((SELECT num FROM conversations WHERE id = old.conversation_id) << 32) + old.id, old.content);"
+                        "END;"
+                        "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN"
+                        "  INSERT INTO messages_fts (messages_fts, rowid, content)"
+                        "  VALUES ('delete', ((SELECT num FROM conversations WHERE id = old.conversation_id) << 32) + old.id, old.content);"
+                        "  INSERT INTO messages_fts (rowid, content)"
+                        "  VALUES (((SELECT num FROM conversations WHERE id = new.conversation_id) << 32) + new.id, new.content);"
+                        "END;"
+                        /* Titles under the conversation's number too. */
+                        "DROP TRIGGER conversations_fts_insert;"
+                        "DROP TRIGGER conversations_fts_delete;"
+                        "DROP TRIGGER conversations_fts_update;"
+                        "DROP TABLE conversations_fts;"
+                        "CREATE VIRTUAL TABLE conversations_fts USING fts5 (title, prefix='1 2 3');"
+                        "CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN"
+                        "  INSERT INTO conversations_fts (rowid, title) VALUES (new.num, new.title);"
+                        "END;"
+                        "CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN"
+                        "  DELETE FROM conversations_fts WHERE rowid = old.num;"
+                        "END;"
+                        "CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations BEGIN"
+                        "  UPDATE conversations_fts SET title = new.title WHERE rowid = old.num;"
+                        "END;"
+                        "INSERT INTO conversations_fts (rowid, title) SELECT num, title FROM conversations;"
+                        "CREATE TRIGGER conversations_delete_messages BEFORE DELETE ON conversations BEGIN"
+                        "  DELETE FROM messages WHERE conversation_id = old.id;"
+                        "END;"
+                        "INSERT INTO messages_fts (rowid, content)"
+                        "  SELECT (c.num << 32) + m.id, m.content FROM messages m JOIN conversations c ON c.id = m.conversation_id;"
+                        "PRAGMA user_version = 5;"
+                        "COMMIT;",
+                        error))
+    {
+      aic_sqlite_exec (self->db, "ROLLBACK", NULL);
+      return FALSE;
+    }
+
   return TRUE;
 }
 
@@ -297,7 +364,8 @@ aic_store_create_conversation (AicStore    *self,
 
   g_return_val_if_fail (AIC_IS_STORE (self), NULL);
 
-  statement = aic_sqlite_prepare (self->db, "INSERT INTO conversations (id, title, model, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", error);
+  statement = aic_sqlite_prepare (self->db, "INSERT INTO conversations (id, title, model, created_at, updated_at, num) "
+                                            "VALUES (?, ?, ?, ?, ?, (SELECT IFNULL (MAX (num), 0) + 1 FROM conversations))", error);
   if (statement == NULL)
     return NULL;
   aic_sqlite_bind_text (statement, 1, id);
@@ -422,10 +490,54 @@ aic_store_fts_query (const char *search)
   return g_string_free (g_steal_pointer (&query), FALSE);
 }
 
+/* Marks in @found (a bit per conversation number) the conversations that
+ * @statement, a search bound to its query, names in its first column. */
+static gboolean
+mark_found (AicStore      *self,
+            sqlite3_stmt  *statement,
+            GArray        *found,
+            GError       **error)
+{
+  gint64 last = -1;
+  int rc;
+
+  while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
+    {
+      gint64 num = sqlite3_column_int64 (statement, 0);
+      guint word;
+
+      /* A message index's rowids come in order, a conversation's
+       * together: most rows are the one before's conversation again. */
+      if (num == last || num < 0 || num > G_MAXINT32)
+        continue;
+      last = num;
+      word = (guint) (num / 64);
+      if (word >= found->len)
+        g_array_set_size (found, word + 1);
+      g_array_index (found, guint64, word) |= G_GUINT64_CONSTANT (1) << (num % 64);
+    }
+  if (rc != SQLITE_DONE)
+    return aic_sqlite_error (self->db, error);
+  return TRUE;
+}
+
+static gboolean
+is_found (GArray *found,
+          gint64  num)
+{
+  return num >= 0 && (guint64) num / 64 < found->len &&
+         (g_array_index (found, guint64, num / 64) & (G_GUINT64_CONSTANT (1) << (num % 64))) != 0;
+}
+
 /**
  * aic_store_list_conversations:
  * @search: (nullable): words to find in titles and message text
  * Returns: (transfer container) (element-type AicConversationInfo): newest first
+ *
+ * A search reads only the indexes' rowids, which are conversation numbers
+ * (see the schema), marks the conversations found, and keeps those of the
+ * list in its order: no message is read, and nothing the size of the
+ * matches (a one-letter word matches most messages) is sorted or kept.
  */
 GPtrArray *
 aic_store_list_conversations (AicStore    *self,
@@ -435,26 +547,36 @@ aic_store_list_conversations (AicStore    *self,
   g_autoptr(sqlite3_stmt) statement = NULL;
   g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_conversation_info_free);
   g_autofree char *query = search != NULL ? aic_store_fts_query (search) : NULL;
+  g_autoptr(GArray) found = NULL;
   int rc;
 
   g_return_val_if_fail (AIC_IS_STORE (self), NULL);
 
   if (query != NULL)
     {
-      statement = aic_sqlite_prepare (self->db, AIC_STORE_SEARCH_SQL, error);
-      if (statement == NULL)
-        return NULL;
-      aic_sqlite_bind_text (statement, 1, query);
-    }
-  else
-    {
-      statement = aic_sqlite_prepare (self->db, "SELECT id, title, model, created_at, updated_at FROM conversations ORDER BY updated_at DESC", error);
-      if (statement == NULL)
-        return NULL;
+      const char *searches[] = { AIC_STORE_SEARCH_MESSAGES_SQL, AIC_STORE_SEARCH_TITLES_SQL };
+
+      found = g_array_new (FALSE, TRUE, sizeof (guint64));
+      for (guint i = 0; i < G_N_ELEMENTS (searches); i++)
+        {
+          g_autoptr(sqlite3_stmt) search_statement = aic_sqlite_prepare (self->db, searches[i], error);
+
+          if (search_statement == NULL)
+            return NULL;
+          aic_sqlite_bind_text (search_statement, 1, query);
+          if (!mark_found (self, search_statement, found, error))
+            return NULL;
+        }
+      if (found->len == 0)
+        return g_steal_pointer (&list);
     }
 
+  statement = aic_sqlite_prepare (self->db, "SELECT id, title, model, created_at, updated_at, num FROM conversations ORDER BY updated_at DESC", error);
+  if (statement == NULL)
+    return NULL;
   while ((rc = sqlite3_step (statement)) == SQLITE_ROW)
-    g_ptr_array_add (list, read_conversation (statement));
+    if (found == NULL || is_found (found, sqlite3_column_int64 (statement, 5)))
+      g_ptr_array_add (list, read_conversation (statement));
   if (rc != SQLITE_DONE)
     {
       aic_sqlite_error (self->db, error);

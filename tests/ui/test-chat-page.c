@@ -166,6 +166,82 @@ test_sidebar_at_scale (Fixture       *f,
   g_assert_cmpstr (aic_conversation_item_get_title (first), ==, "Conversation 9499");
 }
 
+/* The menu button beside the sidebar row whose title is @title. */
+static GtkWidget *
+find_row_menu (GtkWidget  *widget,
+               const char *title)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_LABEL (child) && gtk_widget_get_mapped (child) &&
+          g_str_equal (gtk_label_get_label (GTK_LABEL (child)), title))
+        {
+          /* title label → labels box → row box, whose last child is the button */
+          GtkWidget *row = gtk_widget_get_parent (gtk_widget_get_parent (child));
+          GtkWidget *last = gtk_widget_get_last_child (row);
+
+          if (GTK_IS_MENU_BUTTON (last))
+            return last;
+        }
+      found = find_row_menu (child, title);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static char *
+menu_target (GtkWidget *menu_button,
+             guint      index)
+{
+  GMenuModel *menu;
+  g_autoptr(GVariant) target = NULL;
+
+  gtk_menu_button_popup (GTK_MENU_BUTTON (menu_button));
+  aic_test_settle (100);
+  menu = gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (menu_button));
+  g_assert_nonnull (menu);
+  g_assert_cmpint (g_menu_model_get_n_items (menu), ==, 3);
+  target = g_menu_model_get_item_attribute_value (menu, index, G_MENU_ATTRIBUTE_TARGET, G_VARIANT_TYPE_STRING);
+  gtk_menu_button_popdown (GTK_MENU_BUTTON (menu_button));
+  aic_test_settle (100);
+  return g_variant_dup_string (target, NULL);
+}
+
+/* A row's menu acts on the conversation the row shows when it opens,
+ * also after a search has relabelled the row (the menu is made when it
+ * opens, not for every row a search relabels). */
+static void
+test_row_menu (Fixture       *f,
+               gconstpointer  data)
+{
+  GListModel *model = aic_chat_page_get_conversation_model (f->page);
+  g_autoptr(AicConversationItem) top = g_list_model_get_item (model, 0);
+  g_autoptr(AicConversationItem) found = NULL;
+  g_autofree char *rename = NULL, *delete = NULL;
+  GtkWidget *button;
+
+  button = find_row_menu (GTK_WIDGET (f->page), aic_conversation_item_get_title (top));
+  g_assert_nonnull (button);
+  rename = menu_target (button, 0);
+  delete = menu_target (button, 2);
+  g_assert_cmpstr (rename, ==, aic_conversation_item_get_id (top));
+  g_assert_cmpstr (delete, ==, aic_conversation_item_get_id (top));
+
+  /* "pelicans" is in conversation 7 only: the top row now shows it. */
+  search (f, "pelicans");
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
+  found = g_list_model_get_item (model, 0);
+  g_assert_cmpstr (aic_conversation_item_get_title (found), ==, "Conversation 7");
+  g_assert_true (find_row_menu (GTK_WIDGET (f->page), "Conversation 7") == button);
+  g_clear_pointer (&rename, g_free);
+  rename = menu_target (button, 0);
+  g_assert_cmpstr (rename, ==, aic_conversation_item_get_id (found));
+}
+
 static void
 test_long_conversation (Fixture       *f,
                         gconstpointer  data)
@@ -397,6 +473,7 @@ main (int   argc,
   g_test_add ("/chat-page/sidebar-keyboard", Fixture, NULL, fixture_setup, test_sidebar_keyboard, fixture_teardown);
   g_test_add ("/chat-page/tall-message", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_tall_message,
               fixture_teardown);
+  g_test_add ("/chat-page/row-menu", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_row_menu, fixture_teardown);
   g_test_add ("/chat-page/long-conversation", Fixture, NULL, fixture_setup, test_long_conversation, fixture_teardown);
 
   return g_test_run ();

@@ -222,6 +222,22 @@ test_newer_schema_refused (Fixture       *f,
   g_assert_nonnull (strstr (error->message, "newer"));
 }
 
+/* Entries in the message index (which keeps no text) that match @query. */
+static gint64
+count_words (sqlite3    *db,
+             const char *query)
+{
+  sqlite3_stmt *statement;
+  gint64 n;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", -1, &statement, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (statement, 1, query, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (statement), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (statement, 0);
+  sqlite3_finalize (statement);
+  return n;
+}
+
 static void
 assert_index_sound (AicStore *store)
 {
@@ -239,23 +255,27 @@ test_search_fts (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) plan = g_string_new (NULL);
-  g_autofree char *explain = g_strconcat ("EXPLAIN QUERY PLAN ", AIC_STORE_SEARCH_SQL, NULL);
   g_autofree char *a = aic_store_create_conversation (f->store, "Garden", NULL, &error);
   g_autoptr(GPtrArray) list = NULL;
   sqlite3 *db = aic_store_get_db (f->store);
   sqlite3_stmt *statement;
   gint64 reply;
 
-  g_assert_nonnull (strstr (AIC_STORE_SEARCH_SQL, "MATCH"));
-  g_assert_cmpint (sqlite3_prepare_v2 (db, explain, -1, &statement, NULL), ==, SQLITE_OK);
-  sqlite3_bind_text (statement, 1, "x", -1, SQLITE_STATIC);
-  while (sqlite3_step (statement) == SQLITE_ROW)
-    g_string_append_printf (plan, "%s\n", sqlite3_column_text (statement, 3));
-  sqlite3_finalize (statement);
-  g_test_message ("%s", plan->str);
-  g_assert_nonnull (strstr (plan->str, "SCAN f VIRTUAL TABLE INDEX"));
-  g_assert_nonnull (strstr (plan->str, "SCAN conversations_fts VIRTUAL TABLE INDEX"));
-  g_assert_null (strstr (plan->str, "SCAN m"));
+  /* Two index scans, rowids only: no message or title is read. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *explain = g_strconcat ("EXPLAIN QUERY PLAN ", i == 0 ? AIC_STORE_SEARCH_MESSAGES_SQL : AIC_STORE_SEARCH_TITLES_SQL, NULL);
+
+      g_string_truncate (plan, 0);
+      g_assert_cmpint (sqlite3_prepare_v2 (db, explain, -1, &statement, NULL), ==, SQLITE_OK);
+      sqlite3_bind_text (statement, 1, "x", -1, SQLITE_STATIC);
+      while (sqlite3_step (statement) == SQLITE_ROW)
+        g_string_append_printf (plan, "%s\n", sqlite3_column_text (statement, 3));
+      sqlite3_finalize (statement);
+      g_test_message ("%s", plan->str);
+      g_assert_cmpstr (plan->str, ==, i == 0 ? "SCAN messages_fts VIRTUAL TABLE INDEX 0:M1\n"
+                                             : "SCAN conversations_fts VIRTUAL TABLE INDEX 0:M1\n");
+    }
 
   reply = aic_store_add_message (f->store, a, "assistant", "", AIC_MESSAGE_STREAMING, &error);
   g_assert_true (aic_store_append_message_text (f->store, reply, "Tomatoes like sun", &error));
@@ -282,6 +302,54 @@ test_search_fts (Fixture       *f,
   list = aic_store_list_conversations (f->store, "peppers", &error);
   g_assert_cmpuint (list->len, ==, 0);
   assert_index_sound (f->store);
+  /* The index keeps no text, so only the delete triggers take a message
+   * out of it: nothing of the deleted conversation is left. */
+  g_assert_cmpint (count_words (db, "peppers"), ==, 0);
+  g_assert_cmpint (count_words (db, "sun"), ==, 0);
+}
+
+/* Each message is in the index once, under its conversation's number
+ * (high 32 bits) and its own id; edits, truncation and deletion keep it
+ * so. */
+static void
+test_search_rowids (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = aic_store_create_conversation (f->store, "One", NULL, &error);
+  g_autofree char *b = aic_store_create_conversation (f->store, "Two", NULL, &error);
+  sqlite3 *db = aic_store_get_db (f->store);
+  gint64 m1, m2, m3;
+  sqlite3_stmt *statement;
+  guint n = 0;
+
+  m1 = aic_store_add_message (f->store, a, "user", "quince jam", AIC_MESSAGE_COMPLETE, &error);
+  m2 = aic_store_add_message (f->store, b, "user", "quince tart", AIC_MESSAGE_COMPLETE, &error);
+  m3 = aic_store_add_message (f->store, b, "assistant", "quince paste", AIC_MESSAGE_COMPLETE, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT f.rowid, c.id, f.rowid & 0xffffffff FROM messages_fts f "
+                                           "JOIN conversations c ON c.num = f.rowid >> 32 "
+                                           "WHERE messages_fts MATCH 'quince' ORDER BY f.rowid", -1, &statement, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (statement) == SQLITE_ROW)
+    {
+      const char *conversation = (const char *) sqlite3_column_text (statement, 1);
+      gint64 message = sqlite3_column_int64 (statement, 2);
+
+      g_assert_cmpstr (conversation, ==, message == m1 ? a : b);
+      g_assert_true (message == m1 || message == m2 || message == m3);
+      n++;
+    }
+  sqlite3_finalize (statement);
+  g_assert_cmpuint (n, ==, 3);
+
+  g_assert_true (aic_store_delete_messages_from (f->store, b, m3, &error));
+  g_assert_cmpint (count_words (db, "quince"), ==, 2);
+  g_assert_cmpint (count_words (db, "paste"), ==, 0);
+  g_assert_true (aic_store_delete_conversation (f->store, a, &error));
+  g_assert_cmpint (count_words (db, "quince"), ==, 1);
+  g_assert_cmpint (count_words (db, "jam"), ==, 0);
+  assert_index_sound (f->store);
 }
 
 /* A store from before the index gets it filled when opened. */
@@ -300,7 +368,9 @@ test_search_migration (Fixture       *f,
                                  "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;"
                                  "DROP TRIGGER messages_fts_update; DROP TRIGGER conversations_fts_insert;"
                                  "DROP TRIGGER conversations_fts_delete; DROP TRIGGER conversations_fts_update;"
-                                 "DROP INDEX messages_streaming;"
+                                 "DROP TRIGGER conversations_delete_messages;"
+                                 "DROP INDEX messages_streaming; DROP INDEX conversations_by_num;"
+                                 "ALTER TABLE conversations DROP COLUMN num;"
                                  "DROP TABLE messages_fts; DROP TABLE conversations_fts; PRAGMA user_version = 3;",
                                  NULL, NULL, NULL), ==, SQLITE_OK);
   g_clear_object (&f->store);
@@ -416,6 +486,7 @@ main (int   argc,
   ADD ("/store/partial-reply-survives", test_partial_reply_survives);
   ADD ("/store/export", test_export);
   ADD ("/store/search-fts", test_search_fts);
+  ADD ("/store/search-rowids", test_search_rowids);
   ADD ("/store/search-migration", test_search_migration);
   ADD ("/store/conversation-list", test_conversation_list);
   ADD ("/store/newer-schema", test_newer_schema_refused);
