@@ -131,14 +131,23 @@ generate (const char *path,
 
 /* ---- in a window ---- */
 
-static gint64 frame_start;
-static GArray *frames;
+static gint64 frame_start, layout_end;
+static GArray *frames;   /* whole frames, ms */
+static GArray *layouts;  /* their update and layout phases: ticks, binding, measuring */
 static gboolean painted;
 
 static void
 before_paint (GdkFrameClock *clock)
 {
   frame_start = g_get_monotonic_time ();
+  layout_end = 0;
+}
+
+/* Connected after everything else: the end of the frame's layout. */
+static void
+after_layout (GdkFrameClock *clock)
+{
+  layout_end = g_get_monotonic_time ();
 }
 
 static void
@@ -150,8 +159,24 @@ after_paint (GdkFrameClock *clock)
 
       g_array_append_val (frames, ms);
     }
+  if (frame_start != 0 && layout_end != 0 && layouts != NULL)
+    {
+      double ms = (layout_end - frame_start) / 1000.0;
+
+      g_array_append_val (layouts, ms);
+    }
   frame_start = 0;
   painted = TRUE;
+}
+
+static void
+watch_frames (GtkWidget *window)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+
+  g_signal_connect (clock, "before-paint", G_CALLBACK (before_paint), NULL);
+  g_signal_connect_after (clock, "layout", G_CALLBACK (after_layout), NULL);
+  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), NULL);
 }
 
 static void
@@ -191,16 +216,13 @@ page_window (AicStore   *store,
 {
   GtkWidget *window = gtk_window_new ();
   AicChatPage *page = g_object_new (AIC_TYPE_CHAT_PAGE, NULL);
-  GdkFrameClock *clock;
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
   aic_chat_page_set_store (page, store);
   gtk_window_present (GTK_WINDOW (window));
   bench_settle (300);
-  clock = gtk_widget_get_frame_clock (window);
-  g_signal_connect (clock, "before-paint", G_CALLBACK (before_paint), NULL);
-  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), NULL);
+  watch_frames (window);
   bench_settle (700);
   *window_out = window;
   return page;
@@ -266,6 +288,113 @@ search (const char *path)
   return 0;
 }
 
+typedef struct
+{
+  GtkAdjustment *adjustment;
+  AicChatPage   *page;
+} Scroll;
+
+/* The view moves in the frame's update phase, as kinetic scrolling and a
+ * touchpad's scroll events do: what the move costs (binding rows, and
+ * measuring them) is in the frame measured. */
+static gboolean
+scroll_tick (GtkWidget     *widget,
+             GdkFrameClock *clock,
+             gpointer       user_data)
+{
+  Scroll *scroll = user_data;
+
+  if (scroll->page != NULL)
+    aic_chat_page_note_person_scrolled (scroll->page);
+  gtk_adjustment_set_value (scroll->adjustment, gtk_adjustment_get_value (scroll->adjustment) + 150);
+  return G_SOURCE_CONTINUE;
+}
+
+/* From the top, a steady 150 px a frame to the bottom (or 60 s, whichever
+ * first; NAME_reached_end says which). */
+static void
+scroll_end_to_end (const char    *name,
+                   GtkWidget     *window,
+                   GtkAdjustment *adjustment,
+                   AicChatPage   *page)
+{
+  Scroll scroll = { adjustment, page };
+  gint64 start = g_get_monotonic_time ();
+  guint tick;
+
+  frames = g_array_new (FALSE, FALSE, sizeof (double));
+  layouts = g_array_new (FALSE, FALSE, sizeof (double));
+  tick = gtk_widget_add_tick_callback (window, scroll_tick, &scroll, NULL);
+  while (gtk_adjustment_get_value (adjustment) < gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1 &&
+         g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC)
+    wait_painted (window);
+  gtk_widget_remove_tick_callback (window, tick);
+  printf ("%s_reached_end %s\n", name, gtk_adjustment_get_value (adjustment) >= gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1 ? "yes" : "no");
+  printf ("%s_frames %u\n%s_seconds %.1f\n", name, frames->len, name, (g_get_monotonic_time () - start) / 1e6);
+  printf ("%s_frame_p50_ms %.2f\n%s_frame_p99_ms %.2f\n", name, percentile (frames, 0.5), name, percentile (frames, 0.99));
+  printf ("%s_layout_p50_ms %.2f\n%s_layout_p99_ms %.2f\n", name, percentile (layouts, 0.5), name, percentile (layouts, 0.99));
+  g_clear_pointer (&frames, g_array_unref);
+  g_clear_pointer (&layouts, g_array_unref);
+}
+
+static void
+reference_setup_cb (GtkSignalListItemFactory *factory,
+                    GtkListItem              *list_item)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_set_margin_start (label, 18);
+  gtk_widget_set_margin_end (label, 18);
+  gtk_widget_set_margin_top (label, 12);
+  gtk_widget_set_margin_bottom (label, 12);
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+reference_bind_cb (GtkSignalListItemFactory *factory,
+                   GtkListItem              *list_item)
+{
+  gtk_label_set_label (GTK_LABEL (gtk_list_item_get_child (list_item)),
+                       gtk_string_object_get_string (gtk_list_item_get_item (list_item)));
+}
+
+/* The reference, in the same run: the same messages' text, unformatted,
+ * one wrapped label a row in a plain GtkListView, the same window size
+ * and the same scrolling. What GTK and the renderer cost here for a list
+ * of text, with nothing of ours. */
+static void
+scroll_reference (AicStore   *store,
+                  const char *conversation_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) messages = aic_store_list_messages (store, conversation_id, &error);
+  GtkStringList *texts = gtk_string_list_new (NULL);
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWidget *list;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < messages->len; i++)
+    gtk_string_list_append (texts, ((AicStoredMessage *) g_ptr_array_index (messages, i))->content);
+  g_signal_connect (factory, "setup", G_CALLBACK (reference_setup_cb), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (reference_bind_cb), NULL);
+  list = gtk_list_view_new (GTK_SELECTION_MODEL (gtk_no_selection_new (G_LIST_MODEL (texts))), factory);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), list);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
+  gtk_window_set_child (GTK_WINDOW (window), scroller);
+  gtk_window_present (GTK_WINDOW (window));
+  bench_settle (300);
+  watch_frames (window);
+  bench_settle (700);
+  scroll_end_to_end ("reference_scroll", window,
+                     gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)), NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static int
 conversation (const char *path)
 {
@@ -314,22 +443,16 @@ conversation (const char *path)
   /* End to end: from the top, a steady 150 px a frame to the bottom (or
    * 60 s, whichever first; scroll_reached_end says which). */
   adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (aic_chat_page_get_message_view (page)));
+  /* As a person would: the page stops following the end. */
+  aic_chat_page_note_person_scrolled (page);
   gtk_adjustment_set_value (adjustment, 0);
   bench_settle (500);
-  frames = g_array_new (FALSE, FALSE, sizeof (double));
-  start = g_get_monotonic_time ();
-  while (gtk_adjustment_get_value (adjustment) < gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1 &&
-         g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC)
-    {
-      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) + 150);
-      wait_painted (window);
-    }
-  printf ("scroll_reached_end %s\n", gtk_adjustment_get_value (adjustment) >= gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1 ? "yes" : "no");
-  printf ("scroll_frames %u\nscroll_seconds %.1f\n", frames->len, (g_get_monotonic_time () - start) / 1e6);
-  printf ("scroll_frame_p50_ms %.2f\nscroll_frame_p99_ms %.2f\n", percentile (frames, 0.5), percentile (frames, 0.99));
+  scroll_end_to_end ("scroll", window, adjustment, page);
   printf ("message_rows_made_after_scroll %u\n", aic_chat_page_get_n_message_rows (page));
-  g_clear_pointer (&frames, g_array_unref);
   gtk_window_destroy (GTK_WINDOW (window));
+
+  if (g_getenv ("BENCH_NO_REFERENCE") == NULL)
+    scroll_reference (store, long_id);
   return 0;
 }
 

@@ -33,6 +33,8 @@ struct _AicChatPage
   gboolean         reloading;
   guint            n_conversation_rows;
   guint            n_message_rows;
+  GdkFrameClock   *layout_clock;
+  gulong           layout_handler;
 
   /* Template widgets */
   GtkStack        *content_stack;
@@ -331,10 +333,53 @@ message_setup_cb (GtkSignalListItemFactory *factory,
                   GtkListItem              *list_item,
                   AicChatPage              *self)
 {
-  gtk_list_item_set_child (list_item, aic_message_row_new ());
+  GtkWidget *row = aic_message_row_new ();
+
+  aic_message_row_set_deferred (AIC_MESSAGE_ROW (row), TRUE);
+  gtk_list_item_set_child (list_item, row);
   gtk_list_item_set_activatable (list_item, FALSE);
   gtk_list_item_set_selectable (list_item, FALSE);
   self->n_message_rows++;
+}
+
+/* Rows in view are made for real (see aic-message-row.c), after the list
+ * has placed its rows and before the frame is drawn. GTK 4.8's list view
+ * shows (child-visible) only the rows in view, and the frame clock
+ * repeats its layout phase (up to four times) while layouts are asked
+ * for, so a row made here is measured and drawn in the same frame: no
+ * row is ever seen empty. */
+static void
+show_rows_in_view (GdkFrameClock *clock,
+                   AicChatPage   *self)
+{
+  GtkWidget *list = GTK_WIDGET (self->message_list);
+
+  if (!gtk_widget_get_mapped (list))
+    return;
+  for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (child);
+
+      if (AIC_IS_MESSAGE_ROW (row) && gtk_widget_get_child_visible (child))
+        aic_message_row_show_content (AIC_MESSAGE_ROW (row));
+    }
+}
+
+static void
+message_list_realize_cb (AicChatPage *self)
+{
+  self->layout_clock = g_object_ref (gtk_widget_get_frame_clock (GTK_WIDGET (self->message_list)));
+  self->layout_handler = g_signal_connect_after (self->layout_clock, "layout",
+                                                 G_CALLBACK (show_rows_in_view), self);
+}
+
+static void
+message_list_unrealize_cb (AicChatPage *self)
+{
+  if (self->layout_clock != NULL)
+    g_clear_signal_handler (&self->layout_handler, self->layout_clock);
+  g_clear_object (&self->layout_clock);
 }
 
 static void
@@ -1012,6 +1057,7 @@ aic_chat_page_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (aic_conversation_get_messages (self->conversation), self);
     }
   g_clear_object (&self->follower);
+  message_list_unrealize_cb (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_CHAT_PAGE);
   g_clear_object (&self->conversation);
   g_clear_object (&self->conversations);
@@ -1119,6 +1165,8 @@ aic_chat_page_init (AicChatPage *self)
   gtk_list_view_set_factory (self->message_list, factory);
   g_object_unref (factory);
   gtk_list_view_set_model (self->message_list, GTK_SELECTION_MODEL (self->message_selection));
+  g_signal_connect_object (self->message_list, "realize", G_CALLBACK (message_list_realize_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->message_list, "unrealize", G_CALLBACK (message_list_unrealize_cb), self, G_CONNECT_SWAPPED);
 
   self->models = gtk_string_list_new (NULL);
   gtk_drop_down_set_model (self->model_dropdown, G_LIST_MODEL (self->models));

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "aic-markdown-view.h"
 #include "aic-message-row.h"
@@ -12,7 +13,14 @@
 /* One message in the Chat view: who wrote it, the text (Markdown for
  * replies, plain for the user's own), a line with the model and speed,
  * and, when a reply ended badly, what happened and a Retry. Rows are
- * recycled by the list view: set_message() rebinds. */
+ * recycled by the list view: set_message() rebinds.
+ *
+ * A list view in GTK 4.8 keeps 200 rows, most of them off screen, and
+ * measures them all: laying out their text was 80 % of opening a long
+ * conversation. So a row that may wait (set_deferred()) is bound as an
+ * empty box of about the height its text will take, and made for real
+ * by show_content() when it comes near the screen (the Chat page does
+ * that before the frame is drawn). A streaming reply is never put off. */
 struct _AicMessageRow
 {
   GtkWidget       parent_instance;
@@ -27,6 +35,9 @@ struct _AicMessageRow
   GtkWidget      *problem_label;
   GtkWidget      *retry;
   GtkWidget      *stats;
+
+  gboolean        may_defer;
+  gboolean        deferred;
 };
 
 G_DEFINE_FINAL_TYPE (AicMessageRow, aic_message_row, GTK_TYPE_WIDGET)
@@ -83,19 +94,60 @@ copy_clicked_cb (AicMessageRow *self)
                             aic_chat_message_get_text (self->message));
 }
 
-void
-aic_message_row_set_message (AicMessageRow  *self,
-                             AicChatMessage *message)
+/* About the height @text will take at @width: lines of prose wrapped at
+ * an average character's width, a code line each, a gap per paragraph,
+ * and the header and footer. Only for rows off screen, where it sets the
+ * scroll bar's length until they are shown; measured against the real
+ * heights of the bench's conversation it is within about 15 %. */
+static int
+estimate_height (AicMessageRow *self,
+                 const char    *text,
+                 int            width)
 {
+  static int char_width, line_height;
+  const char *p = text;
+  int per_line, lines = 0, gaps = 0;
+
+  if (char_width == 0)
+    {
+      PangoFontMetrics *metrics = pango_context_get_metrics (gtk_widget_get_pango_context (GTK_WIDGET (self)), NULL, NULL);
+
+      char_width = MAX (1, pango_font_metrics_get_approximate_char_width (metrics) / PANGO_SCALE);
+      line_height = MAX (1, pango_font_metrics_get_height (metrics) / PANGO_SCALE);
+      pango_font_metrics_unref (metrics);
+    }
+
+  per_line = MAX (20, (width - 36) / char_width);
+  while (*p != '\0')
+    {
+      const char *end = strchr (p, '\n');
+      glong len = end ? g_utf8_strlen (p, end - p) : g_utf8_strlen (p, -1);
+
+      if (len == 0)
+        gaps++;
+      else
+        lines += (len + per_line - 1) / per_line;
+      if (end == NULL)
+        break;
+      p = end + 1;
+    }
+  return 24 + 22 + 34 + 12 + lines * line_height + gaps * 8;
+}
+
+static int
+list_width (AicMessageRow *self)
+{
+  GtkWidget *list = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_LIST_VIEW);
+  int width = list != NULL ? gtk_widget_get_width (list) : 0;
+
+  return width > 0 ? width : 600;
+}
+
+static void
+bind_content (AicMessageRow *self)
+{
+  AicChatMessage *message = self->message;
   gboolean user;
-
-  g_return_if_fail (AIC_IS_MESSAGE_ROW (self));
-
-  if (self->message != NULL)
-    g_signal_handlers_disconnect_by_data (self->message, self);
-  g_set_object (&self->message, message);
-  if (message == NULL)
-    return;
 
   user = aic_chat_message_is_user (message);
   gtk_label_set_label (GTK_LABEL (self->author), user ? _("You") : _("Assistant"));
@@ -119,6 +171,78 @@ aic_message_row_set_message (AicMessageRow  *self,
   g_signal_connect_swapped (message, "notify::state", G_CALLBACK (update_state), self);
   g_signal_connect_swapped (message, "notify::stats", G_CALLBACK (update_state), self);
   update_state (self);
+}
+
+void
+aic_message_row_set_message (AicMessageRow  *self,
+                             AicChatMessage *message)
+{
+  g_return_if_fail (AIC_IS_MESSAGE_ROW (self));
+
+  if (self->message != NULL)
+    g_signal_handlers_disconnect_by_data (self->message, self);
+  g_set_object (&self->message, message);
+  if (message == NULL)
+    return;
+
+  if (self->may_defer && aic_chat_message_get_state (message) != AIC_MESSAGE_STREAMING)
+    {
+      /* Nothing of the text is laid out until the row is shown, and
+       * what the row showed before (code blocks …) goes now. */
+      if (!self->deferred)
+        {
+          gtk_label_set_label (GTK_LABEL (self->plain), "");
+          aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (self->markdown), "");
+        }
+      self->deferred = TRUE;
+      gtk_widget_set_visible (self->box, FALSE);
+      gtk_widget_set_size_request (GTK_WIDGET (self), -1,
+                                   estimate_height (self, aic_chat_message_get_text (message), list_width (self)));
+      return;
+    }
+  if (self->deferred)
+    {
+      self->deferred = FALSE;
+      gtk_widget_set_size_request (GTK_WIDGET (self), -1, -1);
+      gtk_widget_set_visible (self->box, TRUE);
+    }
+  bind_content (self);
+}
+
+/**
+ * aic_message_row_set_deferred:
+ * @may_defer: whether a row off screen may wait to be made (see the top)
+ */
+void
+aic_message_row_set_deferred (AicMessageRow *self,
+                              gboolean       may_defer)
+{
+  g_return_if_fail (AIC_IS_MESSAGE_ROW (self));
+  self->may_defer = may_defer;
+}
+
+gboolean
+aic_message_row_is_deferred (AicMessageRow *self)
+{
+  g_return_val_if_fail (AIC_IS_MESSAGE_ROW (self), FALSE);
+  return self->deferred;
+}
+
+/**
+ * aic_message_row_show_content:
+ * Makes a row that was put off: its text, code blocks and buttons.
+ */
+void
+aic_message_row_show_content (AicMessageRow *self)
+{
+  g_return_if_fail (AIC_IS_MESSAGE_ROW (self));
+
+  if (!self->deferred || self->message == NULL)
+    return;
+  self->deferred = FALSE;
+  gtk_widget_set_size_request (GTK_WIDGET (self), -1, -1);
+  gtk_widget_set_visible (self->box, TRUE);
+  bind_content (self);
 }
 
 static void
@@ -166,6 +290,7 @@ aic_message_row_move_focus (AicMessageRow    *self,
 
   g_return_val_if_fail (AIC_IS_MESSAGE_ROW (self), FALSE);
 
+  aic_message_row_show_content (self);
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self)); child != NULL;
        child = gtk_widget_get_next_sibling (child))
     collect_controls (child, controls);
@@ -186,6 +311,7 @@ aic_message_row_move_focus (AicMessageRow    *self,
 static gboolean
 aic_message_row_grab_focus (GtkWidget *widget)
 {
+  aic_message_row_show_content (AIC_MESSAGE_ROW (widget));
   return aic_message_row_move_focus (AIC_MESSAGE_ROW (widget), NULL, GTK_DIR_TAB_FORWARD);
 }
 

@@ -10,6 +10,7 @@
 #include "aic-chat-page.h"
 #include "aic-chat-page-private.h"
 #include "aic-conversation-item.h"
+#include "aic-message-row.h"
 #include "aic-store-private.h"
 #include "aic-ui-test-util.h"
 
@@ -164,6 +165,148 @@ test_sidebar_at_scale (Fixture       *f,
   g_clear_object (&first);
   first = g_list_model_get_item (model, 0);
   g_assert_cmpstr (aic_conversation_item_get_title (first), ==, "Conversation 9499");
+}
+
+typedef struct
+{
+  guint rows;
+  guint deferred;
+  guint deferred_in_view;   /* should be none */
+  guint code_blocks;
+} RowCount;
+
+static void
+count_code_blocks (GtkWidget *widget,
+                   guint     *n)
+{
+  if (GTK_SOURCE_IS_VIEW (widget))
+    (*n)++;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    count_code_blocks (child, n);
+}
+
+static RowCount
+count_rows (Fixture *f)
+{
+  GtkWidget *list = aic_chat_page_get_message_view (f->page);
+  int height = gtk_widget_get_height (list);
+  RowCount count = { 0 };
+
+  for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (child);
+      graphene_rect_t bounds;
+
+      if (!AIC_IS_MESSAGE_ROW (row))
+        continue;
+      count.rows++;
+      count_code_blocks (row, &count.code_blocks);
+      if (g_test_verbose () && gtk_widget_compute_bounds (child, list, &bounds))
+        g_test_message ("row %u: visible %d, y %.0f h %.0f, put off %d", count.rows, gtk_widget_get_child_visible (child),
+                        bounds.origin.y, bounds.size.height, aic_message_row_is_deferred (AIC_MESSAGE_ROW (row)));
+      if (!aic_message_row_is_deferred (AIC_MESSAGE_ROW (row)))
+        continue;
+      count.deferred++;
+      /* Rows the list view keeps out of sight are not drawn. */
+      if (!gtk_widget_get_child_visible (child))
+        continue;
+      g_assert_true (gtk_widget_compute_bounds (child, list, &bounds));
+      if (bounds.origin.y + bounds.size.height > 0 && bounds.origin.y < height)
+        count.deferred_in_view++;
+    }
+  return count;
+}
+
+/* What the last layout before each frame's paint left in view. */
+typedef struct
+{
+  Fixture *f;
+  guint    in_view_at_layout;
+  guint    frames_with_empty_rows;
+  guint    frames;
+} FrameWatch;
+
+static RowCount count_rows (Fixture *f);
+
+static void
+watch_layout (GdkFrameClock *clock,
+              FrameWatch    *watch)
+{
+  watch->in_view_at_layout = count_rows (watch->f).deferred_in_view;
+}
+
+static void
+watch_paint (GdkFrameClock *clock,
+             FrameWatch    *watch)
+{
+  watch->frames++;
+  if (watch->in_view_at_layout > 0)
+    watch->frames_with_empty_rows++;
+}
+
+/* A long conversation: the list view keeps 200 rows, but only those that
+ * have been in view have their text laid out and their code blocks made
+ * (until they are rebound); in every frame drawn while scrolling, no row
+ * in view is an empty stand-in. */
+static void
+test_rows_made_near_view (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (f->store, "Long", "demo", &error);
+  GtkAdjustment *adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (aic_chat_page_get_message_view (f->page)));
+  RowCount count;
+  guint frames = 0;
+  FrameWatch watch = { 0 };
+  GdkFrameClock *clock;
+  gulong layout_id, paint_id;
+
+  g_assert_true (aic_sqlite_exec (aic_store_get_db (f->store), "BEGIN", NULL));
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *text = g_strdup_printf (i % 2 ? "Answer %u, with some *words* around it.\n\n```c\nint x = %u;\n```\n"
+                                                     : "Question %u", i, i);
+
+      aic_store_add_message (f->store, id, i % 2 ? "assistant" : "user", text, AIC_MESSAGE_COMPLETE, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (aic_sqlite_exec (aic_store_get_db (f->store), "COMMIT", NULL));
+
+  aic_chat_page_open (f->page, id);
+  aic_test_settle (500);
+  count = count_rows (f);
+  g_test_message ("open: %u rows, %u put off, %u code blocks", count.rows, count.deferred, count.code_blocks);
+  g_assert_cmpuint (count.rows, >, 100);
+  g_assert_cmpuint (count.deferred_in_view, ==, 0);
+  /* Those in the 600 px window (rows are 80 px and more). */
+  g_assert_cmpuint (count.rows - count.deferred, <=, 10);
+  g_assert_cmpuint (count.code_blocks, <=, count.rows - count.deferred);
+
+  /* Up through the conversation, a screen at a time and faster; what is
+   * drawn is checked in every frame, at the end of its layout (after the
+   * page's own handler, connected when the list was realized). */
+  watch.f = f;
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (f->page));
+  layout_id = g_signal_connect_after (clock, "layout", G_CALLBACK (watch_layout), &watch);
+  paint_id = g_signal_connect (clock, "after-paint", G_CALLBACK (watch_paint), &watch);
+  for (double step = -300; frames < 40; step = frames < 20 ? -300 : -900)
+    {
+      aic_chat_page_note_person_scrolled (f->page);
+      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) + step);
+      aic_test_wait_frames (GTK_WIDGET (f->page), 1);
+      count = count_rows (f);
+      g_assert_cmpuint (count.deferred_in_view, ==, 0);
+      frames++;
+    }
+  g_signal_handler_disconnect (clock, layout_id);
+  g_signal_handler_disconnect (clock, paint_id);
+  g_test_message ("after scrolling: %u rows, %u put off, %u code blocks; %u frames drawn", count.rows, count.deferred,
+                  count.code_blocks, watch.frames);
+  g_assert_cmpuint (watch.frames, >=, 40);
+  g_assert_cmpuint (watch.frames_with_empty_rows, ==, 0);
+  g_assert_cmpuint (count.code_blocks, <=, count.rows - count.deferred);
 }
 
 /* The menu button beside the sidebar row whose title is @title. */
@@ -473,6 +616,7 @@ main (int   argc,
   g_test_add ("/chat-page/sidebar-keyboard", Fixture, NULL, fixture_setup, test_sidebar_keyboard, fixture_teardown);
   g_test_add ("/chat-page/tall-message", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_tall_message,
               fixture_teardown);
+  g_test_add ("/chat-page/rows-made-near-view", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_rows_made_near_view, fixture_teardown);
   g_test_add ("/chat-page/row-menu", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_row_menu, fixture_teardown);
   g_test_add ("/chat-page/long-conversation", Fixture, NULL, fixture_setup, test_long_conversation, fixture_teardown);
 
