@@ -471,6 +471,14 @@ main (int   argc,
   gtk_init ();
   adw_init ();
   gtk_source_init ();
+  {
+    /* The app's style sheet, as the app has it (AdwApplication loads it). */
+    GtkCssProvider *css = gtk_css_provider_new ();
+
+    gtk_css_provider_load_from_resource (css, "/io/github/aiconsole/AiConsole/style.css");
+    gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  }
   if (g_str_equal (argv[1], "search"))
     return search (argv[2]);
   if (g_str_equal (argv[1], "conversation"))

@@ -97,8 +97,9 @@ copy_clicked_cb (AicMessageRow *self)
 /* About the height @text will take at @width: lines of prose wrapped at
  * an average character's width, a code line each, a gap per paragraph,
  * and the header and footer. Only for rows off screen, where it sets the
- * scroll bar's length until they are shown; measured against the real
- * heights of the bench's conversation it is within about 15 %. */
+ * scroll bar's length until they are shown. With the app's style, the
+ * bench's rows of 102, 174 and 295 px (a question, an answer, an answer
+ * with code) are estimated at 107, 213 and 281. */
 static int
 estimate_height (AicMessageRow *self,
                  const char    *text,
