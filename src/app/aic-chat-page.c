@@ -1201,7 +1201,7 @@ void
 aic_chat_page_set_store (AicChatPage *self,
                          AicStore    *store)
 {
-  g_autoptr(GPtrArray) recent = NULL;
+  g_autoptr(AicConversationItem) recent = NULL;
 
   g_return_if_fail (AIC_IS_CHAT_PAGE (self));
 
@@ -1224,11 +1224,9 @@ aic_chat_page_set_store (AicChatPage *self,
   gtk_single_selection_set_model (self->conversation_selection, G_LIST_MODEL (self->conversations));
   self->reloading = FALSE;
 
-  recent = aic_store_list_conversations (store, NULL, NULL);
-  if (recent != NULL && recent->len > 0)
-    aic_chat_page_open (self, ((AicConversationInfo *) g_ptr_array_index (recent, 0))->id);
-  else
-    aic_chat_page_open (self, NULL);
+  /* The newest, from the list just read (not a second read of it). */
+  recent = g_list_model_get_item (G_LIST_MODEL (self->conversations), 0);
+  aic_chat_page_open (self, recent != NULL ? aic_conversation_item_get_id (recent) : NULL);
 }
 
 /**

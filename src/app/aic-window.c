@@ -30,6 +30,9 @@ struct _AicWindow
   AdwViewStack         *stack;
   AdwViewSwitcherTitle *switcher_title;
   AdwToastOverlay      *toast_overlay;
+
+  GCancellable         *cancellable;
+  gulong                map_handler;
 };
 
 G_DEFINE_FINAL_TYPE (AicWindow, aic_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -126,6 +129,38 @@ visible_child_changed_cb (AicWindow *self)
 }
 
 static void
+history_checked_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(AicWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  if (aic_store_check_finish (AIC_STORE (source), result, &error) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      gtk_widget_in_destruction (GTK_WIDGET (self)))
+    return;
+  /* As when it cannot be opened: what is shown stays, nothing more is
+   * written to a damaged file. */
+  message = g_strdup_printf (_("Conversations cannot be kept: %s"), error->message);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->chat_page), FALSE);
+  aic_window_show_error (self, message);
+}
+
+/* The history is read for damage once the window is up, in a thread: it
+ * grows with the years, and reading it first delayed the window. */
+static void
+check_history_cb (AicWindow *self)
+{
+  AicStore *store = aic_session_get_store (self->session);
+
+  g_clear_signal_handler (&self->map_handler, self);
+  if (store != NULL)
+    aic_store_check_async (store, self->cancellable, history_checked_cb, g_object_ref (self));
+}
+
+static void
 aic_window_setup (AicWindow  *self,
                   const char *store_error)
 {
@@ -148,7 +183,10 @@ aic_window_setup (AicWindow  *self,
   update_backend (self);
 
   if (store != NULL)
-    aic_chat_page_set_store (self->chat_page, store);
+    {
+      aic_chat_page_set_store (self->chat_page, store);
+      self->map_handler = g_signal_connect_after (self, "map", G_CALLBACK (check_history_cb), NULL);
+    }
   else
     {
       g_autofree char *message = g_strdup_printf (_("Conversations cannot be kept: %s"),
@@ -171,6 +209,8 @@ aic_window_dispose (GObject *object)
 {
   AicWindow *self = AIC_WINDOW (object);
 
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_WINDOW);
   g_clear_object (&self->settings);
   g_clear_object (&self->session);
@@ -229,6 +269,7 @@ aic_window_init (AicWindow *self)
 {
   GtkDropTarget *target;
 
+  self->cancellable = g_cancellable_new ();
   g_type_ensure (AIC_TYPE_CHAT_PAGE);
   g_type_ensure (AIC_TYPE_DOCUMENTS_PAGE);
   g_type_ensure (AIC_TYPE_VOICE_PAGE);

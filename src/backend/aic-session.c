@@ -716,7 +716,9 @@ aic_session_set_probe_local (AicSession *self,
  * @owner: whose jobs to follow: "app" or "cli"
  *
  * Opens the history, keeps what a crash cut off as interrupted, and
- * follows the owner's unfinished document jobs on the backend.
+ * follows the owner's unfinished document jobs on the backend. The file
+ * is not read for damage here: call aic_store_check_async() on
+ * aic_session_get_store() once started.
  */
 gboolean
 aic_session_open_history (AicSession  *self,
@@ -729,7 +731,9 @@ aic_session_open_history (AicSession  *self,
   g_return_val_if_fail (AIC_IS_SESSION (self), FALSE);
   g_return_val_if_fail (self->history == NULL, FALSE);
 
-  self->history = aic_store_open (path, error);
+  /* The history grows with the years: it is read for damage once the app
+   * has started (aic_store_check_async(), by the window), not before. */
+  self->history = aic_store_open_full (path, AIC_STORE_OPEN_CHECK_LATER, error);
   if (self->history == NULL)
     return FALSE;
   if (aic_store_recover_interrupted (self->history, &local_error) > 0)

@@ -102,15 +102,62 @@ check_intact (sqlite3     *db,
 }
 
 /**
+ * aic_sqlite_check_file:
+ * @path: a database file
+ *
+ * Reads every page of @path, on a connection of its own (read only), as
+ * aic_sqlite_open() does at start: for a database that may be large, the
+ * caller can run this in a thread after opening it unchecked.
+ *
+ * Returns: %FALSE, with an error that names the file, if it is damaged
+ */
+gboolean
+aic_sqlite_check_file (const char  *path,
+                       GError     **error)
+{
+  sqlite3 *db = NULL;
+  gboolean intact;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    {
+      set_error (error, db, db ? sqlite3_errmsg (db) : g_strerror (ENOMEM));
+      sqlite3_close (db);
+      return FALSE;
+    }
+  sqlite3_busy_timeout (db, 2000);
+  intact = check_intact (db, path, error);
+  sqlite3_close (db);
+  return intact;
+}
+
+/**
  * aic_sqlite_open:
  * @path: a file (its folder is made, private to the user), or ":memory:"
  *
  * WAL journal, synchronous=NORMAL (each commit survives the program being
- * killed), foreign keys on, and a busy timeout for a second process.
+ * killed), foreign keys on, and a busy timeout for a second process. Every
+ * page is read once to find damage (see check_intact()).
  */
 sqlite3 *
 aic_sqlite_open (const char  *path,
                  GError     **error)
+{
+  return aic_sqlite_open_full (path, TRUE, error);
+}
+
+/**
+ * aic_sqlite_open_full:
+ * @check: whether to read every page for damage now; a store that grows
+ *   with the years (the conversations) is checked after the start instead,
+ *   with aic_sqlite_check_file(), as reading it took 40 % of the app's
+ *   start with 10,000 conversations
+ */
+sqlite3 *
+aic_sqlite_open_full (const char  *path,
+                      gboolean     check,
+                      GError     **error)
 {
   sqlite3 *db = NULL;
 
@@ -143,7 +190,7 @@ aic_sqlite_open (const char  *path,
       sqlite3_close (db);
       return NULL;
     }
-  if (!check_intact (db, path, error))
+  if (check && !check_intact (db, path, error))
     {
       sqlite3_close (db);
       return NULL;

@@ -11,6 +11,11 @@ G_BEGIN_DECLS
 
 sqlite3      *aic_sqlite_open            (const char    *path,
                                           GError       **error);
+sqlite3      *aic_sqlite_open_full       (const char    *path,
+                                          gboolean       check,
+                                          GError       **error);
+gboolean      aic_sqlite_check_file      (const char    *path,
+                                          GError       **error);
 gboolean      aic_sqlite_exec            (sqlite3       *db,
                                           const char    *sql,
                                           GError       **error);

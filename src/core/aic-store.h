@@ -49,7 +49,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AicConversationInfo, aic_conversation_info_free)
 
 G_DECLARE_FINAL_TYPE (AicStore, aic_store, AIC, STORE, GObject)
 
+typedef enum
+{
+  AIC_STORE_OPEN_DEFAULT     = 0,
+  AIC_STORE_OPEN_CHECK_LATER = 1 << 0,
+} AicStoreOpenFlags;
+
 AicStore            *aic_store_open                 (const char        *path,
+                                                     GError           **error);
+AicStore            *aic_store_open_full            (const char        *path,
+                                                     AicStoreOpenFlags  flags,
+                                                     GError           **error);
+void                 aic_store_check_async          (AicStore          *self,
+                                                     GCancellable      *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer           user_data);
+gboolean             aic_store_check_finish         (AicStore          *self,
+                                                     GAsyncResult      *result,
                                                      GError           **error);
 char                *aic_store_default_path         (void);
 char                *aic_store_create_conversation  (AicStore          *self,

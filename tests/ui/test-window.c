@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <gtksourceview/gtksource.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aic-application.h"
 #include "aic-agent-page.h"
 #include "aic-chat-page.h"
 #include "aic-documents-page.h"
+#include "aic-sqlite.h"
+#include "aic-store-private.h"
 #include "aic-voice-page.h"
 #include "aic-test-util.h"
 #include "aic-window.h"
@@ -153,6 +158,65 @@ test_window (void)
 }
 
 static gboolean
+widget_insensitive (gpointer data)
+{
+  return !gtk_widget_get_sensitive (data);
+}
+
+/* A history with a damaged page: the window opens at once (the file is
+ * not read first), then the check in a thread finds the damage, says so,
+ * and the Chat view stops writing to it. */
+static void
+test_damaged_history (void)
+{
+  g_autoptr(GtkApplication) app = gtk_application_new (BASE_APP_ID ".DamagedTest", G_APPLICATION_NON_UNIQUE);
+  g_autoptr(GSettings) settings = g_settings_new (BASE_APP_ID);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("aic-window-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "ai-console.db", NULL);
+  g_autoptr(AicSession) session = NULL;
+  char garbage[4096];
+  AicWindow *window;
+  GtkWidget *chat;
+  GStatBuf st;
+  int fd;
+
+  g_assert_no_error (error);
+  {
+    g_autoptr(AicStore) store = aic_store_open (path, &error);
+    g_autofree char *id = aic_store_create_conversation (store, "Big", NULL, &error);
+    g_autofree char *text = g_strnfill (2000, 'w');
+
+    for (guint i = 0; i < 100; i++)
+      aic_store_add_message (store, id, "user", text, AIC_MESSAGE_COMPLETE, &error);
+    g_assert_no_error (error);
+    g_assert_true (aic_sqlite_exec (aic_store_get_db (store), "PRAGMA wal_checkpoint(TRUNCATE)", NULL));
+  }
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  memset (garbage, 0x5a, sizeof garbage);
+  fd = g_open (path, O_WRONLY, 0);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, garbage, sizeof garbage, (off_t) (st.st_size / 4096 / 2) * 4096), ==, sizeof garbage);
+  close (fd);
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  session = aic_session_new (dir);
+  g_assert_true (aic_session_open_history (session, path, "app", &error));
+  g_assert_no_error (error);
+
+  window = aic_window_new (app, session, settings, NULL);
+  chat = GTK_WIDGET (child (window, "chat_page"));
+  g_assert_true (gtk_widget_get_sensitive (chat));
+  gtk_window_present (GTK_WINDOW (window));
+  aic_test_wait_for (widget_insensitive, chat, 10000);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_clear_object (&session);
+  aic_test_remove_tree (dir);
+}
+
+static gboolean
 leaflet_folded (gpointer data)
 {
   return gtk_widget_get_mapped (GTK_WIDGET (data)) && adw_leaflet_get_folded (data);
@@ -200,6 +264,7 @@ main (int   argc,
 
   g_test_add_func ("/window/views", test_window);
   g_test_add_func ("/window/agent-narrow", test_agent_narrow);
+  g_test_add_func ("/window/damaged-history", test_damaged_history);
 
   return g_test_run ();
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -386,6 +388,83 @@ test_search_migration (Fixture       *f,
   assert_index_sound (again);
 }
 
+static void
+check_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GError **error = user_data;
+
+  if (aic_store_check_finish (AIC_STORE (source), result, error))
+    *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "intact");
+}
+
+/* Reads the store for damage in a thread; FALSE and @error if damaged. */
+static gboolean
+check_store (AicStore  *store,
+             GError   **error)
+{
+  GError *result = NULL;
+
+  aic_store_check_async (store, NULL, check_done_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  if (g_error_matches (result, G_IO_ERROR, G_IO_ERROR_EXISTS))
+    {
+      g_error_free (result);
+      return TRUE;
+    }
+  g_propagate_error (error, result);
+  return FALSE;
+}
+
+/* The app opens its history without reading every page (that grows with
+ * the years and delayed the window), then reads it for damage in a
+ * thread: a damaged page is still found, and said in words. */
+static void
+test_check_later (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (f->store, "Big", NULL, &error);
+  g_autofree char *text = g_strnfill (2000, 'w');
+  g_autoptr(AicStore) again = NULL;
+  g_autoptr(AicStore) checked = NULL;
+  char garbage[4096];
+  GStatBuf st;
+  int fd;
+
+  for (guint i = 0; i < 100; i++)
+    aic_store_add_message (f->store, id, "user", text, AIC_MESSAGE_COMPLETE, &error);
+  g_assert_no_error (error);
+  g_assert_true (check_store (f->store, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (aic_sqlite_exec (aic_store_get_db (f->store), "PRAGMA wal_checkpoint(TRUNCATE)", NULL));
+  g_clear_object (&f->store);
+  g_assert_cmpint (g_stat (f->path, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >=, 40 * 4096);
+  /* A page in the middle of the messages, not the schema's. */
+  memset (garbage, 0x5a, sizeof garbage);
+  fd = g_open (f->path, O_WRONLY, 0);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, garbage, sizeof garbage, (off_t) (st.st_size / 4096 / 2) * 4096), ==, sizeof garbage);
+  close (fd);
+
+  checked = aic_store_open (f->path, &error);
+  g_assert_null (checked);
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "is damaged"));
+  g_clear_error (&error);
+
+  again = aic_store_open_full (f->path, AIC_STORE_OPEN_CHECK_LATER, &error);
+  g_assert_no_error (error);
+  g_assert_false (check_store (again, &error));
+  g_assert_error (error, AIC_ERROR, AIC_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "is damaged"));
+  g_assert_nonnull (strstr (error->message, f->path));
+}
+
 /* The sidebar's model: places whose content changes; only a change of
  * length is reported as items-changed, at the end. */
 static void
@@ -487,6 +566,7 @@ main (int   argc,
   ADD ("/store/export", test_export);
   ADD ("/store/search-fts", test_search_fts);
   ADD ("/store/search-rowids", test_search_rowids);
+  ADD ("/store/check-later", test_check_later);
   ADD ("/store/search-migration", test_search_migration);
   ADD ("/store/conversation-list", test_conversation_list);
   ADD ("/store/newer-schema", test_newer_schema_refused);
