@@ -110,14 +110,23 @@ update_actions (AicChatPage *self)
 /* ---- the conversation list ---- */
 
 /* A row of the sidebar: made once per row on screen (a list view
- * recycles them), bound to whichever conversation it shows. */
+ * recycles them), bound to whichever conversation it shows. GTK 4.8's
+ * list view makes 200 of them however few are on screen; each starts as
+ * an empty box of a row's height, and its labels and menu button are
+ * made when it is first shown (conversation_row_build(), from the same
+ * layout pass as the messages'), as making 200 took a tenth of the start
+ * with 10,000 conversations. */
 typedef struct
 {
+  GtkWidget *box;
   GtkWidget *title;
   GtkWidget *date;
   GtkWidget *menu_button;
   AicConversationItem *item;
 } ConversationRow;
+
+/* A made row's height, once one has been measured; until then a guess. */
+static int conversation_row_height = 50;
 
 static void
 conversation_row_free (ConversationRow *row)
@@ -129,11 +138,16 @@ conversation_row_free (ConversationRow *row)
 static void
 conversation_row_update (ConversationRow *row)
 {
-  const char *title = aic_conversation_item_get_title (row->item);
-  g_autofree char *date = aic_display_date (aic_conversation_item_get_updated_at (row->item) / G_USEC_PER_SEC);
-  /* Translators: accessible name of a conversation's menu button */
-  g_autofree char *menu_label = g_strdup_printf (_("Actions for “%s”"), title);
+  const char *title;
+  g_autofree char *date = NULL;
+  g_autofree char *menu_label = NULL;
 
+  if (row->title == NULL || row->item == NULL)
+    return;
+  title = aic_conversation_item_get_title (row->item);
+  date = aic_display_date (aic_conversation_item_get_updated_at (row->item) / G_USEC_PER_SEC);
+  /* Translators: accessible name of a conversation's menu button */
+  menu_label = g_strdup_printf (_("Actions for “%s”"), title);
   gtk_label_set_label (GTK_LABEL (row->title), title[0] ? title : _("Untitled"));
   gtk_label_set_label (GTK_LABEL (row->date), date);
   gtk_accessible_update_property (GTK_ACCESSIBLE (row->menu_button), GTK_ACCESSIBLE_PROPERTY_LABEL, menu_label, -1);
@@ -143,14 +157,13 @@ static void conversation_row_create_menu (GtkMenuButton *button,
                                           gpointer       user_data);
 
 static void
-conversation_setup_cb (GtkSignalListItemFactory *factory,
-                       GtkListItem              *list_item,
-                       AicChatPage              *self)
+conversation_row_build (ConversationRow *row)
 {
-  ConversationRow *row = g_new0 (ConversationRow, 1);
-  GtkWidget *box, *labels;
+  GtkWidget *labels;
+  int height;
 
-  box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  if (row->title != NULL)
+    return;
   labels = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   gtk_widget_set_hexpand (labels, TRUE);
   gtk_widget_set_valign (labels, GTK_ALIGN_CENTER);
@@ -163,7 +176,7 @@ conversation_setup_cb (GtkSignalListItemFactory *factory,
   gtk_widget_add_css_class (row->date, "caption");
   gtk_box_append (GTK_BOX (labels), row->title);
   gtk_box_append (GTK_BOX (labels), row->date);
-  gtk_box_append (GTK_BOX (box), labels);
+  gtk_box_append (GTK_BOX (row->box), labels);
 
   row->menu_button = gtk_menu_button_new ();
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (row->menu_button), "view-more-symbolic");
@@ -171,10 +184,26 @@ conversation_setup_cb (GtkSignalListItemFactory *factory,
   gtk_widget_add_css_class (row->menu_button, "flat");
   gtk_menu_button_set_create_popup_func (GTK_MENU_BUTTON (row->menu_button),
                                          conversation_row_create_menu, row, NULL);
-  gtk_box_append (GTK_BOX (box), row->menu_button);
+  gtk_box_append (GTK_BOX (row->box), row->menu_button);
 
-  g_object_set_data_full (G_OBJECT (box), "conversation-row", row, (GDestroyNotify) conversation_row_free);
-  gtk_list_item_set_child (list_item, box);
+  gtk_widget_set_size_request (row->box, -1, -1);
+  gtk_widget_measure (row->box, GTK_ORIENTATION_VERTICAL, -1, &height, NULL, NULL, NULL);
+  if (height > 0)
+    conversation_row_height = height;
+  conversation_row_update (row);
+}
+
+static void
+conversation_setup_cb (GtkSignalListItemFactory *factory,
+                       GtkListItem              *list_item,
+                       AicChatPage              *self)
+{
+  ConversationRow *row = g_new0 (ConversationRow, 1);
+
+  row->box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_size_request (row->box, -1, conversation_row_height);
+  g_object_set_data_full (G_OBJECT (row->box), "conversation-row", row, (GDestroyNotify) conversation_row_free);
+  gtk_list_item_set_child (list_item, row->box);
   self->n_conversation_rows++;
 }
 
@@ -353,17 +382,28 @@ show_rows_in_view (GdkFrameClock *clock,
                    AicChatPage   *self)
 {
   GtkWidget *list = GTK_WIDGET (self->message_list);
+  GtkWidget *sidebar = GTK_WIDGET (self->conversation_list);
 
-  if (!gtk_widget_get_mapped (list))
-    return;
-  for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *row = gtk_widget_get_first_child (child);
+  if (gtk_widget_get_mapped (list))
+    for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
+         child = gtk_widget_get_next_sibling (child))
+      {
+        GtkWidget *row = gtk_widget_get_first_child (child);
 
-      if (AIC_IS_MESSAGE_ROW (row) && gtk_widget_get_child_visible (child))
-        aic_message_row_show_content (AIC_MESSAGE_ROW (row));
-    }
+        if (AIC_IS_MESSAGE_ROW (row) && gtk_widget_get_child_visible (child))
+          aic_message_row_show_content (AIC_MESSAGE_ROW (row));
+      }
+  /* The sidebar's rows likewise (see ConversationRow). */
+  if (gtk_widget_get_mapped (sidebar))
+    for (GtkWidget *child = gtk_widget_get_first_child (sidebar); child != NULL;
+         child = gtk_widget_get_next_sibling (child))
+      {
+        GtkWidget *box = gtk_widget_get_first_child (child);
+        ConversationRow *row = box != NULL ? g_object_get_data (G_OBJECT (box), "conversation-row") : NULL;
+
+        if (row != NULL && gtk_widget_get_child_visible (child))
+          conversation_row_build (row);
+      }
 }
 
 static void

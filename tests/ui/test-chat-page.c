@@ -114,6 +114,17 @@ search (Fixture    *f,
 }
 
 static void
+count_menu_buttons (GtkWidget *widget,
+                    guint     *n)
+{
+  if (GTK_IS_MENU_BUTTON (widget))
+    (*n)++;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    count_menu_buttons (child, n);
+}
+
+static void
 test_sidebar_at_scale (Fixture       *f,
                        gconstpointer  data)
 {
@@ -127,6 +138,16 @@ test_sidebar_at_scale (Fixture       *f,
   g_test_message ("%u rows made for %u conversations", rows, N_CONVERSATIONS);
   g_assert_cmpuint (rows, >, 0);
   g_assert_cmpuint (rows, <=, SCREENFUL);
+  /* Of those, only the rows in the 600 px window have their labels and
+   * menu button made. */
+  {
+    guint buttons = 0;
+
+    count_menu_buttons (GTK_WIDGET (f->page), &buttons);
+    g_test_message ("%u rows made, %u of them with a menu button", rows, buttons);
+    g_assert_cmpuint (buttons, >=, 5);
+    g_assert_cmpuint (buttons, <=, 20);
+  }
 
   /* Newest first, and it is the one open. */
   first = g_list_model_get_item (model, 0);
