@@ -92,6 +92,19 @@ after_paint (GdkFrameClock *clock,
   duration = g_get_monotonic_time () - run->frame_start;
   g_array_append_val (run->frames, duration);
   g_array_append_val (run->frame_tokens, run->next);
+  /* BENCH_SLOW=1: each frame over 12 ms, and the tokens it showed. */
+  if (g_getenv ("BENCH_SLOW") != NULL && duration > 12000 && !run->reference)
+    {
+      guint from = run->frame_tokens->len > 1 ? g_array_index (run->frame_tokens, guint, run->frame_tokens->len - 2) : 0;
+      GString *shown = g_string_new (NULL);
+
+      for (guint k = from; k < run->next; k++)
+        g_string_append (shown, run->tokens[k]);
+      g_strdelimit (shown->str, "\n", '|');
+      fprintf (stderr, "slow frame %u: %.1f ms, tokens %u..%u: %.60s\n",
+               run->frames->len, duration / 1000.0, from, run->next, shown->str);
+      g_string_free (shown, TRUE);
+    }
   run->frame_start = 0;
 
   if (run->done)
@@ -209,6 +222,23 @@ run_one (const char *name,
   gtk_window_present (GTK_WINDOW (run.window));
   while (!gtk_widget_get_mapped (run.view))
     g_main_context_iteration (NULL, TRUE);
+  /* The steady state, as in the app once it has shown a reply: the
+   * window has drawn text of each kind, a code block included, once.
+   * (The first code block drawn in a session costs 35–40 ms once here:
+   * llvmpipe compiling shaders and GtkSourceView's first highlighting;
+   * the Chat page warms up what it can when idle, see
+   * aic_markdown_view_warm_up().) */
+  aic_markdown_view_warm_up ();
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (run.view),
+                              "A *question* with `code`, **bold** and a list:\n\n- one\n- two\n\n"
+                              "```c\nint main (void)\n{\n  return 0;\n}\n```\n");
+  {
+    gint64 until = g_get_monotonic_time () + 300 * G_TIME_SPAN_MILLISECOND;
+
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+  }
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (run.view), "");
 
   clock = gtk_widget_get_frame_clock (run.view);
   /* before-paint comes before update, where tick callbacks (and so the

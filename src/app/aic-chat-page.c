@@ -12,6 +12,7 @@
 #include "aic-conversation-list.h"
 #include "aic-display.h"
 #include "aic-end-follower.h"
+#include "aic-markdown-view.h"
 #include "aic-message-row.h"
 
 /* The Chat view: conversations on the side, the open one's messages, and
@@ -406,9 +407,18 @@ show_rows_in_view (GdkFrameClock *clock,
       }
 }
 
+static gboolean
+warm_up_cb (gpointer data)
+{
+  aic_markdown_view_warm_up ();
+  return G_SOURCE_REMOVE;
+}
+
 static void
 message_list_realize_cb (AicChatPage *self)
 {
+  /* Once the window is up and idle: what the first code block needs. */
+  g_idle_add_full (G_PRIORITY_LOW, warm_up_cb, NULL, NULL);
   self->layout_clock = g_object_ref (gtk_widget_get_frame_clock (GTK_WIDGET (self->message_list)));
   self->layout_handler = g_signal_connect_after (self->layout_clock, "layout",
                                                  G_CALLBACK (show_rows_in_view), self);

@@ -33,6 +33,8 @@ struct _AicMarkdownView
   char        fence_char;
   guint       fence_len;
   gsize       fence_start;    /* where the open fence's block starts */
+  gsize       fence_close_start;  /* the last closing fence line */
+  gsize       fence_close_end;
 
   GPtrArray  *tail_widgets;   /* widgets of the open block */
   GtkSourceBuffer *tail_code; /* set while the tail is an open code block */
@@ -718,6 +720,55 @@ closing_fence (const char *line,
   return n >= min_len && blank_line (line + i, len - i);
 }
 
+/* Whether @made, just rendered, can be shown by @shown, a label already
+ * on screen: both labels of the same kind, indent and quoting, and
+ * (@same_text) with the same text. */
+static gboolean
+same_label (GtkWidget *made,
+            GtkWidget *shown,
+            gboolean   same_text)
+{
+  return GTK_IS_LABEL (made) && GTK_IS_LABEL (shown) &&
+         gtk_widget_get_margin_start (made) == gtk_widget_get_margin_start (shown) &&
+         gtk_accessible_get_accessible_role (GTK_ACCESSIBLE (made)) ==
+         gtk_accessible_get_accessible_role (GTK_ACCESSIBLE (shown)) &&
+         gtk_widget_has_css_class (made, "markdown-quote") == gtk_widget_has_css_class (shown, "markdown-quote") &&
+         (!same_text || g_str_equal (gtk_label_get_label (GTK_LABEL (made)), gtk_label_get_label (GTK_LABEL (shown))));
+}
+
+/* A code block that streamed in as the open tail is kept as it is when
+ * its fence closes, rather than made again by the parser: a second
+ * source view per block was the slowest frame of a streamed reply. Only
+ * when what is committed is the block and blank lines after it. */
+static gboolean
+keep_code_tail (AicMarkdownView *self,
+                gsize            commit_to)
+{
+  const char *text = self->text->str;
+
+  if (self->tail_code == NULL || self->in_fence ||
+      self->tail_code_start != self->stable_end ||
+      self->fence_close_end <= self->stable_end || self->fence_close_end > commit_to ||
+      strspn (text + self->fence_close_end, " \t\r\n") < commit_to - self->fence_close_end)
+    return FALSE;
+
+  /* The lines that came with the closing fence, up to it. */
+  if (self->fence_close_start > self->tail_code_from)
+    {
+      GtkTextIter end;
+
+      gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (self->tail_code), &end);
+      gtk_text_buffer_insert (GTK_TEXT_BUFFER (self->tail_code), &end,
+                              text + self->tail_code_from, self->fence_close_start - self->tail_code_from);
+      self->parsed_bytes += self->fence_close_start - self->tail_code_from;
+    }
+  self->n_blocks += self->tail_widgets->len;
+  g_ptr_array_set_size (self->tail_widgets, 0);
+  self->tail_code = NULL;
+  self->stable_end = commit_to;
+  return TRUE;
+}
+
 /* Scans the complete lines not yet scanned, and commits every finished
  * block: they are rendered once, for good. */
 static void
@@ -744,6 +795,8 @@ commit_finished_blocks (AicMarkdownView *self)
             {
               self->in_fence = FALSE;
               commit_to = self->scan_pos;
+              self->fence_close_start = line_start;
+              self->fence_close_end = self->scan_pos;
             }
           continue;
         }
@@ -761,13 +814,27 @@ commit_finished_blocks (AicMarkdownView *self)
         commit_to = self->scan_pos;
     }
 
+  if (commit_to > self->stable_end && keep_code_tail (self, commit_to))
+    return;
   if (commit_to > self->stable_end)
     {
       g_autoptr(GPtrArray) widgets = g_ptr_array_new_with_free_func (g_object_unref);
 
-      remove_tail (self);
       render_markdown (self, text + self->stable_end, commit_to - self->stable_end, widgets);
-      add_widgets (self, widgets, FALSE);
+      /* The usual case, a paragraph ending: the tail already shows it as
+       * it will stay, and is kept rather than made and laid out again. */
+      if (widgets->len == 1 && self->tail_widgets->len == 1 &&
+          same_label (g_ptr_array_index (widgets, 0), g_ptr_array_index (self->tail_widgets, 0), TRUE))
+        {
+          g_ptr_array_set_size (self->tail_widgets, 0);
+          self->tail_code = NULL;
+          self->n_blocks++;
+        }
+      else
+        {
+          remove_tail (self);
+          add_widgets (self, widgets, FALSE);
+        }
       self->stable_end = commit_to;
     }
 }
@@ -843,12 +910,7 @@ render_tail (AicMarkdownView *self)
    * than replace it, which is cheaper and keeps screen readers on the
    * same object. */
   if (widgets->len == 1 && self->tail_widgets->len == 1 &&
-      GTK_IS_LABEL (g_ptr_array_index (widgets, 0)) &&
-      GTK_IS_LABEL (g_ptr_array_index (self->tail_widgets, 0)) &&
-      gtk_widget_get_margin_start (g_ptr_array_index (widgets, 0)) ==
-      gtk_widget_get_margin_start (g_ptr_array_index (self->tail_widgets, 0)) &&
-      gtk_accessible_get_accessible_role (g_ptr_array_index (widgets, 0)) ==
-      gtk_accessible_get_accessible_role (g_ptr_array_index (self->tail_widgets, 0)))
+      same_label (g_ptr_array_index (widgets, 0), g_ptr_array_index (self->tail_widgets, 0), FALSE))
     {
       gtk_label_set_markup (g_ptr_array_index (self->tail_widgets, 0),
                             gtk_label_get_label (g_ptr_array_index (widgets, 0)));
@@ -917,6 +979,28 @@ aic_markdown_view_set_text (AicMarkdownView *self,
   self->in_fence = FALSE;
   self->n_blocks = 0;
   aic_markdown_view_flush (self);
+}
+
+/**
+ * aic_markdown_view_warm_up:
+ *
+ * Loads what the first code block of a session needs (GtkSourceView's
+ * language and style definitions): that took 40–50 ms inside the frame
+ * that showed the first code block of a streamed reply. Call it once
+ * when idle.
+ */
+void
+aic_markdown_view_warm_up (void)
+{
+  static gboolean done;
+  GtkWidget *block;
+
+  if (done)
+    return;
+  done = TRUE;
+  block = make_code_block ("int x = 0;\n", 11, "c", NULL);
+  g_object_ref_sink (block);
+  g_object_unref (block);
 }
 
 const char *

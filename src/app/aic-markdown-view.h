@@ -29,4 +29,6 @@ guint       aic_markdown_view_get_n_blocks   (AicMarkdownView *self);
 guint       aic_markdown_view_get_n_renders  (AicMarkdownView *self);
 gsize       aic_markdown_view_get_parsed_bytes (AicMarkdownView *self);
 
+void aic_markdown_view_warm_up (void);
+
 G_END_DECLS

@@ -145,6 +145,37 @@ test_streaming_matches (void)
     }
 }
 
+/* A code block that streamed in line by line stays the same widget when
+ * its fence closes (it is not made a second time by the parser), and
+ * ends up as the parser would have made it. */
+static void
+test_code_block_kept (void)
+{
+  GtkWidget *view = g_object_ref_sink (aic_markdown_view_new ());
+  GtkWidget *box = gtk_widget_get_first_child (view);
+  GtkWidget *open_block;
+  g_autofree char *got = NULL;
+  const char *parts[] = { "Before.\n\n", "```c\n", "int a;\n", "int b;\n", "```\n", "\n" };
+
+  for (guint i = 0; i < 4; i++)
+    {
+      aic_markdown_view_append (AIC_MARKDOWN_VIEW (view), parts[i]);
+      aic_markdown_view_flush (AIC_MARKDOWN_VIEW (view));
+    }
+  open_block = gtk_widget_get_last_child (box);
+  g_assert_true (GTK_IS_FRAME (open_block));
+  /* The last line and the closing fence in one piece, then a blank line. */
+  aic_markdown_view_append (AIC_MARKDOWN_VIEW (view), "int c;\n```\n");
+  aic_markdown_view_flush (AIC_MARKDOWN_VIEW (view));
+  aic_markdown_view_append (AIC_MARKDOWN_VIEW (view), "\nAfter.");
+  aic_markdown_view_flush (AIC_MARKDOWN_VIEW (view));
+  got = describe (AIC_MARKDOWN_VIEW (view));
+  g_assert_cmpstr (got, ==, "[label Before.][code c|int a;\nint b;\nint c;\n][label After.]");
+  g_assert_true (gtk_widget_get_prev_sibling (gtk_widget_get_last_child (box)) == open_block);
+  g_assert_cmpuint (aic_markdown_view_get_n_blocks (AIC_MARKDOWN_VIEW (view)), ==, 2);
+  g_object_unref (view);
+}
+
 static gsize
 stream_reply (guint  paragraphs,
               gsize *out_len)
@@ -293,6 +324,7 @@ main (int   argc,
   g_test_add_func ("/markdown-view/render", test_render);
   g_test_add_func ("/markdown-view/hanging-indent", test_hanging_indent);
   g_test_add_func ("/markdown-view/streaming-matches", test_streaming_matches);
+  g_test_add_func ("/markdown-view/code-block-kept", test_code_block_kept);
   g_test_add_func ("/markdown-view/cost-does-not-grow", test_cost_does_not_grow);
   g_test_add_func ("/markdown-view/link-policy", test_link_policy);
   g_test_add_func ("/markdown-view/link-asks", test_link_asks);
