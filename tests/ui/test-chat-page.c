@@ -113,15 +113,17 @@ search (Fixture    *f,
                   aic_chat_page_get_n_conversation_rows (f->page));
 }
 
-static void
-count_menu_buttons (GtkWidget *widget,
-                    guint     *n)
+/* Widgets of @type in @widget's tree, @widget included. */
+static guint
+count_widgets (GtkWidget *widget,
+               GType      type)
 {
-  if (GTK_IS_MENU_BUTTON (widget))
-    (*n)++;
+  guint n = g_type_is_a (G_OBJECT_TYPE (widget), type) ? 1 : 0;
+
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
        child = gtk_widget_get_next_sibling (child))
-    count_menu_buttons (child, n);
+    n += count_widgets (child, type);
+  return n;
 }
 
 static void
@@ -141,9 +143,8 @@ test_sidebar_at_scale (Fixture       *f,
   /* Of those, only the rows in the 600 px window have their labels and
    * menu button made. */
   {
-    guint buttons = 0;
+    guint buttons = count_widgets (GTK_WIDGET (f->page), GTK_TYPE_MENU_BUTTON);
 
-    count_menu_buttons (GTK_WIDGET (f->page), &buttons);
     g_test_message ("%u rows made, %u of them with a menu button", rows, buttons);
     g_assert_cmpuint (buttons, >=, 5);
     g_assert_cmpuint (buttons, <=, 20);
@@ -196,17 +197,6 @@ typedef struct
   guint code_blocks;
 } RowCount;
 
-static void
-count_code_blocks (GtkWidget *widget,
-                   guint     *n)
-{
-  if (GTK_SOURCE_IS_VIEW (widget))
-    (*n)++;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    count_code_blocks (child, n);
-}
-
 static RowCount
 count_rows (Fixture *f)
 {
@@ -223,7 +213,7 @@ count_rows (Fixture *f)
       if (!AIC_IS_MESSAGE_ROW (row))
         continue;
       count.rows++;
-      count_code_blocks (row, &count.code_blocks);
+      count.code_blocks += count_widgets (row, GTK_SOURCE_TYPE_VIEW);
       if (g_test_verbose () && gtk_widget_compute_bounds (child, list, &bounds))
         g_test_message ("row %u: visible %d, y %.0f h %.0f, put off %d", count.rows, gtk_widget_get_child_visible (child),
                         bounds.origin.y, bounds.size.height, aic_message_row_is_deferred (AIC_MESSAGE_ROW (row)));
