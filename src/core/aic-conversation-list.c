@@ -11,14 +11,18 @@
  * (property notifications) and only a change in length is reported as
  * items-changed, at the end. A list view in GTK 4.8 destroys the rows of
  * removed items rather than recycling them, so this keeps its rows made
- * once however much is typed. */
+ * once however much is typed. An item is made when it is first asked for
+ * (a list view asks for a few hundred of 10,000); until then its place
+ * is only the row read from the store. */
 struct _AicConversationList
 {
   GObject     parent_instance;
 
   AicStore   *store;
   char       *search;
-  GPtrArray  *items;    /* AicConversationItem */
+  GPtrArray  *infos;    /* AicConversationInfo, the places' contents */
+  GPtrArray  *items;    /* AicConversationItem or NULL, as long as infos */
+  guint       n_made;
 };
 
 enum {
@@ -42,7 +46,7 @@ get_item_type (GListModel *model)
 static guint
 get_n_items (GListModel *model)
 {
-  return AIC_CONVERSATION_LIST (model)->items->len;
+  return AIC_CONVERSATION_LIST (model)->infos->len;
 }
 
 static gpointer
@@ -50,10 +54,28 @@ get_item (GListModel *model,
           guint       position)
 {
   AicConversationList *self = AIC_CONVERSATION_LIST (model);
+  AicConversationItem *item;
 
-  if (position >= self->items->len)
+  if (position >= self->infos->len)
     return NULL;
-  return g_object_ref (g_ptr_array_index (self->items, position));
+  item = g_ptr_array_index (self->items, position);
+  if (item == NULL)
+    {
+      AicConversationInfo *info = g_ptr_array_index (self->infos, position);
+
+      item = aic_conversation_item_new ();
+      aic_conversation_item_update (item, info->id, info->title, info->updated_at);
+      g_ptr_array_index (self->items, position) = item;
+      self->n_made++;
+    }
+  return g_object_ref (item);
+}
+
+static void
+item_free (gpointer item)
+{
+  if (item != NULL)
+    g_object_unref (item);
 }
 
 static void
@@ -81,18 +103,23 @@ aic_conversation_list_refresh (AicConversationList  *self,
   if (infos == NULL)
     return FALSE;
 
-  old_n = self->items->len;
+  old_n = self->infos->len;
   new_n = infos->len;
-  for (guint i = 0; i < new_n; i++)
+  /* The places made so far are relabelled; the others only hold a row. */
+  for (guint i = 0; i < MIN (old_n, new_n); i++)
     {
       AicConversationInfo *info = g_ptr_array_index (infos, i);
+      AicConversationItem *item = g_ptr_array_index (self->items, i);
 
-      if (i >= old_n)
-        g_ptr_array_add (self->items, aic_conversation_item_new ());
-      aic_conversation_item_update (g_ptr_array_index (self->items, i), info->id, info->title, info->updated_at);
+      if (item != NULL)
+        aic_conversation_item_update (item, info->id, info->title, info->updated_at);
     }
   if (new_n < old_n)
     g_ptr_array_remove_range (self->items, new_n, old_n - new_n);
+  else
+    g_ptr_array_set_size (self->items, new_n);
+  g_ptr_array_unref (self->infos);
+  self->infos = g_steal_pointer (&infos);
 
   if (new_n > old_n)
     g_list_model_items_changed (G_LIST_MODEL (self), old_n, 0, new_n - old_n);
@@ -130,6 +157,7 @@ aic_conversation_list_finalize (GObject *object)
 
   g_clear_pointer (&self->search, g_free);
   g_clear_pointer (&self->items, g_ptr_array_unref);
+  g_clear_pointer (&self->infos, g_ptr_array_unref);
 
   G_OBJECT_CLASS (aic_conversation_list_parent_class)->finalize (object);
 }
@@ -155,7 +183,8 @@ aic_conversation_list_class_init (AicConversationListClass *klass)
 static void
 aic_conversation_list_init (AicConversationList *self)
 {
-  self->items = g_ptr_array_new_with_free_func (g_object_unref);
+  self->items = g_ptr_array_new_with_free_func (item_free);
+  self->infos = g_ptr_array_new_with_free_func ((GDestroyNotify) aic_conversation_info_free);
 }
 
 /**
@@ -219,8 +248,16 @@ aic_conversation_list_find (AicConversationList *self,
 
   if (conversation_id == NULL)
     return G_MAXUINT;
-  for (guint i = 0; i < self->items->len; i++)
-    if (g_str_equal (aic_conversation_item_get_id (g_ptr_array_index (self->items, i)), conversation_id))
+  for (guint i = 0; i < self->infos->len; i++)
+    if (g_str_equal (((AicConversationInfo *) g_ptr_array_index (self->infos, i))->id, conversation_id))
       return i;
   return G_MAXUINT;
+}
+
+/* For tests: how many items have been made (asked for) so far. */
+guint
+aic_conversation_list_get_n_made (AicConversationList *self)
+{
+  g_return_val_if_fail (AIC_IS_CONVERSATION_LIST (self), 0);
+  return self->n_made;
 }

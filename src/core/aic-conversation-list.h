@@ -21,5 +21,6 @@ gboolean             aic_conversation_list_refresh    (AicConversationList *self
                                                        GError             **error);
 guint                aic_conversation_list_find       (AicConversationList *self,
                                                        const char          *conversation_id);
+guint                aic_conversation_list_get_n_made (AicConversationList *self);
 
 G_END_DECLS

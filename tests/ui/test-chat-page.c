@@ -10,6 +10,7 @@
 #include "aic-chat-page.h"
 #include "aic-chat-page-private.h"
 #include "aic-conversation-item.h"
+#include "aic-conversation-list.h"
 #include "aic-message-row.h"
 #include "aic-store-private.h"
 #include "aic-ui-test-util.h"
@@ -145,7 +146,10 @@ test_sidebar_at_scale (Fixture       *f,
   {
     guint buttons = count_widgets (GTK_WIDGET (f->page), GTK_TYPE_MENU_BUTTON);
 
-    g_test_message ("%u rows made, %u of them with a menu button", rows, buttons);
+    g_test_message ("%u rows made, %u of them with a menu button; %u of %u items made", rows, buttons,
+                    aic_conversation_list_get_n_made (AIC_CONVERSATION_LIST (model)), N_CONVERSATIONS);
+    /* Items too are made for the rows, not for every conversation. */
+    g_assert_cmpuint (aic_conversation_list_get_n_made (AIC_CONVERSATION_LIST (model)), <=, SCREENFUL + 50);
     g_assert_cmpuint (buttons, >=, 5);
     g_assert_cmpuint (buttons, <=, 20);
   }
