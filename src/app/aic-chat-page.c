@@ -379,32 +379,41 @@ message_setup_cb (GtkSignalListItemFactory *factory,
  * for, so a row made here is measured and drawn in the same frame: no
  * row is ever seen empty. */
 static void
+show_message_row (GtkWidget *row)
+{
+  if (AIC_IS_MESSAGE_ROW (row))
+    aic_message_row_show_content (AIC_MESSAGE_ROW (row));
+}
+
+/* The sidebar's rows likewise (see ConversationRow). */
+static void
+show_conversation_row (GtkWidget *box)
+{
+  ConversationRow *row = g_object_get_data (G_OBJECT (box), "conversation-row");
+
+  if (row != NULL)
+    conversation_row_build (row);
+}
+
+/* Calls @show on the rows @list shows, when it is on screen. */
+static void
+show_rows_of (GtkWidget *list,
+              void     (*show) (GtkWidget *row))
+{
+  if (!gtk_widget_get_mapped (list))
+    return;
+  for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (gtk_widget_get_child_visible (child) && gtk_widget_get_first_child (child) != NULL)
+      show (gtk_widget_get_first_child (child));
+}
+
+static void
 show_rows_in_view (GdkFrameClock *clock,
                    AicChatPage   *self)
 {
-  GtkWidget *list = GTK_WIDGET (self->message_list);
-  GtkWidget *sidebar = GTK_WIDGET (self->conversation_list);
-
-  if (gtk_widget_get_mapped (list))
-    for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
-         child = gtk_widget_get_next_sibling (child))
-      {
-        GtkWidget *row = gtk_widget_get_first_child (child);
-
-        if (AIC_IS_MESSAGE_ROW (row) && gtk_widget_get_child_visible (child))
-          aic_message_row_show_content (AIC_MESSAGE_ROW (row));
-      }
-  /* The sidebar's rows likewise (see ConversationRow). */
-  if (gtk_widget_get_mapped (sidebar))
-    for (GtkWidget *child = gtk_widget_get_first_child (sidebar); child != NULL;
-         child = gtk_widget_get_next_sibling (child))
-      {
-        GtkWidget *box = gtk_widget_get_first_child (child);
-        ConversationRow *row = box != NULL ? g_object_get_data (G_OBJECT (box), "conversation-row") : NULL;
-
-        if (row != NULL && gtk_widget_get_child_visible (child))
-          conversation_row_build (row);
-      }
+  show_rows_of (GTK_WIDGET (self->message_list), show_message_row);
+  show_rows_of (GTK_WIDGET (self->conversation_list), show_conversation_row);
 }
 
 static gboolean

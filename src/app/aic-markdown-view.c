@@ -720,6 +720,31 @@ closing_fence (const char *line,
   return n >= min_len && blank_line (line + i, len - i);
 }
 
+/* The open code block's lines up to @upto go into its buffer. */
+static void
+append_code (AicMarkdownView *self,
+             gsize            upto)
+{
+  GtkTextIter end;
+
+  if (upto <= self->tail_code_from)
+    return;
+  gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (self->tail_code), &end);
+  gtk_text_buffer_insert (GTK_TEXT_BUFFER (self->tail_code), &end,
+                          self->text->str + self->tail_code_from, upto - self->tail_code_from);
+  self->parsed_bytes += upto - self->tail_code_from;
+  self->tail_code_from = upto;
+}
+
+/* The open block's widgets stay as they are, rendered for good. */
+static void
+commit_tail (AicMarkdownView *self)
+{
+  self->n_blocks += self->tail_widgets->len;
+  g_ptr_array_set_size (self->tail_widgets, 0);
+  self->tail_code = NULL;
+}
+
 /* Whether @made, just rendered, can be shown by @shown, a label already
  * on screen: both labels of the same kind, indent and quoting, and
  * (@same_text) with the same text. */
@@ -753,18 +778,8 @@ keep_code_tail (AicMarkdownView *self,
     return FALSE;
 
   /* The lines that came with the closing fence, up to it. */
-  if (self->fence_close_start > self->tail_code_from)
-    {
-      GtkTextIter end;
-
-      gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (self->tail_code), &end);
-      gtk_text_buffer_insert (GTK_TEXT_BUFFER (self->tail_code), &end,
-                              text + self->tail_code_from, self->fence_close_start - self->tail_code_from);
-      self->parsed_bytes += self->fence_close_start - self->tail_code_from;
-    }
-  self->n_blocks += self->tail_widgets->len;
-  g_ptr_array_set_size (self->tail_widgets, 0);
-  self->tail_code = NULL;
+  append_code (self, self->fence_close_start);
+  commit_tail (self);
   self->stable_end = commit_to;
   return TRUE;
 }
@@ -825,11 +840,7 @@ commit_finished_blocks (AicMarkdownView *self)
        * it will stay, and is kept rather than made and laid out again. */
       if (widgets->len == 1 && self->tail_widgets->len == 1 &&
           same_label (g_ptr_array_index (widgets, 0), g_ptr_array_index (self->tail_widgets, 0), TRUE))
-        {
-          g_ptr_array_set_size (self->tail_widgets, 0);
-          self->tail_code = NULL;
-          self->n_blocks++;
-        }
+        commit_tail (self);
       else
         {
           remove_tail (self);
@@ -853,18 +864,7 @@ render_tail (AicMarkdownView *self)
   if (self->in_fence && self->tail_code != NULL && self->tail_code_start == self->fence_start)
     {
       /* Only complete lines go in, the fence line excluded. */
-      gsize upto = self->scan_pos;
-
-      if (upto > self->tail_code_from)
-        {
-          GtkTextIter end;
-
-          gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (self->tail_code), &end);
-          gtk_text_buffer_insert (GTK_TEXT_BUFFER (self->tail_code), &end,
-                                  self->text->str + self->tail_code_from, upto - self->tail_code_from);
-          self->parsed_bytes += upto - self->tail_code_from;
-          self->tail_code_from = upto;
-        }
+      append_code (self, self->scan_pos);
       return;
     }
 

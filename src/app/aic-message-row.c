@@ -174,6 +174,19 @@ bind_content (AicMessageRow *self)
   update_state (self);
 }
 
+/* The row as it is when not put off, bound to its message. */
+static void
+show (AicMessageRow *self)
+{
+  if (self->deferred)
+    {
+      self->deferred = FALSE;
+      gtk_widget_set_size_request (GTK_WIDGET (self), -1, -1);
+      gtk_widget_set_visible (self->box, TRUE);
+    }
+  bind_content (self);
+}
+
 void
 aic_message_row_set_message (AicMessageRow  *self,
                              AicChatMessage *message)
@@ -201,13 +214,7 @@ aic_message_row_set_message (AicMessageRow  *self,
                                    estimate_height (self, aic_chat_message_get_text (message), list_width (self)));
       return;
     }
-  if (self->deferred)
-    {
-      self->deferred = FALSE;
-      gtk_widget_set_size_request (GTK_WIDGET (self), -1, -1);
-      gtk_widget_set_visible (self->box, TRUE);
-    }
-  bind_content (self);
+  show (self);
 }
 
 /**
@@ -238,12 +245,8 @@ aic_message_row_show_content (AicMessageRow *self)
 {
   g_return_if_fail (AIC_IS_MESSAGE_ROW (self));
 
-  if (!self->deferred || self->message == NULL)
-    return;
-  self->deferred = FALSE;
-  gtk_widget_set_size_request (GTK_WIDGET (self), -1, -1);
-  gtk_widget_set_visible (self->box, TRUE);
-  bind_content (self);
+  if (self->deferred && self->message != NULL)
+    show (self);
 }
 
 static void
@@ -312,7 +315,6 @@ aic_message_row_move_focus (AicMessageRow    *self,
 static gboolean
 aic_message_row_grab_focus (GtkWidget *widget)
 {
-  aic_message_row_show_content (AIC_MESSAGE_ROW (widget));
   return aic_message_row_move_focus (AIC_MESSAGE_ROW (widget), NULL, GTK_DIR_TAB_FORWARD);
 }
 

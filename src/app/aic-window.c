@@ -128,6 +128,18 @@ visible_child_changed_cb (AicWindow *self)
     g_settings_set_string (self->settings, "last-view", name);
 }
 
+/* The history cannot be used (@why): what is shown stays, nothing more
+ * is written to it. */
+static void
+history_unusable (AicWindow  *self,
+                  const char *why)
+{
+  g_autofree char *message = g_strdup_printf (_("Conversations cannot be kept: %s"), why);
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->chat_page), FALSE);
+  aic_window_show_error (self, message);
+}
+
 static void
 history_checked_cb (GObject      *source,
                     GAsyncResult *result,
@@ -135,17 +147,12 @@ history_checked_cb (GObject      *source,
 {
   g_autoptr(AicWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
 
   if (aic_store_check_finish (AIC_STORE (source), result, &error) ||
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
       gtk_widget_in_destruction (GTK_WIDGET (self)))
     return;
-  /* As when it cannot be opened: what is shown stays, nothing more is
-   * written to a damaged file. */
-  message = g_strdup_printf (_("Conversations cannot be kept: %s"), error->message);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->chat_page), FALSE);
-  aic_window_show_error (self, message);
+  history_unusable (self, error->message);
 }
 
 /* The history is read for damage once the window is up, in a thread: it
@@ -188,12 +195,7 @@ aic_window_setup (AicWindow  *self,
       self->map_handler = g_signal_connect_after (self, "map", G_CALLBACK (check_history_cb), NULL);
     }
   else
-    {
-      g_autofree char *message = g_strdup_printf (_("Conversations cannot be kept: %s"),
-                                                  store_error ? store_error : "");
-      gtk_widget_set_sensitive (GTK_WIDGET (self->chat_page), FALSE);
-      aic_window_show_error (self, message);
-    }
+    history_unusable (self, store_error ? store_error : "");
   aic_documents_page_set_manager (self->documents_page, aic_session_get_job_manager (self->session));
   aic_agent_page_set_settings (self->agent_page, self->settings);
   g_signal_connect_object (self->session, "notify::chat-client", G_CALLBACK (clients_changed), self, G_CONNECT_SWAPPED);

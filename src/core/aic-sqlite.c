@@ -101,6 +101,25 @@ check_intact (sqlite3     *db,
   return FALSE;
 }
 
+/* A connection to @path (@flags as sqlite3_open_v2() takes them), with the
+ * busy timeout every connection here has. */
+static sqlite3 *
+open_connection (const char  *path,
+                 int          flags,
+                 GError     **error)
+{
+  sqlite3 *db = NULL;
+
+  if (sqlite3_open_v2 (path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    {
+      set_error (error, db, db ? sqlite3_errmsg (db) : g_strerror (ENOMEM));
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_busy_timeout (db, 2000);
+  return db;
+}
+
 /**
  * aic_sqlite_check_file:
  * @path: a database file
@@ -120,13 +139,9 @@ aic_sqlite_check_file (const char  *path,
 
   g_return_val_if_fail (path != NULL, FALSE);
 
-  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-    {
-      set_error (error, db, db ? sqlite3_errmsg (db) : g_strerror (ENOMEM));
-      sqlite3_close (db);
-      return FALSE;
-    }
-  sqlite3_busy_timeout (db, 2000);
+  db = open_connection (path, SQLITE_OPEN_READONLY, error);
+  if (db == NULL)
+    return FALSE;
   intact = check_intact (db, path, error);
   sqlite3_close (db);
   return intact;
@@ -177,13 +192,9 @@ aic_sqlite_open_full (const char  *path,
         return NULL;
     }
 
-  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-    {
-      set_error (error, db, db ? sqlite3_errmsg (db) : g_strerror (ENOMEM));
-      sqlite3_close (db);
-      return NULL;
-    }
-  sqlite3_busy_timeout (db, 2000);
+  db = open_connection (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error);
+  if (db == NULL)
+    return NULL;
 
   if (!aic_sqlite_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", error))
     {

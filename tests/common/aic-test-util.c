@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 
 #include <libsecret/secret.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aic-json.h"
 #include "aic-test-util.h"
@@ -265,4 +267,25 @@ aic_test_get_object (const char *url)
   g_assert_cmpuint (answer.status, ==, 200);
   g_assert_true (JSON_NODE_HOLDS_OBJECT (answer.body));
   return json_object_ref (json_node_get_object (answer.body));
+}
+
+/* Overwrites page @page (4 KiB pages) of the SQLite file @path with
+ * garbage; G_MAXUINT for the page in the middle of the file. */
+void
+aic_test_damage_page (const char *path,
+                      guint       page)
+{
+  guchar garbage[4096];
+  GStatBuf st;
+  int fd;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  if (page == G_MAXUINT)
+    page = st.st_size / sizeof garbage / 2;
+  g_assert_cmpint ((gint64) (page + 1) * sizeof garbage, <=, st.st_size);
+  memset (garbage, 0xA5, sizeof garbage);
+  fd = g_open (path, O_WRONLY, 0);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pwrite (fd, garbage, sizeof garbage, (off_t) page * sizeof garbage), ==, sizeof garbage);
+  close (fd);
 }

@@ -48,4 +48,7 @@ void        aic_test_answer_clear     (AicTestAnswer       *answer);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AicTestAnswer, aic_test_answer_clear)
 
+void        aic_test_damage_page      (const char          *path,
+                                       guint                page);
+
 G_END_DECLS

@@ -1,30 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
+#include "aic-test-util.h"
 #include "hostile-util.h"
 
 /* A page of jobs.db damaged while the server was stopped: the next start
  * refuses in words, naming the file, instead of failing requests one by
  * one later; with the file moved aside, the server starts and serves. */
-
-static void
-damage_page (const char *path,
-             guint       page)
-{
-  guchar garbage[4096];
-  int fd = open (path, O_WRONLY);
-
-  memset (garbage, 0xA5, sizeof garbage);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (pwrite (fd, garbage, sizeof garbage, (off_t) page * sizeof garbage), ==, sizeof garbage);
-  close (fd);
-}
 
 static void
 test_damaged_page (void)
@@ -55,7 +41,7 @@ test_damaged_page (void)
   g_test_message ("jobs.db: %" G_GINT64_FORMAT " bytes", (gint64) st.st_size);
   /* Page 1 is the header and the schema; page 2 is a table's root. */
   g_assert_cmpint (st.st_size, >=, 2 * 4096);
-  damage_page (jobs_db, 1);
+  aic_test_damage_page (jobs_db, 1);
 
   /* timeout(1) bounds a server that would start regardless. */
   g_ptr_array_add (argv, (char *) "timeout");

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <gtksourceview/gtksource.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "aic-application.h"
 #include "aic-agent-page.h"
@@ -175,11 +173,8 @@ test_damaged_history (void)
   g_autofree char *dir = g_dir_make_tmp ("aic-window-XXXXXX", &error);
   g_autofree char *path = g_build_filename (dir, "ai-console.db", NULL);
   g_autoptr(AicSession) session = NULL;
-  char garbage[4096];
   AicWindow *window;
   GtkWidget *chat;
-  GStatBuf st;
-  int fd;
 
   g_assert_no_error (error);
   {
@@ -192,12 +187,7 @@ test_damaged_history (void)
     g_assert_no_error (error);
     g_assert_true (aic_sqlite_exec (aic_store_get_db (store), "PRAGMA wal_checkpoint(TRUNCATE)", NULL));
   }
-  g_assert_cmpint (g_stat (path, &st), ==, 0);
-  memset (garbage, 0x5a, sizeof garbage);
-  fd = g_open (path, O_WRONLY, 0);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (pwrite (fd, garbage, sizeof garbage, (off_t) (st.st_size / 4096 / 2) * 4096), ==, sizeof garbage);
-  close (fd);
+  aic_test_damage_page (path, G_MAXUINT);
 
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
   g_assert_no_error (error);

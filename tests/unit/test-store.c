@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <fcntl.h>
 #include <glib/gstdio.h>
-#include <unistd.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -11,6 +9,7 @@
 #include "aic-error.h"
 #include "aic-store.h"
 #include "aic-store-private.h"
+#include "aic-test-util.h"
 
 /* The conversation store on a real SQLite file in a temporary folder. */
 
@@ -430,9 +429,7 @@ test_check_later (Fixture       *f,
   g_autofree char *text = g_strnfill (2000, 'w');
   g_autoptr(AicStore) again = NULL;
   g_autoptr(AicStore) checked = NULL;
-  char garbage[4096];
   GStatBuf st;
-  int fd;
 
   for (guint i = 0; i < 100; i++)
     aic_store_add_message (f->store, id, "user", text, AIC_MESSAGE_COMPLETE, &error);
@@ -445,11 +442,7 @@ test_check_later (Fixture       *f,
   g_assert_cmpint (g_stat (f->path, &st), ==, 0);
   g_assert_cmpint (st.st_size, >=, 40 * 4096);
   /* A page in the middle of the messages, not the schema's. */
-  memset (garbage, 0x5a, sizeof garbage);
-  fd = g_open (f->path, O_WRONLY, 0);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (pwrite (fd, garbage, sizeof garbage, (off_t) (st.st_size / 4096 / 2) * 4096), ==, sizeof garbage);
-  close (fd);
+  aic_test_damage_page (f->path, G_MAXUINT);
 
   checked = aic_store_open (f->path, &error);
   g_assert_null (checked);
