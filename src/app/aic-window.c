@@ -21,15 +21,22 @@ struct _AicWindow
   /* Template widgets */
   GtkLabel             *banner_label;
   AicChatPage          *chat_page;
-  AicDocumentsPage     *documents_page;
-  AicVoicePage         *voice_page;
-  AicAgentPage         *agent_page;
+  AdwBin               *documents_bin;
+  AdwBin               *voice_bin;
+  AdwBin               *agent_bin;
   GtkRevealer          *banner_revealer;
   GtkWidget            *banner_box;
   GtkWidget            *banner_button;
   AdwViewStack         *stack;
   AdwViewSwitcherTitle *switcher_title;
   AdwToastOverlay      *toast_overlay;
+
+  /* Made when first shown: a window that is only ever used for Chat
+   * carries none of them (each view's widgets, and AdwViewStack measures
+   * every page it holds, shown or not). */
+  AicDocumentsPage     *documents_page;
+  AicVoicePage         *voice_page;
+  AicAgentPage         *agent_page;
 
   GCancellable         *cancellable;
   gulong                map_handler;
@@ -93,9 +100,46 @@ static void
 clients_changed (AicWindow *self)
 {
   aic_chat_page_set_client (self->chat_page, aic_session_get_chat_client (self->session));
-  aic_voice_page_set_client (self->voice_page, aic_session_get_voice_client (self->session),
-                             aic_session_get_voice_path (self->session));
-  aic_agent_page_set_client (self->agent_page, aic_session_get_backend_client (self->session));
+  if (self->voice_page != NULL)
+    aic_voice_page_set_client (self->voice_page, aic_session_get_voice_client (self->session),
+                               aic_session_get_voice_path (self->session));
+  if (self->agent_page != NULL)
+    aic_agent_page_set_client (self->agent_page, aic_session_get_backend_client (self->session));
+}
+
+static GtkWidget *
+make_page (AicWindow *self,
+           GType      type,
+           AdwBin    *bin)
+{
+  GtkWidget *page = g_object_new (type, NULL);
+
+  g_signal_connect_object (page, "show-message", G_CALLBACK (on_show_error), self, G_CONNECT_SWAPPED);
+  adw_bin_set_child (bin, page);
+  return page;
+}
+
+/* Makes the page of view @name, if it has not been made. */
+static void
+ensure_page (AicWindow  *self,
+             const char *name)
+{
+  if (g_strcmp0 (name, "documents") == 0 && self->documents_page == NULL)
+    {
+      self->documents_page = AIC_DOCUMENTS_PAGE (make_page (self, AIC_TYPE_DOCUMENTS_PAGE, self->documents_bin));
+      aic_documents_page_set_manager (self->documents_page, aic_session_get_job_manager (self->session));
+    }
+  else if (g_strcmp0 (name, "voice") == 0 && self->voice_page == NULL)
+    {
+      self->voice_page = AIC_VOICE_PAGE (make_page (self, AIC_TYPE_VOICE_PAGE, self->voice_bin));
+      clients_changed (self);
+    }
+  else if (g_strcmp0 (name, "agent") == 0 && self->agent_page == NULL)
+    {
+      self->agent_page = AIC_AGENT_PAGE (make_page (self, AIC_TYPE_AGENT_PAGE, self->agent_bin));
+      aic_agent_page_set_settings (self->agent_page, self->settings);
+      clients_changed (self);
+    }
 }
 
 static void
@@ -124,6 +168,8 @@ visible_child_changed_cb (AicWindow *self)
 {
   const char *name = adw_view_stack_get_visible_child_name (self->stack);
 
+  /* Before the frame that shows it. */
+  ensure_page (self, name);
   if (self->settings != NULL && name != NULL)
     g_settings_set_string (self->settings, "last-view", name);
 }
@@ -178,10 +224,10 @@ aic_window_setup (AicWindow  *self,
   g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
 
-  last_view = g_settings_get_string (self->settings, "last-view");
-  aic_window_show_view (self, last_view);
   g_signal_connect_object (self->stack, "notify::visible-child-name",
                            G_CALLBACK (visible_child_changed_cb), self, G_CONNECT_SWAPPED);
+  last_view = g_settings_get_string (self->settings, "last-view");
+  aic_window_show_view (self, last_view);
 
   g_signal_connect_object (self->session, "notify::summary", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::detail", G_CALLBACK (update_backend), self, G_CONNECT_SWAPPED);
@@ -196,8 +242,6 @@ aic_window_setup (AicWindow  *self,
     }
   else
     history_unusable (self, store_error ? store_error : "");
-  aic_documents_page_set_manager (self->documents_page, aic_session_get_job_manager (self->session));
-  aic_agent_page_set_settings (self->agent_page, self->settings);
   g_signal_connect_object (self->session, "notify::chat-client", G_CALLBACK (clients_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::backend-client", G_CALLBACK (clients_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::voice-client", G_CALLBACK (clients_changed), self, G_CONNECT_SWAPPED);
@@ -213,6 +257,10 @@ aic_window_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  /* They go with their bins. */
+  self->documents_page = NULL;
+  self->voice_page = NULL;
+  self->agent_page = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), AIC_TYPE_WINDOW);
   g_clear_object (&self->settings);
   g_clear_object (&self->session);
@@ -234,9 +282,9 @@ aic_window_class_init (AicWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_box);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, banner_button);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, chat_page);
-  gtk_widget_class_bind_template_child (widget_class, AicWindow, documents_page);
-  gtk_widget_class_bind_template_child (widget_class, AicWindow, voice_page);
-  gtk_widget_class_bind_template_child (widget_class, AicWindow, agent_page);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, documents_bin);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, voice_bin);
+  gtk_widget_class_bind_template_child (widget_class, AicWindow, agent_bin);
   gtk_widget_class_bind_template_callback (widget_class, on_show_error);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, AicWindow, switcher_title);
@@ -273,9 +321,6 @@ aic_window_init (AicWindow *self)
 
   self->cancellable = g_cancellable_new ();
   g_type_ensure (AIC_TYPE_CHAT_PAGE);
-  g_type_ensure (AIC_TYPE_DOCUMENTS_PAGE);
-  g_type_ensure (AIC_TYPE_VOICE_PAGE);
-  g_type_ensure (AIC_TYPE_AGENT_PAGE);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
@@ -340,7 +385,11 @@ aic_window_show_view (AicWindow  *self,
   g_return_if_fail (AIC_IS_WINDOW (self));
 
   if (name != NULL && adw_view_stack_get_child_by_name (self->stack, name) != NULL)
-    adw_view_stack_set_visible_child_name (self->stack, name);
+    {
+      /* Made even when the view was already the visible one. */
+      ensure_page (self, name);
+      adw_view_stack_set_visible_child_name (self->stack, name);
+    }
 }
 
 const char *
@@ -366,9 +415,14 @@ aic_window_open_documents (AicWindow  *self,
   aic_documents_page_add_files (self->documents_page, files);
 }
 
+/**
+ * aic_window_get_documents_page:
+ * Returns: (transfer none): the Documents view's page, made if it was not
+ */
 AicDocumentsPage *
 aic_window_get_documents_page (AicWindow *self)
 {
   g_return_val_if_fail (AIC_IS_WINDOW (self), NULL);
+  ensure_page (self, "documents");
   return self->documents_page;
 }

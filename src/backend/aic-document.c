@@ -3,10 +3,10 @@
 
 #include "config.h"
 
-#include <poppler.h>
 #include <string.h>
 
 #include "aic-document.h"
+#include "aic-module.h"
 
 /* What a submitted document is, and its text.
  *
@@ -17,12 +17,6 @@
  * format we cannot read, and saying so beats summarising noise. */
 
 G_DEFINE_QUARK (aic-document-error-quark, aic_document_error)
-
-/* poppler-glib 22.12 has no autoptr declarations of its own. */
-typedef PopplerDocument AicPopplerDocument;
-typedef PopplerPage AicPopplerPage;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AicPopplerDocument, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AicPopplerPage, g_object_unref)
 
 static const struct
 {
@@ -179,6 +173,7 @@ set_text_too_large (GError **error,
                "The document holds more than %s of text, more than this server reads.", size);
 }
 
+/* PDFs are read by poppler, in a module loaded on the first PDF. */
 static char *
 extract_pdf (GBytes                  *bytes,
              const AicDocumentLimits *limits,
@@ -186,11 +181,19 @@ extract_pdf (GBytes                  *bytes,
              GError                 **error)
 {
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(AicPopplerDocument) document = NULL;
+  g_autoptr(GObject) document = NULL;
   g_autoptr(GString) text = g_string_new (NULL);
+  const AicPdfModule *pdf;
   int n_pages;
 
-  document = poppler_document_new_from_bytes (bytes, NULL, &local_error);
+  pdf = aic_module_get (AIC_PDF_MODULE_NAME, AIC_PDF_MODULE_SYMBOL, &local_error);
+  if (pdf == NULL)
+    {
+      g_set_error (error, AIC_DOCUMENT_ERROR, AIC_DOCUMENT_ERROR_UNREADABLE,
+                   "PDFs cannot be read here. %s", local_error->message);
+      return NULL;
+    }
+  document = pdf->open (bytes, &local_error);
   if (document == NULL)
     {
       g_set_error (error, AIC_DOCUMENT_ERROR, AIC_DOCUMENT_ERROR_UNREADABLE,
@@ -198,7 +201,7 @@ extract_pdf (GBytes                  *bytes,
       return NULL;
     }
 
-  n_pages = poppler_document_get_n_pages (document);
+  n_pages = pdf->n_pages (document);
   /* Before any page is read: pages are what costs time. */
   if (limits->max_pages > 0 && n_pages > 0 && (guint) n_pages > limits->max_pages)
     {
@@ -208,15 +211,11 @@ extract_pdf (GBytes                  *bytes,
     }
   for (int i = 0; i < n_pages; i++)
     {
-      g_autoptr(AicPopplerPage) page = NULL;
       g_autofree char *page_text = NULL;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
-      page = poppler_document_get_page (document, i);
-      if (page == NULL)
-        continue;
-      page_text = poppler_page_get_text (page);
+      page_text = pdf->page_text (document, i);
       if (page_text == NULL)
         continue;
       if (text->len > 0)

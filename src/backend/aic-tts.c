@@ -3,19 +3,21 @@
 
 #include "config.h"
 
-#include <espeak-ng/speak_lib.h>
 #include <string.h>
 
 #include "aic-error.h"
+#include "aic-module.h"
 #include "aic-pcm.h"
 #include "aic-tts.h"
 
 /* Speech for the voice pipeline when no upstream speaks: libespeak-ng,
- * offline. eSpeak keeps global state, so one synthesis runs at a time,
- * under a lock, in a worker thread; its 22,050 Hz output is resampled to
- * the wire format's 24 kHz. */
+ * offline, in a module loaded the first time it speaks. eSpeak keeps
+ * global state, so one synthesis runs at a time, under a lock, in a
+ * worker thread; its 22,050 Hz output is resampled to the wire format's
+ * 24 kHz. */
 
 static GMutex espeak_lock;
+static const AicSpeechModule *espeak;
 static int espeak_rate;   /* 0: not tried; -1: unavailable */
 
 GBytes *
@@ -164,18 +166,6 @@ aic_tts_decode_wav (GBytes  *wav,
   return NULL;
 }
 
-static int
-collect_cb (short        *wav,
-            int           n_samples,
-            espeak_EVENT *events)
-{
-  GArray *samples = events != NULL ? events->user_data : NULL;
-
-  if (wav != NULL && n_samples > 0 && samples != NULL)
-    g_array_append_vals (samples, wav, n_samples);
-  return 0;
-}
-
 /**
  * aic_tts_espeak:
  * @voice: (nullable): an eSpeak voice name, such as "en-us"
@@ -190,14 +180,23 @@ aic_tts_espeak (const char  *text,
 {
   g_autoptr(GArray) samples = g_array_new (FALSE, FALSE, sizeof (gint16));
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&espeak_lock);
-  espeak_ERROR result;
+  int result;
 
+  if (espeak == NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      espeak = aic_module_get (AIC_SPEECH_MODULE_NAME, AIC_SPEECH_MODULE_SYMBOL, &local_error);
+      if (espeak == NULL)
+        {
+          g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED, "eSpeak NG cannot speak here. %s", local_error->message);
+          return NULL;
+        }
+    }
   if (espeak_rate == 0)
     {
-      espeak_rate = espeak_Initialize (AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL, 0);
-      if (espeak_rate > 0)
-        espeak_SetSynthCallback (collect_cb);
-      else
+      espeak_rate = espeak->start ();
+      if (espeak_rate <= 0)
         espeak_rate = -1;
     }
   if (espeak_rate < 0)
@@ -207,10 +206,10 @@ aic_tts_espeak (const char  *text,
       return NULL;
     }
 
-  if (espeak_SetVoiceByName (voice ? voice : "en") != EE_OK)
-    espeak_SetVoiceByName ("en");
-  result = espeak_Synth (text, strlen (text) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, NULL, samples);
-  if (result != EE_OK)
+  if (!espeak->set_voice (voice ? voice : "en"))
+    espeak->set_voice ("en");
+  result = espeak->speak (text, samples);
+  if (result != 0)
     {
       g_set_error (error, AIC_ERROR, AIC_ERROR_FAILED, "eSpeak NG could not speak the text (error %d).", result);
       return NULL;

@@ -41,6 +41,16 @@ wait_for_state (AicSession      *session,
   aic_test_wait_for (session_in_wanted_state, session, 10000);
 }
 
+/* The page of view @name: %NULL until the view is first shown. */
+static GtkWidget *
+view_page (AdwViewStack *stack,
+           const char   *name)
+{
+  GtkWidget *child = adw_view_stack_get_child_by_name (stack, name);
+
+  return ADW_IS_BIN (child) ? adw_bin_get_child (ADW_BIN (child)) : child;
+}
+
 static void
 test_window (void)
 {
@@ -74,12 +84,9 @@ test_window (void)
       g_assert_nonnull (adw_view_stack_page_get_icon_name (page));
       if (i == 0)
         g_assert_true (AIC_IS_CHAT_PAGE (adw_view_stack_page_get_child (page)));
-      else if (i == 1)
-        g_assert_true (AIC_IS_DOCUMENTS_PAGE (adw_view_stack_page_get_child (page)));
-      else if (i == 2)
-        g_assert_true (AIC_IS_VOICE_PAGE (adw_view_stack_page_get_child (page)));
       else
-        g_assert_true (AIC_IS_AGENT_PAGE (adw_view_stack_page_get_child (page)));
+        /* The other views are made when first shown. */
+        g_assert_null (view_page (stack, names[i]));
     }
   g_assert_true (adw_view_switcher_title_get_stack (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))) == stack);
 
@@ -87,8 +94,17 @@ test_window (void)
   g_assert_cmpstr (aic_window_get_view (window), ==, "chat");
   aic_window_show_view (window, "voice");
   g_assert_cmpstr (aic_window_get_view (window), ==, "voice");
+  g_assert_true (AIC_IS_VOICE_PAGE (view_page (stack, "voice")));
+  g_assert_null (view_page (stack, "agent"));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-view", "s", "agent"));
   g_assert_cmpstr (aic_window_get_view (window), ==, "agent");
+  g_assert_true (AIC_IS_AGENT_PAGE (view_page (stack, "agent")));
+  /* A switcher (or anything else) that sets the stack's child makes it too. */
+  g_assert_null (view_page (stack, "documents"));
+  adw_view_stack_set_visible_child_name (stack, "documents");
+  g_assert_true (AIC_IS_DOCUMENTS_PAGE (view_page (stack, "documents")));
+  g_assert_true (aic_window_get_documents_page (window) == AIC_DOCUMENTS_PAGE (view_page (stack, "documents")));
+  aic_window_show_view (window, "agent");
   aic_window_show_view (window, "no-such-view");
   g_assert_cmpstr (aic_window_get_view (window), ==, "agent");
   {

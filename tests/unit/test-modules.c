@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The backend's loadable modules (issue 14: start-up RSS): poppler and
+ * eSpeak NG are not in a process until it reads a PDF or speaks, and
+ * when a module is missing or from another version, the job says so. */
+#include "config.h"
+
+#include <cairo-pdf.h>
+#include <string.h>
+
+#include "aic-document.h"
+#include "aic-error.h"
+#include "aic-module.h"
+#include "aic-tts.h"
+#include "aic-test-util.h"
+
+static gboolean
+mapped (const char *library)
+{
+  g_autofree char *maps = NULL;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  return strstr (maps, library) != NULL;
+}
+
+static cairo_status_t
+append_cb (void                *closure,
+           const unsigned char *data,
+           unsigned int         length)
+{
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+static GBytes *
+make_pdf (const char *line)
+{
+  GByteArray *out = g_byte_array_new ();
+  cairo_surface_t *surface = cairo_pdf_surface_create_for_stream (append_cb, out, 595, 842);
+  cairo_t *cr = cairo_create (surface);
+
+  cairo_move_to (cr, 72, 72);
+  cairo_show_text (cr, line);
+  cairo_destroy (cr);
+  cairo_surface_finish (surface);
+  cairo_surface_destroy (surface);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* Runs first, in a process that has read no PDF and spoken nothing. */
+static void
+test_first_use (void)
+{
+  g_autoptr(GBytes) pdf = make_pdf ("Tides come twice a day.");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GBytes) speech = NULL;
+
+  g_assert_false (mapped ("libpoppler"));
+  g_assert_false (mapped ("libespeak-ng"));
+  g_assert_false (aic_module_is_loaded (AIC_PDF_MODULE_NAME));
+
+  /* Plain text needs neither. */
+  text = aic_document_extract_text (AIC_DOCUMENT_TEXT, pdf, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&text, g_free);
+  g_assert_false (mapped ("libpoppler"));
+
+  text = aic_document_extract_text (AIC_DOCUMENT_PDF, pdf, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (text, "Tides come twice a day."));
+  g_assert_true (aic_module_is_loaded (AIC_PDF_MODULE_NAME));
+  g_assert_true (mapped ("libpoppler-glib"));
+  g_assert_false (mapped ("libespeak-ng"));
+
+  speech = aic_tts_espeak ("Hello.", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (speech), >, 0);
+  g_assert_true (aic_module_is_loaded (AIC_SPEECH_MODULE_NAME));
+  g_assert_true (mapped ("libespeak-ng"));
+}
+
+static void
+test_missing (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GBytes) pdf = make_pdf ("Tides come twice a day.");
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+      g_autoptr(GBytes) speech = NULL;
+
+      g_setenv ("AI_CONSOLE_MODULE_DIR", "/nonexistent/ai-console-modules", TRUE);
+      text = aic_document_extract_text (AIC_DOCUMENT_PDF, pdf, NULL, &error);
+      g_assert_null (text);
+      /* The job fails and says why; plain text still reads. */
+      g_assert_error (error, AIC_DOCUMENT_ERROR, AIC_DOCUMENT_ERROR_UNREADABLE);
+      g_assert_nonnull (strstr (error->message, "PDFs cannot be read here"));
+      g_assert_nonnull (strstr (error->message, "aic-pdf"));
+      g_assert_nonnull (strstr (error->message, "/nonexistent/ai-console-modules"));
+      g_clear_error (&error);
+      text = aic_document_extract_text (AIC_DOCUMENT_TEXT, pdf, NULL, &error);
+      g_assert_no_error (error);
+
+      speech = aic_tts_espeak ("Hello.", NULL, &error);
+      g_assert_null (speech);
+      g_assert_error (error, AIC_ERROR, AIC_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "aic-speech"));
+      g_assert_false (mapped ("libespeak-ng"));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_other_version (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GBytes) pdf = make_pdf ("Tides come twice a day.");
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+
+      g_setenv ("AI_CONSOLE_MODULE_DIR", OLD_MODULE_DIR, TRUE);
+      text = aic_document_extract_text (AIC_DOCUMENT_PDF, pdf, NULL, &error);
+      g_assert_null (text);
+      g_assert_error (error, AIC_DOCUMENT_ERROR, AIC_DOCUMENT_ERROR_UNREADABLE);
+      g_assert_nonnull (strstr (error->message, "is not the version of aic-pdf this program needs"));
+      g_assert_false (aic_module_is_loaded (AIC_PDF_MODULE_NAME));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_dir (void)
+{
+  g_autofree char *dir = NULL;
+
+  /* This test runs from the build tree, so it loads the build's modules,
+   * not an installed (possibly older) copy. */
+  g_unsetenv ("AI_CONSOLE_MODULE_DIR");
+  dir = aic_module_dup_dir ();
+  g_assert_cmpstr (dir, ==, AIC_BUILD_MODULE_DIR);
+  g_setenv ("AI_CONSOLE_MODULE_DIR", "/somewhere", TRUE);
+  g_clear_pointer (&dir, g_free);
+  dir = aic_module_dup_dir ();
+  g_assert_cmpstr (dir, ==, "/somewhere");
+  g_unsetenv ("AI_CONSOLE_MODULE_DIR");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/modules/first-use", test_first_use);
+  g_test_add_func ("/modules/missing", test_missing);
+  g_test_add_func ("/modules/other-version", test_other_version);
+  g_test_add_func ("/modules/dir", test_dir);
+
+  return g_test_run ();
+}
