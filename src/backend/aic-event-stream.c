@@ -690,11 +690,16 @@ aic_event_stream_has_after (AicEventStream *self,
  * connection is ours (take_connection_cb) and is closed after the
  * stream. No "Connection: close": with it, fetch() (undici) takes a
  * connection cut mid-stream for the end of the body, and does not
- * resume. */
+ * resume. "Keep-Alive: timeout=0" says the same close in a way that
+ * keeps the body strict: without it, a client that keeps connections
+ * (undici) sends its next request on this one as our close is on its
+ * way, and that request fails ("fetch failed", 1 run in 5 of
+ * test-sse-resume). */
 static void
 start_response (SoupServerMessage *message)
 {
   aic_reply_set_event_stream_head (message);
+  soup_message_headers_replace (soup_server_message_get_response_headers (message), "Keep-Alive", "timeout=0");
 }
 
 static void

@@ -81,6 +81,30 @@ def installed(app_id):
           app_id in catalog and "<screenshot" in catalog and "0.2.0" in catalog, composed)
 
 
+def minimal_pdf(line):
+    """A one-page PDF whose text is @line (ASCII), in a standard font."""
+    content = b"BT /F1 12 Tf 72 770 Td (" + line.encode("ascii") + b") Tj ET"
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+    return bytes(out)
+
+
 def programs(app_id, data):
     help_cli = sandboxed(app_id, "ai-console-cli", "--help")
     check("%s: ai-console-cli runs from the bundle" % app_id, "health" in help_cli.stdout, help_cli.stderr)
@@ -103,6 +127,17 @@ def programs(app_id, data):
                            "--token-file", token)
         check("%s: ai-console-server runs from the bundle, and the CLI's health gets its answer" % app_id,
               health.returncode == 0 and '"status" : "ok"' in health.stdout, health.stdout + health.stderr)
+        # A PDF is read by poppler in a module loaded on first use
+        # (LIBDIR/ai-console): the bundle must have installed it where the
+        # server looks.
+        pdf = os.path.join(data, "lighthouse.pdf")
+        with open(pdf, "wb") as f:
+            f.write(minimal_pdf("The lighthouse keeper lit the lamp at dusk."))
+        analyzed = sandboxed(app_id, "ai-console-cli", "analyze", pdf, "--url", "http://127.0.0.1:" + port,
+                             "--token-file", token)
+        check("%s: a PDF is summarised by the bundle's server (its PDF module is installed)" % app_id,
+              analyzed.returncode == 0 and "lighthouse" in analyzed.stdout.lower(),
+              analyzed.stdout + analyzed.stderr)
     finally:
         stop(app_id, server)
 
