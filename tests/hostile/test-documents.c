@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <cairo-pdf.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include "aic-test-pdf.h"
 #include "hostile-util.h"
 
 /* Documents small on the wire that become too much: a PDF of many pages,
@@ -16,24 +16,13 @@
 static const char * const args[] = { "--max-document-pages=50", "--max-document-text=60000",
                                      "--max-document-parts=2", NULL };
 
-static cairo_status_t
-append_cb (void                *closure,
-           const unsigned char *bytes,
-           unsigned int         length)
-{
-  g_byte_array_append (closure, bytes, length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
 /* @pages pages, each with @lines lines of the same sentence (60 bytes
  * of text a line). */
 static GBytes *
 make_pdf (guint pages,
           guint lines)
 {
-  GByteArray *out = g_byte_array_new ();
-  cairo_surface_t *surface = cairo_pdf_surface_create_for_stream (append_cb, out, 595, 842);
-  cairo_t *cr = cairo_create (surface);
+  cairo_t *cr = aic_test_pdf_new ();
 
   cairo_set_font_size (cr, 8);
   for (guint p = 0; p < pages; p++)
@@ -45,10 +34,7 @@ make_pdf (guint pages,
         }
       cairo_show_page (cr);
     }
-  cairo_destroy (cr);
-  cairo_surface_finish (surface);
-  cairo_surface_destroy (surface);
-  return g_byte_array_free_to_bytes (out);
+  return aic_test_pdf_end (cr);
 }
 
 static char *

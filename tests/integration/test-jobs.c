@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <cairo-pdf.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -12,6 +11,7 @@
 #include "aic-json.h"
 #include "aic-server-private.h"
 #include "aic-sse-client.h"
+#include "aic-test-pdf.h"
 #include "aic-test-util.h"
 
 /* Document jobs end to end, in one process: the real AicServer on
@@ -578,22 +578,11 @@ test_outage (Fixture       *f,
   g_assert_false (aic_job_get_paused (job));
 }
 
-static cairo_status_t
-append_cb (void                *closure,
-           const unsigned char *bytes,
-           unsigned int         length)
-{
-  g_byte_array_append (closure, bytes, length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
 static void
 test_pdf (Fixture       *f,
           gconstpointer  data)
 {
-  GByteArray *out = g_byte_array_new ();
-  cairo_surface_t *surface = cairo_pdf_surface_create_for_stream (append_cb, out, 595, 842);
-  cairo_t *cr = cairo_create (surface);
+  cairo_t *cr = aic_test_pdf_new ();
   g_autoptr(GBytes) pdf = NULL;
   g_autoptr(AicJob) job = aic_job_new ("turbines.pdf");
   g_autoptr(GAsyncResult) result = NULL;
@@ -603,10 +592,7 @@ test_pdf (Fixture       *f,
   cairo_move_to (cr, 40, 80);
   cairo_show_text (cr, "Turbine blades are inspected every spring for cracks and erosion.");
   cairo_show_page (cr);
-  cairo_destroy (cr);
-  cairo_surface_finish (surface);
-  cairo_surface_destroy (surface);
-  pdf = g_byte_array_free_to_bytes (out);
+  pdf = aic_test_pdf_end (cr);
 
   aic_job_client_submit_async (f->jobs, job, pdf, "application/pdf", NULL, NULL, aic_test_store_result_cb, &result);
   aic_test_wait_result (&result, 10000);

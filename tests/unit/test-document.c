@@ -1,42 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <cairo-pdf.h>
 #include <string.h>
 
 #include "aic-document.h"
-
-static cairo_status_t
-append_cb (void                *closure,
-           const unsigned char *data,
-           unsigned int         length)
-{
-  g_byte_array_append (closure, data, length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
-/* A real two-page PDF with a text layer, written by cairo. */
-static GBytes *
-make_pdf (const char * const *pages)
-{
-  GByteArray *out = g_byte_array_new ();
-  cairo_surface_t *surface = cairo_pdf_surface_create_for_stream (append_cb, out, 595, 842);
-  cairo_t *cr = cairo_create (surface);
-
-  for (guint i = 0; pages[i] != NULL; i++)
-    {
-      cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-      cairo_set_font_size (cr, 14);
-      cairo_move_to (cr, 50, 100);
-      if (pages[i][0] != '\0')
-        cairo_show_text (cr, pages[i]);
-      cairo_show_page (cr);
-    }
-  cairo_destroy (cr);
-  cairo_surface_finish (surface);
-  cairo_surface_destroy (surface);
-  return g_byte_array_free_to_bytes (out);
-}
+#include "aic-test-pdf.h"
 
 static void
 test_check (void)
@@ -99,7 +67,7 @@ static void
 test_pdf (void)
 {
   const char * const pages[] = { "The first page talks about solar power.", "The second page is about storage.", NULL };
-  g_autoptr(GBytes) pdf = make_pdf (pages);
+  g_autoptr(GBytes) pdf = aic_test_make_pdf (pages);
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
   AicDocumentType type;
@@ -117,7 +85,7 @@ static void
 test_pdf_without_text (void)
 {
   const char * const pages[] = { "", "", NULL };
-  g_autoptr(GBytes) pdf = make_pdf (pages);
+  g_autoptr(GBytes) pdf = aic_test_make_pdf (pages);
   g_autoptr(GBytes) broken = g_bytes_new_static ("%PDF-1.4\nthis is no PDF body", 29);
   g_autoptr(GError) error = NULL;
   g_autofree char *text = aic_document_extract_text (AIC_DOCUMENT_PDF, pdf, NULL, &error);

@@ -4,14 +4,13 @@
  * when a module is missing or from another version, the job says so. */
 #include "config.h"
 
-#include <cairo-pdf.h>
 #include <string.h>
 
 #include "aic-document.h"
 #include "aic-error.h"
 #include "aic-module.h"
 #include "aic-tts.h"
-#include "aic-test-util.h"
+#include "aic-test-pdf.h"
 
 static gboolean
 mapped (const char *library)
@@ -22,28 +21,12 @@ mapped (const char *library)
   return strstr (maps, library) != NULL;
 }
 
-static cairo_status_t
-append_cb (void                *closure,
-           const unsigned char *data,
-           unsigned int         length)
-{
-  g_byte_array_append (closure, data, length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
 static GBytes *
 make_pdf (const char *line)
 {
-  GByteArray *out = g_byte_array_new ();
-  cairo_surface_t *surface = cairo_pdf_surface_create_for_stream (append_cb, out, 595, 842);
-  cairo_t *cr = cairo_create (surface);
+  const char * const pages[] = { line, NULL };
 
-  cairo_move_to (cr, 72, 72);
-  cairo_show_text (cr, line);
-  cairo_destroy (cr);
-  cairo_surface_finish (surface);
-  cairo_surface_destroy (surface);
-  return g_byte_array_free_to_bytes (out);
+  return aic_test_make_pdf (pages);
 }
 
 /* Runs first, in a process that has read no PDF and spoken nothing. */
