@@ -412,6 +412,35 @@ test_backend_demo (Backend       *b,
   g_assert_cmpuint (aic_chat_stream_get_resumes (stream), ==, 0);
 }
 
+/* The server closes a stream's connection after it (and says so,
+ * Keep-Alive: timeout=0). Our client keeps connections too: its next
+ * request must not go out on the one being closed. 40 streams, each
+ * followed at once by another request on the same client. */
+static void
+test_backend_request_after_stream (Backend       *b,
+                                   gconstpointer  data)
+{
+  g_autoptr(AicConnection) connection = aic_connection_new (NULL, "test", AIC_CONNECTION_KIND_CONSOLE, b->url);
+  g_autoptr(AicClient) client = aic_client_new (connection, b->token);
+
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autoptr(AicChatStream) stream = aic_chat_stream_new (client);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(AicServiceInfo) info = NULL;
+
+      aic_chat_stream_add_turn (stream, "user", "Hello");
+      g_assert_true (run_stream (stream, NULL, &error));
+      g_assert_no_error (error);
+      aic_client_check_async (client, NULL, aic_test_store_result_cb, &result);
+      aic_test_wait_result (&result, 10000);
+      info = aic_client_check_finish (client, result, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (info);
+    }
+}
+
 static void
 test_backend_wrong_token (Backend       *b,
                           gconstpointer  data)
@@ -770,6 +799,7 @@ main (int   argc,
   g_test_add ("/chat-stream/provider-cuts", Replay, NULL, replay_setup, test_provider_cuts, replay_teardown);
   g_test_add_func ("/chat-stream/needs-model", test_needs_model);
   g_test_add ("/chat-stream/backend/demo", Backend, NULL, backend_setup, test_backend_demo, backend_teardown);
+  g_test_add ("/chat-stream/backend/request-after-stream", Backend, NULL, backend_setup, test_backend_request_after_stream, backend_teardown);
   g_test_add ("/chat-stream/backend/wrong-token", Backend, NULL, backend_setup, test_backend_wrong_token, backend_teardown);
   g_test_add ("/chat-stream/backend/resume", Backend, NULL, backend_setup, test_backend_resume, backend_teardown);
   g_test_add ("/chat-stream/backend/cut-before-start", Backend, NULL, backend_setup, test_backend_cut_before_start, backend_teardown);
