@@ -5,7 +5,9 @@
 
 #include <glib/gi18n.h>
 #include <gtksourceview/gtksource.h>
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 
 #include "aic-application.h"
 #include "aic-connection-editor.h"
@@ -32,7 +34,9 @@ G_DEFINE_FINAL_TYPE (AicApplication, aic_application, ADW_TYPE_APPLICATION)
 static gboolean
 trim_cb (gpointer data)
 {
+#ifdef __GLIBC__
   malloc_trim (0);
+#endif
   return G_SOURCE_REMOVE;
 }
 
