@@ -18,7 +18,7 @@
  * without a reference); one that failed is tried again on the next use. */
 
 static GMutex modules_lock;
-static GHashTable *modules;   /* name → GModule */
+static GHashTable *tables;    /* name → its table, for each module loaded */
 
 /**
  * aic_module_dup_dir:
@@ -62,14 +62,11 @@ aic_module_get (const char  *name,
 
   g_return_val_if_fail (name != NULL && symbol != NULL, NULL);
 
-  if (modules == NULL)
-    modules = g_hash_table_new (g_str_hash, g_str_equal);
-  module = g_hash_table_lookup (modules, name);
-  if (module != NULL)
-    {
-      g_module_symbol (module, symbol, &table);
-      return table;
-    }
+  if (tables == NULL)
+    tables = g_hash_table_new (g_str_hash, g_str_equal);
+  table = g_hash_table_lookup (tables, name);
+  if (table != NULL)
+    return table;
 
   dir = aic_module_dup_dir ();
   path = g_module_build_path (dir, name);
@@ -94,7 +91,7 @@ aic_module_get (const char  *name,
     }
 
   g_module_make_resident (module);
-  g_hash_table_insert (modules, (gpointer) g_intern_string (name), module);
+  g_hash_table_insert (tables, (gpointer) g_intern_string (name), table);
   g_debug ("Loaded %s", path);
   return table;
 }
@@ -108,5 +105,5 @@ aic_module_is_loaded (const char *name)
 {
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&modules_lock);
 
-  return modules != NULL && g_hash_table_contains (modules, name);
+  return tables != NULL && g_hash_table_contains (tables, name);
 }
