@@ -51,6 +51,7 @@ update_backend (AicWindow *self)
 {
   AicSessionState state = aic_session_get_state (self->session);
   const char *detail = aic_session_get_detail (self->session);
+  const char *text = NULL;
 
   adw_view_switcher_title_set_subtitle (self->switcher_title, aic_session_get_summary (self->session));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->switcher_title), detail);
@@ -58,14 +59,20 @@ update_backend (AicWindow *self)
   /* While the built-in backend serves the views on its own, say so right
    * under the header bar (the subtitle only shows in narrow windows) and
    * offer a real provider. A connection someone chose needs no such
-   * reminder. */
-  if (state != AIC_SESSION_STATE_PROVIDER && state != AIC_SESSION_STATE_SERVER && detail != NULL)
-    {
-      gtk_label_set_label (self->banner_label, detail);
-      gtk_revealer_set_reveal_child (self->banner_revealer, TRUE);
-    }
-  else
-    gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+   * reminder.
+   *
+   * With no connection chosen, the banner is there from the first frame,
+   * saying that the backend is starting: sliding it in once the backend
+   * is up would move the whole window's content down just after it
+   * appeared. */
+  if (state == AIC_SESSION_STATE_STARTING && aic_session_get_connection (self->session) == NULL)
+    text = aic_session_get_summary (self->session);
+  else if (state != AIC_SESSION_STATE_PROVIDER && state != AIC_SESSION_STATE_SERVER)
+    text = detail;
+
+  if (text != NULL)
+    gtk_label_set_label (self->banner_label, text);
+  gtk_revealer_set_reveal_child (self->banner_revealer, text != NULL);
 }
 
 /* Below this width the banner's button goes under its text, which would

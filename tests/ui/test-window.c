@@ -69,6 +69,13 @@ test_window (void)
 
   session = aic_application_get_session (app);
   window = aic_window_new (GTK_APPLICATION (app), session, aic_application_get_settings (app), NULL);
+
+  /* With no connection chosen, the banner is there from the first frame,
+   * already revealed rather than sliding in once the backend is up. */
+  g_assert_cmpint (aic_session_get_state (session), ==, AIC_SESSION_STATE_STARTING);
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
+  g_assert_true (gtk_revealer_get_child_revealed (GTK_REVEALER (child (window, "banner_revealer"))));
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (child (window, "banner_label"))), ==, "Starting the built-in backend…");
   gtk_window_present (GTK_WINDOW (window));
 
   /* Four views in this order: Chat, Documents, Voice, Agent. */
@@ -148,6 +155,18 @@ test_window (void)
      * documents, voice and agents to the backend. */
     g_assert_true (aic_connection_store_add (store, provider, &error));
     aic_connection_store_set_active (store, aic_connection_get_id (provider));
+    /* While the backend starts for a chosen provider, no banner either. */
+    {
+      gboolean started = FALSE;
+
+      while (aic_session_get_state (session) != AIC_SESSION_STATE_PROVIDER)
+        {
+          started |= aic_session_get_state (session) == AIC_SESSION_STATE_STARTING;
+          g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
+          g_main_context_iteration (NULL, TRUE);
+        }
+      g_assert_true (started);
+    }
     wait_for_state (session, AIC_SESSION_STATE_PROVIDER);
     g_assert_cmpstr (adw_view_switcher_title_get_subtitle (ADW_VIEW_SWITCHER_TITLE (child (window, "switcher_title"))), ==, "My Ollama");
     g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
