@@ -6,6 +6,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "aic-audio.h"
 #include "aic-audio-capture.h"
 #include "aic-audio-playback.h"
 #include "aic-end-follower.h"
@@ -330,6 +331,16 @@ start (AicVoicePage *self)
       return;
     }
 
+  /* GStreamer is loaded here, the first time Voice is used. */
+  if (!aic_audio_init (&error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Voice cannot start: %s"), error->message);
+
+      show_message (self, text);
+      gtk_toggle_button_set_active (self->talk_button, FALSE);
+      return;
+    }
+
   self->capture = input ? aic_audio_capture_new_file (input, TRUE) : aic_audio_capture_new_microphone ();
   self->playback = output ? aic_audio_playback_new_file (output) : aic_audio_playback_new_speaker ();
   /* The reply from the speakers must not interrupt itself: the canceller
@@ -339,8 +350,7 @@ start (AicVoicePage *self)
   aic_audio_playback_set_echo_probe (self->playback, real_audio);
   if (real_audio)
     {
-      g_autoptr(GstClock) clock = gst_system_clock_obtain ();
-      GstClockTime base = gst_clock_get_time (clock);
+      GstClockTime base = aic_audio_clock_now ();
 
       aic_audio_capture_set_base_time (self->capture, base);
       aic_audio_playback_set_base_time (self->playback, base);

@@ -16,6 +16,19 @@ aic_audio_init (GError **error)
 }
 
 /**
+ * aic_audio_clock_now:
+ * Returns: the system clock's time, the base time pipelines that must
+ *   share one running time are given
+ */
+GstClockTime
+aic_audio_clock_now (void)
+{
+  g_autoptr(GstClock) clock = gst_system_clock_obtain ();
+
+  return gst_clock_get_time (clock);
+}
+
+/**
  * aic_audio_check_elements:
  * Fails with a sentence naming every missing GStreamer element, so the Voice
  * view can say which plugin package to install instead of failing later.

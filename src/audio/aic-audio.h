@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 
 
 gboolean aic_audio_init             (GError     **error);
+GstClockTime aic_audio_clock_now    (void);
 gboolean aic_audio_check_elements   (const char * const *names,
                                      GError     **error);
 gsize    aic_audio_bytes_for_ms     (guint        milliseconds);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "aic-document.h"
-#include "aic-module.h"
+#include "aic-module-api.h"
 
 /* What a submitted document is, and its text.
  *

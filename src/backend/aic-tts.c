@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "aic-error.h"
-#include "aic-module.h"
+#include "aic-module-api.h"
 #include "aic-pcm.h"
 #include "aic-tts.h"
 

@@ -4,24 +4,58 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <libsecret/secret.h>
 #include <string.h>
 
 #include "aic-error.h"
+#include "aic-keyring-module.h"
 #include "aic-secrets.h"
 
-static const SecretSchema *
-get_schema (void)
-{
-  static const SecretSchema schema = {
-    BASE_APP_ID ".Key", SECRET_SCHEMA_NONE,
-    {
-      { "connection", SECRET_SCHEMA_ATTRIBUTE_STRING },
-      { NULL, 0 },
-    },
-  };
+/* libsecret is loaded with the first key stored, read or removed: a
+ * start with no connection chosen never maps it (aic-keyring-module.h). */
+static const AicKeyringModule *keyring_module;
 
-  return &schema;
+static const AicKeyringModule *
+keyring (GError **error)
+{
+  const AicKeyringModule *table = g_atomic_pointer_get (&keyring_module);
+
+  if (table == NULL)
+    {
+      table = aic_module_get (AIC_KEYRING_MODULE_NAME, AIC_KEYRING_MODULE_SYMBOL, error);
+      if (table != NULL)
+        g_atomic_pointer_set (&keyring_module, table);
+    }
+  return table;
+}
+
+/* Returns: (transfer full) (nullable): a task for @callback, holding the
+ * module's table as its data; or %NULL once @callback was told that the
+ * module could not be loaded */
+static GTask *
+new_task (GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data,
+          gpointer             source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  const AicKeyringModule *table = keyring (&error);
+
+  g_task_set_source_tag (task, source_tag);
+  if (table == NULL)
+    {
+      g_task_return_new_error (task, AIC_ERROR, AIC_ERROR_KEYRING,
+                               _("The keyring could not be used: %s"), error->message);
+      return NULL;
+    }
+  g_task_set_task_data (task, (gpointer) table, NULL);
+  return g_steal_pointer (&task);
+}
+
+static const AicKeyringModule *
+table_of (GTask *task)
+{
+  return g_task_get_task_data (task);
 }
 
 /* libsecret's errors speak of D-Bus; a person needs to hear about the keyring. */
@@ -57,7 +91,7 @@ store_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  if (!secret_password_store_finish (result, &error))
+  if (!table_of (task)->store_finish (result, &error))
     return_keyring_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -73,19 +107,19 @@ aic_secrets_store_async (const char          *connection_id,
 {
   g_autoptr(GTask) task = NULL;
   g_autofree char *full_label = NULL;
+  const AicKeyringModule *table;
 
   g_return_if_fail (connection_id != NULL);
   g_return_if_fail (secret != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, aic_secrets_store_async);
+  task = new_task (cancellable, callback, user_data, aic_secrets_store_async);
+  if (task == NULL)
+    return;
 
   /* Translators: the label of a key in the keyring; %s is a connection name */
   full_label = g_strdup_printf (_("AI Console key for “%s”"), label);
-  secret_password_store (get_schema (), SECRET_COLLECTION_DEFAULT, full_label, secret,
-                         cancellable, store_cb, g_steal_pointer (&task),
-                         "connection", connection_id,
-                         NULL);
+  table = table_of (task);
+  table->store (connection_id, full_label, secret, cancellable, store_cb, g_steal_pointer (&task));
 }
 
 gboolean
@@ -94,6 +128,15 @@ aic_secrets_store_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* A key nobody took from its task is wiped before it is freed. */
+static void
+wipe_free (gpointer secret)
+{
+  if (secret != NULL)
+    memset (secret, 0, strlen (secret));
+  g_free (secret);
 }
 
 static void
@@ -105,11 +148,11 @@ lookup_cb (GObject      *object,
   GError *error = NULL;
   char *secret;
 
-  secret = secret_password_lookup_finish (result, &error);
+  secret = table_of (task)->lookup_finish (result, &error);
   if (error != NULL)
     return_keyring_error (task, error);
   else
-    g_task_return_pointer (task, secret, (GDestroyNotify) secret_password_free);
+    g_task_return_pointer (task, secret, wipe_free);
 }
 
 void
@@ -122,11 +165,9 @@ aic_secrets_lookup_async (const char          *connection_id,
 
   g_return_if_fail (connection_id != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, aic_secrets_lookup_async);
-  secret_password_lookup (get_schema (), cancellable, lookup_cb, task,
-                          "connection", connection_id,
-                          NULL);
+  task = new_task (cancellable, callback, user_data, aic_secrets_lookup_async);
+  if (task != NULL)
+    table_of (task)->lookup (connection_id, cancellable, lookup_cb, task);
 }
 
 /**
@@ -138,19 +179,9 @@ char *
 aic_secrets_lookup_finish (GAsyncResult  *result,
                            GError       **error)
 {
-  char *secret;
-
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
-  secret = g_task_propagate_pointer (G_TASK (result), error);
-  if (secret != NULL)
-    {
-      /* Hand out plain g_free()able memory; wipe libsecret's copy. */
-      char *copy = g_strdup (secret);
-      secret_password_free (secret);
-      return copy;
-    }
-  return NULL;
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 static void
@@ -162,7 +193,7 @@ clear_cb (GObject      *object,
   GError *error = NULL;
 
   /* FALSE without an error only means there was nothing to remove. */
-  secret_password_clear_finish (result, &error);
+  table_of (task)->clear_finish (result, &error);
   if (error != NULL)
     return_keyring_error (task, error);
   else
@@ -179,11 +210,9 @@ aic_secrets_clear_async (const char          *connection_id,
 
   g_return_if_fail (connection_id != NULL);
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, aic_secrets_clear_async);
-  secret_password_clear (get_schema (), cancellable, clear_cb, task,
-                         "connection", connection_id,
-                         NULL);
+  task = new_task (cancellable, callback, user_data, aic_secrets_clear_async);
+  if (task != NULL)
+    table_of (task)->clear (connection_id, cancellable, clear_cb, task);
 }
 
 gboolean

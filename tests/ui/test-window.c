@@ -25,6 +25,24 @@ child (gpointer    window,
   return gtk_widget_get_template_child (GTK_WIDGET (window), AIC_TYPE_WINDOW, name);
 }
 
+static gboolean
+mapped (const char *library)
+{
+  g_autofree char *maps = NULL;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  return strstr (maps, library) != NULL;
+}
+
+static void
+keep_message (AicVoicePage  *page,
+              const char    *message,
+              char         **kept)
+{
+  g_free (*kept);
+  *kept = g_strdup (message);
+}
+
 static AicSessionState wanted;
 
 static gboolean
@@ -132,6 +150,26 @@ test_window (void)
                    ==, "Built-in · Demo engine");
   g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (child (window, "banner_revealer"))));
   g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (child (window, "banner_label"))), "demo engine"));
+
+  /* GStreamer is loaded when Voice is first used, from a module: without
+   * it, Talk says so in words and stays off. */
+  {
+    GtkWidget *voice = view_page (stack, "voice");
+    GtkToggleButton *talk = GTK_TOGGLE_BUTTON (gtk_widget_get_template_child (voice, AIC_TYPE_VOICE_PAGE, "talk_button"));
+    g_autofree char *message = NULL;
+
+    g_assert_false (mapped ("libgstreamer-1.0"));
+    g_signal_connect (voice, "show-message", G_CALLBACK (keep_message), &message);
+    g_setenv ("AI_CONSOLE_MODULE_DIR", "/nonexistent/ai-console-modules", TRUE);
+    gtk_toggle_button_set_active (talk, TRUE);
+    g_unsetenv ("AI_CONSOLE_MODULE_DIR");
+    g_assert_nonnull (message);
+    g_assert_true (g_str_has_prefix (message, "Voice cannot start: "));
+    g_assert_nonnull (strstr (message, "aic-audio"));
+    g_assert_false (gtk_toggle_button_get_active (talk));
+    g_assert_false (mapped ("libgstreamer-1.0"));
+    g_signal_handlers_disconnect_by_func (voice, keep_message, &message);
+  }
 
   /* Choosing a connection: the window names it and stops suggesting one. */
   {

@@ -4,16 +4,13 @@
 #include <gio/gio.h>
 #include <gmodule.h>
 
+#include "aic-module.h"
+
 G_BEGIN_DECLS
 
-/* The backend's loadable parts: libraries that only one feature needs,
- * and that are large to map (poppler and its NSS, eSpeak NG and the
- * PulseAudio and libsndfile it pulls in: about 5 MiB of RSS at start),
- * are loaded when that feature is first used rather than with the
- * program. Each module exports one table under a fixed name; a table
- * whose abi differs from the program's is refused. */
-
-#define AIC_MODULE_ABI 1
+/* The backend's loadable parts (aic-module.h says why there are any):
+ * poppler and its NSS, eSpeak NG and the PulseAudio and libsndfile it
+ * pulls in, about 5 MiB of RSS at start. */
 
 /* aic-pdf: reads the text of a PDF (poppler-glib). */
 #define AIC_PDF_MODULE_NAME   "aic-pdf"

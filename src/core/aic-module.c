@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#define G_LOG_DOMAIN "aic-backend"
+#define G_LOG_DOMAIN "aic-core"
 
 #include "config.h"
 
 #include "aic-error.h"
 #include "aic-module.h"
 
-/* Loading the backend's modules (aic-module-api.h says why there are
- * any). A module is looked for in one folder:
+/* Loading modules (aic-module.h says why there are any). A module is looked for in one folder:
  *
  * - $AI_CONSOLE_MODULE_DIR when set (tests use it to take one away);
  * - the build tree's, when the running program is itself in the build
