@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The loadable modules (issue 14: start-up RSS): poppler, eSpeak NG and
- * GStreamer are not in a process until it reads a PDF, speaks offline or
- * records and plays sound, and when a module is missing or from another
- * version, the job or the Voice view says so. */
+/* The loadable modules (issue 14: start-up RSS): poppler, eSpeak NG,
+ * GStreamer and libsecret are not in a process until it reads a PDF,
+ * speaks offline, records or plays sound, or uses a key; and when a module
+ * is missing or from another version, the job, the Voice view or the
+ * keyring error says so. */
 #include "config.h"
 
 #include <glib/gstdio.h>
@@ -14,8 +15,8 @@
 #include "aic-audio-playback.h"
 #include "aic-document.h"
 #include "aic-error.h"
-#include "aic-module-api.h"
 #include "aic-keyring-module.h"
+#include "aic-module-api.h"
 #include "aic-pcm.h"
 #include "aic-secrets.h"
 #include "aic-tts.h"
