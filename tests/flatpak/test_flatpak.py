@@ -138,6 +138,18 @@ def programs(app_id, data):
         check("%s: a PDF is summarised by the bundle's server (its PDF module is installed)" % app_id,
               analyzed.returncode == 0 and "lighthouse" in analyzed.stdout.lower(),
               analyzed.stdout + analyzed.stderr)
+        # Sound goes through GStreamer in the aic-audio module, and the
+        # server speaks through eSpeak NG in aic-speech: a spoken turn from
+        # a WAV file, answered in audio, needs both where the bundle looks.
+        speech = os.path.join(data, "question.wav")
+        reply = os.path.join(data, "reply.wav")
+        subprocess.run(["espeak-ng", "-w", speech, "What time is it?"], check=True)
+        voice = sandboxed(app_id, "ai-console-cli", "voice", "--url", "http://127.0.0.1:" + port,
+                          "--token-file", token, "--fast", "--input", speech, "--output", reply)
+        size = os.path.getsize(reply) if os.path.exists(reply) else 0
+        check("%s: a spoken turn is heard and answered in audio in the bundle (its audio and speech modules are installed)"
+              % app_id, voice.returncode == 0 and "assistant: " in voice.stdout and size > 44 + 24000,
+              voice.stdout + voice.stderr)
     finally:
         stop(app_id, server)
 
