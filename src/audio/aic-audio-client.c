@@ -12,20 +12,11 @@
 #include "aic-audio.h"
 #include "aic-audio-module.h"
 
-static const AicAudioModule *audio_module;
-
+/* aic_module_get() keeps the table once loaded. */
 static const AicAudioModule *
 load (GError **error)
 {
-  const AicAudioModule *table = g_atomic_pointer_get (&audio_module);
-
-  if (table == NULL)
-    {
-      table = aic_module_get (AIC_AUDIO_MODULE_NAME, AIC_AUDIO_MODULE_SYMBOL, error);
-      if (table != NULL)
-        g_atomic_pointer_set (&audio_module, table);
-    }
-  return table;
+  return aic_module_get (AIC_AUDIO_MODULE_NAME, AIC_AUDIO_MODULE_SYMBOL, error);
 }
 
 /* Only ever reached after aic_audio_init() succeeded, or with a capture

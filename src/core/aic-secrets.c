@@ -11,24 +11,9 @@
 #include "aic-secrets.h"
 
 /* libsecret is loaded with the first key stored, read or removed: a
- * start with no connection chosen never maps it (aic-keyring-module.h). */
-static const AicKeyringModule *keyring_module;
-
-static const AicKeyringModule *
-keyring (GError **error)
-{
-  const AicKeyringModule *table = g_atomic_pointer_get (&keyring_module);
-
-  if (table == NULL)
-    {
-      table = aic_module_get (AIC_KEYRING_MODULE_NAME, AIC_KEYRING_MODULE_SYMBOL, error);
-      if (table != NULL)
-        g_atomic_pointer_set (&keyring_module, table);
-    }
-  return table;
-}
-
-/* Returns: (transfer full) (nullable): a task for @callback, holding the
+ * start with no connection chosen never maps it (aic-keyring-module.h).
+ *
+ * Returns: (transfer full) (nullable): a task for @callback, holding the
  * module's table as its data; or %NULL once @callback was told that the
  * module could not be loaded */
 static GTask *
@@ -39,7 +24,7 @@ new_task (GCancellable        *cancellable,
 {
   g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr(GError) error = NULL;
-  const AicKeyringModule *table = keyring (&error);
+  const AicKeyringModule *table = aic_module_get (AIC_KEYRING_MODULE_NAME, AIC_KEYRING_MODULE_SYMBOL, &error);
 
   g_task_set_source_tag (task, source_tag);
   if (table == NULL)
