@@ -107,6 +107,12 @@ backend_thread (gpointer data)
   /* Timers belong to this thread's context: they must go while it is
    * still the thread default. */
   g_clear_object (&server);
+  /* A client taken just before the stop still has a read under way on its
+   * connection, cancelled by the server's finalize: its callback, which
+   * lets the connection go, runs in this context. A bounded number of
+   * rounds, should anything keep rearming itself. */
+  for (guint i = 0; i < 100 && g_main_context_iteration (self->context, FALSE); i++)
+    ;
   g_clear_object (&engine);
   g_main_context_pop_thread_default (self->context);
   return NULL;
