@@ -184,6 +184,17 @@ aic_test_have_keyring (void)
   return reply != NULL;
 }
 
+/* Whether a file whose path contains @library is mapped in this process
+ * (the libraries that modules load on first use). */
+gboolean
+aic_test_is_mapped (const char *library)
+{
+  g_autofree char *maps = NULL;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  return strstr (maps, library) != NULL;
+}
+
 /* Sends @message asynchronously (a server in this process answers from
  * the same main context) and reads the whole answer. */
 void

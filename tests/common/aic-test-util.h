@@ -25,6 +25,7 @@ void        aic_test_store_result_cb  (GObject             *object,
                                        GAsyncResult        *result,
                                        gpointer             user_data);
 gboolean    aic_test_have_keyring     (void);
+gboolean    aic_test_is_mapped        (const char         *library);
 void        aic_test_remove_tree      (const char          *path);
 char       *aic_test_file_contents    (const char          *dir,
                                        const char          *name);

@@ -25,15 +25,6 @@ child (gpointer    window,
   return gtk_widget_get_template_child (GTK_WIDGET (window), AIC_TYPE_WINDOW, name);
 }
 
-static gboolean
-mapped (const char *library)
-{
-  g_autofree char *maps = NULL;
-
-  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
-  return strstr (maps, library) != NULL;
-}
-
 static void
 keep_message (AicVoicePage  *page,
               const char    *message,
@@ -158,7 +149,7 @@ test_window (void)
     GtkToggleButton *talk = GTK_TOGGLE_BUTTON (gtk_widget_get_template_child (voice, AIC_TYPE_VOICE_PAGE, "talk_button"));
     g_autofree char *message = NULL;
 
-    g_assert_false (mapped ("libgstreamer-1.0"));
+    g_assert_false (aic_test_is_mapped ("libgstreamer-1.0"));
     g_signal_connect (voice, "show-message", G_CALLBACK (keep_message), &message);
     g_setenv ("AI_CONSOLE_MODULE_DIR", "/nonexistent/ai-console-modules", TRUE);
     gtk_toggle_button_set_active (talk, TRUE);
@@ -167,7 +158,7 @@ test_window (void)
     g_assert_true (g_str_has_prefix (message, "Voice cannot start: "));
     g_assert_nonnull (strstr (message, "aic-audio"));
     g_assert_false (gtk_toggle_button_get_active (talk));
-    g_assert_false (mapped ("libgstreamer-1.0"));
+    g_assert_false (aic_test_is_mapped ("libgstreamer-1.0"));
     g_signal_handlers_disconnect_by_func (voice, keep_message, &message);
   }
 

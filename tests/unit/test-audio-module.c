@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
-#include <string.h>
 
 #include "aic-audio.h"
 #include "aic-audio-capture.h"
@@ -15,15 +14,6 @@
 #include "aic-audio-playback.h"
 #include "aic-pcm.h"
 #include "aic-test-util.h"
-
-static gboolean
-mapped (const char *library)
-{
-  g_autofree char *maps = NULL;
-
-  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
-  return strstr (maps, library) != NULL;
-}
 
 static void
 count_frame (AicAudioCapture *capture,
@@ -63,13 +53,13 @@ test_audio (void)
   gboolean finished = FALSE;
 
   g_assert_no_error (error);
-  g_assert_false (mapped ("libgstreamer-1.0"));
+  g_assert_false (aic_test_is_mapped ("libgstreamer-1.0"));
   g_assert_false (aic_module_is_loaded (AIC_AUDIO_MODULE_NAME));
 
   g_assert_true (aic_audio_init (&error));
   g_assert_no_error (error);
   g_assert_true (aic_module_is_loaded (AIC_AUDIO_MODULE_NAME));
-  g_assert_true (mapped ("libgstreamer-1.0"));
+  g_assert_true (aic_test_is_mapped ("libgstreamer-1.0"));
 
   /* 200 ms of a tone at 24 kHz, read through the module's table. */
   for (guint i = 0; i < 4800; i++)

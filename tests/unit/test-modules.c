@@ -19,15 +19,6 @@
 #include "aic-test-pdf.h"
 #include "aic-test-util.h"
 
-static gboolean
-mapped (const char *library)
-{
-  g_autofree char *maps = NULL;
-
-  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
-  return strstr (maps, library) != NULL;
-}
-
 static GBytes *
 make_pdf (const char *line)
 {
@@ -45,30 +36,30 @@ test_first_use (void)
   g_autofree char *text = NULL;
   g_autoptr(GBytes) speech = NULL;
 
-  g_assert_false (mapped ("libpoppler"));
-  g_assert_false (mapped ("libespeak-ng"));
-  g_assert_false (mapped ("libsecret-1"));
+  g_assert_false (aic_test_is_mapped ("libpoppler"));
+  g_assert_false (aic_test_is_mapped ("libespeak-ng"));
+  g_assert_false (aic_test_is_mapped ("libsecret-1"));
   g_assert_false (aic_module_is_loaded (AIC_PDF_MODULE_NAME));
 
   /* Plain text needs neither. */
   text = aic_document_extract_text (AIC_DOCUMENT_TEXT, pdf, NULL, &error);
   g_assert_no_error (error);
   g_clear_pointer (&text, g_free);
-  g_assert_false (mapped ("libpoppler"));
+  g_assert_false (aic_test_is_mapped ("libpoppler"));
 
   text = aic_document_extract_text (AIC_DOCUMENT_PDF, pdf, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (strstr (text, "Tides come twice a day."));
   g_assert_true (aic_module_is_loaded (AIC_PDF_MODULE_NAME));
-  g_assert_true (mapped ("libpoppler-glib"));
-  g_assert_false (mapped ("libespeak-ng"));
+  g_assert_true (aic_test_is_mapped ("libpoppler-glib"));
+  g_assert_false (aic_test_is_mapped ("libespeak-ng"));
 
   speech = aic_tts_espeak ("Hello.", NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_bytes_get_size (speech), >, 0);
   g_assert_true (aic_module_is_loaded (AIC_SPEECH_MODULE_NAME));
-  g_assert_true (mapped ("libespeak-ng"));
-  g_assert_false (mapped ("libgstreamer-1.0"));
+  g_assert_true (aic_test_is_mapped ("libespeak-ng"));
+  g_assert_false (aic_test_is_mapped ("libgstreamer-1.0"));
 }
 
 static void
@@ -93,11 +84,11 @@ test_keyring (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *key = NULL;
 
-  g_assert_false (mapped ("libsecret-1"));
+  g_assert_false (aic_test_is_mapped ("libsecret-1"));
   g_assert_false (aic_module_is_loaded (AIC_KEYRING_MODULE_NAME));
   aic_secrets_lookup_async ("no-such-connection", NULL, keep_result, &result);
   g_assert_true (aic_module_is_loaded (AIC_KEYRING_MODULE_NAME));
-  g_assert_true (mapped ("libsecret-1"));
+  g_assert_true (aic_test_is_mapped ("libsecret-1"));
   aic_test_wait_for (have_result, &result, 20000);
   /* No key, or a keyring that says why it cannot be used: not a crash. */
   key = aic_secrets_lookup_finish (result, &error);
@@ -132,7 +123,7 @@ test_missing (void)
       g_assert_null (speech);
       g_assert_error (error, AIC_ERROR, AIC_ERROR_FAILED);
       g_assert_nonnull (strstr (error->message, "aic-speech"));
-      g_assert_false (mapped ("libespeak-ng"));
+      g_assert_false (aic_test_is_mapped ("libespeak-ng"));
       g_clear_error (&error);
 
       /* A key cannot be read, and the connection editor says why. */
@@ -147,7 +138,7 @@ test_missing (void)
         g_assert_error (error, AIC_ERROR, AIC_ERROR_KEYRING);
         g_assert_nonnull (strstr (error->message, "The keyring could not be used"));
         g_assert_nonnull (strstr (error->message, "aic-keyring"));
-        g_assert_false (mapped ("libsecret-1"));
+        g_assert_false (aic_test_is_mapped ("libsecret-1"));
         g_clear_error (&error);
       }
 
@@ -156,7 +147,7 @@ test_missing (void)
       g_assert_error (error, AIC_ERROR, AIC_ERROR_FAILED);
       g_assert_nonnull (strstr (error->message, "aic-audio"));
       g_assert_nonnull (strstr (error->message, "/nonexistent/ai-console-modules"));
-      g_assert_false (mapped ("libgstreamer-1.0"));
+      g_assert_false (aic_test_is_mapped ("libgstreamer-1.0"));
       return;
     }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
