@@ -93,16 +93,25 @@ test('requests right after a finished stream, on a client that keeps connections
   // failed ("fetch failed") about one run in five, before the server said
   // "Keep-Alive: timeout=0". 40 streams, each followed at once by another
   // request; two resumes of streams that are over (204).
+  // "fetch failed" alone does not say which request or why: the cause
+  // (undici's socket error) goes into the message.
+  const step = async (i, what, request) => {
+    try {
+      return await request();
+    } catch (error) {
+      throw new Error(`round ${i}, ${what}: ${error.message} (${error.cause?.code ?? ''} ${error.cause?.message ?? error.cause ?? ''})`);
+    }
+  };
   for (let i = 0; i < 40; i++) {
     const key = randomUUID();
-    const stream = await fetch(server.url + '/api/chat/stream', { method: 'POST', headers: headers({ 'Idempotency-Key': key }), body: BODY });
+    const stream = await step(i, 'the stream', () => fetch(server.url + '/api/chat/stream', { method: 'POST', headers: headers({ 'Idempotency-Key': key }), body: BODY }));
     const events = await readAll(stream);
     assert.equal(events.at(-1).type, 'done');
-    const over = await fetch(server.url + '/api/chat/stream', {
+    const over = await step(i, 'the resume that is over', () => fetch(server.url + '/api/chat/stream', {
       method: 'POST', headers: headers({ 'Idempotency-Key': key, 'Last-Event-ID': events.at(-1).id }), body: BODY,
-    });
+    }));
     assert.equal(over.status, 204);
-    const health = await fetch(server.url + '/api/health', { headers: headers() });
+    const health = await step(i, 'the health request', () => fetch(server.url + '/api/health', { headers: headers() }));
     assert.equal(health.status, 200);
     await health.text();
   }
