@@ -6,7 +6,8 @@
 #include "aic-error.h"
 #include "aic-module.h"
 
-/* Loading modules (aic-module.h says why there are any). A module is looked for in one folder:
+/* Loading modules (aic-module.h says why there are any). A module is
+ * looked for in one folder:
  *
  * - $AI_CONSOLE_MODULE_DIR when set (tests use it to take one away);
  * - the build tree's, when the running program is itself in the build
@@ -69,8 +70,8 @@ aic_module_get (const char  *name,
 
   dir = aic_module_dup_dir ();
   path = g_module_build_path (dir, name);
-  /* Its symbols stay its own: poppler's and eSpeak's names must not
-   * resolve anything of another module's. */
+  /* Its symbols stay its own: the names of one module's libraries must
+   * not resolve anything of another module's. */
   module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
   if (module == NULL)
     {
