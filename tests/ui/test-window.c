@@ -60,6 +60,97 @@ view_page (AdwViewStack *stack,
   return ADW_IS_BIN (child) ? adw_bin_get_child (ADW_BIN (child)) : child;
 }
 
+/* What the window draws at its first start, as render nodes: the kinds
+ * GTK draws with the shaders the window's own frame needs anyway. Borders,
+ * blurred box shadows (offscreen textures and a blur pass) and a clip
+ * around the whole content (the header bar is drawn a pixel past the
+ * window's edge, so everything in it was drawn clipped) each made GTK's GL
+ * renderer use shaders of their own: under Mesa's llvmpipe about 1 MiB of
+ * start-up memory apiece (bench/RESULTS.md, stop 26). */
+static void
+count_nodes (GskRenderNode *node,
+             guint         *counts,
+             float          width)
+{
+  GskRenderNodeType type = gsk_render_node_get_node_type (node);
+
+  counts[type]++;
+  switch (type)
+    {
+    case GSK_CONTAINER_NODE:
+      for (guint i = 0; i < gsk_container_node_get_n_children (node); i++)
+        count_nodes (gsk_container_node_get_child (node, i), counts, width);
+      break;
+    case GSK_TRANSFORM_NODE:
+      count_nodes (gsk_transform_node_get_child (node), counts, width);
+      break;
+    case GSK_OPACITY_NODE:
+      count_nodes (gsk_opacity_node_get_child (node), counts, width);
+      break;
+    case GSK_COLOR_MATRIX_NODE:
+      count_nodes (gsk_color_matrix_node_get_child (node), counts, width);
+      break;
+    case GSK_CLIP_NODE:
+      /* A text field clips its text; nothing clips a whole pane. */
+      g_assert_cmpfloat (gsk_clip_node_get_clip (node)->size.width, <, width / 2);
+      count_nodes (gsk_clip_node_get_child (node), counts, width);
+      break;
+    case GSK_ROUNDED_CLIP_NODE:
+      count_nodes (gsk_rounded_clip_node_get_child (node), counts, width);
+      break;
+    case GSK_DEBUG_NODE:
+      count_nodes (gsk_debug_node_get_child (node), counts, width);
+      break;
+    case GSK_COLOR_NODE:
+    case GSK_TEXT_NODE:
+    case GSK_TEXTURE_NODE:
+    case GSK_INSET_SHADOW_NODE:
+      break;
+    default:
+      g_error ("The window at its first start draws a %s",
+               g_type_name (G_TYPE_FROM_INSTANCE (node)));
+    }
+}
+
+static gboolean
+session_demo (gpointer data)
+{
+  return aic_session_get_state (data) == AIC_SESSION_STATE_BUILTIN_DEMO;
+}
+
+static gboolean
+window_drawn (gpointer data)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (data);
+
+  return gtk_widget_get_mapped (data) && clock != NULL && gdk_frame_clock_get_frame_counter (clock) > 2;
+}
+
+static void
+check_first_frame (AicWindow  *window,
+                   AicSession *session)
+{
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  GtkSnapshot *snapshot;
+  guint counts[GSK_GL_SHADER_NODE + 1] = { 0 };
+
+  aic_test_wait_for (session_demo, session, 10000);
+  aic_test_wait_for (window_drawn, window, 5000);
+
+  paintable = gtk_widget_paintable_new (GTK_WIDGET (window));
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (GTK_WIDGET (window)),
+                          gtk_widget_get_height (GTK_WIDGET (window)));
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  count_nodes (node, counts, gtk_widget_get_width (GTK_WIDGET (window)));
+  /* The walk went through the whole window: its texts and icons. */
+  g_assert_cmpuint (counts[GSK_TEXT_NODE], >=, 5);
+  g_assert_cmpuint (counts[GSK_TEXTURE_NODE], >=, 3);
+  g_assert_cmpuint (counts[GSK_CLIP_NODE], <=, 1);
+}
+
 static void
 test_window (void)
 {
@@ -86,6 +177,7 @@ test_window (void)
   g_assert_true (gtk_revealer_get_child_revealed (GTK_REVEALER (child (window, "banner_revealer"))));
   g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (child (window, "banner_label"))), ==, "Starting the built-in backend…");
   gtk_window_present (GTK_WINDOW (window));
+  check_first_frame (window, session);
 
   /* Four views in this order: Chat, Documents, Voice, Agent. */
   stack = ADW_VIEW_STACK (child (window, "stack"));
