@@ -40,6 +40,12 @@ struct _AicWindow
 
   GCancellable         *cancellable;
   gulong                map_handler;
+
+  /* A still start: see hold_still() */
+  GtkSettings          *still_settings;
+  guint                 still_tick;
+  guint                 still_timeout;
+  guint                 still_frames;
 };
 
 G_DEFINE_FINAL_TYPE (AicWindow, aic_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -220,6 +226,81 @@ check_history_cb (AicWindow *self)
     aic_store_check_async (store, self->cancellable, history_checked_cb, g_object_ref (self));
 }
 
+/* GTK 4.8 maps a window before it first allocates it, so what that
+ * first allocation decides is animated, as if the window had been
+ * resized: in a narrow window the header bar's view switcher cross-faded
+ * to the plain title while the switcher bar slid up from the bottom, and
+ * the sidebar folded away once the backend's models widened the chat's
+ * header. The window settled a quarter of a second after it appeared,
+ * redrawn all the while (and under cairo, with a pool of X shared memory
+ * kept from those frames). So nothing animates until a frame has been
+ * laid out and drawn with the backend's answer, for at most
+ * HOLD_STILL_MS. */
+#define HOLD_STILL_MS 2000
+
+static void
+end_still_start (AicWindow *self)
+{
+  if (self->still_tick != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->still_tick);
+  self->still_tick = 0;
+  g_clear_handle_id (&self->still_timeout, g_source_remove);
+  if (self->still_settings != NULL)
+    {
+      /* Back to what the desktop says, rather than to a value read at
+       * start and set by the app from then on. */
+      gtk_settings_reset_property (self->still_settings, "gtk-enable-animations");
+      g_clear_object (&self->still_settings);
+    }
+}
+
+static gboolean
+still_start_timeout_cb (gpointer data)
+{
+  AicWindow *self = data;
+
+  self->still_timeout = 0;
+  end_still_start (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ticks come before a frame's layout: the second tick that finds the
+ * backend answered follows a frame laid out and drawn with its answer. */
+static gboolean
+still_start_tick_cb (GtkWidget     *widget,
+                     GdkFrameClock *clock,
+                     gpointer       user_data)
+{
+  AicWindow *self = AIC_WINDOW (widget);
+  AicSessionState state = aic_session_get_state (self->session);
+  const char * const *models = aic_session_get_models (self->session);
+  gboolean answered = state == AIC_SESSION_STATE_FAILED ||
+                      (state != AIC_SESSION_STATE_STARTING && models != NULL && models[0] != NULL);
+
+  if (answered && ++self->still_frames >= 2)
+    {
+      self->still_tick = 0;
+      end_still_start (self);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+hold_still (AicWindow *self)
+{
+  GtkSettings *settings = gtk_widget_get_settings (GTK_WIDGET (self));
+  gboolean animate = FALSE;
+
+  g_object_get (settings, "gtk-enable-animations", &animate, NULL);
+  if (!animate)
+    return;
+  self->still_settings = g_object_ref (settings);
+  g_object_set (settings, "gtk-enable-animations", FALSE, NULL);
+  self->still_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), still_start_tick_cb, NULL, NULL);
+  self->still_timeout = g_timeout_add (HOLD_STILL_MS, still_start_timeout_cb, self);
+}
+
 static void
 aic_window_setup (AicWindow  *self,
                   const char *store_error)
@@ -255,6 +336,7 @@ aic_window_setup (AicWindow  *self,
   g_signal_connect_object (self->session, "notify::models", G_CALLBACK (models_changed), self, G_CONNECT_SWAPPED);
   clients_changed (self);
   models_changed (self);
+  hold_still (self);
 }
 
 static void
@@ -262,6 +344,7 @@ aic_window_dispose (GObject *object)
 {
   AicWindow *self = AIC_WINDOW (object);
 
+  end_still_start (self);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   /* They go with their bins. */

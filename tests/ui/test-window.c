@@ -126,6 +126,15 @@ window_drawn (gpointer data)
   return gtk_widget_get_mapped (data) && clock != NULL && gdk_frame_clock_get_frame_counter (clock) > 2;
 }
 
+static gboolean
+animations_enabled (gpointer data)
+{
+  gboolean enabled = FALSE;
+
+  g_object_get (gtk_settings_get_default (), "gtk-enable-animations", &enabled, NULL);
+  return enabled;
+}
+
 static void
 check_first_frame (AicWindow  *window,
                    AicSession *session)
@@ -162,13 +171,20 @@ test_window (void)
   AdwViewStack *stack;
   const char *names[] = { "chat", "documents", "voice", "agent" };
   const char *titles[] = { "Chat", "Documents", "Voice", "Agent" };
+  gboolean animations = FALSE;
 
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
   g_assert_no_error (error);
 
   session = aic_application_get_session (app);
+  g_object_get (gtk_settings_get_default (), "gtk-enable-animations", &animations, NULL);
+  g_assert_true (animations);
   window = aic_window_new (GTK_APPLICATION (app), session, aic_application_get_settings (app), NULL);
+  /* The window starts still: nothing animates until a frame has been
+   * drawn with the backend's answer (aic-window.c, hold_still()). */
+  g_object_get (gtk_settings_get_default (), "gtk-enable-animations", &animations, NULL);
+  g_assert_false (animations);
 
   /* With no connection chosen, the banner is there from the first frame,
    * already revealed rather than sliding in once the backend is up. */
@@ -178,6 +194,7 @@ test_window (void)
   g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (child (window, "banner_label"))), ==, "Starting the built-in backend…");
   gtk_window_present (GTK_WINDOW (window));
   check_first_frame (window, session);
+  aic_test_wait_for (animations_enabled, NULL, 3000);
 
   /* Four views in this order: Chat, Documents, Voice, Agent. */
   stack = ADW_VIEW_STACK (child (window, "stack"));
