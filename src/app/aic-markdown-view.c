@@ -162,6 +162,11 @@ make_code_block (const char       *code,
   frame = gtk_frame_new (NULL);
   gtk_frame_set_child (GTK_FRAME (frame), overlay);
   gtk_widget_add_css_class (frame, "code-block");
+  /* The frame's line is an inset shadow and the code is drawn on the
+   * frame's own rounded background (style.css), so nothing needs
+   * clipping to the rounded corners: clipped text wants shaders of its
+   * own from GTK's GL renderer. */
+  gtk_widget_set_overflow (frame, GTK_OVERFLOW_VISIBLE);
 
   if (out_buffer != NULL)
     *out_buffer = buffer;
