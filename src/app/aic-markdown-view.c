@@ -42,6 +42,8 @@ struct _AicMarkdownView
   gsize       tail_code_start;
 
   guint       tick_id;
+  gulong      repair_id;
+  GdkFrameClock *repair_clock;
   guint       n_blocks;
   guint       n_renders;
   gsize       parsed_bytes;
@@ -1043,6 +1045,9 @@ aic_markdown_view_dispose (GObject *object)
   if (self->tick_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
   self->tick_id = 0;
+  if (self->repair_clock != NULL)
+    g_clear_signal_handler (&self->repair_id, self->repair_clock);
+  g_clear_object (&self->repair_clock);
   g_clear_pointer (&self->box, gtk_widget_unparent);
 
   G_OBJECT_CLASS (aic_markdown_view_parent_class)->dispose (object);
@@ -1060,6 +1065,68 @@ aic_markdown_view_finalize (GObject *object)
 }
 
 static void
+aic_markdown_view_measure (GtkWidget      *widget,
+                           GtkOrientation  orientation,
+                           int             for_size,
+                           int            *minimum,
+                           int            *natural,
+                           int            *minimum_baseline,
+                           int            *natural_baseline)
+{
+  gtk_widget_measure (AIC_MARKDOWN_VIEW (widget)->box, orientation, for_size,
+                      minimum, natural, minimum_baseline, natural_baseline);
+}
+
+static GtkSizeRequestMode
+aic_markdown_view_get_request_mode (GtkWidget *widget)
+{
+  return gtk_widget_get_request_mode (AIC_MARKDOWN_VIEW (widget)->box);
+}
+
+static void
+repair_size_cb (GdkFrameClock   *clock,
+                AicMarkdownView *self)
+{
+  g_clear_signal_handler (&self->repair_id, clock);
+  g_clear_object (&self->repair_clock);
+  gtk_widget_queue_resize (self->box);
+}
+
+/* GTK 4.8 loses a size change that comes between a widget's measuring and
+ * its allocation: gtk_widget_queue_resize() stops at a widget that still
+ * waits for its allocation, without forgetting what it measured
+ * (gtkwidget.c, gtk_widget_queue_resize_internal). A reply made for real
+ * as it came into view at start (aic-message-row.c) was once allocated
+ * the height its text had before one paragraph was measured, and drawn
+ * over its own buttons until something else changed. The box gives its
+ * blocks what they ask for even when that is more than it has, so the
+ * last one ending below the box is the sign: the box is measured again
+ * once the window's layout is done, and the frame clock lays the window
+ * out again before drawing it. */
+static void
+aic_markdown_view_size_allocate (GtkWidget *widget,
+                                 int        width,
+                                 int        height,
+                                 int        baseline)
+{
+  AicMarkdownView *self = AIC_MARKDOWN_VIEW (widget);
+  GtkWidget *last = gtk_widget_get_last_child (self->box);
+  graphene_rect_t bounds;
+
+  gtk_widget_allocate (self->box, width, height, baseline, NULL);
+  while (last != NULL && !gtk_widget_get_visible (last))
+    last = gtk_widget_get_prev_sibling (last);
+  if (last != NULL && self->repair_id == 0 &&
+      gtk_widget_compute_bounds (last, self->box, &bounds) &&
+      bounds.origin.y + bounds.size.height > height + 1 &&
+      (self->repair_clock = gtk_widget_get_frame_clock (widget)) != NULL)
+    {
+      g_object_ref (self->repair_clock);
+      self->repair_id = g_signal_connect_after (self->repair_clock, "layout", G_CALLBACK (repair_size_cb), self);
+    }
+}
+
+static void
 aic_markdown_view_class_init (AicMarkdownViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -1067,8 +1134,10 @@ aic_markdown_view_class_init (AicMarkdownViewClass *klass)
 
   object_class->dispose = aic_markdown_view_dispose;
   object_class->finalize = aic_markdown_view_finalize;
+  widget_class->get_request_mode = aic_markdown_view_get_request_mode;
+  widget_class->measure = aic_markdown_view_measure;
+  widget_class->size_allocate = aic_markdown_view_size_allocate;
 
-  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "markdown");
 }
 

@@ -11,6 +11,7 @@
 #include "aic-chat-page-private.h"
 #include "aic-conversation-item.h"
 #include "aic-conversation-list.h"
+#include "aic-markdown-view.h"
 #include "aic-message-row.h"
 #include "aic-store-private.h"
 #include "aic-ui-test-util.h"
@@ -125,6 +126,18 @@ count_widgets (GtkWidget *widget,
        child = gtk_widget_get_next_sibling (child))
     n += count_widgets (child, type);
   return n;
+}
+
+static void
+collect_widgets (GtkWidget *widget,
+                 GType      type,
+                 GPtrArray *found)
+{
+  if (g_type_is_a (G_OBJECT_TYPE (widget), type))
+    g_ptr_array_add (found, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_widgets (child, type, found);
 }
 
 static void
@@ -456,6 +469,60 @@ test_long_conversation (Fixture       *f,
   }
 }
 
+/* Every reply on screen gets the height of its text: none ends below its
+ * row (GTK 4.8 once allocated rows made at opening the height their text
+ * had before its first paragraph was measured, and they were drawn over
+ * their own buttons; aic-markdown-view.c). */
+static void
+assert_replies_fit (Fixture *f)
+{
+  GtkWidget *list = aic_chat_page_get_message_view (f->page);
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+  guint checked = 0;
+
+  collect_widgets (list, AIC_TYPE_MARKDOWN_VIEW, views);
+  for (guint i = 0; i < views->len; i++)
+    {
+      GtkWidget *view = g_ptr_array_index (views, i);
+      GtkWidget *box = gtk_widget_get_first_child (view);
+      GtkWidget *last = gtk_widget_get_last_child (box);
+      graphene_rect_t bounds;
+
+      if (!gtk_widget_get_mapped (view) || last == NULL)
+        continue;
+      g_assert_true (gtk_widget_compute_bounds (last, view, &bounds));
+      g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=, gtk_widget_get_height (view) + 1);
+      checked++;
+    }
+  g_test_message ("%u replies on screen fit their rows", checked);
+  g_assert_cmpuint (checked, >=, 1);
+}
+
+static void
+test_replies_fit (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = aic_store_create_conversation (f->store, "Replies", "demo", &error);
+
+  for (guint i = 0; i < 20; i++)
+    {
+      const char *text = i % 2 == 0
+        ? "What do the river and the kernel have in common?"
+        : "The river keeps its history in the shape of its banks, and the kernel keeps its own in the "
+          "tables it builds while it runs; both answer the next question from what came before.\n\n"
+          "- a list with a few words\n- **bold words** and `code`\n\n"
+          "Then a closing paragraph long enough to wrap over two lines in a window of this size, which "
+          "is the shape of the replies the benchmarks store.";
+
+      aic_store_add_message (f->store, id, i % 2 ? "assistant" : "user", text, AIC_MESSAGE_COMPLETE, &error);
+      g_assert_no_error (error);
+    }
+  aic_chat_page_open (f->page, id);
+  aic_test_settle (500);
+  assert_replies_fit (f);
+}
+
 /* How far below the top of the view the lowest row the list view shows
  * ends, as drawn: the adjustment alone can claim the end while the rows
  * are placed elsewhere. */
@@ -634,6 +701,7 @@ main (int   argc,
   g_test_add ("/chat-page/rows-made-near-view", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_rows_made_near_view, fixture_teardown);
   g_test_add ("/chat-page/row-menu", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_row_menu, fixture_teardown);
   g_test_add ("/chat-page/long-conversation", Fixture, NULL, fixture_setup, test_long_conversation, fixture_teardown);
+  g_test_add ("/chat-page/replies-fit", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_replies_fit, fixture_teardown);
 
   return g_test_run ();
 }
