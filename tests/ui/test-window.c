@@ -13,6 +13,7 @@
 #include "aic-store-private.h"
 #include "aic-voice-page.h"
 #include "aic-test-util.h"
+#include "aic-ui-test-util.h"
 #include "aic-window.h"
 
 /* The real window, with its application and the built-in backend it
@@ -160,6 +161,53 @@ check_first_frame (AicWindow  *window,
   g_assert_cmpuint (counts[GSK_CLIP_NODE], <=, 1);
 }
 
+static GtkWidget *
+find_widget (GtkWidget *widget,
+             GType      type)
+{
+  if (g_type_is_a (G_OBJECT_TYPE (widget), type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+window_is_small (gpointer data)
+{
+  return gtk_widget_get_width (data) <= 700 && gtk_widget_get_height (data) <= 520;
+}
+
+/* At the editor's window size (700×520), with the banner and the switcher
+ * bar, "Start a Conversation" fits whole above the composer: its page has
+ * nothing to scroll. */
+static void
+check_empty_state_fits (AicWindow *window)
+{
+  GtkWidget *status = find_widget (GTK_WIDGET (child (window, "chat_page")), ADW_TYPE_STATUS_PAGE);
+  GtkAdjustment *adjustment;
+  int width, height;
+
+  g_assert_nonnull (status);
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  gtk_window_set_default_size (GTK_WINDOW (window), 700, 520);
+  aic_test_wait_for (window_is_small, window, 5000);
+  aic_test_settle (300);
+  g_assert_true (gtk_widget_get_mapped (status));
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (gtk_widget_get_first_child (status)));
+  g_test_message ("empty state at 700×520: %.0f px of %.0f shown", gtk_adjustment_get_page_size (adjustment),
+                  gtk_adjustment_get_upper (adjustment));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (adjustment), <=, gtk_adjustment_get_page_size (adjustment) + 1);
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  aic_test_settle (300);
+}
+
 static void
 test_window (void)
 {
@@ -195,6 +243,7 @@ test_window (void)
   gtk_window_present (GTK_WINDOW (window));
   check_first_frame (window, session);
   aic_test_wait_for (animations_enabled, NULL, 3000);
+  check_empty_state_fits (window);
 
   /* Four views in this order: Chat, Documents, Voice, Agent. */
   stack = ADW_VIEW_STACK (child (window, "stack"));
