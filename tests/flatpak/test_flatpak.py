@@ -244,8 +244,19 @@ def secrets_and_walls(app_id, data):
     stored = sandboxed(app_id, "secret-tool", "store", "--label=AI Console test key", *attributes,
                        devel=True, input=key, timeout=60)
     looked = sandboxed(app_id, "secret-tool", "lookup", *attributes, devel=True, timeout=60)
+    said = ["store: exit %d %s" % (stored.returncode, stored.stderr.strip()),
+            "lookup: exit %d %s" % (looked.returncode, looked.stderr.strip())]
+    if stored.returncode == 0 and looked.returncode == -1:
+        # Once in about ten CI runs the portal never answered the lookup
+        # (stops 23 and 25; the keyring file was written, the portal and
+        # gnome-keyring were running). What was running is kept for the
+        # next one, and the lookup is asked once more, in the open.
+        said.append("running then: " + run("ps", "-eo", "pid,stat,etime,args").stdout)
+        print("# %s: the Secret portal did not answer the lookup in 60 s; asking once more" % app_id, flush=True)
+        looked = sandboxed(app_id, "secret-tool", "lookup", *attributes, devel=True, timeout=60)
+        said.append("lookup again: exit %d %s" % (looked.returncode, looked.stderr.strip()))
     check("%s: a key stored through the Secret portal is read back by another sandboxed process" % app_id,
-          stored.returncode == 0 and looked.stdout.strip() == key, stored.stderr + looked.stderr)
+          stored.returncode == 0 and looked.stdout.strip() == key, "\n".join(said))
     plain = [path for path in glob.glob(os.path.join(data, "**"), recursive=True)
              if os.path.isfile(path) and key.encode() in open(path, "rb").read()]
     check("%s: and the key is in no file under the app's data folder" % app_id, not plain, plain)
