@@ -6,12 +6,14 @@
  *       the most recent, when given); words from a small vocabulary,
  *       "pelican" in one message in a hundred
  *   bench-app-scale search DB
- *       types "pelican" into the sidebar's search, a key per frame; prints
- *       per keystroke: query and model update, and that plus the frame
+ *       types "pelican" into the sidebar's search, a key per frame, three
+ *       times; prints per keystroke: query and model update, and that plus
+ *       the frame; and each round's slowest keystroke with their median
  *   bench-app-scale conversation DB
  *       opens the short conversation, then the long one: time to open and
  *       draw, RSS per message beyond the short one, and frame times while
- *       scrolling it end to end
+ *       scrolling it end to end, three passes (each pass's p99 and their
+ *       median); then one pass over a plain GtkListView of its text
  *
  * Results on stdout as "key value" lines; run under Xvfb. */
 #include "config.h"
@@ -210,6 +212,16 @@ percentile (GArray *values,
   return g_array_index (values, double, i);
 }
 
+#define SCROLL_PASSES 3
+
+static double
+median3 (const double *values)
+{
+  double a = values[0], b = values[1], c = values[2];
+
+  return MAX (MIN (a, b), MIN (MAX (a, b), c));
+}
+
 static AicChatPage *
 page_window (AicStore   *store,
              GtkWidget **window_out)
@@ -237,6 +249,7 @@ search (const char *path)
   g_autoptr(GArray) total = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) work = g_array_new (FALSE, FALSE, sizeof (double));
   const char *typed = "pelican";
+  double round_query[3], round_work[3];
   GtkWidget *window, *entry;
   AicChatPage *page;
   guint rows;
@@ -248,6 +261,7 @@ search (const char *path)
 
   for (guint round = 0; round < 3; round++)
     {
+      round_query[round] = round_work[round] = 0;
       gtk_editable_set_text (GTK_EDITABLE (entry), "");
       bench_settle (300);
       for (guint i = 0; typed[i]; i++)
@@ -263,6 +277,7 @@ search (const char *path)
           g_signal_emit_by_name (entry, "search-changed");
           ms = (g_get_monotonic_time () - start) / 1000.0;
           g_array_append_val (query, ms);
+          round_query[round] = MAX (round_query[round], ms);
           fprintf (stderr, "round %u, \"%.*s\": query + model %.1f ms", round, (int) i + 1, typed, ms);
           /* The work a key costs: the above, and the frame that shows
            * it (not the wait for the frame clock's next tick). */
@@ -273,6 +288,7 @@ search (const char *path)
             busy += g_array_index (frames, double, j);
           g_clear_pointer (&frames, g_array_unref);
           g_array_append_val (work, busy);
+          round_work[round] = MAX (round_work[round], busy);
           ms = (g_get_monotonic_time () - start) / 1000.0;
           g_array_append_val (total, ms);
           fprintf (stderr, ", with its frame %.1f ms, frame drawn after %.1f ms\n", busy, ms);
@@ -283,6 +299,12 @@ search (const char *path)
   printf ("search_query_p50_ms %.1f\nsearch_query_max_ms %.1f\n", percentile (query, 0.5), percentile (query, 1.0));
   printf ("search_work_p50_ms %.1f\nsearch_work_max_ms %.1f\n", percentile (work, 0.5), percentile (work, 1.0));
   printf ("search_keystroke_p50_ms %.1f\nsearch_keystroke_max_ms %.1f\n", percentile (total, 0.5), percentile (total, 1.0));
+  /* The slowest keystroke of each round (typing the word again), and the
+   * median of the three. */
+  printf ("search_query_max_rounds_ms %.1f/%.1f/%.1f\nsearch_query_max_median_ms %.1f\n",
+          round_query[0], round_query[1], round_query[2], median3 (round_query));
+  printf ("search_work_max_rounds_ms %.1f/%.1f/%.1f\nsearch_work_max_median_ms %.1f\n",
+          round_work[0], round_work[1], round_work[2], median3 (round_work));
   printf ("sidebar_rows_made %u\nsidebar_rows_made_after_typing %u\n", rows, aic_chat_page_get_n_conversation_rows (page));
   gtk_window_destroy (GTK_WINDOW (window));
   return 0;
@@ -316,7 +338,9 @@ static void
 scroll_end_to_end (const char    *name,
                    GtkWidget     *window,
                    GtkAdjustment *adjustment,
-                   AicChatPage   *page)
+                   AicChatPage   *page,
+                   double        *frame_p99,
+                   double        *layout_p99)
 {
   Scroll scroll = { adjustment, page };
   gint64 start = g_get_monotonic_time ();
@@ -333,6 +357,10 @@ scroll_end_to_end (const char    *name,
   printf ("%s_frames %u\n%s_seconds %.1f\n", name, frames->len, name, (g_get_monotonic_time () - start) / 1e6);
   printf ("%s_frame_p50_ms %.2f\n%s_frame_p99_ms %.2f\n", name, percentile (frames, 0.5), name, percentile (frames, 0.99));
   printf ("%s_layout_p50_ms %.2f\n%s_layout_p99_ms %.2f\n", name, percentile (layouts, 0.5), name, percentile (layouts, 0.99));
+  if (frame_p99 != NULL)
+    *frame_p99 = percentile (frames, 0.99);
+  if (layout_p99 != NULL)
+    *layout_p99 = percentile (layouts, 0.99);
   g_clear_pointer (&frames, g_array_unref);
   g_clear_pointer (&layouts, g_array_unref);
 }
@@ -391,7 +419,7 @@ scroll_reference (AicStore   *store,
   watch_frames (window);
   bench_settle (700);
   scroll_end_to_end ("reference_scroll", window,
-                     gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)), NULL);
+                     gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)), NULL, NULL, NULL);
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -406,6 +434,7 @@ conversation (const char *path)
   GtkAdjustment *adjustment;
   AicChatPage *page;
   double before, after, open_ms;
+  double frame_p99[SCROLL_PASSES], layout_p99[SCROLL_PASSES];
   gint64 start;
   guint n;
 
@@ -443,11 +472,24 @@ conversation (const char *path)
   /* End to end: from the top, a steady 150 px a frame to the bottom (or
    * 60 s, whichever first; scroll_reached_end says which). */
   adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (aic_chat_page_get_message_view (page)));
-  /* As a person would: the page stops following the end. */
-  aic_chat_page_note_person_scrolled (page);
-  gtk_adjustment_set_value (adjustment, 0);
-  bench_settle (500);
-  scroll_end_to_end ("scroll", window, adjustment, page);
+  /* Three passes: one pass's p99 is decided by its worst dozen frames,
+   * and a moment the machine gives to something else moves it by tens
+   * of percent. The first pass is printed as "scroll_…" (the rows made
+   * then are those of a first pass); the median and all three after. */
+  for (guint pass = 0; pass < SCROLL_PASSES; pass++)
+    {
+      g_autofree char *name = pass == 0 ? g_strdup ("scroll") : g_strdup_printf ("scroll_pass%u", pass + 1);
+
+      /* As a person would: the page stops following the end. */
+      aic_chat_page_note_person_scrolled (page);
+      gtk_adjustment_set_value (adjustment, 0);
+      bench_settle (500);
+      scroll_end_to_end (name, window, adjustment, page, &frame_p99[pass], &layout_p99[pass]);
+    }
+  printf ("scroll_frame_p99_passes_ms %.2f/%.2f/%.2f\nscroll_frame_p99_median_ms %.2f\n",
+          frame_p99[0], frame_p99[1], frame_p99[2], median3 (frame_p99));
+  printf ("scroll_layout_p99_passes_ms %.2f/%.2f/%.2f\nscroll_layout_p99_median_ms %.2f\n",
+          layout_p99[0], layout_p99[1], layout_p99[2], median3 (layout_p99));
   printf ("message_rows_made_after_scroll %u\n", aic_chat_page_get_n_message_rows (page));
   gtk_window_destroy (GTK_WINDOW (window));
 
