@@ -162,7 +162,7 @@ check_first_frame (AicWindow  *window,
   /* Every icon the window shows at start is one the icon theme has drawn
    * at that size: a symbolic icon at a size without a PNG (the status
    * page's 128 px one) is read from its SVG, which maps librsvg and
-   * libxml2 (6.9 MiB of the start's 169). */
+   * libxml2 (7.0 MiB of the start's 169). */
   g_assert_false (aic_test_is_mapped ("librsvg"));
 }
 
