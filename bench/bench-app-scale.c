@@ -5,6 +5,9 @@
  *       a store of CONVERSATIONS × MESSAGES (and one of LONG messages,
  *       the most recent, when given); words from a small vocabulary,
  *       "pelican" in one message in a hundred
+ *   bench-app-scale shown DB OUT
+ *       writes the conversation a start shows (the newest) to OUT, its
+ *       messages as Markdown, for gnome-text-editor to open
  *   bench-app-scale search DB
  *       types "pelican" into the sidebar's search, a key per frame, three
  *       times; prints per keystroke: query and model update, and that plus
@@ -212,12 +215,15 @@ percentile (GArray *values,
   return g_array_index (values, double, i);
 }
 
-#define SCROLL_PASSES 3
+/* Rounds of typing and passes of scrolling: a median of three. */
+#define PASSES 3
 
 static double
 median3 (const double *values)
 {
   double a = values[0], b = values[1], c = values[2];
+
+  G_STATIC_ASSERT (PASSES == 3);
 
   return MAX (MIN (a, b), MIN (MAX (a, b), c));
 }
@@ -249,7 +255,7 @@ search (const char *path)
   g_autoptr(GArray) total = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) work = g_array_new (FALSE, FALSE, sizeof (double));
   const char *typed = "pelican";
-  double round_query[3], round_work[3];
+  double round_query[PASSES], round_work[PASSES];
   GtkWidget *window, *entry;
   AicChatPage *page;
   guint rows;
@@ -259,7 +265,7 @@ search (const char *path)
   entry = aic_chat_page_get_search_entry (page);
   rows = aic_chat_page_get_n_conversation_rows (page);
 
-  for (guint round = 0; round < 3; round++)
+  for (guint round = 0; round < PASSES; round++)
     {
       round_query[round] = round_work[round] = 0;
       gtk_editable_set_text (GTK_EDITABLE (entry), "");
@@ -344,6 +350,7 @@ scroll_end_to_end (const char    *name,
 {
   Scroll scroll = { adjustment, page };
   gint64 start = g_get_monotonic_time ();
+  double frame, layout;
   guint tick;
 
   frames = g_array_new (FALSE, FALSE, sizeof (double));
@@ -355,12 +362,14 @@ scroll_end_to_end (const char    *name,
   gtk_widget_remove_tick_callback (window, tick);
   printf ("%s_reached_end %s\n", name, gtk_adjustment_get_value (adjustment) >= gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1 ? "yes" : "no");
   printf ("%s_frames %u\n%s_seconds %.1f\n", name, frames->len, name, (g_get_monotonic_time () - start) / 1e6);
-  printf ("%s_frame_p50_ms %.2f\n%s_frame_p99_ms %.2f\n", name, percentile (frames, 0.5), name, percentile (frames, 0.99));
-  printf ("%s_layout_p50_ms %.2f\n%s_layout_p99_ms %.2f\n", name, percentile (layouts, 0.5), name, percentile (layouts, 0.99));
+  frame = percentile (frames, 0.99);
+  layout = percentile (layouts, 0.99);
+  printf ("%s_frame_p50_ms %.2f\n%s_frame_p99_ms %.2f\n", name, percentile (frames, 0.5), name, frame);
+  printf ("%s_layout_p50_ms %.2f\n%s_layout_p99_ms %.2f\n", name, percentile (layouts, 0.5), name, layout);
   if (frame_p99 != NULL)
-    *frame_p99 = percentile (frames, 0.99);
+    *frame_p99 = frame;
   if (layout_p99 != NULL)
-    *layout_p99 = percentile (layouts, 0.99);
+    *layout_p99 = layout;
   g_clear_pointer (&frames, g_array_unref);
   g_clear_pointer (&layouts, g_array_unref);
 }
@@ -434,7 +443,7 @@ conversation (const char *path)
   GtkAdjustment *adjustment;
   AicChatPage *page;
   double before, after, open_ms;
-  double frame_p99[SCROLL_PASSES], layout_p99[SCROLL_PASSES];
+  double frame_p99[PASSES], layout_p99[PASSES];
   gint64 start;
   guint n;
 
@@ -476,7 +485,7 @@ conversation (const char *path)
    * and a moment the machine gives to something else moves it by tens
    * of percent. The first pass is printed as "scroll_…" (the rows made
    * then are those of a first pass); the median and all three after. */
-  for (guint pass = 0; pass < SCROLL_PASSES; pass++)
+  for (guint pass = 0; pass < PASSES; pass++)
     {
       g_autofree char *name = pass == 0 ? g_strdup ("scroll") : g_strdup_printf ("scroll_pass%u", pass + 1);
 
@@ -498,16 +507,48 @@ conversation (const char *path)
   return 0;
 }
 
+/* Writes the conversation a start shows (the newest, as the Chat page
+ * opens it), its messages as Markdown, for the editor to open. */
+static int
+shown (const char *path,
+       const char *out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicStore) store = aic_store_open (path, &error);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  list = aic_store_list_conversations (store, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, >, 0);
+  messages = aic_store_list_messages (store, ((AicConversationInfo *) g_ptr_array_index (list, 0))->id, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < messages->len; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? "\n\n" : "",
+                            ((AicStoredMessage *) g_ptr_array_index (messages, i))->content);
+  g_string_append_c (text, '\n');
+  if (!g_file_set_contents (out, text->str, text->len, &error))
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   if (argc >= 5 && g_str_equal (argv[1], "generate"))
     return generate (argv[2], atoi (argv[3]), atoi (argv[4]), argc > 5 ? atoi (argv[5]) : 0);
+  if (argc >= 4 && g_str_equal (argv[1], "shown"))
+    return shown (argv[2], argv[3]);
 
   if (argc < 3)
     {
-      fprintf (stderr, "usage: bench-app-scale generate DB N M [LONG] | search DB | conversation DB\n");
+      fprintf (stderr, "usage: bench-app-scale generate DB N M [LONG] | shown DB OUT | search DB | conversation DB\n");
       return 2;
     }
   gtk_init ();
