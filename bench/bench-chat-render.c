@@ -3,13 +3,37 @@
  * tokens/s into the reply view of the Chat page (AicMarkdownView), in a
  * real window with the real frame clock (run under Xvfb).
  *
- * Two runs in one process: "incremental" is the app's way (append, render
- * once per frame, finished blocks never again); "reference" re-renders the
- * whole message every frame, the naive way. Printed: frame time p50/p99,
- * CPU time, total time, and the cost per token early and late in the
- * message (flat means it does not grow with the message).
+ * Four runs in one process, each in a new window of the same widgets:
  *
- *   bench-chat-render [TOKENS] [TOKENS_PER_SECOND] */
+ *   following    the app's way (append, render once per frame, finished
+ *                blocks never again), with the view following the end of
+ *                the reply as the Chat page does (AicEndFollower): what a
+ *                person watching a reply sees, and the measure of record.
+ *   below        the same, with the view left at the top, so that the
+ *                reply grows below the fold (this bench's only run before
+ *                2026-12-07; kept to compare with earlier results).
+ *   reference    the whole message parsed and built again every frame,
+ *                the naive way (view at the top).
+ *   repaint      the renderer's floor: the window shows the end of the
+ *                finished reply and nothing of ours changes; a one-pixel
+ *                widget in its corner changes colour every frame, so GTK
+ *                must draw a frame. On a renderer that redraws only what
+ *                changed this is nearly free; on one that redraws the
+ *                whole window it is the cost of that, with no work of ours.
+ *
+ * Printed for each: frame time p50/p99, CPU time, total time, the cost per
+ * token early and late in the message (flat means it does not grow with the
+ * message), and each frame split in two: "ours" from the frame's start to
+ * the end of its layout phase (the tick callbacks, where the reply is
+ * rendered and the view follows, and the measuring and allocating of the
+ * widgets), "paint" from there to the end of the paint phase (snapshot,
+ * GSK's rendering, the buffer swap).
+ *
+ *   bench-chat-render [TOKENS] [TOKENS_PER_SECOND]
+ *
+ * BENCH_SIZE=WxH sets the window's size (900x700 by default), to show how
+ * the paint part grows with the area drawn. BENCH_SLOW=1 lists each frame
+ * over 12 ms of the following run, split the same way, with its tokens. */
 #include "config.h"
 
 #include <adwaita.h>
@@ -18,25 +42,43 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "aic-end-follower.h"
 #include "aic-markdown-view.h"
+
+typedef enum
+{
+  MODE_FOLLOWING,
+  MODE_BELOW,
+  MODE_REFERENCE,
+  MODE_REPAINT,
+} Mode;
+
+static const char *const mode_names[] = { "following", "below", "reference", "repaint" };
 
 typedef struct
 {
   GtkWidget *window;
   GtkWidget *view;
   GtkWidget *scroller;
+  GtkWidget *pixel;        /* the one-pixel widget of the repaint run */
+  AicEndFollower *follower;
   char **tokens;
   guint n_tokens;
   guint next;
   guint rate;
-  gboolean reference;
+  Mode mode;
   GString *text;
   gint64 started;
   gint64 frame_start;
+  gint64 layout_end;
+  gint64 paint_end;
   GArray *frames;          /* frame durations, µs */
+  GArray *ours;            /* of which: to the end of the layout phase, µs */
+  GArray *paints;          /* and from there to the end of the paint phase, µs */
   GArray *frame_tokens;    /* tokens shown at each frame */
   GMainLoop *loop;
   guint feeder;
+  guint repaints_left;
   gboolean done;
 } Run;
 
@@ -81,19 +123,44 @@ before_frame (GdkFrameClock *clock,
   run->frame_start = g_get_monotonic_time ();
 }
 
+/* These two are connected after GDK's own handlers of the same phases
+ * (connected when the window's surface was made), so each runs when its
+ * phase's work is done. (Not so for "update": GTK connects to it anew
+ * whenever a widget adds a tick callback, which may come after ours.) */
+static void
+layout_done (GdkFrameClock *clock,
+             Run           *run)
+{
+  run->layout_end = g_get_monotonic_time ();
+}
+
+static void
+paint_done (GdkFrameClock *clock,
+            Run           *run)
+{
+  run->paint_end = g_get_monotonic_time ();
+}
+
 static void
 after_paint (GdkFrameClock *clock,
              Run           *run)
 {
-  gint64 duration;
+  gint64 duration, ours, paint;
 
   if (run->frame_start == 0 || run->next == 0)
     return;
   duration = g_get_monotonic_time () - run->frame_start;
+  /* A frame with nothing to lay out has no layout phase: all of it is
+   * counted as paint (in the repaint run its update phase is one
+   * gtk_widget_queue_draw()). */
+  ours = run->layout_end >= run->frame_start ? run->layout_end - run->frame_start : 0;
+  paint = run->paint_end - (run->frame_start + ours);
   g_array_append_val (run->frames, duration);
+  g_array_append_val (run->ours, ours);
+  g_array_append_val (run->paints, paint);
   g_array_append_val (run->frame_tokens, run->next);
   /* BENCH_SLOW=1: each frame over 12 ms, and the tokens it showed. */
-  if (g_getenv ("BENCH_SLOW") != NULL && duration > 12000 && !run->reference)
+  if (g_getenv ("BENCH_SLOW") != NULL && duration > 12000 && run->mode == MODE_FOLLOWING)
     {
       guint from = run->frame_tokens->len > 1 ? g_array_index (run->frame_tokens, guint, run->frame_tokens->len - 2) : 0;
       GString *shown = g_string_new (NULL);
@@ -101,8 +168,9 @@ after_paint (GdkFrameClock *clock,
       for (guint k = from; k < run->next; k++)
         g_string_append (shown, run->tokens[k]);
       g_strdelimit (shown->str, "\n", '|');
-      fprintf (stderr, "slow frame %u: %.1f ms, tokens %u..%u: %.60s\n",
-               run->frames->len, duration / 1000.0, from, run->next, shown->str);
+      fprintf (stderr, "slow frame %u: %.1f ms (ours %.1f, paint %.1f), tokens %u..%u: %.60s\n",
+               run->frames->len, duration / 1000.0, ours / 1000.0, paint / 1000.0,
+               from, run->next, shown->str);
       g_string_free (shown, TRUE);
     }
   run->frame_start = 0;
@@ -133,7 +201,7 @@ feed (gpointer data)
 
   for (; run->next < due; run->next++)
     {
-      if (run->reference)
+      if (run->mode == MODE_REFERENCE)
         g_string_append (run->text, run->tokens[run->next]);
       else
         aic_markdown_view_append (AIC_MARKDOWN_VIEW (run->view), run->tokens[run->next]);
@@ -190,38 +258,120 @@ cost_per_token (Run   *run,
   return tokens ? (double) work / tokens : 0;
 }
 
+/* The repaint run: one pixel changes colour each frame, nothing else. */
 static void
-run_one (const char *name,
-         gboolean    reference,
-         char      **tokens,
-         guint       n_tokens,
-         guint       rate)
+draw_pixel (GtkDrawingArea *area,
+            cairo_t        *cr,
+            int             width,
+            int             height,
+            gpointer        data)
+{
+  Run *run = data;
+  double shade = run->repaints_left % 2 ? 0.2 : 0.8;
+
+  cairo_set_source_rgb (cr, shade, shade, shade);
+  cairo_paint (cr);
+}
+
+static gboolean
+repaint_tick (GtkWidget     *widget,
+              GdkFrameClock *clock,
+              gpointer       data)
+{
+  Run *run = data;
+
+  if (run->repaints_left == 0)
+    {
+      run->done = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  run->repaints_left--;
+  gtk_widget_queue_draw (widget);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+settle (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static guint64
+percentile (GArray *values,
+            guint   per_cent)
+{
+  g_autoptr(GArray) sorted = g_array_copy (values);
+
+  if (sorted->len == 0)
+    return 0;
+  g_array_sort (sorted, compare_gint64);
+  return g_array_index (sorted, gint64, MIN (sorted->len - 1, sorted->len * per_cent / 100));
+}
+
+static void
+parse_size (int *width,
+            int *height)
+{
+  const char *size = g_getenv ("BENCH_SIZE");
+
+  *width = 900;
+  *height = 700;
+  if (size != NULL && sscanf (size, "%dx%d", width, height) != 2)
+    g_error ("BENCH_SIZE wants WIDTHxHEIGHT, not %s", size);
+}
+
+static void
+run_one (Mode    mode,
+         char  **tokens,
+         guint   n_tokens,
+         guint   rate,
+         guint   repaints)
 {
   Run run = { 0 };
   GdkFrameClock *clock;
+  GtkWidget *overlay;
   double cpu_before, total;
-  g_autoptr(GArray) sorted = NULL;
+  int width, height;
 
   run.tokens = tokens;
   run.n_tokens = n_tokens;
   run.rate = rate;
-  run.reference = reference;
+  run.mode = mode;
   run.text = g_string_new (NULL);
   run.frames = g_array_new (FALSE, FALSE, sizeof (gint64));
+  run.ours = g_array_new (FALSE, FALSE, sizeof (gint64));
+  run.paints = g_array_new (FALSE, FALSE, sizeof (gint64));
   run.frame_tokens = g_array_new (FALSE, FALSE, sizeof (guint));
   run.loop = g_main_loop_new (NULL, FALSE);
 
+  /* The same widgets in every run: the reply view in a scrolled window,
+   * under an overlay whose one-pixel child only the repaint run changes. */
+  parse_size (&width, &height);
   run.window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (run.window), 900, 700);
+  gtk_window_set_default_size (GTK_WINDOW (run.window), width, height);
   run.scroller = gtk_scrolled_window_new ();
   run.view = aic_markdown_view_new ();
   gtk_widget_set_margin_start (run.view, 18);
   gtk_widget_set_margin_end (run.view, 18);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (run.scroller), run.view);
-  gtk_window_set_child (GTK_WINDOW (run.window), run.scroller);
+  run.pixel = gtk_drawing_area_new ();
+  gtk_drawing_area_set_content_width (GTK_DRAWING_AREA (run.pixel), 1);
+  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (run.pixel), 1);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (run.pixel), draw_pixel, &run, NULL);
+  gtk_widget_set_halign (run.pixel, GTK_ALIGN_START);
+  gtk_widget_set_valign (run.pixel, GTK_ALIGN_START);
+  overlay = gtk_overlay_new ();
+  gtk_overlay_set_child (GTK_OVERLAY (overlay), run.scroller);
+  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), run.pixel);
+  gtk_window_set_child (GTK_WINDOW (run.window), overlay);
   gtk_window_present (GTK_WINDOW (run.window));
   while (!gtk_widget_get_mapped (run.view))
     g_main_context_iteration (NULL, TRUE);
+  if (mode == MODE_FOLLOWING || mode == MODE_REPAINT)
+    run.follower = aic_end_follower_new (GTK_SCROLLED_WINDOW (run.scroller));
   /* The steady state, as in the app once it has shown a reply: the
    * window has drawn text of each kind, a code block included, once.
    * (The first code block drawn in a session costs 35–40 ms once here:
@@ -232,42 +382,63 @@ run_one (const char *name,
   aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (run.view),
                               "A *question* with `code`, **bold** and a list:\n\n- one\n- two\n\n"
                               "```c\nint main (void)\n{\n  return 0;\n}\n```\n");
-  {
-    gint64 until = g_get_monotonic_time () + 300 * G_TIME_SPAN_MILLISECOND;
+  settle (300);
+  if (mode == MODE_REPAINT)
+    {
+      /* The end of the finished reply, as the following run leaves it. */
+      g_autofree char *whole = g_strjoinv (NULL, tokens);
 
-    while (g_get_monotonic_time () < until)
-      g_main_context_iteration (NULL, FALSE);
-  }
-  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (run.view), "");
+      aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (run.view), whole);
+      aic_end_follower_follow (run.follower);
+      settle (500);
+      run.next = n_tokens;
+    }
+  else
+    aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (run.view), "");
 
   clock = gtk_widget_get_frame_clock (run.view);
   /* before-paint comes before update, where tick callbacks (and so the
    * rendering) run: a frame is measured from there to after-paint. */
   g_signal_connect (clock, "before-paint", G_CALLBACK (before_frame), &run);
+  g_signal_connect (clock, "layout", G_CALLBACK (layout_done), &run);
+  g_signal_connect (clock, "paint", G_CALLBACK (paint_done), &run);
   g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), &run);
-  if (reference)
+  if (mode == MODE_REFERENCE)
     gtk_widget_add_tick_callback (run.view, reference_tick, &run, NULL);
 
   cpu_before = cpu_seconds ();
   run.started = g_get_monotonic_time ();
-  run.feeder = g_timeout_add (5, feed, &run);
+  if (mode == MODE_REPAINT)
+    {
+      run.repaints_left = repaints;
+      gtk_widget_add_tick_callback (run.pixel, repaint_tick, &run, NULL);
+    }
+  else
+    {
+      run.feeder = g_timeout_add (5, feed, &run);
+      if (run.follower != NULL)
+        aic_end_follower_follow (run.follower);
+    }
   g_main_loop_run (run.loop);
   total = (g_get_monotonic_time () - run.started) / 1e6;
 
-  sorted = g_array_copy (run.frames);
-  g_array_sort (sorted, compare_gint64);
-  printf ("%-12s %7u %8.2f %7u %10.2f %10.2f %8.2f %12.1f %12.1f\n",
-          name, n_tokens, total, sorted->len,
-          g_array_index (sorted, gint64, sorted->len / 2) / 1000.0,
-          g_array_index (sorted, gint64, MIN (sorted->len - 1, sorted->len * 99 / 100)) / 1000.0,
+  printf ("%-10s %7u %8.2f %7u %9.2f %9.2f %8.2f %12.1f %12.1f %8.2f %8.2f %8.2f %8.2f\n",
+          mode_names[mode], mode == MODE_REPAINT ? 0 : n_tokens, total, run.frames->len,
+          percentile (run.frames, 50) / 1000.0, percentile (run.frames, 99) / 1000.0,
           cpu_seconds () - cpu_before,
-          cost_per_token (&run, 0.0, 0.1), cost_per_token (&run, 0.9, 1.01));
+          mode == MODE_REPAINT ? 0 : cost_per_token (&run, 0.0, 0.1),
+          mode == MODE_REPAINT ? 0 : cost_per_token (&run, 0.9, 1.01),
+          percentile (run.ours, 50) / 1000.0, percentile (run.ours, 99) / 1000.0,
+          percentile (run.paints, 50) / 1000.0, percentile (run.paints, 99) / 1000.0);
   fflush (stdout);
 
   g_signal_handlers_disconnect_by_data (clock, &run);
+  g_clear_object (&run.follower);
   gtk_window_destroy (GTK_WINDOW (run.window));
   g_string_free (run.text, TRUE);
   g_array_unref (run.frames);
+  g_array_unref (run.ours);
+  g_array_unref (run.paints);
   g_array_unref (run.frame_tokens);
   g_main_loop_unref (run.loop);
 }
@@ -285,10 +456,14 @@ main (int   argc,
   gtk_source_init ();
   tokens = make_tokens (n_tokens);
 
-  printf ("%-12s %7s %8s %7s %10s %10s %8s %12s %12s\n",
-          "mode", "tokens", "total s", "frames", "p50 ms", "p99 ms", "CPU s", "µs/tok first", "µs/tok last");
-  run_one ("incremental", FALSE, tokens, n_tokens, rate);
-  run_one ("reference", TRUE, tokens, n_tokens, rate);
-  printf ("target (issue 3): incremental p99 < 20 ms, and µs/token last ≈ first (no growth with the message)\n");
+  printf ("%-10s %7s %8s %7s %9s %9s %8s %12s %12s %8s %8s %8s %8s\n",
+          "mode", "tokens", "total s", "frames", "p50 ms", "p99 ms", "CPU s", "µs/tok first", "µs/tok last",
+          "ours p50", "ours p99", "paint50", "paint99");
+  run_one (MODE_FOLLOWING, tokens, n_tokens, rate, 0);
+  run_one (MODE_BELOW, tokens, n_tokens, rate, 0);
+  run_one (MODE_REFERENCE, tokens, n_tokens, rate, 0);
+  /* As many frames as a stream of the same length at 60 frames a second. */
+  run_one (MODE_REPAINT, tokens, n_tokens, rate, MAX (60, n_tokens * 60 / MAX (rate, 1)));
+  printf ("targets: following p99 < 16 ms (issue 14) and µs/token last ≈ first (no growth with the message)\n");
   return 0;
 }
