@@ -33,7 +33,8 @@
  *
  * BENCH_SIZE=WxH sets the window's size (900x700 by default), to show how
  * the paint part grows with the area drawn. BENCH_SLOW=1 lists each frame
- * over 12 ms of the following run, split the same way, with its tokens. */
+ * over 12 ms of the following run, split the same way, with its tokens.
+ * BENCH_ONLY=MODE runs that one alone (for a profiler). */
 #include "config.h"
 
 #include <adwaita.h>
@@ -331,11 +332,14 @@ run_one (Mode    mode,
          guint   repaints)
 {
   Run run = { 0 };
+  const char *only = g_getenv ("BENCH_ONLY");
   GdkFrameClock *clock;
   GtkWidget *overlay;
   double cpu_before, total;
   int width, height;
 
+  if (only != NULL && g_strcmp0 (only, mode_names[mode]) != 0)
+    return;
   run.tokens = tokens;
   run.n_tokens = n_tokens;
   run.rate = rate;
