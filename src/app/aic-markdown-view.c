@@ -634,18 +634,57 @@ render_markdown (AicMarkdownView *self,
 
 /* ---- the incremental part ---- */
 
+/* Blocks go into groups of BLOCKS_PER_GROUP, the groups into the view's
+ * box. A box lays out and snapshots all of its children whenever one of
+ * them changes, so with every block in one box each frame of a streamed
+ * reply cost more the longer the reply already was: per token, the last
+ * tenth of a 60,000-token reply took 1.4× the first with the view
+ * following it and 2.5× with the reply below the fold
+ * (bench-chat-render 60000). In groups, the finished ones keep their
+ * layout and render node, and a frame lays out the last group and the
+ * list of groups. */
+#define BLOCKS_PER_GROUP 32
+#define BLOCK_SPACING 8
+
 static void
 show_child (AicMarkdownView *self,
             GtkWidget       *widget)
 {
-  gtk_box_append (GTK_BOX (self->box), widget);
+  GtkWidget *group = gtk_widget_get_last_child (self->box);
+  guint n = 0;
+
+  for (GtkWidget *child = group ? gtk_widget_get_first_child (group) : NULL; child;
+       child = gtk_widget_get_next_sibling (child))
+    n++;
+  if (group == NULL || n >= BLOCKS_PER_GROUP)
+    {
+      group = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
+      gtk_box_append (GTK_BOX (self->box), group);
+    }
+  gtk_box_append (GTK_BOX (group), widget);
 }
 
 static void
 remove_child (AicMarkdownView *self,
               GtkWidget       *widget)
 {
-  gtk_box_remove (GTK_BOX (self->box), widget);
+  GtkWidget *group = gtk_widget_get_parent (widget);
+
+  g_assert (gtk_widget_get_parent (group) == self->box);
+  gtk_box_remove (GTK_BOX (group), widget);
+  if (gtk_widget_get_first_child (group) == NULL)
+    gtk_box_remove (GTK_BOX (self->box), group);
+}
+
+/* The last block shown, in whichever group it is. */
+static GtkWidget *
+last_shown_block (AicMarkdownView *self)
+{
+  for (GtkWidget *group = gtk_widget_get_last_child (self->box); group; group = gtk_widget_get_prev_sibling (group))
+    for (GtkWidget *block = gtk_widget_get_last_child (group); block; block = gtk_widget_get_prev_sibling (block))
+      if (gtk_widget_get_visible (block))
+        return block;
+  return NULL;
 }
 
 static void
@@ -973,12 +1012,12 @@ void
 aic_markdown_view_set_text (AicMarkdownView *self,
                             const char      *text)
 {
-  GtkWidget *child;
+  GtkWidget *group;
 
   g_return_if_fail (AIC_IS_MARKDOWN_VIEW (self));
 
-  while ((child = gtk_widget_get_first_child (self->box)) != NULL)
-    remove_child (self, child);
+  while ((group = gtk_widget_get_first_child (self->box)) != NULL)
+    gtk_box_remove (GTK_BOX (self->box), group);
   g_ptr_array_set_size (self->tail_widgets, 0);
   self->tail_code = NULL;
   g_string_assign (self->text, text ? text : "");
@@ -1087,9 +1126,13 @@ static void
 repair_size_cb (GdkFrameClock   *clock,
                 AicMarkdownView *self)
 {
+  GtkWidget *last = last_shown_block (self);
+
   g_clear_signal_handler (&self->repair_id, clock);
   g_clear_object (&self->repair_clock);
-  gtk_widget_queue_resize (self->box);
+  /* From the block up: whichever of its boxes kept the old size is
+   * measured again. */
+  gtk_widget_queue_resize (last != NULL ? last : self->box);
 }
 
 /* GTK 4.8 loses a size change that comes between a widget's measuring and
@@ -1098,11 +1141,11 @@ repair_size_cb (GdkFrameClock   *clock,
  * (gtkwidget.c, gtk_widget_queue_resize_internal). A reply made for real
  * as it came into view at start (aic-message-row.c) was once allocated
  * the height its text had before one paragraph was measured, and drawn
- * over its own buttons until something else changed. The box gives its
- * blocks what they ask for even when that is more than it has, so the
- * last one ending below the box is the sign: the box is measured again
- * once the window's layout is done, and the frame clock lays the window
- * out again before drawing it. */
+ * over its own buttons until something else changed. A box gives its
+ * children what they ask for even when that is more than it has, so the
+ * last block ending below the view's box is the sign: the boxes from that
+ * block up are measured again once the window's layout is done, and the
+ * frame clock lays the window out again before drawing it. */
 static void
 aic_markdown_view_size_allocate (GtkWidget *widget,
                                  int        width,
@@ -1110,12 +1153,11 @@ aic_markdown_view_size_allocate (GtkWidget *widget,
                                  int        baseline)
 {
   AicMarkdownView *self = AIC_MARKDOWN_VIEW (widget);
-  GtkWidget *last = gtk_widget_get_last_child (self->box);
+  GtkWidget *last;
   graphene_rect_t bounds;
 
   gtk_widget_allocate (self->box, width, height, baseline, NULL);
-  while (last != NULL && !gtk_widget_get_visible (last))
-    last = gtk_widget_get_prev_sibling (last);
+  last = last_shown_block (self);
   if (last != NULL && self->repair_id == 0 &&
       gtk_widget_compute_bounds (last, self->box, &bounds) &&
       bounds.origin.y + bounds.size.height > height + 1 &&
@@ -1146,7 +1188,7 @@ aic_markdown_view_init (AicMarkdownView *self)
 {
   self->text = g_string_new (NULL);
   self->tail_widgets = g_ptr_array_new ();
-  self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+  self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
 }
 

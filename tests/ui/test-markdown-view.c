@@ -11,14 +11,42 @@
  * by piece ends where setting it whole does, and that the work per piece
  * does not grow with the message. */
 
+/* The view's blocks in order: its box holds groups of blocks (see
+ * BLOCKS_PER_GROUP in aic-markdown-view.c). */
+static GPtrArray *
+blocks (GtkWidget *view)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  GtkWidget *box = gtk_widget_get_first_child (view);
+
+  for (GtkWidget *group = gtk_widget_get_first_child (box); group; group = gtk_widget_get_next_sibling (group))
+    {
+      g_assert_true (GTK_IS_BOX (group));
+      g_assert_nonnull (gtk_widget_get_first_child (group));
+      for (GtkWidget *child = gtk_widget_get_first_child (group); child; child = gtk_widget_get_next_sibling (child))
+        g_ptr_array_add (out, child);
+    }
+  return out;
+}
+
+static GtkWidget *
+last_block (GtkWidget *view)
+{
+  g_autoptr(GPtrArray) all = blocks (view);
+
+  return all->len > 0 ? g_ptr_array_index (all, all->len - 1) : NULL;
+}
+
 static char *
 describe (AicMarkdownView *view)
 {
   GString *out = g_string_new (NULL);
-  GtkWidget *box = gtk_widget_get_first_child (GTK_WIDGET (view));
+  g_autoptr(GPtrArray) all = blocks (GTK_WIDGET (view));
 
-  for (GtkWidget *child = gtk_widget_get_first_child (box); child; child = gtk_widget_get_next_sibling (child))
+  for (guint i = 0; i < all->len; i++)
     {
+      GtkWidget *child = g_ptr_array_index (all, i);
+
       if (GTK_IS_LABEL (child))
         g_string_append_printf (out, "[label %s]", gtk_label_get_text (GTK_LABEL (child)));
       else if (GTK_IS_FRAME (child))
@@ -103,7 +131,11 @@ test_hanging_indent (void)
   GtkWidget *item, *marker, *more;
 
   aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (view), "- first line of an item\n\n  its second paragraph\n\nAfter the list.\n");
-  item = gtk_widget_get_first_child (gtk_widget_get_first_child (view));
+  {
+    g_autoptr(GPtrArray) all = blocks (view);
+
+    item = g_ptr_array_index (all, 0);
+  }
   g_assert_true (GTK_IS_BOX (item));
   marker = gtk_widget_get_first_child (item);
   more = gtk_widget_get_next_sibling (item);
@@ -145,6 +177,65 @@ test_streaming_matches (void)
     }
 }
 
+/* A long reply's blocks are kept in groups of at most 32 (the box of a
+ * group is laid out again only when one of its blocks changes), in order,
+ * with no group left empty: also when the open block at a group's start
+ * is replaced by blocks of another kind as more of it arrives. Streamed
+ * in pieces, it ends as when set whole. */
+static void
+test_groups (void)
+{
+  GString *text = g_string_new (NULL);
+  GtkWidget *whole = g_object_ref_sink (aic_markdown_view_new ());
+  GtkWidget *streamed = g_object_ref_sink (aic_markdown_view_new ());
+  GtkWidget *box = gtk_widget_get_first_child (streamed);
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  guint n_groups = 0;
+
+  /* 31 paragraphs, then what starts as the 32nd paragraph and turns out
+   * to be a list when its second line comes, then more paragraphs. */
+  for (guint i = 0; i < 31; i++)
+    g_string_append_printf (text, "Paragraph %u.\n\n", i);
+  g_string_append (text, "- one\n- two\n- three\n\n");
+  for (guint i = 31; i < 100; i++)
+    g_string_append_printf (text, "Paragraph %u with **bold**.\n\n", i);
+
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (whole), text->str);
+  want = describe (AIC_MARKDOWN_VIEW (whole));
+  for (gsize pos = 0; pos < text->len; pos += 3)
+    {
+      g_autofree char *part = g_strndup (text->str + pos, MIN (3, text->len - pos));
+
+      aic_markdown_view_append (AIC_MARKDOWN_VIEW (streamed), part);
+      aic_markdown_view_flush (AIC_MARKDOWN_VIEW (streamed));
+      g_free (describe (AIC_MARKDOWN_VIEW (streamed)));   /* no empty group on the way */
+    }
+  got = describe (AIC_MARKDOWN_VIEW (streamed));
+  g_assert_cmpstr (got, ==, want);
+
+  for (GtkWidget *group = gtk_widget_get_first_child (box); group; group = gtk_widget_get_next_sibling (group))
+    {
+      guint n = 0;
+
+      for (GtkWidget *child = gtk_widget_get_first_child (group); child; child = gtk_widget_get_next_sibling (child))
+        n++;
+      g_assert_cmpuint (n, <=, 32);
+      /* Every group but the last is full. */
+      if (gtk_widget_get_next_sibling (group) != NULL)
+        g_assert_cmpuint (n, ==, 32);
+      n_groups++;
+    }
+  /* 31 paragraphs, 3 list items, 69 paragraphs: 103 blocks. */
+  g_assert_cmpuint (n_groups, ==, 4);
+
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (streamed), "");
+  g_assert_null (gtk_widget_get_first_child (box));
+  g_string_free (text, TRUE);
+  g_object_unref (whole);
+  g_object_unref (streamed);
+}
+
 /* A code block that streamed in line by line stays the same widget when
  * its fence closes (it is not made a second time by the parser), and
  * ends up as the parser would have made it. */
@@ -152,7 +243,6 @@ static void
 test_code_block_kept (void)
 {
   GtkWidget *view = g_object_ref_sink (aic_markdown_view_new ());
-  GtkWidget *box = gtk_widget_get_first_child (view);
   GtkWidget *open_block;
   g_autofree char *got = NULL;
   const char *parts[] = { "Before.\n\n", "```c\n", "int a;\n", "int b;\n", "```\n", "\n" };
@@ -162,7 +252,7 @@ test_code_block_kept (void)
       aic_markdown_view_append (AIC_MARKDOWN_VIEW (view), parts[i]);
       aic_markdown_view_flush (AIC_MARKDOWN_VIEW (view));
     }
-  open_block = gtk_widget_get_last_child (box);
+  open_block = last_block (view);
   g_assert_true (GTK_IS_FRAME (open_block));
   /* The last line and the closing fence in one piece, then a blank line. */
   aic_markdown_view_append (AIC_MARKDOWN_VIEW (view), "int c;\n```\n");
@@ -171,7 +261,7 @@ test_code_block_kept (void)
   aic_markdown_view_flush (AIC_MARKDOWN_VIEW (view));
   got = describe (AIC_MARKDOWN_VIEW (view));
   g_assert_cmpstr (got, ==, "[label Before.][code c|int a;\nint b;\nint c;\n][label After.]");
-  g_assert_true (gtk_widget_get_prev_sibling (gtk_widget_get_last_child (box)) == open_block);
+  g_assert_true (gtk_widget_get_prev_sibling (last_block (view)) == open_block);
   g_assert_cmpuint (aic_markdown_view_get_n_blocks (AIC_MARKDOWN_VIEW (view)), ==, 2);
   g_object_unref (view);
 }
@@ -325,6 +415,7 @@ main (int   argc,
   g_test_add_func ("/markdown-view/hanging-indent", test_hanging_indent);
   g_test_add_func ("/markdown-view/streaming-matches", test_streaming_matches);
   g_test_add_func ("/markdown-view/code-block-kept", test_code_block_kept);
+  g_test_add_func ("/markdown-view/groups", test_groups);
   g_test_add_func ("/markdown-view/cost-does-not-grow", test_cost_does_not_grow);
   g_test_add_func ("/markdown-view/link-policy", test_link_policy);
   g_test_add_func ("/markdown-view/link-asks", test_link_asks);
