@@ -179,9 +179,9 @@ test_streaming_matches (void)
 
 /* A long reply's blocks are kept in groups of at most 32 (the box of a
  * group is laid out again only when one of its blocks changes), in order,
- * with no group left empty: also when the open block at a group's start
- * is replaced by blocks of another kind as more of it arrives. Streamed
- * in pieces, it ends as when set whole. */
+ * with no group left empty: also when the open blocks at the end, which
+ * are replaced as more of them arrives, straddle two groups. Streamed in
+ * pieces, it ends as when set whole. */
 static void
 test_groups (void)
 {
@@ -193,8 +193,10 @@ test_groups (void)
   g_autofree char *got = NULL;
   guint n_groups = 0;
 
-  /* 31 paragraphs, then what starts as the 32nd paragraph and turns out
-   * to be a list when its second line comes, then more paragraphs. */
+  /* 31 paragraphs, then a list whose items are the 32nd to 34th blocks:
+   * while it arrives, the open list's items are replaced with each piece,
+   * first within the first group, then across its end. Then more
+   * paragraphs. */
   for (guint i = 0; i < 31; i++)
     g_string_append_printf (text, "Paragraph %u.\n\n", i);
   g_string_append (text, "- one\n- two\n- three\n\n");
