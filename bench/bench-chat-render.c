@@ -122,6 +122,7 @@ before_frame (GdkFrameClock *clock,
               Run           *run)
 {
   run->frame_start = g_get_monotonic_time ();
+  run->layout_end = run->paint_end = 0;
 }
 
 /* These two are connected after GDK's own handlers of the same phases
@@ -153,9 +154,10 @@ after_paint (GdkFrameClock *clock,
   duration = g_get_monotonic_time () - run->frame_start;
   /* A frame with nothing to lay out has no layout phase: all of it is
    * counted as paint (in the repaint run its update phase is one
-   * gtk_widget_queue_draw()). */
-  ours = run->layout_end >= run->frame_start ? run->layout_end - run->frame_start : 0;
-  paint = run->paint_end - (run->frame_start + ours);
+   * gtk_widget_queue_draw()). One with nothing to draw has no paint
+   * phase, and no paint. */
+  ours = run->layout_end != 0 ? run->layout_end - run->frame_start : 0;
+  paint = run->paint_end != 0 ? run->paint_end - (run->frame_start + ours) : 0;
   g_array_append_val (run->frames, duration);
   g_array_append_val (run->ours, ours);
   g_array_append_val (run->paints, paint);
@@ -300,7 +302,7 @@ settle (guint ms)
     g_main_context_iteration (NULL, FALSE);
 }
 
-static guint64
+static gint64
 percentile (GArray *values,
             guint   per_cent)
 {
