@@ -311,8 +311,7 @@ make_label (const char        *markup,
   GtkWidget *label = g_object_new (GTK_TYPE_LABEL, "accessible-role", role, NULL);
 
   gtk_label_set_markup (GTK_LABEL (label), markup);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  aic_label_wrap_prose (GTK_LABEL (label));
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   aic_label_make_selectable (GTK_LABEL (label));
   g_signal_connect (label, "activate-link", G_CALLBACK (activate_link_cb), NULL);
@@ -357,6 +356,9 @@ flush_leaf (Renderer *r)
   label = make_label (markup->str, r->heading > 0 ? GTK_ACCESSIBLE_ROLE_HEADING : GTK_ACCESSIBLE_ROLE_LABEL);
   if (r->in_table)
     {
+      /* A cell is as narrow as its widest character, so that a wide
+       * table still fits a narrow window. */
+      gtk_label_set_width_chars (GTK_LABEL (label), -1);
       gtk_grid_attach (GTK_GRID (r->table), label, r->table_col, r->table_row, 1, 1);
       return;
     }

@@ -351,8 +351,7 @@ aic_message_row_init (AicMessageRow *self)
   gtk_box_append (GTK_BOX (self->box), header);
 
   self->plain = gtk_label_new (NULL);
-  gtk_label_set_wrap (GTK_LABEL (self->plain), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (self->plain), PANGO_WRAP_WORD_CHAR);
+  aic_label_wrap_prose (GTK_LABEL (self->plain));
   gtk_label_set_xalign (GTK_LABEL (self->plain), 0);
   aic_label_make_selectable (GTK_LABEL (self->plain));
   gtk_box_append (GTK_BOX (self->box), self->plain);

@@ -6,5 +6,6 @@
 G_BEGIN_DECLS
 
 void aic_label_make_selectable (GtkLabel *label);
+void aic_label_wrap_prose       (GtkLabel *label);
 
 G_END_DECLS

@@ -321,6 +321,53 @@ test_cost_does_not_grow (void)
   g_assert_cmpfloat (long_ratio, <, 40);
 }
 
+/* A paragraph asks for a few characters' width at the least, and its
+ * narrowest size is measured at that width: with none, GtkLabel lays the
+ * text out at width zero, one character a line, which cost ten times a
+ * layout at a real width and was most of a streamed frame's layout
+ * (aic_label_wrap_prose). A table's cells ask for less, so a wide table
+ * still fits a narrow window. */
+static void
+test_narrowest (void)
+{
+  GtkWidget *view = g_object_ref_sink (aic_markdown_view_new ());
+  g_autoptr(GString) text = g_string_new (NULL);
+  GtkWidget *paragraph, *table, *cell;
+  int para_min, para_nat, cell_min, cell_nat, para_height, line_height;
+
+  for (guint i = 0; i < 240; i++)
+    g_string_append (text, i % 5 == 4 ? "words. " : "word ");
+  g_string_append (text, "\n\n| a | b | c |\n|---|---|---|\n| x | y | z |\n");
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (view), text->str);
+  {
+    g_autoptr(GPtrArray) all = blocks (view);
+
+    g_assert_cmpuint (all->len, ==, 2);
+    paragraph = g_ptr_array_index (all, 0);
+    table = g_ptr_array_index (all, 1);
+  }
+  g_assert_true (GTK_IS_LABEL (paragraph));
+  g_assert_true (GTK_IS_GRID (table));
+  cell = gtk_grid_get_child_at (GTK_GRID (table), 0, 1);
+  g_assert_true (GTK_IS_LABEL (cell));
+
+  gtk_widget_measure (paragraph, GTK_ORIENTATION_HORIZONTAL, -1, &para_min, &para_nat, NULL, NULL);
+  gtk_widget_measure (cell, GTK_ORIENTATION_HORIZONTAL, -1, &cell_min, &cell_nat, NULL, NULL);
+  g_test_message ("narrowest: paragraph %d px (widest %d px), cell %d px", para_min, para_nat, cell_min);
+  g_assert_cmpint (gtk_label_get_width_chars (GTK_LABEL (paragraph)), >, 0);
+  g_assert_cmpint (para_min, >=, 4 * cell_min);
+  g_assert_cmpint (para_min, <, 240);
+  g_assert_cmpint (para_nat, >, 10 * para_min);
+  g_assert_cmpint (cell_min, >, 0);
+  g_assert_cmpint (cell_min, <, 30);
+  /* At its narrowest the paragraph wraps onto many lines, at its widest
+   * it is one. */
+  gtk_widget_measure (paragraph, GTK_ORIENTATION_VERTICAL, para_min, &para_height, NULL, NULL, NULL);
+  gtk_widget_measure (paragraph, GTK_ORIENTATION_VERTICAL, para_nat, &line_height, NULL, NULL, NULL);
+  g_assert_cmpint (para_height, >, 20 * line_height);
+  g_object_unref (view);
+}
+
 /* Links in a model's answer: web and mail open, anything that could
  * start a program or open a file is asked about (issue 12, item 7). */
 static void
@@ -419,6 +466,7 @@ main (int   argc,
   g_test_add_func ("/markdown-view/code-block-kept", test_code_block_kept);
   g_test_add_func ("/markdown-view/groups", test_groups);
   g_test_add_func ("/markdown-view/cost-does-not-grow", test_cost_does_not_grow);
+  g_test_add_func ("/markdown-view/narrowest", test_narrowest);
   g_test_add_func ("/markdown-view/link-policy", test_link_policy);
   g_test_add_func ("/markdown-view/link-asks", test_link_asks);
 
