@@ -176,8 +176,7 @@ add_row (AicAgentPage *self,
       gtk_box_append (GTK_BOX (box), image);
     }
   gtk_label_set_xalign (GTK_LABEL (title_label), 0);
-  gtk_label_set_wrap (GTK_LABEL (title_label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (title_label), PANGO_WRAP_WORD_CHAR);
+  aic_label_wrap_prose (GTK_LABEL (title_label));
   aic_label_make_selectable (GTK_LABEL (title_label));
   gtk_box_append (GTK_BOX (texts), title_label);
   if (detail != NULL && detail[0] != '\0')
@@ -185,8 +184,7 @@ add_row (AicAgentPage *self,
       GtkWidget *detail_label = gtk_label_new (detail);
 
       gtk_label_set_xalign (GTK_LABEL (detail_label), 0);
-      gtk_label_set_wrap (GTK_LABEL (detail_label), TRUE);
-      gtk_label_set_wrap_mode (GTK_LABEL (detail_label), PANGO_WRAP_WORD_CHAR);
+      aic_label_wrap_prose (GTK_LABEL (detail_label));
       aic_label_make_selectable (GTK_LABEL (detail_label));
       gtk_widget_add_css_class (detail_label, monospace ? "monospace" : "dim-label");
       gtk_box_append (GTK_BOX (texts), detail_label);

@@ -93,7 +93,7 @@ add_line (AicVoicePage *self,
   gtk_widget_add_css_class (name, "dim-label");
   gtk_label_set_xalign (GTK_LABEL (name), 0);
   gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  aic_label_wrap_prose (GTK_LABEL (label));
   aic_label_make_selectable (GTK_LABEL (label));
   gtk_widget_set_margin_top (box, 8);
   gtk_widget_set_margin_bottom (box, 8);
