@@ -72,13 +72,16 @@ aic_label_make_selectable (GtkLabel *label)
  *
  * Wraps @label's text at words, and inside a word too long for a line.
  *
- * GtkLabel measures its narrowest width by laying its text out at width
- * zero, where breaking inside words puts every character on a line of
- * its own: for a 60-word paragraph that layout took 1.3 ms, ten times one
- * at any real width, and 5.3 ms for 240 words (Pango 1.50). A streamed
- * paragraph is measured again each frame, so that was most of a frame's
- * layout. With a narrowest width of a few characters, the layout is made
- * at that width instead; no reply is shown that narrow.
+ * GtkLabel 4.8 measures its narrowest width by laying its text out at
+ * the width its width-chars asks for, zero when unset, where breaking
+ * inside words puts every character on a line of its own: for a 60-word
+ * paragraph that layout took 1.3 ms, ten times one at any real width,
+ * and 5.3 ms for 240 words (Pango 1.50). A streamed paragraph is measured
+ * again each frame, so that was most of a frame's layout. With
+ * width-chars set, the layout is made at that many of the base font's
+ * average characters (about 80 px), which is also the least the label
+ * asks for, even for shorter text: these labels fill their row's width,
+ * and no text is shown that narrow.
  */
 void
 aic_label_wrap_prose (GtkLabel *label)
