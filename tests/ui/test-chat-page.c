@@ -686,6 +686,56 @@ test_sidebar_keyboard (Fixture       *f,
   g_assert_true (focus == list || gtk_widget_is_ancestor (focus, list));
 }
 
+/* The first label under @widget showing @text, if any. */
+static GtkWidget *
+find_label (GtkWidget  *widget,
+            const char *text)
+{
+  if (GTK_IS_LABEL (widget) && g_str_equal (gtk_label_get_text (GTK_LABEL (widget)), text))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_label (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The user's own message wraps as a reply's paragraphs do
+ * (aic_label_wrap_prose): its narrowest width is a few characters, so it
+ * is not laid out at width zero, a character a line, each time a row is
+ * bound while scrolling. */
+static void
+test_user_text_narrowest (void)
+{
+  GtkWidget *row = g_object_ref_sink (aic_message_row_new ());
+  g_autoptr(AicChatMessage) message = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  GtkWidget *label;
+  int min, nat;
+
+  for (guint i = 0; i < 120; i++)
+    g_string_append (text, "word ");
+  g_string_append (text, "https://example.com/a-long-address-with-no-spaces-in-it-at-all");
+  message = aic_chat_message_new (1, "user", text->str, AIC_MESSAGE_COMPLETE);
+  aic_message_row_set_message (AIC_MESSAGE_ROW (row), message);
+  aic_message_row_show_content (AIC_MESSAGE_ROW (row));
+
+  label = find_label (row, text->str);
+  g_assert_nonnull (label);
+  g_assert_true (gtk_widget_get_visible (label));
+  g_assert_cmpint (gtk_label_get_width_chars (GTK_LABEL (label)), >, 0);
+  g_assert_cmpint (gtk_label_get_wrap_mode (GTK_LABEL (label)), ==, PANGO_WRAP_WORD_CHAR);
+  gtk_widget_measure (label, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  g_test_message ("user's message: narrowest %d px, widest %d px", min, nat);
+  /* A few characters, and narrower than the address: it breaks. */
+  g_assert_cmpint (min, >=, 40);
+  g_assert_cmpint (min, <, 240);
+  g_object_unref (row);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -694,6 +744,7 @@ main (int   argc,
   adw_init ();
   gtk_source_init ();
 
+  g_test_add_func ("/chat-page/user-text-narrowest", test_user_text_narrowest);
   g_test_add ("/chat-page/sidebar-at-scale", Fixture, NULL, fixture_setup, test_sidebar_at_scale, fixture_teardown);
   g_test_add ("/chat-page/sidebar-keyboard", Fixture, NULL, fixture_setup, test_sidebar_keyboard, fixture_teardown);
   g_test_add ("/chat-page/tall-message", Fixture, GUINT_TO_POINTER (10), fixture_setup, test_tall_message,
