@@ -45,6 +45,7 @@
 
 #include "aic-end-follower.h"
 #include "aic-markdown-view.h"
+#include "bench-util.h"
 
 typedef enum
 {
@@ -293,15 +294,6 @@ repaint_tick (GtkWidget     *widget,
   return G_SOURCE_CONTINUE;
 }
 
-static void
-settle (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE);
-}
-
 static gint64
 percentile (GArray *values,
             guint   per_cent)
@@ -388,7 +380,7 @@ run_one (Mode    mode,
   aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (run.view),
                               "A *question* with `code`, **bold** and a list:\n\n- one\n- two\n\n"
                               "```c\nint main (void)\n{\n  return 0;\n}\n```\n");
-  settle (300);
+  bench_settle (300);
   if (mode == MODE_REPAINT)
     {
       /* The end of the finished reply, as the following run leaves it. */
@@ -396,7 +388,7 @@ run_one (Mode    mode,
 
       aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (run.view), whole);
       aic_end_follower_follow (run.follower);
-      settle (500);
+      bench_settle (500);
       run.next = n_tokens;
     }
   else
