@@ -9,6 +9,7 @@
 #include <md4c.h>
 #include <string.h>
 
+#include "aic-culling-box.h"
 #include "aic-markdown-view.h"
 #include "aic-selectable.h"
 
@@ -660,7 +661,7 @@ show_child (AicMarkdownView *self,
     n++;
   if (group == NULL || n >= BLOCKS_PER_GROUP)
     {
-      group = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
+      group = aic_culling_box_new (BLOCK_SPACING);
       gtk_box_append (GTK_BOX (self->box), group);
     }
   gtk_box_append (GTK_BOX (group), widget);
@@ -1190,7 +1191,7 @@ aic_markdown_view_init (AicMarkdownView *self)
 {
   self->text = g_string_new (NULL);
   self->tail_widgets = g_ptr_array_new ();
-  self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
+  self->box = aic_culling_box_new (BLOCK_SPACING);
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
 }
 

@@ -5,7 +5,9 @@
 #include <adwaita.h>
 #include <string.h>
 
+#include "aic-culling-box.h"
 #include "aic-markdown-view.h"
+#include "aic-ui-test-util.h"
 
 /* AicMarkdownView: what widgets Markdown becomes, that streaming it piece
  * by piece ends where setting it whole does, and that the work per piece
@@ -452,6 +454,136 @@ test_link_asks (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Only what is near the view is drawn (aic-culling-box.c), and what is in
+ * view always is: after a scroll, and after the view moved inside its
+ * scrolled window with no scroll (what is above it shrank). Drawn is
+ * checked in pixels, as GTK would draw the window now (its render nodes
+ * as kept): with paragraphs all the way down, every band of the view a
+ * line high has ink in it. */
+#define BAND 24
+
+typedef struct
+{
+  GtkWidget *window;
+  GtkWidget *scroller;
+  GtkWidget *spacer;
+  GtkWidget *view;
+} InView;
+
+static void
+assert_view_filled (InView     *f,
+                    const char *where)
+{
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (f->window));
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (f->scroller);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  int width = gtk_widget_get_width (f->scroller);
+  int height = gtk_widget_get_height (f->scroller);
+  gsize stride = (gsize) width * 4;
+  g_autofree guchar *pixels = g_malloc (stride * height);
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  aic_test_wait_frames (f->window, 3);
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gdk_texture_download (texture, pixels, stride);
+  for (int band = 0; band + BAND <= height; band += BAND)
+    {
+      gboolean ink = FALSE;
+
+      /* Premultiplied, on nothing: text is where alpha is. The right
+       * edge, where an overlay scrollbar may show, is left out. */
+      for (int y = band; y < band + BAND && !ink; y++)
+        for (int x = 0; x < width - 24 && !ink; x++)
+          ink = pixels[y * stride + x * 4 + 3] > 100;
+      if (!ink)
+        g_error ("%s: rows %d to %d of the view are blank", where, band, band + BAND);
+    }
+}
+
+static void
+scroll_to (InView *f,
+           double  value)
+{
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (f->scroller)), value);
+}
+
+static void
+test_draws_what_is_in_view (void)
+{
+  InView f = { 0 };
+  g_autoptr(GString) text = g_string_new (NULL);
+  GtkAdjustment *adjustment;
+  GtkWidget *content = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *box, *group;
+  guint n_groups = 0;
+  double top;
+
+  for (guint i = 0; i < 200; i++)
+    g_string_append_printf (text, "Paragraph %u, with words enough to fill two lines of a narrow window, "
+                            "or nearly.\n\n", i);
+  f.window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (f.window), 400, 300);
+  f.scroller = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (f.scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  f.spacer = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  gtk_widget_set_size_request (f.spacer, -1, 3000);
+  f.view = aic_markdown_view_new ();
+  gtk_box_append (GTK_BOX (content), f.spacer);
+  gtk_box_append (GTK_BOX (content), f.view);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (f.scroller), content);
+  gtk_window_set_child (GTK_WINDOW (f.window), f.scroller);
+  aic_markdown_view_set_text (AIC_MARKDOWN_VIEW (f.view), text->str);
+  gtk_window_present (GTK_WINDOW (f.window));
+  aic_test_wait_frames (f.window, 3);
+
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (f.scroller));
+  box = gtk_widget_get_first_child (f.view);
+  g_assert_true (AIC_IS_CULLING_BOX (box));
+  for (group = gtk_widget_get_first_child (box); group; group = gtk_widget_get_next_sibling (group))
+    n_groups++;
+  g_assert_cmpuint (n_groups, ==, 7);
+  g_test_message ("view %d px high, in a scrolled window of %d",
+                  gtk_widget_get_height (f.view), gtk_widget_get_height (f.scroller));
+  g_assert_cmpint (gtk_widget_get_height (f.view), >, 6000);
+
+  /* Into the middle of the reply: one or two groups of seven drawn, and
+   * of the one in view, not all of its blocks. */
+  scroll_to (&f, 3000 + 4000);
+  assert_view_filled (&f, "after a scroll");
+  g_assert_cmpuint (aic_culling_box_get_n_drawn (AIC_CULLING_BOX (box)), >=, 1);
+  g_assert_cmpuint (aic_culling_box_get_n_drawn (AIC_CULLING_BOX (box)), <=, 2);
+  for (group = gtk_widget_get_first_child (box); group; group = gtk_widget_get_next_sibling (group))
+    {
+      graphene_rect_t bounds;
+
+      g_assert_true (gtk_widget_compute_bounds (group, f.scroller, &bounds));
+      if (bounds.origin.y <= 0 && bounds.origin.y + bounds.size.height >= gtk_widget_get_height (f.scroller))
+        break;
+    }
+  g_assert_nonnull (group);
+  g_assert_cmpuint (aic_culling_box_get_n_drawn (AIC_CULLING_BOX (group)), <, 32);
+  g_assert_cmpuint (aic_culling_box_get_n_drawn (AIC_CULLING_BOX (group)), >=, 5);
+
+  /* What is above the view shrinks: the view moves up under a scrolled
+   * window that did not scroll, and what comes into view is drawn. */
+  top = gtk_adjustment_get_value (adjustment);
+  gtk_widget_set_size_request (f.spacer, -1, 1000);
+  aic_test_wait_frames (f.window, 3);
+  g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), ==, top);
+  assert_view_filled (&f, "after the view moved without a scroll");
+
+  scroll_to (&f, gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
+  assert_view_filled (&f, "at the end");
+  scroll_to (&f, 1000);
+  assert_view_filled (&f, "at the start of the reply");
+
+  gtk_window_destroy (GTK_WINDOW (f.window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -467,6 +599,7 @@ main (int   argc,
   g_test_add_func ("/markdown-view/groups", test_groups);
   g_test_add_func ("/markdown-view/cost-does-not-grow", test_cost_does_not_grow);
   g_test_add_func ("/markdown-view/narrowest", test_narrowest);
+  g_test_add_func ("/markdown-view/draws-what-is-in-view", test_draws_what_is_in_view);
   g_test_add_func ("/markdown-view/link-policy", test_link_policy);
   g_test_add_func ("/markdown-view/link-asks", test_link_asks);
 
