@@ -645,7 +645,8 @@ render_markdown (AicMarkdownView *self,
  * following it and 2.5× with the reply below the fold
  * (bench-chat-render 60000). In groups, the finished ones keep their
  * layout and render node, and a frame lays out the last group and the
- * list of groups. */
+ * list of groups. Both levels are AicCullingBoxes, which draw only what
+ * is near the view: the cairo renderer draws every node it is given. */
 #define BLOCKS_PER_GROUP 32
 #define BLOCK_SPACING 8
 
