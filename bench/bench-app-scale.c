@@ -17,6 +17,10 @@
  *       draw, RSS per message beyond the short one, and frame times while
  *       scrolling it end to end, three passes (each pass's p99 and their
  *       median); then one pass over a plain GtkListView of its text
+ *   bench-app-scale documents DB
+ *       reads the store's document jobs as a start does (AicJobManager),
+ *       then shows them on the Documents page: the time and memory of each
+ *       step
  *
  * Results on stdout as "key value" lines; run under Xvfb. */
 #include "config.h"
@@ -29,6 +33,7 @@
 #include <unistd.h>
 
 #include "aic-chat-page.h"
+#include "aic-documents-page.h"
 #include "bench-util.h"
 #include "aic-chat-page-private.h"
 #include "aic-store-private.h"
@@ -507,6 +512,47 @@ conversation (const char *path)
   return 0;
 }
 
+static int
+documents (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicStore) store = aic_store_open (path, &error);
+  g_autoptr(AicJobManager) manager = NULL;
+  GtkWidget *window, *page;
+  double before, loaded, shown, load_ms, page_ms;
+  gint64 start;
+
+  g_assert_no_error (error);
+  bench_settle (200);
+  before = bench_rss_mib ();
+  start = g_get_monotonic_time ();
+  manager = aic_job_manager_new (store, "app");
+  if (!aic_job_manager_load (manager, FALSE, &error))
+    g_error ("%s", error->message);
+  load_ms = (g_get_monotonic_time () - start) / 1000.0;
+  loaded = bench_rss_mib ();
+
+  window = gtk_window_new ();
+  page = g_object_new (AIC_TYPE_DOCUMENTS_PAGE, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  bench_settle (300);
+  watch_frames (window);
+  bench_settle (300);
+  start = g_get_monotonic_time ();
+  aic_documents_page_set_manager (AIC_DOCUMENTS_PAGE (page), manager);
+  wait_painted (window);
+  page_ms = (g_get_monotonic_time () - start) / 1000.0;
+  bench_settle (1000);
+  shown = bench_rss_mib ();
+  printf ("jobs %u\nload_ms %.1f\nload_rss_mib %.1f\npage_ms %.1f\npage_rss_mib %.1f\n",
+          g_list_model_get_n_items (aic_job_manager_get_jobs (manager)), load_ms, loaded - before,
+          page_ms, shown - loaded);
+  gtk_window_destroy (GTK_WINDOW (window));
+  return 0;
+}
+
 /* Writes the conversation a start shows (the newest, as the Chat page
  * opens it), its messages as Markdown, for the editor to open. */
 static int
@@ -548,7 +594,7 @@ main (int   argc,
 
   if (argc < 3)
     {
-      fprintf (stderr, "usage: bench-app-scale generate DB N M [LONG] | shown DB OUT | search DB | conversation DB\n");
+      fprintf (stderr, "usage: bench-app-scale generate DB N M [LONG] | shown DB OUT | search DB | conversation DB | documents DB\n");
       return 2;
     }
   gtk_init ();
@@ -566,5 +612,7 @@ main (int   argc,
     return search (argv[2]);
   if (g_str_equal (argv[1], "conversation"))
     return conversation (argv[2]);
+  if (g_str_equal (argv[1], "documents"))
+    return documents (argv[2]);
   return 2;
 }
