@@ -323,8 +323,18 @@ static void
 set_selected (AicDocumentsPage *self,
               AicJob           *job)
 {
+  g_autoptr(GError) error = NULL;
+
   if (self->selected == job)
     return;
+  /* A saved job's result is read from the store when it is shown. */
+  if (job != NULL && self->manager != NULL && !aic_job_manager_read_result (self->manager, job, &error))
+    {
+      /* Translators: %s is the reason, from the database */
+      g_autofree char *message = g_strdup_printf (_("The summary could not be read: %s"), error->message);
+
+      show_message (self, message);
+    }
   if (self->selected != NULL)
     g_signal_handlers_disconnect_by_func (self->selected, selected_job_notify_cb, self);
   g_set_object (&self->selected, job);

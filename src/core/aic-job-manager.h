@@ -31,5 +31,8 @@ gboolean       aic_job_manager_remove        (AicJobManager   *self,
                                               AicJob          *job,
                                               GError         **error);
 guint          aic_job_manager_get_n_active  (AicJobManager   *self);
+gboolean       aic_job_manager_read_result   (AicJobManager   *self,
+                                              AicJob          *job,
+                                              GError         **error);
 
 G_END_DECLS

@@ -38,6 +38,7 @@ struct _AicJob
   char         *summary;
   char        **key_points;
   char         *note;
+  gboolean      result_unread;  /* in the store, not read in yet */
   gboolean      paused;
   char         *pause_reason;
   gint64        created_at;
@@ -546,6 +547,7 @@ read_result (AicJob      *self,
   const char *title = NULL, *summary = NULL, *note = NULL;
   JsonObject *object;
 
+  self->result_unread = FALSE;
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
 
@@ -702,11 +704,37 @@ aic_job_set_result_json (AicJob      *self,
 
   g_return_val_if_fail (AIC_IS_JOB (self), FALSE);
 
+  self->result_unread = FALSE;
   if (json == NULL)
     return TRUE;
   bytes = g_bytes_new_static (json, strlen (json));
   root = aic_json_parse_bytes (bytes, error);
   return root != NULL && read_result (self, root, error);
+}
+
+/**
+ * aic_job_set_result_unread:
+ * @title: (nullable): the result's title, for the list
+ *
+ * For the store: the job has a result, left in the store until it is
+ * shown (a year of summaries is not read at every start). Until
+ * aic_job_set_result_json() is given it, the job has only its title.
+ */
+void
+aic_job_set_result_unread (AicJob     *self,
+                           const char *title)
+{
+  g_return_if_fail (AIC_IS_JOB (self));
+
+  self->result_unread = TRUE;
+  set_string (self, &self->title, title, PROP_TITLE);
+}
+
+gboolean
+aic_job_get_result_unread (AicJob *self)
+{
+  g_return_val_if_fail (AIC_IS_JOB (self), FALSE);
+  return self->result_unread;
 }
 
 /**

@@ -87,8 +87,12 @@ gboolean      aic_job_set_result_json    (AicJob        *self,
                                           const char    *json,
                                           GError       **error);
 char         *aic_job_dup_markdown       (AicJob        *self);
+gboolean      aic_job_get_result_unread  (AicJob        *self);
 
-/* For the store: a job exactly as it was saved. */
+/* For the store: a job exactly as it was saved, and one whose result is
+ * kept there until asked for (aic_job_set_result_json() reads it in). */
+void          aic_job_set_result_unread  (AicJob        *self,
+                                          const char    *title);
 AicJob       *aic_job_restore            (const char    *id,
                                           const char    *filename,
                                           const char    *idempotency_key,

@@ -132,6 +132,9 @@ GPtrArray           *aic_store_list_jobs            (AicStore          *self,
                                                      const char        *owner,
                                                      gboolean           unfinished_only,
                                                      GError           **error);
+char                *aic_store_dup_job_result       (AicStore          *self,
+                                                     const char        *job_id,
+                                                     GError           **error);
 gboolean             aic_store_delete_job           (AicStore          *self,
                                                      const char        *job_id,
                                                      GError           **error);

@@ -178,11 +178,38 @@ test_store (void)
     if (g_str_equal (aic_job_get_id (g_ptr_array_index (all, i)), aic_job_get_id (done)))
       {
         AicJob *back = g_ptr_array_index (all, i);
+        g_autoptr(GPtrArray) again = NULL;
+        g_autofree char *json = NULL;
 
+        /* The list has the title; the result stays in the store until
+         * asked for. */
         g_assert_cmpstr (aic_job_get_title (back), ==, "T");
-        g_assert_cmpstr (aic_job_get_key_points (back)[0], ==, "k");
+        g_assert_true (aic_job_get_result_unread (back));
+        g_assert_null (aic_job_get_summary (back));
+        g_assert_null (aic_job_get_key_points (back));
         g_assert_cmpstr (aic_job_get_connection_id (back), ==, "builtin");
+        /* Saved again before it was read, it keeps its result. */
+        g_assert_true (aic_store_save_job (store, back, &error));
+        g_assert_false (aic_job_get_result_unread (back));
+        g_assert_cmpstr (aic_job_get_summary (back), ==, "S");
+        again = aic_store_list_jobs (store, "app", FALSE, &error);
+        for (guint j = 0; j < again->len; j++)
+          if (g_str_equal (aic_job_get_id (g_ptr_array_index (again, j)), aic_job_get_id (done)))
+            {
+              AicJob *read = g_ptr_array_index (again, j);
+
+              json = aic_store_dup_job_result (store, aic_job_get_id (read), &error);
+              g_assert_no_error (error);
+              g_assert_true (aic_job_set_result_json (read, json, &error));
+              g_assert_false (aic_job_get_result_unread (read));
+              g_assert_cmpstr (aic_job_get_summary (read), ==, "S");
+              g_assert_cmpstr (aic_job_get_key_points (read)[0], ==, "k");
+            }
+        g_assert_nonnull (json);
       }
+  /* A job with no result has none to read. */
+  g_assert_null (aic_store_dup_job_result (store, aic_job_get_id (other), &error));
+  g_assert_no_error (error);
 
   cli = aic_store_list_jobs (store, "cli", TRUE, &error);
   g_assert_cmpuint (cli->len, ==, 1);
