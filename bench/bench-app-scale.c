@@ -5,6 +5,9 @@
  *       a store of CONVERSATIONS × MESSAGES (and one of LONG messages,
  *       the most recent, when given); words from a small vocabulary,
  *       "pelican" in one message in a hundred
+ *   bench-app-scale generate-jobs DB JOBS
+ *       adds JOBS finished document jobs, each with a summary of about
+ *       2.4 KB, to the store
  *   bench-app-scale shown DB OUT
  *       writes the conversation a start shows (the newest) to OUT, its
  *       messages as Markdown, for gnome-text-editor to open
@@ -512,6 +515,68 @@ conversation (const char *path)
   return 0;
 }
 
+/* A year of documents: N finished jobs, each with a summary of about
+ * 2.4 KB (title, 20 sentences, 5 key points), added to the store at
+ * PATH, newest first an hour apart. */
+static int
+generate_jobs (const char *path,
+               guint       n_jobs)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AicStore) store = aic_store_open (path, &error);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+  gint64 now = g_get_real_time ();
+  sqlite3 *db;
+
+  g_assert_no_error (error);
+  db = aic_store_get_db (store);
+  aic_sqlite_exec (db, "BEGIN", NULL);
+  for (guint i = 0; i < n_jobs; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("bench-job-%06u", i);
+      g_autofree char *name = g_strdup_printf ("report-%06u.pdf", i);
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *json = NULL;
+      g_autoptr(AicJob) job = NULL;
+      GString *text = g_string_new (NULL);
+      gint64 when = now - (gint64) i * 3600 * G_USEC_PER_SEC;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "title");
+      add_words (text, rand, 4);
+      json_builder_add_string_value (builder, text->str);
+      g_string_truncate (text, 0);
+      for (guint k = 0; k < 20; k++)
+        {
+          add_words (text, rand, 15);
+          g_string_append (text, ". ");
+        }
+      json_builder_set_member_name (builder, "summary");
+      json_builder_add_string_value (builder, text->str);
+      json_builder_set_member_name (builder, "key_points");
+      json_builder_begin_array (builder);
+      for (guint k = 0; k < 5; k++)
+        {
+          g_string_truncate (text, 0);
+          add_words (text, rand, 10);
+          json_builder_add_string_value (builder, text->str);
+        }
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      g_string_free (text, TRUE);
+      root = json_builder_get_root (builder);
+      json = json_to_string (root, FALSE);
+
+      job = aic_job_restore (id, name, id, AIC_JOB_DONE, 100, NULL, NULL, NULL, when, when);
+      aic_job_set_owner (job, "app");
+      g_assert_true (aic_job_set_result_json (job, json, &error));
+      g_assert_true (aic_store_save_job (store, job, &error));
+    }
+  aic_sqlite_exec (db, "COMMIT", NULL);
+  return 0;
+}
+
 static int
 documents (const char *path)
 {
@@ -592,10 +657,12 @@ main (int   argc,
     return generate (argv[2], atoi (argv[3]), atoi (argv[4]), argc > 5 ? atoi (argv[5]) : 0);
   if (argc >= 4 && g_str_equal (argv[1], "shown"))
     return shown (argv[2], argv[3]);
+  if (argc >= 4 && g_str_equal (argv[1], "generate-jobs"))
+    return generate_jobs (argv[2], atoi (argv[3]));
 
   if (argc < 3)
     {
-      fprintf (stderr, "usage: bench-app-scale generate DB N M [LONG] | shown DB OUT | search DB | conversation DB | documents DB\n");
+      fprintf (stderr, "usage: bench-app-scale generate DB N M [LONG] | generate-jobs DB N | shown DB OUT | search DB | conversation DB | documents DB\n");
       return 2;
     }
   gtk_init ();
