@@ -236,21 +236,30 @@ median3 (const double *values)
   return MAX (MIN (a, b), MIN (MAX (a, b), c));
 }
 
-static AicChatPage *
-page_window (AicStore   *store,
-             GtkWidget **window_out)
+/* A window of the bench's size around @child, shown, its frames watched
+ * once it has settled. */
+static GtkWidget *
+show_in_window (GtkWidget *child)
 {
   GtkWidget *window = gtk_window_new ();
-  AicChatPage *page = g_object_new (AIC_TYPE_CHAT_PAGE, NULL);
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
-  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (page));
-  aic_chat_page_set_store (page, store);
+  gtk_window_set_child (GTK_WINDOW (window), child);
   gtk_window_present (GTK_WINDOW (window));
   bench_settle (300);
   watch_frames (window);
   bench_settle (700);
-  *window_out = window;
+  return window;
+}
+
+static AicChatPage *
+page_window (AicStore   *store,
+             GtkWidget **window_out)
+{
+  AicChatPage *page = g_object_new (AIC_TYPE_CHAT_PAGE, NULL);
+
+  aic_chat_page_set_store (page, store);
+  *window_out = show_in_window (GTK_WIDGET (page));
   return page;
 }
 
@@ -418,7 +427,7 @@ scroll_reference (AicStore   *store,
   g_autoptr(GPtrArray) messages = aic_store_list_messages (store, conversation_id, &error);
   GtkStringList *texts = gtk_string_list_new (NULL);
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
-  GtkWidget *window = gtk_window_new ();
+  GtkWidget *window;
   GtkWidget *scroller = gtk_scrolled_window_new ();
   GtkWidget *list;
 
@@ -429,12 +438,7 @@ scroll_reference (AicStore   *store,
   g_signal_connect (factory, "bind", G_CALLBACK (reference_bind_cb), NULL);
   list = gtk_list_view_new (GTK_SELECTION_MODEL (gtk_no_selection_new (G_LIST_MODEL (texts))), factory);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), list);
-  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
-  gtk_window_set_child (GTK_WINDOW (window), scroller);
-  gtk_window_present (GTK_WINDOW (window));
-  bench_settle (300);
-  watch_frames (window);
-  bench_settle (700);
+  window = show_in_window (scroller);
   scroll_end_to_end ("reference_scroll", window,
                      gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)), NULL, NULL, NULL);
   gtk_window_destroy (GTK_WINDOW (window));
@@ -597,14 +601,8 @@ documents (const char *path)
   load_ms = (g_get_monotonic_time () - start) / 1000.0;
   loaded = bench_rss_mib ();
 
-  window = gtk_window_new ();
   page = g_object_new (AIC_TYPE_DOCUMENTS_PAGE, NULL);
-  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 800);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  bench_settle (300);
-  watch_frames (window);
-  bench_settle (700);
+  window = show_in_window (page);
   drawn = bench_rss_mib ();
   start = g_get_monotonic_time ();
   aic_documents_page_set_manager (AIC_DOCUMENTS_PAGE (page), manager);
