@@ -358,6 +358,20 @@ on_row_activated (AicDocumentsPage *self)
     adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 }
 
+/* A click on a row (not on the list's empty space below the rows). */
+static void
+row_clicked_cb (GtkGestureClick  *gesture,
+                int               n_press,
+                double            x,
+                double            y,
+                AicDocumentsPage *self)
+{
+  GtkWidget *list = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (gesture));
+
+  if (gtk_widget_pick (list, x, y, GTK_PICK_DEFAULT) != list)
+    on_row_activated (self);
+}
+
 static void
 on_back_clicked (AicDocumentsPage *self)
 {
@@ -701,7 +715,7 @@ aic_documents_page_init (AicDocumentsPage *self)
   g_object_unref (factory);
   gtk_list_view_set_model (self->jobs_list, GTK_SELECTION_MODEL (self->selection));
   gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_BUBBLE);
-  g_signal_connect_object (click, "released", G_CALLBACK (on_row_activated), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (click, "released", G_CALLBACK (row_clicked_cb), self, 0);
   gtk_widget_add_controller (GTK_WIDGET (self->jobs_list), GTK_EVENT_CONTROLLER (click));
   aic_label_make_selectable (self->result_title);
   aic_label_make_selectable (self->result_summary);
