@@ -471,30 +471,17 @@ aic_job_manager_load (AicJobManager  *self,
 
 /**
  * aic_job_manager_read_result:
- * Reads in a saved job's result, which the list leaves in the store until
- * the job is shown (aic_job_get_result_unread()); nothing to do for any
- * other job.
+ * Reads in a saved job's result from the manager's store, for showing it
+ * (aic_store_read_job_result()).
  */
 gboolean
 aic_job_manager_read_result (AicJobManager  *self,
                              AicJob         *job,
                              GError        **error)
 {
-  g_autofree char *json = NULL;
-  GError *local_error = NULL;
-
   g_return_val_if_fail (AIC_IS_JOB_MANAGER (self), FALSE);
-  g_return_val_if_fail (AIC_IS_JOB (job), FALSE);
 
-  if (!aic_job_get_result_unread (job))
-    return TRUE;
-  json = aic_store_dup_job_result (self->store, aic_job_get_id (job), &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  return aic_job_set_result_json (job, json, error);
+  return aic_store_read_job_result (self->store, job, error);
 }
 
 /**

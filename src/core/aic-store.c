@@ -986,16 +986,22 @@ aic_store_save_job (AicStore  *self,
                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
   if (statement == NULL)
     return FALSE;
-  /* A result not read in yet is read now, not written over. */
-  if (aic_job_get_result_unread (job))
-    {
-      g_autofree char *stored = aic_store_dup_job_result (self, aic_job_get_id (job), error);
+  /* A result not read in yet is read now, not written over. Still
+   * unread after a failure means the store could not be read (reading
+   * it in clears the mark before parsing). */
+  {
+    g_autoptr(GError) local_error = NULL;
 
-      if (stored == NULL && error != NULL && *error != NULL)
-        return FALSE;
-      if (!aic_job_set_result_json (job, stored, NULL))
-        g_debug ("Job %s: its saved result could not be read", aic_job_get_id (job));
-    }
+    if (!aic_store_read_job_result (self, job, &local_error))
+      {
+        if (aic_job_get_result_unread (job))
+          {
+            g_propagate_error (error, g_steal_pointer (&local_error));
+            return FALSE;
+          }
+        g_debug ("Job %s: its saved result could not be read: %s", aic_job_get_id (job), local_error->message);
+      }
+  }
   result = aic_job_dup_result_json (job);
   aic_sqlite_bind_text (statement, 1, aic_job_get_id (job));
   aic_sqlite_bind_text (statement, 2, aic_job_get_owner (job) ? aic_job_get_owner (job) : "app");
@@ -1112,6 +1118,36 @@ aic_store_dup_job_result (AicStore    *self,
   if (rc != SQLITE_DONE)
     aic_sqlite_error (self->db, error);
   return NULL;
+}
+
+/**
+ * aic_store_read_job_result:
+ * Reads in @job's result, which aic_store_list_jobs() leaves in the store
+ * until the job is shown (aic_job_get_result_unread()); nothing to do
+ * for any other job.
+ * Returns: %FALSE with @error set when the store could not be read, or
+ *   what it holds could not be
+ */
+gboolean
+aic_store_read_job_result (AicStore  *self,
+                           AicJob    *job,
+                           GError   **error)
+{
+  g_autofree char *json = NULL;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (AIC_IS_STORE (self), FALSE);
+  g_return_val_if_fail (AIC_IS_JOB (job), FALSE);
+
+  if (!aic_job_get_result_unread (job))
+    return TRUE;
+  json = aic_store_dup_job_result (self, aic_job_get_id (job), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  return aic_job_set_result_json (job, json, error);
 }
 
 gboolean

@@ -135,6 +135,9 @@ GPtrArray           *aic_store_list_jobs            (AicStore          *self,
 char                *aic_store_dup_job_result       (AicStore          *self,
                                                      const char        *job_id,
                                                      GError           **error);
+gboolean             aic_store_read_job_result      (AicStore          *self,
+                                                     AicJob            *job,
+                                                     GError           **error);
 gboolean             aic_store_delete_job           (AicStore          *self,
                                                      const char        *job_id,
                                                      GError           **error);
